@@ -1,0 +1,1 @@
+//! Kubernetes API server subset over the simulated store (discovery, CRUD, watch, patch, auth).

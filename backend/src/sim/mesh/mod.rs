@@ -1,0 +1,1 @@
+//! The simulated Istio mesh: routing by VirtualServices and DestinationRules, load, metrics.

@@ -1,0 +1,1 @@
+//! Switchyard browser app (placeholder until the UI lands).

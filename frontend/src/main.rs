@@ -1,0 +1,2 @@
+//! Mounts the Switchyard app.
+fn main() {}

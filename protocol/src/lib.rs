@@ -1,0 +1,228 @@
+//! The wire contract between the Switchyard browser app and its server: plain serde data, no logic
+//! beyond small helpers, compiled for both wasm32 and native. Changing a type here is an API change.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Every error the API returns: a stable machine code and a sentence a person can act on.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ApiError {
+    /// Stable, lowercase identifier such as `not_found`, `conflict`, `invalid`, `upstream`.
+    pub code: String,
+    pub message: String,
+    /// On a conflict: the route as it is now, so the client can show it without another request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<VirtualServiceRoutes>,
+}
+
+/// `GET /api/v1/routes`: every VirtualService in scope.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct RoutesResponse {
+    pub virtual_services: Vec<VirtualServiceRoutes>,
+}
+
+/// One VirtualService and its HTTP routes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct VirtualServiceRoutes {
+    pub namespace: String,
+    pub name: String,
+    pub resource_version: String,
+    pub hosts: Vec<String>,
+    pub routes: Vec<HttpRoute>,
+}
+
+impl VirtualServiceRoutes {
+    /// Routes with two or more destinations: the ones whose split a person can change.
+    pub fn weighted_routes(&self) -> impl Iterator<Item = &HttpRoute> {
+        self.routes.iter().filter(|r| r.destinations.len() >= 2)
+    }
+}
+
+/// One entry of `spec.http`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct HttpRoute {
+    /// Position in `spec.http`; Istio evaluates routes in this order and the first match wins.
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Readable summary of the match, e.g. `header x-group = test`, or `all requests`.
+    pub match_summary: String,
+    pub destinations: Vec<Destination>,
+}
+
+/// One weighted destination of a route.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Destination {
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subset: Option<String>,
+    /// The weight as written in the object (absent counts as 0, as in proto3).
+    pub weight: u32,
+    /// Percent of the route's traffic this weight asks for: weight / sum(weights), or 100 for a
+    /// lone destination.
+    pub requested_share: f64,
+    /// Percent of the route's traffic observed over the metrics window; `None` with no traffic.
+    #[serde(default)]
+    pub observed_share: Option<f64>,
+}
+
+impl Destination {
+    /// The key the weight API uses for this destination: its subset, or its host without one.
+    pub fn key(&self) -> &str {
+        self.subset.as_deref().unwrap_or(&self.host)
+    }
+}
+
+/// `PUT /api/v1/namespaces/{ns}/virtualservices/{name}/routes/{index}/weights`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SetWeightsRequest {
+    /// New weight per destination key (subset, or host when the destination has no subset).
+    pub weights: BTreeMap<String, u32>,
+    /// The destinations as the client saw them; the change applies only if they still hold.
+    pub expected: Vec<ExpectedDestination>,
+}
+
+/// A destination as the client last saw it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ExpectedDestination {
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subset: Option<String>,
+    pub weight: u32,
+}
+
+impl From<&Destination> for ExpectedDestination {
+    fn from(d: &Destination) -> Self {
+        ExpectedDestination {
+            host: d.host.clone(),
+            subset: d.subset.clone(),
+            weight: d.weight,
+        }
+    }
+}
+
+/// Answer to a weight change.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SetWeightsResponse {
+    /// False when the route already had exactly these weights (nothing was written).
+    pub changed: bool,
+    pub virtual_service: VirtualServiceRoutes,
+}
+
+/// Pushed over `GET /api/v1/events` (server-sent events; the SSE event name is the tag).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// The full list of routes; sent first on connect and after the cache re-lists.
+    Routes(RoutesResponse),
+    /// A VirtualService was added or changed.
+    VirtualServiceChanged(VirtualServiceRoutes),
+    /// A VirtualService was deleted.
+    VirtualServiceDeleted { namespace: String, name: String },
+}
+
+/// Percent shares for weights as Istio applies them: relative to their sum; a lone destination
+/// gets 100 whatever its weight; with a zero sum every share is 0 (Istio would reject the route).
+pub fn requested_shares(weights: &[u32]) -> Vec<f64> {
+    if weights.len() == 1 {
+        return vec![100.0];
+    }
+    let sum: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+    weights
+        .iter()
+        .map(|&w| {
+            if sum == 0 {
+                0.0
+            } else {
+                f64::from(w) * 100.0 / sum as f64
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_are_relative_to_the_sum() {
+        assert_eq!(requested_shares(&[1, 3]), vec![25.0, 75.0]);
+        assert_eq!(requested_shares(&[80, 20]), vec![80.0, 20.0]);
+        assert_eq!(requested_shares(&[30, 30]), vec![50.0, 50.0]);
+        assert_eq!(requested_shares(&[0]), vec![100.0]);
+        assert_eq!(requested_shares(&[0, 0]), vec![0.0, 0.0]);
+        assert_eq!(requested_shares(&[100, 0]), vec![100.0, 0.0]);
+    }
+
+    fn sample() -> VirtualServiceRoutes {
+        VirtualServiceRoutes {
+            namespace: "hands-on".into(),
+            name: "review".into(),
+            resource_version: "42".into(),
+            hosts: vec!["review".into()],
+            routes: vec![HttpRoute {
+                index: 1,
+                name: None,
+                match_summary: "all requests".into(),
+                destinations: vec![Destination {
+                    host: "review".into(),
+                    subset: Some("old".into()),
+                    weight: 80,
+                    requested_share: 80.0,
+                    observed_share: None,
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn routes_json_is_stable() {
+        let json = serde_json::to_string(&RoutesResponse {
+            virtual_services: vec![sample()],
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"virtual_services":[{"namespace":"hands-on","name":"review","resource_version":"42","hosts":["review"],"routes":[{"index":1,"match_summary":"all requests","destinations":[{"host":"review","subset":"old","weight":80,"requested_share":80.0,"observed_share":null}]}]}]}"#
+        );
+    }
+
+    #[test]
+    fn set_weights_request_json_is_stable() {
+        let req = SetWeightsRequest {
+            weights: BTreeMap::from([("new".into(), 20), ("old".into(), 80)]),
+            expected: vec![ExpectedDestination {
+                host: "review".into(),
+                subset: Some("old".into()),
+                weight: 100,
+            }],
+        };
+        let json = serde_json::to_string(&req).unwrap();
+        assert_eq!(
+            json,
+            r#"{"weights":{"new":20,"old":80},"expected":[{"host":"review","subset":"old","weight":100}]}"#
+        );
+        assert_eq!(serde_json::from_str::<SetWeightsRequest>(&json).unwrap(), req);
+    }
+
+    #[test]
+    fn server_event_is_tagged() {
+        let ev = ServerEvent::VirtualServiceDeleted {
+            namespace: "hands-on".into(),
+            name: "review".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"type":"virtual_service_deleted","data":{"namespace":"hands-on","name":"review"}}"#
+        );
+        let err = ApiError {
+            code: "not_found".into(),
+            message: "no such route".into(),
+            current: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&err).unwrap(),
+            r#"{"code":"not_found","message":"no such route"}"#
+        );
+    }
+}

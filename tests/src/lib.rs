@@ -1,0 +1,1 @@
+//! End-to-end scenarios for Switchyard; the scenarios live in `tests/`.
