@@ -1,0 +1,371 @@
+//! The only module that talks to Kubernetes: watches (reflectors) keep VirtualServices and
+//! DestinationRules of the namespaces in scope current, handlers read those caches, and weight
+//! changes go out as JSON Patches guarded by `test` operations (see `weights`).
+
+pub mod view;
+pub mod weights;
+
+use futures::StreamExt;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::runtime::reflector::{self, store::Writer, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Api, Client};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use switchyard_protocol::{SetWeightsRequest, VirtualServiceRoutes};
+use tokio::sync::broadcast;
+
+/// What went wrong talking to the cluster, in terms the API layer maps to HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    /// The route changed since the client saw it; nothing was written.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        current: Option<Box<VirtualServiceRoutes>>,
+    },
+    #[error("{0}")]
+    Forbidden(String),
+    /// The API server failed or could not be reached.
+    #[error("kubernetes api: {0}")]
+    Upstream(String),
+}
+
+/// A change seen through the watches, after the cache applied it.
+#[derive(Clone, Debug)]
+pub enum Change {
+    VirtualServiceChanged(VirtualServiceRoutes),
+    VirtualServiceDeleted {
+        namespace: String,
+        name: String,
+    },
+    /// The cache re-listed (start or reconnect): consumers should take a fresh snapshot.
+    Resynced,
+}
+
+/// The result of a weight change.
+#[derive(Debug)]
+pub struct WeightChange {
+    pub changed: bool,
+    pub summary: String,
+    pub before: VirtualServiceRoutes,
+    pub after: VirtualServiceRoutes,
+}
+
+fn virtual_service_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService"),
+        "virtualservices",
+    )
+}
+
+fn destination_rule_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.istio.io", "v1", "DestinationRule"),
+        "destinationrules",
+    )
+}
+
+struct Scope {
+    namespace: String,
+    virtual_services: Store<DynamicObject>,
+    destination_rules: Store<DynamicObject>,
+}
+
+/// Cheap to clone handle on the cluster and its caches.
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+    scopes: Arc<Vec<Scope>>,
+    changes: broadcast::Sender<Change>,
+}
+
+impl Cluster {
+    /// Starts the watches for `namespaces` and returns at once; `wait_ready` waits for the first
+    /// list. The watches retry with backoff for as long as the process runs.
+    pub fn start(client: Client, namespaces: &[String]) -> Self {
+        let (changes, _) = broadcast::channel(1024);
+        let mut scopes = Vec::new();
+        for ns in namespaces {
+            let vs_api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), ns, &virtual_service_resource());
+            let dr_api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), ns, &destination_rule_resource());
+            let vs_writer = Writer::new(virtual_service_resource());
+            let dr_writer = Writer::new(destination_rule_resource());
+            scopes.push(Scope {
+                namespace: ns.clone(),
+                virtual_services: vs_writer.as_reader(),
+                destination_rules: dr_writer.as_reader(),
+            });
+            tokio::spawn(watch_virtual_services(vs_api, vs_writer, changes.clone()));
+            tokio::spawn(watch_quietly(dr_api, dr_writer, "destinationrules"));
+        }
+        Cluster {
+            client,
+            scopes: Arc::new(scopes),
+            changes,
+        }
+    }
+
+    /// Waits until every cache has listed once.
+    pub async fn wait_ready(&self) {
+        for scope in self.scopes.iter() {
+            // Errors only when the writer is gone, i.e. the process is shutting down.
+            let _ = scope.virtual_services.wait_until_ready().await;
+            let _ = scope.destination_rules.wait_until_ready().await;
+        }
+    }
+
+    pub fn namespaces(&self) -> Vec<String> {
+        self.scopes.iter().map(|s| s.namespace.clone()).collect()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// Every VirtualService in scope, ordered by namespace and name, from the cache.
+    pub fn virtual_services(&self) -> Vec<VirtualServiceRoutes> {
+        let mut all: Vec<VirtualServiceRoutes> = self
+            .scopes
+            .iter()
+            .flat_map(|s| s.virtual_services.state())
+            .filter_map(|o| serde_json::to_value(&*o).ok())
+            .map(|v| view::virtual_service_routes(&v))
+            .collect();
+        all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        all
+    }
+
+    fn scope(&self, namespace: &str) -> Result<&Scope, Error> {
+        self.scopes
+            .iter()
+            .find(|s| s.namespace == namespace)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "namespace {namespace} is not watched by this console"
+                ))
+            })
+    }
+
+    fn cached_virtual_service(&self, namespace: &str, name: &str) -> Result<Value, Error> {
+        let scope = self.scope(namespace)?;
+        let obj = scope
+            .virtual_services
+            .get(
+                &reflector::ObjectRef::new_with(name, virtual_service_resource()).within(namespace),
+            )
+            .ok_or_else(|| {
+                Error::NotFound(format!("virtualservice {namespace}/{name} not found"))
+            })?;
+        serde_json::to_value(&*obj)
+            .map_err(|e| Error::Upstream(format!("unreadable virtualservice: {e}")))
+    }
+
+    /// Subsets defined by the DestinationRules of `namespace`, keyed by fully qualified host.
+    fn defined_subsets(&self, namespace: &str) -> Result<BTreeMap<String, Vec<String>>, Error> {
+        let scope = self.scope(namespace)?;
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for dr in scope.destination_rules.state() {
+            let Ok(v) = serde_json::to_value(&*dr) else {
+                continue;
+            };
+            let Some(host) = v.pointer("/spec/host").and_then(Value::as_str) else {
+                continue;
+            };
+            let subsets = v
+                .pointer("/spec/subsets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.get("name").and_then(Value::as_str).map(str::to_owned));
+            map.entry(qualify(host, namespace))
+                .or_default()
+                .extend(subsets);
+        }
+        Ok(map)
+    }
+
+    /// Sets the weights of route `index` of a VirtualService, guarded so that a route changed or
+    /// moved since the client saw it is never overwritten.
+    pub async fn set_weights(
+        &self,
+        namespace: &str,
+        name: &str,
+        index: usize,
+        request: &SetWeightsRequest,
+    ) -> Result<WeightChange, Error> {
+        let object = self.cached_virtual_service(namespace, name)?;
+        let before = view::virtual_service_routes(&object);
+        // DestinationRule hosts are matched by FQDN; the plan looks them up by the route's host.
+        let by_fqdn = self.defined_subsets(namespace)?;
+        let defined: BTreeMap<String, Vec<String>> = request
+            .expected
+            .iter()
+            .map(|d| {
+                let subsets = by_fqdn
+                    .get(&qualify(&d.host, namespace))
+                    .cloned()
+                    .unwrap_or_default();
+                (d.host.clone(), subsets)
+            })
+            .collect();
+        let plan = weights::plan(&object, index, request, Some(&defined)).map_err(|e| match e {
+            weights::PlanError::Invalid(m) => Error::Invalid(m),
+            weights::PlanError::NoSuchRoute { .. } => Error::NotFound(e.to_string()),
+            weights::PlanError::Changed(m) => Error::Conflict {
+                message: m,
+                current: Some(Box::new(before.clone())),
+            },
+        })?;
+        let Some(patch) = plan.patch else {
+            return Ok(WeightChange {
+                changed: false,
+                summary: plan.summary,
+                after: before.clone(),
+                before,
+            });
+        };
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &virtual_service_resource());
+        let params = PatchParams {
+            field_manager: Some("switchyard".into()),
+            ..PatchParams::default()
+        };
+        match api.patch(name, &params, &Patch::Json::<()>(patch)).await {
+            Ok(obj) => {
+                let after = serde_json::to_value(&obj)
+                    .map(|v| view::virtual_service_routes(&v))
+                    .map_err(|e| Error::Upstream(format!("unreadable virtualservice: {e}")))?;
+                Ok(WeightChange {
+                    changed: true,
+                    summary: plan.summary,
+                    before,
+                    after,
+                })
+            }
+            // A failed `test` is 422 Invalid on a real API server: the route moved or changed
+            // under us. Read it fresh (the cache may lag) and say what changed.
+            Err(kube::Error::Api(status)) if status.code == 422 || status.code == 409 => {
+                let fresh = api
+                    .get(name)
+                    .await
+                    .map_err(|e| from_kube(e, namespace, name))?;
+                let fresh = serde_json::to_value(&fresh)
+                    .map(|v| view::virtual_service_routes(&v))
+                    .map_err(|e| Error::Upstream(format!("unreadable virtualservice: {e}")))?;
+                let now: Vec<_> = fresh
+                    .routes
+                    .get(index)
+                    .map(|r| r.destinations.iter().map(Into::into).collect())
+                    .unwrap_or_default();
+                let message = if fresh.routes.len() <= index {
+                    format!("route {index} of {name} no longer exists; nothing was written")
+                } else {
+                    weights::describe_change(name, index, &request.expected, &now)
+                };
+                Err(Error::Conflict {
+                    message,
+                    current: Some(Box::new(fresh)),
+                })
+            }
+            Err(e) => Err(from_kube(e, namespace, name)),
+        }
+    }
+}
+
+/// `review` in namespace `hands-on` is `review.hands-on.svc.cluster.local`, as Istio resolves short
+/// names relative to the object's namespace.
+pub fn qualify(host: &str, namespace: &str) -> String {
+    match host.split('.').count() {
+        1 => format!("{host}.{namespace}.svc.cluster.local"),
+        2 => format!("{host}.svc.cluster.local"),
+        _ => host.to_owned(),
+    }
+}
+
+fn from_kube(e: kube::Error, namespace: &str, name: &str) -> Error {
+    match e {
+        kube::Error::Api(status) => match status.code {
+            404 => Error::NotFound(format!("virtualservice {namespace}/{name} not found")),
+            403 => Error::Forbidden(status.message.clone()),
+            // 400 with an empty reason is an admission webhook (Istio's validation) saying no.
+            400 | 422 => Error::Invalid(status.message.clone()),
+            409 => Error::Conflict {
+                message: status.message.clone(),
+                current: None,
+            },
+            _ => Error::Upstream(format!("{} ({})", status.message, status.code)),
+        },
+        other => Error::Upstream(other.to_string()),
+    }
+}
+
+async fn watch_virtual_services(
+    api: Api<DynamicObject>,
+    writer: Writer<DynamicObject>,
+    changes: broadcast::Sender<Change>,
+) {
+    let stream =
+        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        // Nobody listening is fine; errors are retried by the backoff and only logged.
+        let _ = match event {
+            Ok(watcher::Event::Apply(obj)) => match serde_json::to_value(&obj) {
+                Ok(v) => changes.send(Change::VirtualServiceChanged(view::virtual_service_routes(
+                    &v,
+                ))),
+                Err(_) => continue,
+            },
+            Ok(watcher::Event::Delete(obj)) => changes.send(Change::VirtualServiceDeleted {
+                namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+                name: obj.metadata.name.clone().unwrap_or_default(),
+            }),
+            Ok(watcher::Event::InitDone) => changes.send(Change::Resynced),
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "virtualservice watch failed; retrying");
+                continue;
+            }
+        };
+    }
+}
+
+async fn watch_quietly(api: Api<DynamicObject>, writer: Writer<DynamicObject>, what: &'static str) {
+    let stream =
+        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        if let Err(e) = event {
+            tracing::warn!(error = %e, resource = what, "watch failed; retrying");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qualify;
+
+    #[test]
+    fn qualifies_short_hosts() {
+        assert_eq!(
+            qualify("review", "hands-on"),
+            "review.hands-on.svc.cluster.local"
+        );
+        assert_eq!(
+            qualify("review.other", "hands-on"),
+            "review.other.svc.cluster.local"
+        );
+        assert_eq!(
+            qualify("review.hands-on.svc.cluster.local", "x"),
+            "review.hands-on.svc.cluster.local"
+        );
+    }
+}

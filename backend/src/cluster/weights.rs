@@ -1,0 +1,372 @@
+//! Pure planning of a weight change: checks the request against the console's policy and the route
+//! as it is now, and builds the JSON Patch whose `test` operations guard the exact route, so a route
+//! that someone else changed or moved in the meantime is never overwritten. No I/O.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use switchyard_protocol::{ExpectedDestination, SetWeightsRequest};
+
+use super::view::weight_of;
+
+/// Why a weight change cannot be made, before anything is sent to the cluster.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// The request breaks the console's weight policy.
+    #[error("{0}")]
+    Invalid(String),
+    /// The VirtualService has no http route at that index.
+    #[error("virtualservice {name} has no http route {index}")]
+    NoSuchRoute { name: String, index: usize },
+    /// The route is not as the client saw it; the sentence says what changed.
+    #[error("{0}")]
+    Changed(String),
+}
+
+/// What to send: `None` when the route already has exactly these weights.
+#[derive(Debug, PartialEq)]
+pub struct Plan {
+    pub patch: Option<json_patch::Patch>,
+    /// Human summary of the new split, e.g. `old 80 / new 20`.
+    pub summary: String,
+}
+
+/// Checks `request` against `object` (the VirtualService as last seen) and plans the patch.
+/// `defined_subsets` lists, per host as written in the route, the subsets some DestinationRule
+/// defines; `None` skips that check (no DestinationRules known).
+pub fn plan(
+    object: &Value,
+    index: usize,
+    request: &SetWeightsRequest,
+    defined_subsets: Option<&BTreeMap<String, Vec<String>>>,
+) -> Result<Plan, PlanError> {
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let http_route = object
+        .pointer(&format!("/spec/http/{index}"))
+        .ok_or_else(|| PlanError::NoSuchRoute {
+            name: name.to_owned(),
+            index,
+        })?;
+    let entries = http_route
+        .get("route")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let current: Vec<ExpectedDestination> = entries.iter().map(expected_of).collect();
+
+    if current.len() < 2 {
+        return Err(PlanError::Invalid(format!(
+            "route {index} of {name} has a single destination, which always gets 100% of its traffic"
+        )));
+    }
+    if request.expected != current {
+        return Err(PlanError::Changed(describe_change(
+            name,
+            index,
+            &request.expected,
+            &current,
+        )));
+    }
+    validate_policy(&current, &request.weights)?;
+    if let Some(defined) = defined_subsets {
+        for d in &current {
+            let weight = request.weights.get(key_of(d)).copied().unwrap_or(0);
+            if let (Some(subset), true) = (&d.subset, weight > 0) {
+                let known = defined.get(&d.host).is_some_and(|s| s.contains(subset));
+                if !known {
+                    return Err(PlanError::Invalid(format!(
+                        "subset {subset} of host {} is not defined by any DestinationRule; traffic sent to it would fail with 503",
+                        d.host
+                    )));
+                }
+            }
+        }
+    }
+
+    let summary = current
+        .iter()
+        .map(|d| format!("{} {}", key_of(d), request.weights[key_of(d)]))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let unchanged = current
+        .iter()
+        .all(|d| d.weight == request.weights[key_of(d)])
+        && entries.iter().all(|e| e.get("weight").is_some());
+    if unchanged {
+        return Ok(Plan {
+            patch: None,
+            summary,
+        });
+    }
+
+    // Guard the whole http route as last seen: it pins hosts, subsets, order and previous weights,
+    // and its position (a route inserted before this index shows up as a different route here).
+    // Testing the whole entry, not a possibly absent `match`, keeps the guard valid under strict
+    // RFC 6902 as well as under the API server's lenient JSON Patch.
+    let base = format!("/spec/http/{index}");
+    let mut ops = vec![json!({"op": "test", "path": base, "value": http_route})];
+    for (j, d) in current.iter().enumerate() {
+        ops.push(json!({"op": "add", "path": format!("{base}/route/{j}/weight"), "value": request.weights[key_of(d)]}));
+    }
+    let patch = serde_json::from_value(Value::Array(ops))
+        .map_err(|e| PlanError::Invalid(format!("could not build the patch: {e}")))?;
+    Ok(Plan {
+        patch: Some(patch),
+        summary,
+    })
+}
+
+/// The console's policy: one integer weight 0..=100 per destination of the route, summing to 100.
+pub fn validate_policy(
+    destinations: &[ExpectedDestination],
+    weights: &BTreeMap<String, u32>,
+) -> Result<(), PlanError> {
+    let keys: Vec<&str> = destinations.iter().map(key_of).collect();
+    for key in weights.keys() {
+        if !keys.contains(&key.as_str()) {
+            return Err(PlanError::Invalid(format!(
+                "the route has no destination {key}; its destinations are {}",
+                keys.join(", ")
+            )));
+        }
+    }
+    for key in &keys {
+        if !weights.contains_key(*key) {
+            return Err(PlanError::Invalid(format!("a weight for {key} is missing")));
+        }
+    }
+    if let Some((key, w)) = weights.iter().find(|(_, &w)| w > 100) {
+        return Err(PlanError::Invalid(format!(
+            "weight {w} for {key} is out of range: weights are 0 to 100"
+        )));
+    }
+    let sum: u32 = weights.values().sum();
+    if sum != 100 {
+        return Err(PlanError::Invalid(format!(
+            "weights must add up to 100, these add up to {sum}"
+        )));
+    }
+    Ok(())
+}
+
+/// The key a destination is addressed by in weight maps: its subset, or its host without one.
+pub fn key_of(d: &ExpectedDestination) -> &str {
+    d.subset.as_deref().unwrap_or(&d.host)
+}
+
+fn expected_of(entry: &Value) -> ExpectedDestination {
+    ExpectedDestination {
+        host: entry
+            .pointer("/destination/host")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        subset: entry
+            .pointer("/destination/subset")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        weight: weight_of(entry),
+    }
+}
+
+fn split_text(ds: &[ExpectedDestination]) -> String {
+    ds.iter()
+        .map(|d| format!("{} {}", key_of(d), d.weight))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// One sentence saying how the route differs from what the client saw.
+pub fn describe_change(
+    name: &str,
+    index: usize,
+    seen: &[ExpectedDestination],
+    now: &[ExpectedDestination],
+) -> String {
+    let targets = |ds: &[ExpectedDestination]| {
+        ds.iter()
+            .map(|d| format!("{}/{}", d.host, d.subset.as_deref().unwrap_or("-")))
+            .collect::<Vec<_>>()
+    };
+    if seen == now {
+        format!("route {index} of {name} was edited by someone else (its destinations are unchanged); nothing was written, reload and try again")
+    } else if targets(seen) != targets(now) {
+        format!(
+            "route {index} of {name} changed since you loaded it: it now sends to {} (you saw {}); nothing was written",
+            targets(now).join(", "),
+            targets(seen).join(", ")
+        )
+    } else {
+        format!(
+            "route {index} of {name} was changed by someone else: the weights are now {} (you saw {}); nothing was written",
+            split_text(now),
+            split_text(seen)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(old: u32, new: u32) -> Value {
+        json!({
+            "metadata": {"name": "review", "namespace": "hands-on", "resourceVersion": "7"},
+            "spec": {"hosts": ["review"], "http": [
+                {"match": [{"headers": {"x-group": {"exact": "test"}}}],
+                 "route": [{"destination": {"host": "review", "subset": "new"}}]},
+                {"route": [
+                    {"destination": {"host": "review", "subset": "old"}, "weight": old},
+                    {"destination": {"host": "review", "subset": "new"}, "weight": new}]}
+            ]}
+        })
+    }
+
+    fn seen(old: u32, new: u32) -> Vec<ExpectedDestination> {
+        vec![
+            ExpectedDestination {
+                host: "review".into(),
+                subset: Some("old".into()),
+                weight: old,
+            },
+            ExpectedDestination {
+                host: "review".into(),
+                subset: Some("new".into()),
+                weight: new,
+            },
+        ]
+    }
+
+    fn request(old: u32, new: u32, expected: Vec<ExpectedDestination>) -> SetWeightsRequest {
+        SetWeightsRequest {
+            weights: BTreeMap::from([("old".into(), old), ("new".into(), new)]),
+            expected,
+        }
+    }
+
+    #[test]
+    fn plans_a_guarded_patch() {
+        let plan = plan(&review(100, 0), 1, &request(80, 20, seen(100, 0)), None).unwrap();
+        assert_eq!(plan.summary, "old 80 / new 20");
+        let ops = serde_json::to_value(plan.patch.unwrap()).unwrap();
+        assert_eq!(
+            ops,
+            json!([
+                {"op": "test", "path": "/spec/http/1", "value": {"route": [
+                    {"destination": {"host": "review", "subset": "old"}, "weight": 100},
+                    {"destination": {"host": "review", "subset": "new"}, "weight": 0}]}},
+                {"op": "add", "path": "/spec/http/1/route/0/weight", "value": 80},
+                {"op": "add", "path": "/spec/http/1/route/1/weight", "value": 20}
+            ])
+        );
+    }
+
+    #[test]
+    fn the_patch_applies_to_the_seen_object_and_not_to_a_changed_one() {
+        let p = plan(&review(100, 0), 1, &request(80, 20, seen(100, 0)), None)
+            .unwrap()
+            .patch
+            .unwrap();
+        let mut doc = review(100, 0);
+        json_patch::patch(&mut doc, &p).unwrap();
+        assert_eq!(doc["spec"]["http"][1]["route"][1]["weight"], 20);
+        let mut changed = review(50, 50);
+        assert!(json_patch::patch(&mut changed, &p).is_err());
+        assert_eq!(changed, review(50, 50));
+    }
+
+    #[test]
+    fn unchanged_weights_need_no_write() {
+        let plan = plan(&review(80, 20), 1, &request(80, 20, seen(80, 20)), None).unwrap();
+        assert!(plan.patch.is_none());
+    }
+
+    #[test]
+    fn stale_view_is_a_change_with_a_sentence() {
+        let err = plan(&review(50, 50), 1, &request(80, 20, seen(100, 0)), None).unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::Changed(
+                "route 1 of review was changed by someone else: the weights are now old 50 / new 50 (you saw old 100 / new 0); nothing was written".into()
+            )
+        );
+    }
+
+    #[test]
+    fn policy_violations_are_invalid() {
+        let cases = [
+            (
+                request(80, 30, seen(100, 0)),
+                "weights must add up to 100, these add up to 110",
+            ),
+            (
+                request(120, 0, seen(100, 0)),
+                "weight 120 for old is out of range: weights are 0 to 100",
+            ),
+        ];
+        for (req, want) in cases {
+            assert_eq!(
+                plan(&review(100, 0), 1, &req, None).unwrap_err(),
+                PlanError::Invalid(want.into())
+            );
+        }
+        let mut extra = request(80, 20, seen(100, 0));
+        extra.weights.insert("canary".into(), 0);
+        assert!(
+            matches!(plan(&review(100, 0), 1, &extra, None), Err(PlanError::Invalid(m)) if m.contains("no destination canary"))
+        );
+        let mut missing = request(80, 20, seen(100, 0));
+        missing.weights.remove("new");
+        assert!(
+            matches!(plan(&review(100, 0), 1, &missing, None), Err(PlanError::Invalid(m)) if m.contains("new is missing"))
+        );
+    }
+
+    #[test]
+    fn single_destination_and_missing_routes() {
+        let single = SetWeightsRequest {
+            weights: BTreeMap::from([("new".into(), 100)]),
+            expected: vec![ExpectedDestination {
+                host: "review".into(),
+                subset: Some("new".into()),
+                weight: 0,
+            }],
+        };
+        assert!(matches!(
+            plan(&review(100, 0), 0, &single, None),
+            Err(PlanError::Invalid(_))
+        ));
+        assert_eq!(
+            plan(&review(100, 0), 5, &request(80, 20, seen(100, 0)), None).unwrap_err(),
+            PlanError::NoSuchRoute {
+                name: "review".into(),
+                index: 5
+            }
+        );
+    }
+
+    #[test]
+    fn weight_to_an_undefined_subset_is_refused() {
+        let defined = BTreeMap::from([("review".to_owned(), vec!["old".to_owned()])]);
+        let err = plan(
+            &review(100, 0),
+            1,
+            &request(80, 20, seen(100, 0)),
+            Some(&defined),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, PlanError::Invalid(m) if m.contains("subset new of host review is not defined"))
+        );
+        // Sending nothing to it is fine.
+        assert!(plan(
+            &review(50, 50),
+            1,
+            &request(100, 0, seen(50, 50)),
+            Some(&defined)
+        )
+        .is_ok());
+    }
+}
