@@ -3,6 +3,7 @@
 //! cluster used by `switchyard demo` and the tests.
 
 pub mod cluster;
+pub mod config;
 pub mod error;
 pub mod routes;
 pub mod sim;

@@ -1,0 +1,112 @@
+//! The command line (flags with environment fallbacks), one clap definition for every mode.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Shift live traffic between service versions in an Istio mesh"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the console against a Kubernetes cluster (kubeconfig, or in-cluster config when none).
+    Serve(ServeArgs),
+    /// Run the console on a built-in simulated cluster with live simulated traffic.
+    Demo(DemoArgs),
+    /// Run only the simulated cluster (Kubernetes API + simulated mesh + /metrics).
+    Sim(SimArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to serve the console on.
+    #[arg(long, env = "SWITCHYARD_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Kubeconfig to use; without it the usual inference applies ($KUBECONFIG, ~/.kube/config,
+    /// in-cluster service account).
+    #[arg(long, env = "SWITCHYARD_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context of the kubeconfig (default: its current context).
+    #[arg(long, env = "SWITCHYARD_CONTEXT")]
+    pub context: Option<String>,
+    /// Namespaces whose VirtualServices the console shows and edits (repeatable).
+    #[arg(
+        long = "namespace",
+        short = 'n',
+        env = "SWITCHYARD_NAMESPACES",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Address to serve the console on (port 0 picks a free one; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Also write a kubeconfig for the simulated cluster here, so kubectl can join in.
+    #[arg(long)]
+    pub kubeconfig_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    /// Address of the simulated Kubernetes API (and its /metrics for Prometheus).
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub listen: SocketAddr,
+    /// Write a kubeconfig (admin token) for the simulated cluster here.
+    #[arg(long)]
+    pub kubeconfig_out: Option<PathBuf>,
+    /// Start with an empty cluster instead of the demo namespace `hands-on`.
+    #[arg(long)]
+    pub empty: bool,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+/// The simulated load generator, like Siege against the entry service.
+#[derive(Args, Debug, Clone)]
+pub struct TrafficArgs {
+    /// Requests per second into the entry service (0 stops the load generator).
+    #[arg(long, default_value_t = 20.0)]
+    pub rps: f64,
+    /// Share of requests (0..1) that carry `X-group: test` and so take the header route.
+    #[arg(long, default_value_t = 0.0)]
+    pub test_share: f64,
+    /// Seed of the load generator and the mesh's random choices.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn namespaces_are_repeatable_or_comma_separated() {
+        let cli =
+            Cli::try_parse_from(["switchyard", "serve", "-n", "a,b", "--namespace", "c"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.namespaces, ["a", "b", "c"]);
+        assert!(Cli::try_parse_from(["switchyard", "serve"]).is_err());
+    }
+}
