@@ -119,6 +119,113 @@ pub enum ServerEvent {
     VirtualServiceChanged(VirtualServiceRoutes),
     /// A VirtualService was deleted.
     VirtualServiceDeleted { namespace: String, name: String },
+    /// A new graph snapshot (every refresh of the metrics).
+    Graph(Graph),
+}
+
+/// `GET /api/v1/graph`: the mesh as a versioned-app graph with traffic over the metrics window.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    /// For every service with a weighted route: requested against observed split.
+    pub splits: Vec<ServiceSplit>,
+    pub metrics: MetricsStatus,
+    /// Width of the rate window in seconds.
+    pub window_seconds: u32,
+    /// When this snapshot was assembled, unix seconds.
+    pub generated_at: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// Traffic from outside the mesh (load generator, ingress without a sidecar).
+    Entry,
+    /// A Kubernetes Service (what a VirtualService routes for).
+    Service,
+    /// A workload of one app version (a Deployment).
+    Workload,
+    /// A destination that could not be identified (requests that reached no workload).
+    Unknown,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Node {
+    /// Stable id: `entry`, `svc:{ns}:{name}`, `wl:{ns}:{workload}`, `unknown`.
+    pub id: String,
+    pub kind: NodeKind,
+    pub namespace: String,
+    /// Service name, workload name, or `entry` / `unknown`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Requests per second into this node over the window.
+    pub rate_in: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Edge {
+    /// `{source}->{target}`.
+    pub id: String,
+    pub source: String,
+    pub target: String,
+    /// Requests per second.
+    pub rate: f64,
+    /// Percent of the source node's outbound requests that take this edge (Kiali's "requests
+    /// distribution"); `None` when the source sent nothing.
+    pub share: Option<f64>,
+    /// Percent of this edge's requests that failed (5xx or no response).
+    pub error_share: f64,
+    /// 95th percentile latency in milliseconds; `None` without samples.
+    pub p95_ms: Option<f64>,
+}
+
+/// Requested against observed split between the versions of one service.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ServiceSplit {
+    pub namespace: String,
+    pub service: String,
+    pub virtual_service: String,
+    /// The weighted route whose split this is (the last weighted route: the default traffic).
+    pub route_index: usize,
+    pub versions: Vec<VersionSplit>,
+    /// Requests per second reaching the service over the window.
+    pub rate: f64,
+    /// Requests the observed shares are based on (rate × window).
+    pub samples: f64,
+    /// Largest difference (percentage points) that sampling alone explains at this sample size.
+    pub tolerance: f64,
+    /// Whether observed and requested agree within the tolerance; `None` without traffic.
+    pub agrees: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct VersionSplit {
+    /// Subset named in the route (e.g. `old`).
+    pub subset: String,
+    /// App version the subset selects (e.g. `v1`), from the DestinationRule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Percent the VirtualService asks for.
+    pub requested: f64,
+    /// Percent observed over the window; `None` without traffic.
+    pub observed: Option<f64>,
+}
+
+/// Whether the metrics in a graph are current.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct MetricsStatus {
+    /// False when the last refresh failed: rates are from `last_success` or absent.
+    pub fresh: bool,
+    /// Unix seconds of the last successful metrics query.
+    #[serde(default)]
+    pub last_success: Option<f64>,
+    /// Why the last refresh failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Percent shares for weights as Istio applies them: relative to their sum; a lone destination
@@ -202,7 +309,10 @@ mod tests {
             json,
             r#"{"weights":{"new":20,"old":80},"expected":[{"host":"review","subset":"old","weight":100}]}"#
         );
-        assert_eq!(serde_json::from_str::<SetWeightsRequest>(&json).unwrap(), req);
+        assert_eq!(
+            serde_json::from_str::<SetWeightsRequest>(&json).unwrap(),
+            req
+        );
     }
 
     #[test]
@@ -223,6 +333,62 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&err).unwrap(),
             r#"{"code":"not_found","message":"no such route"}"#
+        );
+    }
+
+    #[test]
+    fn graph_json_is_stable() {
+        let graph = Graph {
+            nodes: vec![Node {
+                id: "wl:hands-on:review-v2".into(),
+                kind: NodeKind::Workload,
+                namespace: "hands-on".into(),
+                name: "review-v2".into(),
+                app: Some("review".into()),
+                version: Some("v2".into()),
+                rate_in: 1.5,
+            }],
+            edges: vec![Edge {
+                id: "svc:hands-on:review->wl:hands-on:review-v2".into(),
+                source: "svc:hands-on:review".into(),
+                target: "wl:hands-on:review-v2".into(),
+                rate: 1.5,
+                share: Some(19.0),
+                error_share: 0.0,
+                p95_ms: None,
+            }],
+            splits: vec![ServiceSplit {
+                namespace: "hands-on".into(),
+                service: "review".into(),
+                virtual_service: "review".into(),
+                route_index: 1,
+                versions: vec![VersionSplit {
+                    subset: "new".into(),
+                    version: Some("v2".into()),
+                    requested: 20.0,
+                    observed: Some(19.0),
+                }],
+                rate: 8.0,
+                samples: 240.0,
+                tolerance: 7.7,
+                agrees: Some(true),
+            }],
+            metrics: MetricsStatus {
+                fresh: true,
+                last_success: Some(10.0),
+                error: None,
+            },
+            window_seconds: 30,
+            generated_at: 10.0,
+        };
+        let json = serde_json::to_string(&ServerEvent::Graph(graph.clone())).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"graph","data":{"nodes":[{"id":"wl:hands-on:review-v2","kind":"workload","namespace":"hands-on","name":"review-v2","app":"review","version":"v2","rate_in":1.5}],"edges":[{"id":"svc:hands-on:review->wl:hands-on:review-v2","source":"svc:hands-on:review","target":"wl:hands-on:review-v2","rate":1.5,"share":19.0,"error_share":0.0,"p95_ms":null}],"splits":[{"namespace":"hands-on","service":"review","virtual_service":"review","route_index":1,"versions":[{"subset":"new","version":"v2","requested":20.0,"observed":19.0}],"rate":8.0,"samples":240.0,"tolerance":7.7,"agrees":true}],"metrics":{"fresh":true,"last_success":10.0},"window_seconds":30,"generated_at":10.0}}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<ServerEvent>(&json).unwrap(),
+            ServerEvent::Graph(graph)
         );
     }
 }

@@ -30,6 +30,7 @@ pub fn sse_event(event: &ServerEvent) -> Event {
         ServerEvent::Routes(_) => "routes",
         ServerEvent::VirtualServiceChanged(_) => "virtual_service_changed",
         ServerEvent::VirtualServiceDeleted { .. } => "virtual_service_deleted",
+        ServerEvent::Graph(_) => "graph",
     };
     Event::default()
         .event(name)
