@@ -1,0 +1,106 @@
+//! Where samples come from: a Prometheus over its HTTP API (POST form, bounded by a timeout), or
+//! in the demo without one, the simulated mesh's own counters read the same way.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{latency, parse, promql, request_rate, Error, Samples};
+
+/// A source of samples; cheap to clone.
+#[derive(Clone)]
+pub enum Source {
+    Prometheus(PrometheusSource),
+}
+
+impl Source {
+    /// Reads request rates and latencies of the namespaces over the window.
+    pub async fn fetch(&self, namespaces: &[String], window: Duration) -> Result<Samples, Error> {
+        match self {
+            Source::Prometheus(p) => p.fetch(namespaces, window).await,
+        }
+    }
+
+    /// How many queries this source has sent so far (for tests and diagnostics).
+    pub fn queries_sent(&self) -> u64 {
+        match self {
+            Source::Prometheus(p) => p.queries.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Prometheus HTTP API client.
+#[derive(Clone)]
+pub struct PrometheusSource {
+    base: String,
+    http: reqwest::Client,
+    timeout: Duration,
+    scrape_interval: Duration,
+    queries: Arc<AtomicU64>,
+}
+
+impl PrometheusSource {
+    /// `base` like `http://127.0.0.1:9090`; `scrape_interval` bounds the shortest usable window.
+    pub fn new(base: &str, timeout: Duration, scrape_interval: Duration) -> Self {
+        PrometheusSource {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            timeout,
+            scrape_interval,
+            queries: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// One instant query.
+    pub async fn query(&self, promql: &str) -> Result<Vec<parse::VectorSample>, Error> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}/api/v1/query", self.base);
+        let send = self.http.post(&url).form(&[("query", promql)]).send();
+        let response = tokio::time::timeout(self.timeout, send)
+            .await
+            .map_err(|_| Error::Timeout(self.timeout))?
+            .map_err(|e| Error::Unreachable {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+        let body = tokio::time::timeout(self.timeout, response.bytes())
+            .await
+            .map_err(|_| Error::Timeout(self.timeout))?
+            .map_err(|e| Error::Unreachable {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+        // Error statuses carry the same JSON envelope; parse decides.
+        Ok(parse::instant_vector(&body)?)
+    }
+
+    async fn fetch(&self, namespaces: &[String], window: Duration) -> Result<Samples, Error> {
+        let range = promql::range(window, self.scrape_interval);
+        let queries = [
+            promql::requests_reached(namespaces, &range),
+            promql::requests_unreached(namespaces, &range),
+            promql::p95_by_caller(namespaces, &range),
+            promql::p95_by_workload(namespaces, &range),
+        ];
+        let (reached, unreached, by_caller, by_workload) = tokio::try_join!(
+            self.query(&queries[0]),
+            self.query(&queries[1]),
+            self.query(&queries[2]),
+            self.query(&queries[3]),
+        )?;
+        let requests = reached
+            .iter()
+            .chain(&unreached)
+            .filter_map(request_rate)
+            .collect();
+        let latencies = by_caller
+            .iter()
+            .filter_map(|s| latency(s, true))
+            .chain(by_workload.iter().filter_map(|s| latency(s, false)))
+            .collect();
+        Ok(Samples {
+            requests,
+            latencies,
+        })
+    }
+}
