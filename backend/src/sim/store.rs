@@ -176,9 +176,16 @@ impl Store {
         F: FnOnce(&Value) -> Result<Value, StoreError>,
     {
         let mut inner = self.lock();
-        let current = inner.objects.get(key).cloned().ok_or(StoreError::NotFound)?;
+        let current = inner
+            .objects
+            .get(key)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
         let mut next = update(&current)?;
-        let cur_meta = current.get("metadata").cloned().unwrap_or_else(|| json!({}));
+        let cur_meta = current
+            .get("metadata")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         let next_rv = next
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
@@ -189,7 +196,14 @@ impl Store {
             }
         }
         let meta = metadata_mut(&mut next);
-        for field in ["uid", "creationTimestamp", "name", "namespace", "generation", "resourceVersion"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "name",
+            "namespace",
+            "generation",
+            "resourceVersion",
+        ] {
             match cur_meta.get(field) {
                 Some(v) => meta.insert(field.into(), v.clone()),
                 None => meta.remove(field),
@@ -199,7 +213,11 @@ impl Store {
             return Ok(current);
         }
         if next.get("spec") != current.get("spec") {
-            let generation = cur_meta.get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+            let generation = cur_meta
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                + 1;
             metadata_mut(&mut next).insert("generation".into(), json!(generation));
         }
         inner.rv += 1;
@@ -213,8 +231,22 @@ impl Store {
 
     /// Removes an object; returns its last state (with the deletion's resourceVersion).
     pub fn delete(&self, key: &Key) -> Result<Arc<Value>, StoreError> {
+        self.delete_if(key, |_| Ok(()))
+    }
+
+    /// Removes an object if `check(current)` allows it, atomically (DELETE with preconditions).
+    pub fn delete_if<F>(&self, key: &Key, check: F) -> Result<Arc<Value>, StoreError>
+    where
+        F: FnOnce(&Value) -> Result<(), StoreError>,
+    {
         let mut inner = self.lock();
-        let current = inner.objects.remove(key).ok_or(StoreError::NotFound)?;
+        let current = inner
+            .objects
+            .get(key)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
+        check(&current)?;
+        inner.objects.remove(key);
         inner.rv += 1;
         let mut last = (*current).clone();
         metadata_mut(&mut last).insert("resourceVersion".into(), json!(inner.rv.to_string()));
@@ -255,7 +287,12 @@ impl Store {
                 oldest: inner.compacted,
             });
         }
-        let backlog = inner.history.iter().filter(|e| e.rv > since).cloned().collect();
+        let backlog = inner
+            .history
+            .iter()
+            .filter(|e| e.rv > since)
+            .cloned()
+            .collect();
         Ok((backlog, self.events.subscribe()))
     }
 
@@ -305,12 +342,17 @@ mod tests {
     #[test]
     fn create_fills_metadata_and_rejects_duplicates() {
         let store = Store::new();
-        let obj = store.create(vs_key(), json!({"spec": {"hosts": ["review"]}})).unwrap();
+        let obj = store
+            .create(vs_key(), json!({"spec": {"hosts": ["review"]}}))
+            .unwrap();
         assert_eq!(obj["metadata"]["resourceVersion"], "1");
         assert_eq!(obj["metadata"]["generation"], 1);
         assert_eq!(obj["metadata"]["namespace"], "hands-on");
         assert!(obj["metadata"]["uid"].is_string());
-        assert_eq!(store.create(vs_key(), json!({})), Err(StoreError::AlreadyExists));
+        assert_eq!(
+            store.create(vs_key(), json!({})),
+            Err(StoreError::AlreadyExists)
+        );
     }
 
     #[test]
@@ -351,6 +393,18 @@ mod tests {
     }
 
     #[test]
+    fn delete_if_checks_under_the_lock() {
+        let store = Store::new();
+        store.create(vs_key(), json!({})).unwrap();
+        let refused = store.delete_if(&vs_key(), |_| Err(StoreError::Conflict));
+        assert_eq!(refused, Err(StoreError::Conflict));
+        assert!(store.get(&vs_key()).is_some());
+        assert!(store.delete_if(&vs_key(), |_| Ok(())).is_ok());
+        assert!(store.get(&vs_key()).is_none());
+        assert_eq!(store.delete(&vs_key()), Err(StoreError::NotFound));
+    }
+
+    #[test]
     fn watch_resumes_from_history() {
         let store = Store::new();
         store.create(vs_key(), json!({"spec": {}})).unwrap();
@@ -369,7 +423,10 @@ mod tests {
                 .create(Key::new("pods", "ns", &format!("p{i}")), json!({}))
                 .unwrap();
         }
-        assert!(matches!(store.watch_since(1), Err(StoreError::Expired { .. })));
+        assert!(matches!(
+            store.watch_since(1),
+            Err(StoreError::Expired { .. })
+        ));
         assert!(store.watch_since(store.current_rv()).is_ok());
     }
 }
