@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod graph;
 pub mod metrics;
 pub mod routes;
 pub mod sim;

@@ -1,0 +1,372 @@
+//! Graph assembly, pure: (topology from the cluster caches, samples from metrics) → the versioned
+//! app graph the page draws, with requested-vs-observed splits. No I/O, no async, no clock: the
+//! caller passes the time. Missing data degrades (no rate, no split) and never fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+use switchyard_protocol::{
+    Edge, Graph, MetricsStatus, Node, NodeKind, ServiceSplit, VersionSplit, VirtualServiceRoutes,
+};
+
+use crate::metrics::Samples;
+
+/// What the cluster says exists, whether or not traffic flows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Topology {
+    pub services: Vec<ServiceInfo>,
+    pub workloads: Vec<WorkloadInfo>,
+    pub virtual_services: Vec<VirtualServiceRoutes>,
+    pub destination_rules: Vec<DestinationRuleInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceInfo {
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadInfo {
+    pub namespace: String,
+    pub name: String,
+    pub app: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DestinationRuleInfo {
+    pub namespace: String,
+    /// Fully qualified host.
+    pub host: String,
+    /// Subset name → its label selector.
+    pub subsets: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+pub const ENTRY: &str = "entry";
+pub const UNKNOWN: &str = "unknown";
+
+pub fn service_id(namespace: &str, name: &str) -> String {
+    format!("svc:{namespace}:{name}")
+}
+
+pub fn workload_id(namespace: &str, name: &str) -> String {
+    format!("wl:{namespace}:{name}")
+}
+
+/// Largest gap between requested and observed percent that sampling explains: three binomial
+/// standard errors at the requested share, and never under one point (display rounding).
+pub fn tolerance(requested_percent: f64, samples: f64) -> f64 {
+    if samples <= 0.0 {
+        return f64::INFINITY;
+    }
+    let p = (requested_percent / 100.0).clamp(0.0, 1.0);
+    let se = (p * (1.0 - p) / samples).sqrt() * 100.0;
+    (3.0 * se).max(1.0)
+}
+
+#[derive(Default)]
+struct EdgeAcc {
+    rate: f64,
+    errors: f64,
+}
+
+/// Assembles the graph. `samples` is `None` when no metrics were ever read.
+pub fn build(
+    topology: &Topology,
+    samples: Option<&Samples>,
+    metrics: MetricsStatus,
+    window_seconds: u32,
+    now: f64,
+) -> Graph {
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    for s in &topology.services {
+        let id = service_id(&s.namespace, &s.name);
+        nodes.insert(
+            id.clone(),
+            node(
+                id,
+                NodeKind::Service,
+                &s.namespace,
+                &s.name,
+                Some(&s.name),
+                None,
+            ),
+        );
+    }
+    for w in &topology.workloads {
+        let id = workload_id(&w.namespace, &w.name);
+        nodes.insert(
+            id.clone(),
+            node(
+                id,
+                NodeKind::Workload,
+                &w.namespace,
+                &w.name,
+                w.app.as_deref(),
+                w.version.as_deref(),
+            ),
+        );
+    }
+
+    let mut edges: BTreeMap<(String, String), EdgeAcc> = BTreeMap::new();
+    // Per service: rate by destination version, over requests that reached a workload.
+    let mut by_version: BTreeMap<(String, String), BTreeMap<String, f64>> = BTreeMap::new();
+    for r in samples.map(|s| s.requests.as_slice()).unwrap_or_default() {
+        let source = if r.source.is_unknown() {
+            nodes
+                .entry(ENTRY.into())
+                .or_insert_with(|| node(ENTRY.into(), NodeKind::Entry, "", ENTRY, None, None));
+            ENTRY.to_owned()
+        } else {
+            let id = workload_id(&r.source.namespace, &r.source.name);
+            nodes.entry(id.clone()).or_insert_with(|| {
+                node(
+                    id.clone(),
+                    NodeKind::Workload,
+                    &r.source.namespace,
+                    &r.source.name,
+                    known(&r.source.app),
+                    known(&r.source.version),
+                )
+            });
+            id
+        };
+        let service = service_id(&r.service_namespace, &r.service);
+        nodes.entry(service.clone()).or_insert_with(|| {
+            node(
+                service.clone(),
+                NodeKind::Service,
+                &r.service_namespace,
+                &r.service,
+                Some(&r.service),
+                None,
+            )
+        });
+        let target = if r.destination.is_unknown() {
+            nodes.entry(UNKNOWN.into()).or_insert_with(|| {
+                node(UNKNOWN.into(), NodeKind::Unknown, "", UNKNOWN, None, None)
+            });
+            UNKNOWN.to_owned()
+        } else {
+            let id = workload_id(&r.destination.namespace, &r.destination.name);
+            nodes.entry(id.clone()).or_insert_with(|| {
+                node(
+                    id.clone(),
+                    NodeKind::Workload,
+                    &r.destination.namespace,
+                    &r.destination.name,
+                    known(&r.destination.app),
+                    known(&r.destination.version),
+                )
+            });
+            *by_version
+                .entry((r.service_namespace.clone(), r.service.clone()))
+                .or_default()
+                .entry(r.destination.version.clone())
+                .or_default() += r.rate;
+            id
+        };
+        let errors = if r.is_error() { r.rate } else { 0.0 };
+        for key in [(source, service.clone()), (service, target)] {
+            let acc = edges.entry(key).or_default();
+            acc.rate += r.rate;
+            acc.errors += errors;
+        }
+    }
+
+    let mut outbound: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut inbound: BTreeMap<&str, f64> = BTreeMap::new();
+    for ((s, t), acc) in &edges {
+        *outbound.entry(s).or_default() += acc.rate;
+        *inbound.entry(t).or_default() += acc.rate;
+    }
+    let p95 = latency_index(samples);
+    let edge_list: Vec<Edge> = edges
+        .iter()
+        .map(|((s, t), acc)| {
+            let out = outbound.get(s.as_str()).copied().unwrap_or(0.0);
+            Edge {
+                id: format!("{s}->{t}"),
+                source: s.clone(),
+                target: t.clone(),
+                rate: acc.rate,
+                share: (out > 0.0).then(|| acc.rate * 100.0 / out),
+                error_share: if acc.rate > 0.0 {
+                    acc.errors * 100.0 / acc.rate
+                } else {
+                    0.0
+                },
+                p95_ms: p95.get(&(s.clone(), t.clone())).copied(),
+            }
+        })
+        .collect();
+    let node_list = nodes
+        .into_values()
+        .map(|mut n| {
+            n.rate_in = inbound.get(n.id.as_str()).copied().unwrap_or(0.0);
+            n
+        })
+        .collect();
+
+    Graph {
+        nodes: node_list,
+        edges: edge_list,
+        splits: splits(topology, &by_version, samples.is_some(), window_seconds),
+        metrics,
+        window_seconds,
+        generated_at: now,
+    }
+}
+
+fn known(label: &str) -> Option<&str> {
+    (label != "unknown" && !label.is_empty()).then_some(label)
+}
+
+fn node(
+    id: String,
+    kind: NodeKind,
+    namespace: &str,
+    name: &str,
+    app: Option<&str>,
+    version: Option<&str>,
+) -> Node {
+    Node {
+        id,
+        kind,
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        app: app.map(str::to_owned),
+        version: version.map(str::to_owned),
+        rate_in: 0.0,
+    }
+}
+
+/// p95 per edge (source id, target id).
+fn latency_index(samples: Option<&Samples>) -> BTreeMap<(String, String), f64> {
+    let mut index = BTreeMap::new();
+    for l in samples.map(|s| s.latencies.as_slice()).unwrap_or_default() {
+        let service = service_id(&l.service.0, &l.service.1);
+        if let Some((ns, name)) = &l.caller {
+            let source = if name == "unknown" {
+                ENTRY.to_owned()
+            } else {
+                workload_id(ns, name)
+            };
+            index.insert((source, service), l.p95_ms);
+        } else if let Some((ns, name)) = &l.workload {
+            let target = if name == "unknown" {
+                UNKNOWN.to_owned()
+            } else {
+                workload_id(ns, name)
+            };
+            index.insert((service, target), l.p95_ms);
+        }
+    }
+    index
+}
+
+/// Requested (last weighted route of each VirtualService) against observed, per service.
+fn splits(
+    topology: &Topology,
+    by_version: &BTreeMap<(String, String), BTreeMap<String, f64>>,
+    have_samples: bool,
+    window_seconds: u32,
+) -> Vec<ServiceSplit> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for vs in &topology.virtual_services {
+        let Some(route) = vs.routes.iter().rev().find(|r| r.destinations.len() >= 2) else {
+            continue;
+        };
+        let Some(first) = route.destinations.first() else {
+            continue;
+        };
+        let fqdn = crate::cluster::qualify(&first.host, &vs.namespace);
+        let Some((service, service_ns)) = service_of(&fqdn) else {
+            continue;
+        };
+        if !seen.insert((service_ns.clone(), service.clone())) {
+            continue;
+        }
+        let rule = topology.destination_rules.iter().find(|dr| dr.host == fqdn);
+        let rates = by_version.get(&(service_ns.clone(), service.clone()));
+        let total: f64 = rates.map(|r| r.values().sum()).unwrap_or(0.0);
+        let samples = total * f64::from(window_seconds);
+        let versions: Vec<VersionSplit> = route
+            .destinations
+            .iter()
+            .map(|d| {
+                let subset = d.key().to_owned();
+                let version = rule
+                    .and_then(|r| d.subset.as_ref().and_then(|s| r.subsets.get(s)))
+                    .and_then(|labels| labels.get("version").cloned());
+                let observed = match (&version, rates) {
+                    (Some(v), Some(r)) if have_samples && total > 0.0 => {
+                        Some(r.get(v).copied().unwrap_or(0.0) * 100.0 / total)
+                    }
+                    _ => None,
+                };
+                VersionSplit {
+                    subset,
+                    version,
+                    requested: d.requested_share,
+                    observed,
+                }
+            })
+            .collect();
+        let widest = versions
+            .iter()
+            .map(|v| tolerance(v.requested, samples))
+            .fold(0.0, f64::max);
+        let agrees = if versions.iter().all(|v| v.observed.is_some()) && total > 0.0 {
+            Some(versions.iter().all(|v| {
+                (v.observed.unwrap_or(0.0) - v.requested).abs() <= tolerance(v.requested, samples)
+            }))
+        } else {
+            None
+        };
+        out.push(ServiceSplit {
+            namespace: vs.namespace.clone(),
+            service,
+            virtual_service: vs.name.clone(),
+            route_index: route.index,
+            versions,
+            rate: total,
+            samples,
+            tolerance: if widest.is_finite() { widest } else { 100.0 },
+            agrees,
+        });
+    }
+    out
+}
+
+/// `review.hands-on.svc.cluster.local` → (`review`, `hands-on`).
+fn service_of(fqdn: &str) -> Option<(String, String)> {
+    let mut parts = fqdn.split('.');
+    let name = parts.next()?;
+    let namespace = parts.next()?;
+    Some((name.to_owned(), namespace.to_owned()))
+}
+
+/// Copies observed shares from the graph's splits onto the matching route destinations.
+pub fn annotate_observed(virtual_services: &mut [VirtualServiceRoutes], graph: &Graph) {
+    for vs in virtual_services {
+        for split in graph
+            .splits
+            .iter()
+            .filter(|s| s.namespace == vs.namespace && s.virtual_service == vs.name)
+        {
+            if let Some(route) = vs.routes.get_mut(split.route_index) {
+                for d in &mut route.destinations {
+                    d.observed_share = split
+                        .versions
+                        .iter()
+                        .find(|v| v.subset == d.key())
+                        .and_then(|v| v.observed);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
