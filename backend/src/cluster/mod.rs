@@ -6,6 +6,8 @@ pub mod view;
 pub mod weights;
 
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::runtime::reflector::{self, store::Writer, Store};
 use kube::runtime::{watcher, WatchStreamExt};
@@ -15,6 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use switchyard_protocol::{SetWeightsRequest, VirtualServiceRoutes};
 use tokio::sync::broadcast;
+
+use crate::graph::{DestinationRuleInfo, ServiceInfo, Topology, WorkloadInfo};
 
 /// What went wrong talking to the cluster, in terms the API layer maps to HTTP.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,8 @@ pub enum Change {
     },
     /// The cache re-listed (start or reconnect): consumers should take a fresh snapshot.
     Resynced,
+    /// Services, Deployments or DestinationRules changed: the graph's topology is different.
+    TopologyChanged,
 }
 
 /// The result of a weight change.
@@ -75,6 +81,8 @@ struct Scope {
     namespace: String,
     virtual_services: Store<DynamicObject>,
     destination_rules: Store<DynamicObject>,
+    services: Store<Service>,
+    deployments: Store<Deployment>,
 }
 
 /// Cheap to clone handle on the cluster and its caches.
@@ -98,13 +106,36 @@ impl Cluster {
                 Api::namespaced_with(client.clone(), ns, &destination_rule_resource());
             let vs_writer = Writer::new(virtual_service_resource());
             let dr_writer = Writer::new(destination_rule_resource());
+            let (services, svc_writer) = reflector::store::<Service>();
+            let (deployments, deploy_writer) = reflector::store::<Deployment>();
             scopes.push(Scope {
                 namespace: ns.clone(),
                 virtual_services: vs_writer.as_reader(),
                 destination_rules: dr_writer.as_reader(),
+                services,
+                deployments,
             });
             tokio::spawn(watch_virtual_services(vs_api, vs_writer, changes.clone()));
-            tokio::spawn(watch_quietly(dr_api, dr_writer, "destinationrules"));
+            tokio::spawn(watch_quietly(
+                dr_api,
+                dr_writer,
+                "destinationrules",
+                changes.clone(),
+            ));
+            let svc_api: Api<Service> = Api::namespaced(client.clone(), ns);
+            tokio::spawn(watch_quietly(
+                svc_api,
+                svc_writer,
+                "services",
+                changes.clone(),
+            ));
+            let deploy_api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+            tokio::spawn(watch_quietly(
+                deploy_api,
+                deploy_writer,
+                "deployments",
+                changes.clone(),
+            ));
         }
         Cluster {
             client,
@@ -119,6 +150,8 @@ impl Cluster {
             // Errors only when the writer is gone, i.e. the process is shutting down.
             let _ = scope.virtual_services.wait_until_ready().await;
             let _ = scope.destination_rules.wait_until_ready().await;
+            let _ = scope.services.wait_until_ready().await;
+            let _ = scope.deployments.wait_until_ready().await;
         }
     }
 
@@ -141,6 +174,78 @@ impl Cluster {
             .collect();
         all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         all
+    }
+
+    /// What exists in scope, for the graph: services, workloads (Deployments with their app and
+    /// version labels), VirtualServices and DestinationRules. Reads the caches only.
+    pub fn topology(&self) -> Topology {
+        let mut topology = Topology {
+            virtual_services: self.virtual_services(),
+            ..Topology::default()
+        };
+        for scope in self.scopes.iter() {
+            for svc in scope.services.state() {
+                topology.services.push(ServiceInfo {
+                    namespace: scope.namespace.clone(),
+                    name: svc.metadata.name.clone().unwrap_or_default(),
+                });
+            }
+            for d in scope.deployments.state() {
+                let labels = d
+                    .spec
+                    .template
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.labels.clone())
+                    .or_else(|| d.metadata.labels.clone())
+                    .unwrap_or_default();
+                topology.workloads.push(WorkloadInfo {
+                    namespace: scope.namespace.clone(),
+                    name: d.metadata.name.clone().unwrap_or_default(),
+                    app: labels.get("app").cloned(),
+                    version: labels.get("version").cloned(),
+                });
+            }
+            for dr in scope.destination_rules.state() {
+                let Ok(v) = serde_json::to_value(&*dr) else {
+                    continue;
+                };
+                let Some(host) = v.pointer("/spec/host").and_then(Value::as_str) else {
+                    continue;
+                };
+                let subsets = v
+                    .pointer("/spec/subsets")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| {
+                        let name = s.get("name")?.as_str()?.to_owned();
+                        let labels = s
+                            .get("labels")
+                            .and_then(Value::as_object)
+                            .map(|m| {
+                                m.iter()
+                                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        Some((name, labels))
+                    })
+                    .collect();
+                topology.destination_rules.push(DestinationRuleInfo {
+                    namespace: scope.namespace.clone(),
+                    host: qualify(host, &scope.namespace),
+                    subsets,
+                });
+            }
+        }
+        topology
+            .services
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        topology
+            .workloads
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        topology
     }
 
     fn scope(&self, namespace: &str) -> Result<&Scope, Error> {
@@ -338,13 +443,33 @@ async fn watch_virtual_services(
     }
 }
 
-async fn watch_quietly(api: Api<DynamicObject>, writer: Writer<DynamicObject>, what: &'static str) {
+/// Keeps a cache of objects the graph's topology is built from; any change there is a hint so the
+/// graph is redrawn without waiting for the next metrics refresh.
+async fn watch_quietly<K>(
+    api: Api<K>,
+    writer: Writer<K>,
+    what: &'static str,
+    changes: broadcast::Sender<Change>,
+) where
+    K: kube::Resource
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
     let stream =
         reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
     futures::pin_mut!(stream);
     while let Some(event) = stream.next().await {
-        if let Err(e) = event {
-            tracing::warn!(error = %e, resource = what, "watch failed; retrying");
+        match event {
+            Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone) => {
+                let _ = changes.send(Change::TopologyChanged);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, resource = what, "watch failed; retrying"),
         }
     }
 }

@@ -4,8 +4,10 @@
 
 pub mod parse;
 pub mod promql;
+pub mod simulated;
 pub mod source;
 
+pub use simulated::SimulatedSource;
 pub use source::{PrometheusSource, Source};
 
 use std::collections::BTreeMap;

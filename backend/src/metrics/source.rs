@@ -5,12 +5,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{latency, parse, promql, request_rate, Error, Samples};
+use super::{latency, parse, promql, request_rate, Error, Samples, SimulatedSource};
 
 /// A source of samples; cheap to clone.
 #[derive(Clone)]
 pub enum Source {
     Prometheus(PrometheusSource),
+    /// The simulated mesh's own counters (demo without Prometheus).
+    Simulated(SimulatedSource),
 }
 
 impl Source {
@@ -18,6 +20,7 @@ impl Source {
     pub async fn fetch(&self, namespaces: &[String], window: Duration) -> Result<Samples, Error> {
         match self {
             Source::Prometheus(p) => p.fetch(namespaces, window).await,
+            Source::Simulated(s) => Ok(s.fetch(namespaces, window)),
         }
     }
 
@@ -25,6 +28,7 @@ impl Source {
     pub fn queries_sent(&self) -> u64 {
         match self {
             Source::Prometheus(p) => p.queries.load(Ordering::Relaxed),
+            Source::Simulated(s) => s.queries.load(Ordering::Relaxed),
         }
     }
 }

@@ -51,7 +51,8 @@ async fn events(
             ServerEvent::VirtualServiceDeleted { namespace, name }
         }
         // After a re-list, or when this viewer fell behind, a full snapshot repairs its picture.
-        Ok(Change::Resynced) | Err(BroadcastStreamRecvError::Lagged(_)) => snapshot(&cluster),
+        Ok(Change::Resynced | Change::TopologyChanged)
+        | Err(BroadcastStreamRecvError::Lagged(_)) => snapshot(&cluster),
     });
     let stream = stream::once(async move { first })
         .chain(rest)
