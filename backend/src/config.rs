@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -46,6 +47,29 @@ pub struct ServeArgs {
         required = true
     )]
     pub namespaces: Vec<String>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+}
+
+/// Where traffic metrics come from and how they are read.
+#[derive(Args, Debug, Clone)]
+pub struct MetricsArgs {
+    /// Prometheus base URL, e.g. http://prometheus.istio-system:9090. In the demo, without it the
+    /// simulated mesh's own counters are read instead.
+    #[arg(long, env = "SWITCHYARD_PROMETHEUS_URL")]
+    pub prometheus_url: Option<String>,
+    /// How often the graph is refreshed (one set of queries for all viewers) [default: 15s; demo 5s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub refresh: Option<Duration>,
+    /// Width of the rate window [default: 1m; demo 30s]; never shorter than two scrape intervals.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub window: Option<Duration>,
+    /// Prometheus' scrape interval, which bounds the shortest usable window.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "15s")]
+    pub scrape_interval: Duration,
+    /// Longest wait for one Prometheus query.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub query_timeout: Duration,
 }
 
 #[derive(Args, Debug)]
@@ -58,6 +82,8 @@ pub struct DemoArgs {
     pub kubeconfig_out: Option<PathBuf>,
     #[command(flatten)]
     pub traffic: TrafficArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 #[derive(Args, Debug)]
@@ -108,5 +134,17 @@ mod tests {
         };
         assert_eq!(args.namespaces, ["a", "b", "c"]);
         assert!(Cli::try_parse_from(["switchyard", "serve"]).is_err());
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        let cli = Cli::try_parse_from(["switchyard", "demo", "--refresh", "2s", "--window", "1m"])
+            .unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!(args.metrics.refresh, Some(Duration::from_secs(2)));
+        assert_eq!(args.metrics.window, Some(Duration::from_secs(60)));
+        assert!(Cli::try_parse_from(["switchyard", "demo", "--window", "soon"]).is_err());
     }
 }

@@ -4,8 +4,10 @@
 
 pub mod cluster;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod graph;
+pub mod live;
 pub mod metrics;
 pub mod routes;
 pub mod sim;

@@ -56,6 +56,13 @@ pub fn plan(
         .unwrap_or_default();
     let current: Vec<ExpectedDestination> = entries.iter().map(expected_of).collect();
 
+    validate_values(&request.weights)?;
+    if request.expected.is_empty() {
+        return Err(PlanError::Invalid(
+            "the request must say which destinations (with their weights) you saw in `expected`"
+                .into(),
+        ));
+    }
     if current.len() < 2 {
         return Err(PlanError::Invalid(format!(
             "route {index} of {name} has a single destination, which always gets 100% of its traffic"
@@ -137,12 +144,17 @@ pub fn validate_policy(
             return Err(PlanError::Invalid(format!("a weight for {key} is missing")));
         }
     }
+    validate_values(weights)
+}
+
+/// Each weight 0..=100 and all adding up to 100, whatever the route.
+pub fn validate_values(weights: &BTreeMap<String, u32>) -> Result<(), PlanError> {
     if let Some((key, w)) = weights.iter().find(|(_, &w)| w > 100) {
         return Err(PlanError::Invalid(format!(
             "weight {w} for {key} is out of range: weights are 0 to 100"
         )));
     }
-    let sum: u32 = weights.values().sum();
+    let sum: u64 = weights.values().map(|&w| u64::from(w)).sum();
     if sum != 100 {
         return Err(PlanError::Invalid(format!(
             "weights must add up to 100, these add up to {sum}"
@@ -314,10 +326,18 @@ mod tests {
         }
         let mut extra = request(80, 20, seen(100, 0));
         extra.weights.insert("canary".into(), 0);
+        let mut nothing_seen = request(80, 20, vec![]);
+        assert!(
+            matches!(plan(&review(100, 0), 1, &nothing_seen, None), Err(PlanError::Invalid(m)) if m.contains("expected"))
+        );
+        nothing_seen.weights.insert("huge".into(), u32::MAX);
+        assert!(
+            matches!(plan(&review(100, 0), 1, &nothing_seen, None), Err(PlanError::Invalid(m)) if m.contains("out of range"))
+        );
         assert!(
             matches!(plan(&review(100, 0), 1, &extra, None), Err(PlanError::Invalid(m)) if m.contains("no destination canary"))
         );
-        let mut missing = request(80, 20, seen(100, 0));
+        let mut missing = request(100, 0, seen(100, 0));
         missing.weights.remove("new");
         assert!(
             matches!(plan(&review(100, 0), 1, &missing, None), Err(PlanError::Invalid(m)) if m.contains("new is missing"))

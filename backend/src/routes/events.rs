@@ -1,5 +1,6 @@
-//! `GET /api/v1/events`: server-sent events. Each viewer gets the full route list on connect, then
-//! every change the cluster watches see; viewers never cause calls to the cluster of their own.
+//! `GET /api/v1/events`: server-sent events. Each viewer gets the route list and the latest graph
+//! on connect, then every event the single refresher publishes; viewers never cause calls to the
+//! cluster or to Prometheus of their own.
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -8,20 +9,13 @@ use axum::Router;
 use futures::stream::{self, Stream, StreamExt};
 use std::convert::Infallible;
 use std::time::Duration;
-use switchyard_protocol::{RoutesResponse, ServerEvent};
+use switchyard_protocol::ServerEvent;
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
-use crate::cluster::{Change, Cluster};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/events", get(events))
-}
-
-fn snapshot(cluster: &Cluster) -> ServerEvent {
-    ServerEvent::Routes(RoutesResponse {
-        virtual_services: cluster.virtual_services(),
-    })
 }
 
 /// The SSE message for an event: its name is the event's tag, its data the whole event.
@@ -41,21 +35,24 @@ pub fn sse_event(event: &ServerEvent) -> Event {
 async fn events(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Subscribe before taking the snapshot so no change falls between the two.
-    let changes = BroadcastStream::new(state.cluster.subscribe());
-    let first = snapshot(&state.cluster);
-    let cluster = state.cluster.clone();
-    let rest = changes.map(move |change| match change {
-        Ok(Change::VirtualServiceChanged(vs)) => ServerEvent::VirtualServiceChanged(vs),
-        Ok(Change::VirtualServiceDeleted { namespace, name }) => {
-            ServerEvent::VirtualServiceDeleted { namespace, name }
-        }
-        // After a re-list, or when this viewer fell behind, a full snapshot repairs its picture.
-        Ok(Change::Resynced | Change::TopologyChanged)
-        | Err(BroadcastStreamRecvError::Lagged(_)) => snapshot(&cluster),
+    // Subscribe before taking the snapshots so no change falls between the two.
+    let changes = BroadcastStream::new(state.live.subscribe());
+    let first = vec![
+        ServerEvent::Routes(state.live.routes()),
+        ServerEvent::Graph((*state.live.graph()).clone()),
+    ];
+    let live = state.live.clone();
+    let rest = changes.flat_map(move |event| {
+        let events = match event {
+            Ok(event) => vec![event],
+            // A viewer that fell behind gets fresh snapshots instead of the events it missed.
+            Err(BroadcastStreamRecvError::Lagged(_)) => vec![
+                ServerEvent::Routes(live.routes()),
+                ServerEvent::Graph((*live.graph()).clone()),
+            ],
+        };
+        stream::iter(events)
     });
-    let stream = stream::once(async move { first })
-        .chain(rest)
-        .map(|e| Ok(sse_event(&e)));
+    let stream = stream::iter(first).chain(rest).map(|e| Ok(sse_event(&e)));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

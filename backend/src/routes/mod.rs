@@ -1,6 +1,7 @@
 //! The only module that knows HTTP, JSON and SSE: one file per resource, each with a `router()`.
 
 mod events;
+mod graph;
 mod virtual_services;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -22,6 +23,7 @@ pub fn api() -> Router<AppState> {
     Router::new()
         .merge(virtual_services::router())
         .merge(events::router())
+        .merge(graph::router())
         // Unknown API paths answer in JSON; everything else falls through to the browser app.
         .route(
             "/api/{*rest}",

@@ -20,9 +20,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list_routes(State(state): State<AppState>) -> Json<RoutesResponse> {
-    Json(RoutesResponse {
-        virtual_services: state.cluster.virtual_services(),
-    })
+    Json(state.live.routes())
 }
 
 async fn set_weights(
@@ -37,8 +35,10 @@ async fn set_weights(
         .set_weights(&namespace, &name, index, &request)
         .await?;
     tracing::info!(%namespace, %name, index, split = %change.summary, changed = change.changed, "weights set");
+    let mut after = change.after;
+    state.live.annotate(&mut after);
     Ok(Json(SetWeightsResponse {
         changed: change.changed,
-        virtual_service: change.after,
+        virtual_service: after,
     }))
 }

@@ -1,0 +1,205 @@
+//! One refresher for every viewer: polls the metrics source on an interval, assembles the graph
+//! with the cluster's topology, keeps the latest snapshot, and publishes every snapshot and every
+//! VirtualService change to all SSE viewers. Viewers never cause a metrics or cluster call.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use switchyard_protocol::{
+    Graph, MetricsStatus, RoutesResponse, ServerEvent, VirtualServiceRoutes,
+};
+use tokio::sync::{broadcast, watch};
+
+use crate::cluster::{Change, Cluster};
+use crate::graph;
+use crate::metrics::{Samples, Source};
+
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    /// How often the metrics are read.
+    pub interval: Duration,
+    /// Width of the rate window.
+    pub window: Duration,
+}
+
+/// Handle on the refresher; cheap to clone.
+#[derive(Clone)]
+pub struct Live {
+    cluster: Cluster,
+    latest: watch::Receiver<Arc<Graph>>,
+    events: broadcast::Sender<ServerEvent>,
+}
+
+impl Live {
+    /// Starts the refresher. Without a source the graph shows topology and requested splits only.
+    pub fn start(cluster: Cluster, source: Option<Source>, config: LiveConfig) -> Self {
+        let (events, _) = broadcast::channel(256);
+        let initial = graph::build(
+            &cluster.topology(),
+            None,
+            MetricsStatus::default(),
+            window_seconds(&config),
+            now(),
+        );
+        let (latest_tx, latest) = watch::channel(Arc::new(initial));
+        tokio::spawn(refresh_loop(
+            cluster.clone(),
+            source,
+            config,
+            latest_tx,
+            events.clone(),
+        ));
+        Live {
+            cluster,
+            latest,
+            events,
+        }
+    }
+
+    /// The latest graph snapshot.
+    pub fn graph(&self) -> Arc<Graph> {
+        self.latest.borrow().clone()
+    }
+
+    /// Every VirtualService in scope, with observed shares from the latest graph.
+    pub fn routes(&self) -> RoutesResponse {
+        let mut virtual_services = self.cluster.virtual_services();
+        graph::annotate_observed(&mut virtual_services, &self.graph());
+        RoutesResponse { virtual_services }
+    }
+
+    pub fn annotate(&self, vs: &mut VirtualServiceRoutes) {
+        graph::annotate_observed(std::slice::from_mut(vs), &self.graph());
+    }
+
+    /// Receiver for every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
+        self.events.subscribe()
+    }
+
+    /// Number of viewers currently subscribed.
+    pub fn viewers(&self) -> usize {
+        self.events.receiver_count()
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+fn window_seconds(config: &LiveConfig) -> u32 {
+    u32::try_from(config.window.as_secs()).unwrap_or(u32::MAX)
+}
+
+struct Refresher {
+    cluster: Cluster,
+    config: LiveConfig,
+    /// Last samples that were read successfully, kept through outages.
+    samples: Option<Samples>,
+    status: MetricsStatus,
+    latest: watch::Sender<Arc<Graph>>,
+    events: broadcast::Sender<ServerEvent>,
+}
+
+impl Refresher {
+    fn publish(&self) {
+        let graph = Arc::new(graph::build(
+            &self.cluster.topology(),
+            self.samples.as_ref(),
+            self.status.clone(),
+            window_seconds(&self.config),
+            now(),
+        ));
+        self.latest.send_replace(graph.clone());
+        // No viewers is fine.
+        let _ = self.events.send(ServerEvent::Graph((*graph).clone()));
+    }
+
+    async fn refresh(&mut self, source: &Source) {
+        let namespaces = self.cluster.namespaces();
+        // A slow source must not stall the loop: give it at most one interval.
+        let result = tokio::time::timeout(
+            self.config.interval,
+            source.fetch(&namespaces, self.config.window),
+        )
+        .await;
+        match result {
+            Ok(Ok(samples)) => {
+                self.samples = Some(samples);
+                self.status = MetricsStatus {
+                    fresh: true,
+                    last_success: Some(now()),
+                    error: None,
+                };
+            }
+            Ok(Err(e)) => self.mark_stale(e.to_string()),
+            Err(_) => self.mark_stale(format!(
+                "metrics did not answer within {:?}",
+                self.config.interval
+            )),
+        }
+    }
+
+    fn mark_stale(&mut self, error: String) {
+        tracing::warn!(%error, "metrics refresh failed; keeping the last good samples");
+        self.status.fresh = false;
+        self.status.error = Some(error);
+    }
+
+    fn annotated(&self, mut vs: VirtualServiceRoutes) -> VirtualServiceRoutes {
+        graph::annotate_observed(std::slice::from_mut(&mut vs), &self.latest.borrow());
+        vs
+    }
+}
+
+async fn refresh_loop(
+    cluster: Cluster,
+    source: Option<Source>,
+    config: LiveConfig,
+    latest: watch::Sender<Arc<Graph>>,
+    events: broadcast::Sender<ServerEvent>,
+) {
+    let mut changes = cluster.subscribe();
+    let mut ticker = tokio::time::interval(config.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut r = Refresher {
+        cluster,
+        config,
+        samples: None,
+        status: MetricsStatus::default(),
+        latest,
+        events,
+    };
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if let Some(source) = &source {
+                    r.refresh(source).await;
+                }
+                r.publish();
+            }
+            change = changes.recv() => {
+                match change {
+                    Ok(Change::VirtualServiceChanged(vs)) => {
+                        let vs = r.annotated(vs);
+                        let _ = r.events.send(ServerEvent::VirtualServiceChanged(vs));
+                    }
+                    Ok(Change::VirtualServiceDeleted { namespace, name }) => {
+                        let _ = r.events.send(ServerEvent::VirtualServiceDeleted { namespace, name });
+                    }
+                    Ok(Change::Resynced) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let mut virtual_services = r.cluster.virtual_services();
+                        graph::annotate_observed(&mut virtual_services, &r.latest.borrow());
+                        let _ = r.events.send(ServerEvent::Routes(RoutesResponse { virtual_services }));
+                    }
+                    Ok(Change::TopologyChanged) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+                // The requested side of the graph follows the cluster at once, not at the next tick.
+                r.publish();
+            }
+        }
+    }
+}

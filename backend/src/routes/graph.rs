@@ -1,0 +1,16 @@
+//! `GET /api/v1/graph`: the latest graph snapshot (never queries anything itself).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use switchyard_protocol::Graph;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/graph", get(graph))
+}
+
+async fn graph(State(state): State<AppState>) -> Json<Graph> {
+    Json((*state.live.graph()).clone())
+}
