@@ -306,8 +306,9 @@ impl Cluster {
         index: usize,
         request: &SetWeightsRequest,
     ) -> Result<WeightChange, Error> {
-        let object = self.cached_virtual_service(namespace, name)?;
-        let before = view::virtual_service_routes(&object);
+        let mut object = self.cached_virtual_service(namespace, name)?;
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &virtual_service_resource());
         // DestinationRule hosts are matched by FQDN; the plan looks them up by the route's host.
         let by_fqdn = self.defined_subsets(namespace)?;
         let defined: BTreeMap<String, Vec<String>> = request
@@ -321,7 +322,20 @@ impl Cluster {
                 (d.host.clone(), subsets)
             })
             .collect();
-        let plan = weights::plan(&object, index, request, Some(&defined)).map_err(|e| match e {
+        let mut plan = weights::plan(&object, index, request, Some(&defined));
+        if let Err(weights::PlanError::Changed(_)) = plan {
+            // The cache may lag behind the cluster (say, the client's own write a moment ago):
+            // only a fresh read decides that the client's view is stale.
+            let fresh = api
+                .get(name)
+                .await
+                .map_err(|e| from_kube(e, namespace, name))?;
+            object = serde_json::to_value(&fresh)
+                .map_err(|e| Error::Upstream(format!("unreadable virtualservice: {e}")))?;
+            plan = weights::plan(&object, index, request, Some(&defined));
+        }
+        let before = view::virtual_service_routes(&object);
+        let plan = plan.map_err(|e| match e {
             weights::PlanError::Invalid(m) => Error::Invalid(m),
             weights::PlanError::NoSuchRoute { .. } => Error::NotFound(e.to_string()),
             weights::PlanError::Changed(m) => Error::Conflict {
@@ -337,8 +351,6 @@ impl Cluster {
                 before,
             });
         };
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(self.client.clone(), namespace, &virtual_service_resource());
         let params = PatchParams {
             field_manager: Some("switchyard".into()),
             ..PatchParams::default()
