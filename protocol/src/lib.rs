@@ -121,6 +121,8 @@ pub enum ServerEvent {
     VirtualServiceDeleted { namespace: String, name: String },
     /// A new graph snapshot (every refresh of the metrics).
     Graph(Graph),
+    /// A weight change was recorded in the history.
+    Change(ChangeRecord),
 }
 
 /// `GET /api/v1/graph`: the mesh as a versioned-app graph with traffic over the metrics window.
@@ -226,6 +228,125 @@ pub struct MetricsStatus {
     /// Why the last refresh failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// `POST /api/v1/shift`: one split for several VirtualServices in one request.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ShiftRequest {
+    pub targets: Vec<ShiftTarget>,
+    /// New weights by subset, e.g. `{"old": 20, "new": 80}`.
+    pub weights: BTreeMap<String, u32>,
+}
+
+/// One VirtualService of a bulk shift. Its old/new route is the last weighted route whose
+/// destinations are exactly the subsets named in the weights.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ShiftTarget {
+    pub namespace: String,
+    pub name: String,
+    /// The route's destinations as the client showed them; when given, a route that changed
+    /// since fails with a conflict and is not touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Vec<ExpectedDestination>>,
+}
+
+/// `POST /api/v1/shift` and `POST /api/v1/rollback`: what happened per target.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct ShiftResponse {
+    pub results: Vec<ShiftResult>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ShiftResult {
+    pub namespace: String,
+    pub name: String,
+    pub outcome: ShiftOutcome,
+    /// The route index that was (or would have been) changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_index: Option<usize>,
+    /// Readable sentence, e.g. `old 100 / new 0 → old 20 / new 80`, or why it failed.
+    pub message: String,
+    /// On failure: the HTTP status the single-route API would have answered (409, 403, 422…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The VirtualService as it is after the attempt, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_service: Option<VirtualServiceRoutes>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftOutcome {
+    Changed,
+    Unchanged,
+    Failed,
+}
+
+/// `GET /api/v1/history`: weight changes, oldest first.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct HistoryResponse {
+    pub changes: Vec<ChangeRecord>,
+}
+
+/// One recorded weight change.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ChangeRecord {
+    /// Unique id of the change.
+    pub id: String,
+    /// RFC 3339 time of the change.
+    pub time: String,
+    /// Who made it: the console user, or for changes made elsewhere the field manager seen.
+    pub user: String,
+    /// `console`, `bulk`, `rollback`, or `external` (kubectl, scripts, other tools).
+    pub source: String,
+    pub namespace: String,
+    pub virtual_service: String,
+    pub route_index: usize,
+    /// Weight per destination key before and after.
+    pub before: BTreeMap<String, u32>,
+    pub after: BTreeMap<String, u32>,
+    /// The VirtualService's resourceVersion after the change.
+    pub resource_version: String,
+}
+
+/// `GET /api/v1/whoami`: who the console thinks the caller is, and what the auth mode allows.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct WhoAmI {
+    /// `anonymous`, `token` or `header`.
+    pub auth_mode: String,
+    /// None until a token is given (token mode).
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Whether this console accepts writes from this caller at all (anonymous mode is read-only
+    /// unless it listens on loopback).
+    pub may_write: bool,
+    /// Why not, when not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `GET /api/v1/access`: whether the caller may patch each VirtualService, as the cluster says.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct AccessResponse {
+    pub virtual_services: Vec<Access>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Access {
+    pub namespace: String,
+    pub name: String,
+    pub can_patch: bool,
+    /// The cluster's (or the console's) reason, shown beside read-only controls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/session` (token mode): the bearer token to use for this browser session.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SessionRequest {
+    pub token: String,
 }
 
 /// Percent shares for weights as Istio applies them: relative to their sum; a lone destination
@@ -389,6 +510,51 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<ServerEvent>(&json).unwrap(),
             ServerEvent::Graph(graph)
+        );
+    }
+
+    #[test]
+    fn shift_json_is_stable() {
+        let req: ShiftRequest = serde_json::from_str(
+            r#"{"targets":[{"namespace":"hands-on","name":"review"}],"weights":{"old":0,"new":100}}"#,
+        )
+        .unwrap();
+        assert_eq!(req.targets[0].expected, None);
+        let res = ShiftResponse {
+            results: vec![ShiftResult {
+                namespace: "hands-on".into(),
+                name: "review".into(),
+                outcome: ShiftOutcome::Failed,
+                route_index: Some(1),
+                message: "changed by someone else".into(),
+                status: Some(409),
+                virtual_service: None,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_string(&res).unwrap(),
+            r#"{"results":[{"namespace":"hands-on","name":"review","outcome":"failed","route_index":1,"message":"changed by someone else","status":409}]}"#
+        );
+    }
+
+    #[test]
+    fn change_record_json_is_stable() {
+        let record = ChangeRecord {
+            id: "c1".into(),
+            time: "2026-11-27T10:00:00Z".into(),
+            user: "jane".into(),
+            source: "rollback".into(),
+            namespace: "hands-on".into(),
+            virtual_service: "review".into(),
+            route_index: 1,
+            before: BTreeMap::from([("new".into(), 100), ("old".into(), 0)]),
+            after: BTreeMap::from([("new".into(), 0), ("old".into(), 100)]),
+            resource_version: "9".into(),
+        };
+        let json = serde_json::to_string(&ServerEvent::Change(record.clone())).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"change","data":{"id":"c1","time":"2026-11-27T10:00:00Z","user":"jane","source":"rollback","namespace":"hands-on","virtual_service":"review","route_index":1,"before":{"new":100,"old":0},"after":{"new":0,"old":100},"resource_version":"9"}}"#
         );
     }
 }

@@ -25,6 +25,7 @@ pub fn sse_event(event: &ServerEvent) -> Event {
         ServerEvent::VirtualServiceChanged(_) => "virtual_service_changed",
         ServerEvent::VirtualServiceDeleted { .. } => "virtual_service_deleted",
         ServerEvent::Graph(_) => "graph",
+        ServerEvent::Change(_) => "change",
     };
     Event::default()
         .event(name)
