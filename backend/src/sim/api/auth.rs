@@ -102,24 +102,49 @@ impl Authenticator {
     }
 
     /// `Ok(None)` when the request carries no credentials (anonymous); `Err(401)` for an unknown
-    /// token or a malformed `Authorization` header.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Identity>, ApiError> {
-        let Some(value) = headers.get(http::header::AUTHORIZATION) else {
-            return Ok(None);
+    /// token or a malformed `Authorization` header. `path_token` is the credential carried in the
+    /// URL prefix `/token/{token}` (see [`split_token_prefix`]); an `Authorization` header wins.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        path_token: Option<&str>,
+    ) -> Result<Option<Identity>, ApiError> {
+        let token = match headers.get(http::header::AUTHORIZATION) {
+            Some(value) => {
+                let value = value.to_str().map_err(|_| ApiError::unauthorized())?;
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+                    .map(str::trim)
+                    .ok_or_else(ApiError::unauthorized)?
+            }
+            None => match path_token {
+                Some(token) => token,
+                None => return Ok(None),
+            },
         };
-        let value = value.to_str().map_err(|_| ApiError::unauthorized())?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .ok_or_else(ApiError::unauthorized)?;
-        // A linear scan would compare in variable time too; the map lookup hashes first, which is
-        // good enough for a local simulator.
         self.tokens
             .get(token)
             .cloned()
             .map(Some)
             .ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// The URL prefix that carries a token: `/token/{token}/api/v1/...` → (`{token}`, `/api/v1/...`).
+///
+/// Why: client-go (kubectl) only sends kubeconfig credentials (token, client certificates,
+/// impersonation) when the server URL is https (`isConfigTransportTLS` in clientcmd), and this
+/// simulator serves plain HTTP on loopback. A server URL with a path prefix is something kubectl
+/// supports (clusters behind proxies use it), so [`super::write_kubeconfig`] puts the token there as
+/// well as in the user entry (which kube-rs does send over HTTP).
+pub fn split_token_prefix(path: &str) -> (Option<&str>, &str) {
+    let Some(rest) = path.strip_prefix("/token/") else {
+        return (None, path);
+    };
+    match rest.find('/') {
+        Some(i) => (Some(&rest[..i]), &rest[i..]),
+        None => (Some(rest), "/"),
     }
 }
 
@@ -429,7 +454,7 @@ mod tests {
         let id = |t: &str| {
             let mut h = HeaderMap::new();
             h.insert("authorization", format!("Bearer {t}").parse().unwrap());
-            auth.authenticate(&h).unwrap().unwrap()
+            auth.authenticate(&h, None).unwrap().unwrap()
         };
         let (admin, operator, viewer) = (id("a"), id("o"), id("v"));
         let vs = "networking.istio.io";
@@ -525,11 +550,26 @@ mod tests {
     fn bad_tokens_are_unauthorized() {
         let auth = Authenticator::with_tokens("a", "o", "v");
         let mut h = HeaderMap::new();
-        assert_eq!(auth.authenticate(&h), Ok(None));
+        assert_eq!(auth.authenticate(&h, None), Ok(None));
+        assert_eq!(
+            auth.authenticate(&h, Some("v")).unwrap().unwrap().user,
+            "viewer"
+        );
+        assert_eq!(auth.authenticate(&h, Some("x")).unwrap_err().code, 401);
         h.insert("authorization", "Bearer nope".parse().unwrap());
-        assert_eq!(auth.authenticate(&h).unwrap_err().code, 401);
+        assert_eq!(auth.authenticate(&h, Some("v")).unwrap_err().code, 401);
         h.insert("authorization", "Basic abc".parse().unwrap());
-        assert_eq!(auth.authenticate(&h).unwrap_err().code, 401);
+        assert_eq!(auth.authenticate(&h, None).unwrap_err().code, 401);
+    }
+
+    #[test]
+    fn token_prefix() {
+        assert_eq!(
+            split_token_prefix("/token/abc/api/v1"),
+            (Some("abc"), "/api/v1")
+        );
+        assert_eq!(split_token_prefix("/token/abc"), (Some("abc"), "/"));
+        assert_eq!(split_token_prefix("/api/v1"), (None, "/api/v1"));
     }
 
     #[test]

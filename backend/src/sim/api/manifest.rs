@@ -71,19 +71,22 @@ pub fn load_manifest(store: &Store, namespace: &str, yaml: &str) -> Result<usize
     Ok(created)
 }
 
-/// Writes a kubeconfig with cluster `switchyard-sim` (plain HTTP `server_url`), a user holding
-/// `token`, and a current context of the same name defaulting to `namespace`. The file holds a
-/// credential, so it is created owner-readable only.
+/// Writes a kubeconfig with cluster `switchyard-sim` (plain HTTP `server_url` plus the path prefix
+/// `/token/{token}`), a user holding `token`, and a current context of the same name defaulting to
+/// `namespace`. The file holds a credential, so it is created owner-readable only.
 pub fn write_kubeconfig(
     path: &Path,
     server_url: &str,
     token: &str,
     namespace: &str,
 ) -> std::io::Result<()> {
+    // kubectl sends no credentials to plain-HTTP servers, so the token also rides in the URL
+    // (see `auth::split_token_prefix`).
+    let server = format!("{}/token/{token}", server_url.trim_end_matches('/'));
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "switchyard-sim", "cluster": {"server": server_url}}],
+        "clusters": [{"name": "switchyard-sim", "cluster": {"server": server}}],
         "users": [{"name": "switchyard-sim", "user": {"token": token}}],
         "contexts": [{"name": "switchyard-sim", "context": {
             "cluster": "switchyard-sim", "user": "switchyard-sim", "namespace": namespace}}],

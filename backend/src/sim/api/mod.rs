@@ -12,6 +12,7 @@ mod manifest;
 mod objects;
 mod openapi;
 mod patch;
+mod protobuf;
 pub mod resources;
 mod selector;
 mod server;
@@ -98,6 +99,23 @@ impl Format {
             message: "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io".to_owned(),
             details: None,
         })
+    }
+}
+
+impl Format {
+    /// The response with the Content-Type naming the negotiated shape, as the API server sets it.
+    fn respond(self, code: StatusCode, body: &Value) -> Response {
+        let content_type = match self {
+            Format::Object => "application/json",
+            Format::Table { .. } => "application/json;as=Table;v=v1;g=meta.k8s.io",
+            Format::Metadata => "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+        };
+        (
+            code,
+            [(header::CONTENT_TYPE, content_type)],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 

@@ -15,7 +15,7 @@ use super::patch::{self, MAX_JSON_PATCH_OPS};
 use super::resources::{self, ResourceDef};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{self, ApiError};
-use super::{discovery, openapi, table, watch, Format};
+use super::{discovery, openapi, protobuf, table, watch, Format};
 use crate::sim::store::{Store, StoreError};
 
 /// Largest request body accepted, as kube-apiserver's default (3 MiB).
@@ -58,14 +58,11 @@ impl QueryParams {
 
 async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path().trim_end_matches('/').to_owned();
-    let path = if path.is_empty() {
-        "/".to_owned()
-    } else {
-        path
-    };
+    let (path_token, path) = auth::split_token_prefix(parts.uri.path());
+    let path = path.trim_end_matches('/');
+    let path = if path.is_empty() { "/" } else { path }.to_owned();
     let params = QueryParams::parse(&parts.uri)?;
-    let caller = state.auth.authenticate(&parts.headers)?;
+    let caller = state.auth.authenticate(&parts.headers, path_token)?;
     let identity = match caller {
         Some(caller) => auth::impersonate(caller, &parts.headers)?,
         None if is_public(&path) => Identity::new("system:anonymous", &["system:unauthenticated"]),
@@ -159,7 +156,15 @@ async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError>
     };
     if target.def.review {
         let body = read_body(body).await?;
-        return self_subject_access_review(&identity, &body);
+        let review = decode_object(&parts.headers, &body)?;
+        return self_subject_access_review(&identity, review);
+    }
+    if let Some(directive) = params.get("fieldValidation") {
+        if !matches!(directive, "" | "Ignore" | "Warn" | "Strict") {
+            return Err(ApiError::bad_request(format!(
+                "fieldValidation: Unsupported value: {directive:?}: supported values: \"Ignore\", \"Warn\", \"Strict\""
+            )));
+        }
     }
     match verb {
         "get" => ctx.get(),
@@ -350,7 +355,7 @@ impl Ctx<'_> {
             }
             Format::Metadata => table::partial_object_metadata(&object),
         };
-        Ok(super::json_response(code, &body))
+        Ok(self.format.respond(code, &body))
     }
 
     fn selectors(&self) -> Result<(LabelSelector, FieldSelector), ApiError> {
@@ -423,7 +428,7 @@ impl Ctx<'_> {
                 "items": matching,
             }),
         };
-        Ok(super::json_response(StatusCode::OK, &body))
+        Ok(self.format.respond(StatusCode::OK, &body))
     }
 
     fn watch(&self) -> Result<Response, ApiError> {
@@ -452,30 +457,7 @@ impl Ctx<'_> {
     }
 
     fn parse_body(&self, body: &[u8]) -> Result<Value, ApiError> {
-        let content_type = media_type(self.headers);
-        let value: Value = match content_type.as_str() {
-            "" | "application/json" | "*/*" => serde_json::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))?,
-            "application/yaml" => {
-                let text = std::str::from_utf8(body)
-                    .map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;
-                serde_yaml::from_str(text)
-                    .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
-            }
-            _ => {
-                return Err(ApiError::unsupported_media_type(&[
-                    "application/json",
-                    "application/yaml",
-                ]))
-            }
-        };
-        if !value.is_object() {
-            return Err(ApiError::bad_request(format!(
-                "Object 'Kind' is missing in '{}'",
-                truncate(&String::from_utf8_lossy(body), 200)
-            )));
-        }
-        Ok(value)
+        decode_object(self.headers, body)
     }
 
     fn create(&self, body: &[u8]) -> Result<Response, ApiError> {
@@ -882,6 +864,38 @@ impl Ctx<'_> {
     }
 }
 
+/// A create/update/review body as JSON, from JSON, YAML or (for the types kubectl's typed clients
+/// send) protobuf.
+fn decode_object(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    const ACCEPTED: &[&str] = &["application/json", "application/yaml", protobuf::MEDIA_TYPE];
+    let value: Value = match media_type(headers).as_str() {
+        "" | "application/json" | "*/*" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))?,
+        "application/yaml" => {
+            let text = std::str::from_utf8(body)
+                .map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;
+            serde_yaml::from_str(text)
+                .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+        }
+        protobuf::MEDIA_TYPE => protobuf::decode(body).map_err(|e| match e {
+            protobuf::DecodeError::Malformed(m) => {
+                ApiError::bad_request(format!("error decoding protobuf: {m}"))
+            }
+            protobuf::DecodeError::UnsupportedKind(_) => {
+                ApiError::unsupported_media_type(&ACCEPTED[..2])
+            }
+        })?,
+        _ => return Err(ApiError::unsupported_media_type(ACCEPTED)),
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "Object 'Kind' is missing in '{}'",
+            truncate(&String::from_utf8_lossy(body), 200)
+        )));
+    }
+    Ok(value)
+}
+
 fn parse_patch_json(body: &[u8]) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
@@ -939,9 +953,10 @@ fn decode_continue(token: &str) -> Option<(String, String)> {
 }
 
 /// SelfSubjectAccessReview: answers for the (possibly impersonated) caller from the RBAC table.
-fn self_subject_access_review(identity: &Identity, body: &[u8]) -> Result<Response, ApiError> {
-    let mut review: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))?;
+fn self_subject_access_review(
+    identity: &Identity,
+    mut review: Value,
+) -> Result<Response, ApiError> {
     let spec = review
         .get("spec")
         .cloned()
