@@ -49,6 +49,44 @@ pub struct ServeArgs {
     pub namespaces: Vec<String>,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+/// How callers are identified and what "old" and "new" mean.
+#[derive(Args, Debug, Clone)]
+pub struct AccessArgs {
+    /// anonymous: the console's own credentials (writes only on loopback); token: each user's
+    /// bearer token; header: users named by a trusted proxy, impersonated.
+    #[arg(long, value_enum, env = "SWITCHYARD_AUTH", default_value = "anonymous")]
+    pub auth: AuthMode,
+    /// Header mode: the header that names the user.
+    #[arg(
+        long,
+        env = "SWITCHYARD_USER_HEADER",
+        default_value = "x-forwarded-user"
+    )]
+    pub user_header: String,
+    /// Header mode: the header that lists the user's groups (comma-separated or repeated).
+    #[arg(
+        long,
+        env = "SWITCHYARD_GROUPS_HEADER",
+        default_value = "x-forwarded-groups"
+    )]
+    pub groups_header: String,
+    /// Subset name of the old version (what rollback sends everything to).
+    #[arg(long, default_value = "old")]
+    pub old_subset: String,
+    /// Subset name of the new version.
+    #[arg(long, default_value = "new")]
+    pub new_subset: String,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    Anonymous,
+    Token,
+    Header,
 }
 
 /// Where traffic metrics come from and how they are read.
@@ -84,6 +122,8 @@ pub struct DemoArgs {
     pub traffic: TrafficArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 #[derive(Args, Debug)]

@@ -87,23 +87,24 @@ impl Simulation {
 
     /// A kube-rs client for this cluster, through a kubeconfig as any user would connect.
     pub async fn client(&self, kubeconfig: &Path) -> anyhow::Result<kube::Client> {
-        client_from_kubeconfig(kubeconfig, None).await
+        Ok(kube::Client::try_from(
+            config_from_kubeconfig(kubeconfig, None).await?,
+        )?)
     }
 }
 
-/// A kube-rs client from a kubeconfig file and optional context.
-pub async fn client_from_kubeconfig(
+/// A kube-rs client configuration from a kubeconfig file and optional context.
+pub async fn config_from_kubeconfig(
     path: &Path,
     context: Option<String>,
-) -> anyhow::Result<kube::Client> {
+) -> anyhow::Result<kube::Config> {
     let kubeconfig = kube::config::Kubeconfig::read_from(path)
         .with_context(|| format!("reading kubeconfig {}", path.display()))?;
     let options = kube::config::KubeConfigOptions {
         context,
         ..Default::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
-    Ok(kube::Client::try_from(config)?)
+    Ok(kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?)
 }
 
 /// Where the demo writes its kubeconfig when the user did not ask for one.

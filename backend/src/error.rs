@@ -28,6 +28,15 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<crate::auth::AuthError> for Error {
+    fn from(e: crate::auth::AuthError) -> Self {
+        match e {
+            crate::auth::AuthError::Unauthenticated(m) => Error::Unauthorized(m),
+            crate::auth::AuthError::Upstream(m) => Error::Cluster(cluster::Error::Upstream(m)),
+        }
+    }
+}
+
 impl Error {
     fn parts(
         self,

@@ -2,6 +2,7 @@
 //! VirtualService weights, serves the browser app and a JSON+SSE API, and carries the simulated
 //! cluster used by `switchyard demo` and the tests.
 
+pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod demo;

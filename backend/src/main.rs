@@ -5,8 +5,9 @@ use anyhow::Context;
 use clap::Parser;
 use std::io::Write;
 use std::time::Duration;
+use switchyard::auth::{Auth, Mode};
 use switchyard::cluster::Cluster;
-use switchyard::config::{Cli, Command, MetricsArgs};
+use switchyard::config::{AccessArgs, AuthMode, Cli, Command, MetricsArgs};
 use switchyard::demo::{self, Simulation};
 use switchyard::live::{Live, LiveConfig};
 use switchyard::metrics::{PrometheusSource, SimulatedSource, Source};
@@ -26,20 +27,27 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
-            let client = match &args.kubeconfig {
-                Some(path) => demo::client_from_kubeconfig(path, args.context.clone()).await?,
-                None => kube::Client::try_default()
+            let config = match &args.kubeconfig {
+                Some(path) => demo::config_from_kubeconfig(path, args.context.clone()).await?,
+                None => kube::Config::infer()
                     .await
                     .context("no kubeconfig and no in-cluster config")?,
             };
-            let cluster = Cluster::start(client, &args.namespaces);
+            let client = kube::Client::try_from(config.clone())?;
+            let cluster = Cluster::start(client.clone(), &args.namespaces);
+            let console = Console {
+                cluster,
+                client,
+                config,
+                access: args.access,
+            };
             let source = prometheus(&args.metrics);
             let live = live_config(
                 &args.metrics,
                 Duration::from_secs(15),
                 Duration::from_secs(60),
             );
-            serve_console(args.listen, cluster, source, live, "switchyard").await
+            serve_console(args.listen, console, source, live, "switchyard").await
         }
         Command::Demo(args) => {
             let sim = Simulation::start("127.0.0.1:0".parse()?, false, &args.traffic).await?;
@@ -53,8 +61,15 @@ async fn main() -> anyhow::Result<()> {
                 kubeconfig.display(),
                 demo::DEMO_NAMESPACE
             );
-            let client = sim.client(&kubeconfig).await?;
-            let cluster = Cluster::start(client, &[demo::DEMO_NAMESPACE.to_owned()]);
+            let config = demo::config_from_kubeconfig(&kubeconfig, None).await?;
+            let client = kube::Client::try_from(config.clone())?;
+            let cluster = Cluster::start(client.clone(), &[demo::DEMO_NAMESPACE.to_owned()]);
+            let console = Console {
+                cluster,
+                client,
+                config,
+                access: args.access,
+            };
             let source = prometheus(&args.metrics)
                 .unwrap_or_else(|| Source::Simulated(SimulatedSource::new(sim.mesh.clone())));
             let live = live_config(
@@ -62,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
                 Duration::from_secs(5),
                 Duration::from_secs(30),
             );
-            serve_console(args.listen, cluster, Some(source), live, "switchyard demo").await
+            serve_console(args.listen, console, Some(source), live, "switchyard demo").await
         }
         Command::Sim(args) => {
             let sim = Simulation::start(args.listen, args.empty, &args.traffic).await?;
@@ -98,13 +113,47 @@ fn live_config(args: &MetricsArgs, refresh: Duration, window: Duration) -> LiveC
     }
 }
 
+/// What the console needs of the cluster it serves.
+struct Console {
+    cluster: Cluster,
+    client: kube::Client,
+    config: kube::Config,
+    access: AccessArgs,
+}
+
 async fn serve_console(
     listen: std::net::SocketAddr,
-    cluster: Cluster,
+    console: Console,
     source: Option<Source>,
     live: LiveConfig,
     what: &str,
 ) -> anyhow::Result<()> {
+    let Console {
+        cluster,
+        client,
+        config,
+        access,
+    } = console;
+    let mode = match access.auth {
+        AuthMode::Anonymous => Mode::Anonymous,
+        AuthMode::Token => Mode::Token,
+        AuthMode::Header => Mode::Header {
+            user_header: access
+                .user_header
+                .parse()
+                .context("--user-header is not a header name")?,
+            groups_header: access
+                .groups_header
+                .parse()
+                .context("--groups-header is not a header name")?,
+        },
+    };
+    // Without authentication, only a console reachable from this machine alone may write.
+    let anonymous_writes = listen.ip().is_loopback();
+    if matches!(mode, Mode::Anonymous) && !anonymous_writes {
+        tracing::warn!(%listen, "anonymous mode on a non-loopback address: the console is read-only");
+    }
+    let auth = Auth::new(mode, client, Some(config), anonymous_writes);
     if tokio::time::timeout(Duration::from_secs(30), cluster.wait_ready())
         .await
         .is_err()
@@ -117,7 +166,10 @@ async fn serve_console(
     let addr = listener.local_addr()?;
     announce(&format!("{what} listening on http://{addr}/"))?;
     let live = Live::start(cluster.clone(), source, live);
-    axum::serve(listener, app(AppState { cluster, live }))
+    let mut state = AppState::new(cluster, live, auth);
+    state.old_subset = access.old_subset;
+    state.new_subset = access.new_subset;
+    axum::serve(listener, app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

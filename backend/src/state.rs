@@ -1,10 +1,43 @@
 //! The state every handler shares: cheap clones only.
 
+use crate::auth::{Auth, Caller};
 use crate::cluster::Cluster;
+use crate::error::Error;
 use crate::live::Live;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 
 #[derive(Clone)]
 pub struct AppState {
     pub cluster: Cluster,
     pub live: Live,
+    pub auth: Auth,
+    /// Subset names of the old and the new version (`old`/`new` by default): what rollback and
+    /// the presets mean by "old" and "new".
+    pub old_subset: String,
+    pub new_subset: String,
+}
+
+impl AppState {
+    /// State with the default subset names `old` and `new`.
+    pub fn new(cluster: Cluster, live: Live, auth: Auth) -> Self {
+        AppState {
+            cluster,
+            live,
+            auth,
+            old_subset: "old".into(),
+            new_subset: "new".into(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        state.auth.caller(parts).await.map_err(Error::from)
+    }
 }

@@ -5,6 +5,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams
 use kube::Api;
 use serde_json::{json, Value};
 use std::time::Duration;
+use switchyard::auth::{Auth, Mode};
 use switchyard::cluster::Cluster;
 use switchyard::config::TrafficArgs;
 use switchyard::demo::Simulation;
@@ -49,10 +50,11 @@ async fn console() -> Console {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState {
-        cluster: cluster.clone(),
+    let router = app(AppState::new(
+        cluster.clone(),
         live,
-    });
+        Auth::new(Mode::Anonymous, client.clone(), None, true),
+    ));
     tokio::spawn(async move { axum::serve(listener, router).await });
     Console {
         sim,
@@ -218,9 +220,14 @@ async fn a_change_the_cache_has_not_seen_yet_is_caught_by_the_patch_guard() {
         json!({"weights": {"old": 0, "new": 100}, "expected": expected(100, 0, "recommendation")}),
     )
     .unwrap();
+    let actor = switchyard::cluster::Actor {
+        client: &c.client,
+        user: "test",
+        source: "console",
+    };
     let err = c
         .cluster
-        .set_weights("hands-on", "recommendation", 1, &request)
+        .set_weights(&actor, "hands-on", "recommendation", 1, &request)
         .await
         .unwrap_err();
     match err {

@@ -8,6 +8,7 @@ use axum::Router;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use switchyard::auth::{Auth, Mode};
 use switchyard::cluster::Cluster;
 use switchyard::config::TrafficArgs;
 use switchyard::demo::Simulation;
@@ -72,7 +73,7 @@ async fn setup(prometheus_url: &str) -> Setup {
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig).unwrap();
     let client = sim.client(&kubeconfig).await.unwrap();
-    let cluster = Cluster::start(client, &["hands-on".to_owned()]);
+    let cluster = Cluster::start(client.clone(), &["hands-on".to_owned()]);
     tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
         .await
         .unwrap();
@@ -91,10 +92,11 @@ async fn setup(prometheus_url: &str) -> Setup {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState {
+    let router = app(AppState::new(
         cluster,
-        live: live.clone(),
-    });
+        live.clone(),
+        Auth::new(Mode::Anonymous, client.clone(), None, true),
+    ));
     tokio::spawn(async move { axum::serve(listener, router).await });
     Setup {
         live,

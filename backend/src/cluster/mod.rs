@@ -1,21 +1,27 @@
 //! The only module that talks to Kubernetes: watches (reflectors) keep VirtualServices and
 //! DestinationRules of the namespaces in scope current, handlers read those caches, and weight
-//! changes go out as JSON Patches guarded by `test` operations (see `weights`).
+//! changes go out as JSON Patches guarded by `test` operations (see `weights`), with the
+//! caller's own credentials. Every weight change seen through the watch is recorded in the
+//! cluster as an Event (see `history`).
 
+pub mod history;
 pub mod view;
 pub mod weights;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Service;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use k8s_openapi::api::core::v1::{Event, Service};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, store::Writer, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use switchyard_protocol::{SetWeightsRequest, VirtualServiceRoutes};
+use switchyard_protocol::{
+    ChangeRecord, ExpectedDestination, SetWeightsRequest, ShiftOutcome, ShiftResult, ShiftTarget,
+    VirtualServiceRoutes,
+};
 use tokio::sync::broadcast;
 
 use crate::graph::{DestinationRuleInfo, ServiceInfo, Topology, WorkloadInfo};
@@ -52,6 +58,16 @@ pub enum Change {
     Resynced,
     /// Services, Deployments or DestinationRules changed: the graph's topology is different.
     TopologyChanged,
+    /// A weight change was recorded in the history.
+    Recorded(ChangeRecord),
+}
+
+/// Who a write is made for, and how: their client (so the cluster's RBAC decides), their name
+/// for the history, and which console action it is (`console`, `bulk`, `rollback`).
+pub struct Actor<'a> {
+    pub client: &'a Client,
+    pub user: &'a str,
+    pub source: &'a str,
 }
 
 /// The result of a weight change.
@@ -83,12 +99,12 @@ struct Scope {
     destination_rules: Store<DynamicObject>,
     services: Store<Service>,
     deployments: Store<Deployment>,
+    events: Store<Event>,
 }
 
 /// Cheap to clone handle on the cluster and its caches.
 #[derive(Clone)]
 pub struct Cluster {
-    client: Client,
     scopes: Arc<Vec<Scope>>,
     changes: broadcast::Sender<Change>,
 }
@@ -108,14 +124,23 @@ impl Cluster {
             let dr_writer = Writer::new(destination_rule_resource());
             let (services, svc_writer) = reflector::store::<Service>();
             let (deployments, deploy_writer) = reflector::store::<Deployment>();
+            let (events, event_writer) = reflector::store::<Event>();
             scopes.push(Scope {
                 namespace: ns.clone(),
                 virtual_services: vs_writer.as_reader(),
                 destination_rules: dr_writer.as_reader(),
                 services,
                 deployments,
+                events,
             });
-            tokio::spawn(watch_virtual_services(vs_api, vs_writer, changes.clone()));
+            let event_api: Api<Event> = Api::namespaced(client.clone(), ns);
+            tokio::spawn(watch_virtual_services(
+                vs_api,
+                vs_writer,
+                changes.clone(),
+                event_api.clone(),
+            ));
+            tokio::spawn(watch_history(event_api, event_writer, changes.clone()));
             tokio::spawn(watch_quietly(
                 dr_api,
                 dr_writer,
@@ -138,7 +163,6 @@ impl Cluster {
             ));
         }
         Cluster {
-            client,
             scopes: Arc::new(scopes),
             changes,
         }
@@ -152,6 +176,7 @@ impl Cluster {
             let _ = scope.destination_rules.wait_until_ready().await;
             let _ = scope.services.wait_until_ready().await;
             let _ = scope.deployments.wait_until_ready().await;
+            let _ = scope.events.wait_until_ready().await;
         }
     }
 
@@ -248,6 +273,134 @@ impl Cluster {
         topology
     }
 
+    /// The recorded weight changes in scope, oldest first, from the Event cache.
+    pub fn history(&self) -> Vec<ChangeRecord> {
+        let mut records: Vec<ChangeRecord> = self
+            .scopes
+            .iter()
+            .flat_map(|s| s.events.state())
+            .filter_map(|e| serde_json::to_value(&*e).ok())
+            .filter_map(|e| history::record_from_event(&e))
+            .collect();
+        history::sort(&mut records);
+        records
+    }
+
+    /// The route a bulk shift or rollback changes: the last route whose destinations are exactly
+    /// the subsets named in `weights` (the default route after any header or URI matches).
+    fn shift_route(vs: &VirtualServiceRoutes, keys: &[&str]) -> Option<usize> {
+        vs.routes.iter().rev().find_map(|r| {
+            let mut route_keys: Vec<&str> = r.destinations.iter().map(|d| d.key()).collect();
+            route_keys.sort_unstable();
+            (route_keys.len() >= 2 && route_keys == keys).then_some(r.index)
+        })
+    }
+
+    /// VirtualServices in scope with an old/new style route for these subsets, as shift targets.
+    pub fn shift_targets(&self, weights: &BTreeMap<String, u32>) -> Vec<ShiftTarget> {
+        let keys: Vec<&str> = weights.keys().map(String::as_str).collect();
+        self.virtual_services()
+            .into_iter()
+            .filter(|vs| Self::shift_route(vs, &keys).is_some())
+            .map(|vs| ShiftTarget {
+                namespace: vs.namespace,
+                name: vs.name,
+                expected: None,
+            })
+            .collect()
+    }
+
+    /// Sets one split on several VirtualServices. Each target succeeds or fails on its own; a
+    /// target whose route changed since the client saw it is not touched.
+    pub async fn shift(
+        &self,
+        actor: &Actor<'_>,
+        targets: &[ShiftTarget],
+        weights: &BTreeMap<String, u32>,
+    ) -> Vec<ShiftResult> {
+        let keys: Vec<&str> = weights.keys().map(String::as_str).collect();
+        let mut results = Vec::with_capacity(targets.len());
+        for target in targets {
+            let failed = |status: u16,
+                          message: String,
+                          current: Option<VirtualServiceRoutes>,
+                          index| ShiftResult {
+                namespace: target.namespace.clone(),
+                name: target.name.clone(),
+                outcome: ShiftOutcome::Failed,
+                route_index: index,
+                message,
+                status: Some(status),
+                virtual_service: current,
+            };
+            let current = match self
+                .cached_virtual_service(&target.namespace, &target.name)
+                .map(|v| view::virtual_service_routes(&v))
+            {
+                Ok(vs) => vs,
+                Err(e) => {
+                    results.push(failed(404, e.to_string(), None, None));
+                    continue;
+                }
+            };
+            let Some(index) = Self::shift_route(&current, &keys) else {
+                let message = format!(
+                    "{} has no route that splits between exactly {}",
+                    target.name,
+                    keys.join(" and ")
+                );
+                results.push(failed(422, message, Some(current), None));
+                continue;
+            };
+            let expected: Vec<ExpectedDestination> = match &target.expected {
+                Some(expected) => expected.clone(),
+                None => current.routes[index]
+                    .destinations
+                    .iter()
+                    .map(Into::into)
+                    .collect(),
+            };
+            let request = SetWeightsRequest {
+                weights: weights.clone(),
+                expected,
+            };
+            let result = match self
+                .set_weights(actor, &target.namespace, &target.name, index, &request)
+                .await
+            {
+                Ok(change) => ShiftResult {
+                    namespace: target.namespace.clone(),
+                    name: target.name.clone(),
+                    outcome: if change.changed {
+                        ShiftOutcome::Changed
+                    } else {
+                        ShiftOutcome::Unchanged
+                    },
+                    route_index: Some(index),
+                    message: if change.changed {
+                        format!("set to {}", change.summary)
+                    } else {
+                        format!("already {}", change.summary)
+                    },
+                    status: None,
+                    virtual_service: Some(change.after),
+                },
+                Err(e) => {
+                    let (status, current) = match &e {
+                        Error::NotFound(_) => (404, None),
+                        Error::Invalid(_) => (422, None),
+                        Error::Conflict { current, .. } => (409, current.as_deref().cloned()),
+                        Error::Forbidden(_) => (403, None),
+                        Error::Upstream(_) => (503, None),
+                    };
+                    failed(status, e.to_string(), current, Some(index))
+                }
+            };
+            results.push(result);
+        }
+        results
+    }
+
     fn scope(&self, namespace: &str) -> Result<&Scope, Error> {
         self.scopes
             .iter()
@@ -301,6 +454,7 @@ impl Cluster {
     /// moved since the client saw it is never overwritten.
     pub async fn set_weights(
         &self,
+        actor: &Actor<'_>,
         namespace: &str,
         name: &str,
         index: usize,
@@ -308,7 +462,7 @@ impl Cluster {
     ) -> Result<WeightChange, Error> {
         let mut object = self.cached_virtual_service(namespace, name)?;
         let api: Api<DynamicObject> =
-            Api::namespaced_with(self.client.clone(), namespace, &virtual_service_resource());
+            Api::namespaced_with(actor.client.clone(), namespace, &virtual_service_resource());
         // DestinationRule hosts are matched by FQDN; the plan looks them up by the route's host.
         let by_fqdn = self.defined_subsets(namespace)?;
         let defined: BTreeMap<String, Vec<String>> = request
@@ -322,7 +476,25 @@ impl Cluster {
                 (d.host.clone(), subsets)
             })
             .collect();
-        let mut plan = weights::plan(&object, index, request, Some(&defined));
+        let stamp = |object: &Value| history::LastChange {
+            id: uuid::Uuid::new_v4().to_string(),
+            time: now_rfc3339(),
+            user: actor.user.to_owned(),
+            source: actor.source.to_owned(),
+            route_index: index,
+            before: history::route_weights(object)
+                .get(index)
+                .cloned()
+                .unwrap_or_default(),
+            after: request.weights.clone(),
+        };
+        let mut plan = weights::plan(
+            &object,
+            index,
+            request,
+            Some(&defined),
+            Some(&stamp(&object)),
+        );
         if let Err(weights::PlanError::Changed(_)) = plan {
             // The cache may lag behind the cluster (say, the client's own write a moment ago):
             // only a fresh read decides that the client's view is stale.
@@ -332,7 +504,13 @@ impl Cluster {
                 .map_err(|e| from_kube(e, namespace, name))?;
             object = serde_json::to_value(&fresh)
                 .map_err(|e| Error::Upstream(format!("unreadable virtualservice: {e}")))?;
-            plan = weights::plan(&object, index, request, Some(&defined));
+            plan = weights::plan(
+                &object,
+                index,
+                request,
+                Some(&defined),
+                Some(&stamp(&object)),
+            );
         }
         let before = view::virtual_service_routes(&object);
         let plan = plan.map_err(|e| match e {
@@ -397,6 +575,11 @@ impl Cluster {
     }
 }
 
+/// Current time in RFC 3339 with microseconds, so text order is time order.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 /// `review` in namespace `hands-on` is `review.hands-on.svc.cluster.local`, as Istio resolves short
 /// names relative to the object's namespace.
 pub fn qualify(host: &str, namespace: &str) -> String {
@@ -428,30 +611,105 @@ async fn watch_virtual_services(
     api: Api<DynamicObject>,
     writer: Writer<DynamicObject>,
     changes: broadcast::Sender<Change>,
+    events: Api<Event>,
 ) {
     let stream =
         reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
     futures::pin_mut!(stream);
+    // Last version seen of each VirtualService, to tell what a change changed.
+    let mut previous: HashMap<String, Value> = HashMap::new();
     while let Some(event) = stream.next().await {
         // Nobody listening is fine; errors are retried by the backoff and only logged.
         let _ = match event {
-            Ok(watcher::Event::Apply(obj)) => match serde_json::to_value(&obj) {
-                Ok(v) => changes.send(Change::VirtualServiceChanged(view::virtual_service_routes(
+            Ok(watcher::Event::Apply(obj)) => {
+                let Ok(v) = serde_json::to_value(&obj) else {
+                    continue;
+                };
+                let key = format!(
+                    "{}/{}",
+                    obj.metadata.namespace.clone().unwrap_or_default(),
+                    obj.metadata.name.clone().unwrap_or_default()
+                );
+                if let Some(before) = previous.get(&key) {
+                    for record in history::changes_between(before, &v, &now_rfc3339()) {
+                        tokio::spawn(record_change(
+                            events.clone(),
+                            record,
+                            obj.metadata.uid.clone(),
+                        ));
+                    }
+                }
+                previous.insert(key, v.clone());
+                changes.send(Change::VirtualServiceChanged(view::virtual_service_routes(
                     &v,
-                ))),
-                Err(_) => continue,
-            },
-            Ok(watcher::Event::Delete(obj)) => changes.send(Change::VirtualServiceDeleted {
-                namespace: obj.metadata.namespace.clone().unwrap_or_default(),
-                name: obj.metadata.name.clone().unwrap_or_default(),
-            }),
+                )))
+            }
+            Ok(watcher::Event::InitApply(obj)) => {
+                if let Ok(v) = serde_json::to_value(&obj) {
+                    let key = format!(
+                        "{}/{}",
+                        obj.metadata.namespace.clone().unwrap_or_default(),
+                        obj.metadata.name.clone().unwrap_or_default()
+                    );
+                    previous.insert(key, v);
+                }
+                continue;
+            }
+            Ok(watcher::Event::Delete(obj)) => {
+                let namespace = obj.metadata.namespace.clone().unwrap_or_default();
+                let name = obj.metadata.name.clone().unwrap_or_default();
+                previous.remove(&format!("{namespace}/{name}"));
+                changes.send(Change::VirtualServiceDeleted { namespace, name })
+            }
             Ok(watcher::Event::InitDone) => changes.send(Change::Resynced),
-            Ok(_) => continue,
+            Ok(watcher::Event::Init) => continue,
             Err(e) => {
                 tracing::warn!(error = %e, "virtualservice watch failed; retrying");
                 continue;
             }
         };
+    }
+}
+
+/// Writes the Event for one change. Every replica that sees the change tries; the Event's name is
+/// derived from the change, so the first write wins and the others get AlreadyExists.
+async fn record_change(events: Api<Event>, record: ChangeRecord, uid: Option<String>) {
+    let event = history::event_for(&record, uid.as_deref());
+    let event: Event = match serde_json::from_value(event) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "could not build the history event");
+            return;
+        }
+    };
+    match events.create(&PostParams::default(), &event).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {}
+        Err(e) => {
+            tracing::warn!(error = %e, vs = %record.virtual_service, "could not record the change in the history")
+        }
+    }
+}
+
+/// Keeps the history cache (Events the console wrote) and announces new records.
+async fn watch_history(api: Api<Event>, writer: Writer<Event>, changes: broadcast::Sender<Change>) {
+    let label = format!("{}={}", history::EVENT_LABEL.0, history::EVENT_LABEL.1);
+    let config = watcher::Config::default().labels(&label);
+    let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(watcher::Event::Apply(e)) => {
+                if let Some(record) = serde_json::to_value(&e)
+                    .ok()
+                    .and_then(|v| history::record_from_event(&v))
+                {
+                    let _ = changes.send(Change::Recorded(record));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "history watch failed; retrying"),
+        }
     }
 }
 

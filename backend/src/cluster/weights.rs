@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use switchyard_protocol::{ExpectedDestination, SetWeightsRequest};
 
+use super::history::{annotation_ops, LastChange};
 use super::view::weight_of;
 
 /// Why a weight change cannot be made, before anything is sent to the cluster.
@@ -38,6 +39,7 @@ pub fn plan(
     index: usize,
     request: &SetWeightsRequest,
     defined_subsets: Option<&BTreeMap<String, Vec<String>>>,
+    stamp: Option<&LastChange>,
 ) -> Result<Plan, PlanError> {
     let name = object
         .pointer("/metadata/name")
@@ -116,6 +118,9 @@ pub fn plan(
     let mut ops = vec![json!({"op": "test", "path": base, "value": http_route})];
     for (j, d) in current.iter().enumerate() {
         ops.push(json!({"op": "add", "path": format!("{base}/route/{j}/weight"), "value": request.weights[key_of(d)]}));
+    }
+    if let Some(stamp) = stamp {
+        ops.extend(annotation_ops(object, stamp));
     }
     let patch = serde_json::from_value(Value::Array(ops))
         .map_err(|e| PlanError::Invalid(format!("could not build the patch: {e}")))?;
@@ -260,7 +265,14 @@ mod tests {
 
     #[test]
     fn plans_a_guarded_patch() {
-        let plan = plan(&review(100, 0), 1, &request(80, 20, seen(100, 0)), None).unwrap();
+        let plan = plan(
+            &review(100, 0),
+            1,
+            &request(80, 20, seen(100, 0)),
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(plan.summary, "old 80 / new 20");
         let ops = serde_json::to_value(plan.patch.unwrap()).unwrap();
         assert_eq!(
@@ -277,10 +289,16 @@ mod tests {
 
     #[test]
     fn the_patch_applies_to_the_seen_object_and_not_to_a_changed_one() {
-        let p = plan(&review(100, 0), 1, &request(80, 20, seen(100, 0)), None)
-            .unwrap()
-            .patch
-            .unwrap();
+        let p = plan(
+            &review(100, 0),
+            1,
+            &request(80, 20, seen(100, 0)),
+            None,
+            None,
+        )
+        .unwrap()
+        .patch
+        .unwrap();
         let mut doc = review(100, 0);
         json_patch::patch(&mut doc, &p).unwrap();
         assert_eq!(doc["spec"]["http"][1]["route"][1]["weight"], 20);
@@ -291,13 +309,27 @@ mod tests {
 
     #[test]
     fn unchanged_weights_need_no_write() {
-        let plan = plan(&review(80, 20), 1, &request(80, 20, seen(80, 20)), None).unwrap();
+        let plan = plan(
+            &review(80, 20),
+            1,
+            &request(80, 20, seen(80, 20)),
+            None,
+            None,
+        )
+        .unwrap();
         assert!(plan.patch.is_none());
     }
 
     #[test]
     fn stale_view_is_a_change_with_a_sentence() {
-        let err = plan(&review(50, 50), 1, &request(80, 20, seen(100, 0)), None).unwrap_err();
+        let err = plan(
+            &review(50, 50),
+            1,
+            &request(80, 20, seen(100, 0)),
+            None,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             PlanError::Changed(
@@ -320,7 +352,7 @@ mod tests {
         ];
         for (req, want) in cases {
             assert_eq!(
-                plan(&review(100, 0), 1, &req, None).unwrap_err(),
+                plan(&review(100, 0), 1, &req, None, None).unwrap_err(),
                 PlanError::Invalid(want.into())
             );
         }
@@ -328,19 +360,19 @@ mod tests {
         extra.weights.insert("canary".into(), 0);
         let mut nothing_seen = request(80, 20, vec![]);
         assert!(
-            matches!(plan(&review(100, 0), 1, &nothing_seen, None), Err(PlanError::Invalid(m)) if m.contains("expected"))
+            matches!(plan(&review(100, 0), 1, &nothing_seen, None, None), Err(PlanError::Invalid(m)) if m.contains("expected"))
         );
         nothing_seen.weights.insert("huge".into(), u32::MAX);
         assert!(
-            matches!(plan(&review(100, 0), 1, &nothing_seen, None), Err(PlanError::Invalid(m)) if m.contains("out of range"))
+            matches!(plan(&review(100, 0), 1, &nothing_seen, None, None), Err(PlanError::Invalid(m)) if m.contains("out of range"))
         );
         assert!(
-            matches!(plan(&review(100, 0), 1, &extra, None), Err(PlanError::Invalid(m)) if m.contains("no destination canary"))
+            matches!(plan(&review(100, 0), 1, &extra, None, None), Err(PlanError::Invalid(m)) if m.contains("no destination canary"))
         );
         let mut missing = request(100, 0, seen(100, 0));
         missing.weights.remove("new");
         assert!(
-            matches!(plan(&review(100, 0), 1, &missing, None), Err(PlanError::Invalid(m)) if m.contains("new is missing"))
+            matches!(plan(&review(100, 0), 1, &missing, None, None), Err(PlanError::Invalid(m)) if m.contains("new is missing"))
         );
     }
 
@@ -355,11 +387,18 @@ mod tests {
             }],
         };
         assert!(matches!(
-            plan(&review(100, 0), 0, &single, None),
+            plan(&review(100, 0), 0, &single, None, None),
             Err(PlanError::Invalid(_))
         ));
         assert_eq!(
-            plan(&review(100, 0), 5, &request(80, 20, seen(100, 0)), None).unwrap_err(),
+            plan(
+                &review(100, 0),
+                5,
+                &request(80, 20, seen(100, 0)),
+                None,
+                None
+            )
+            .unwrap_err(),
             PlanError::NoSuchRoute {
                 name: "review".into(),
                 index: 5
@@ -375,6 +414,7 @@ mod tests {
             1,
             &request(80, 20, seen(100, 0)),
             Some(&defined),
+            None,
         )
         .unwrap_err();
         assert!(
@@ -385,8 +425,35 @@ mod tests {
             &review(50, 50),
             1,
             &request(100, 0, seen(50, 50)),
-            Some(&defined)
+            Some(&defined),
+            None
         )
         .is_ok());
+    }
+
+    #[test]
+    fn the_patch_also_records_who_changed_it() {
+        let stamp = LastChange {
+            id: "c1".into(),
+            time: "t".into(),
+            user: "jane".into(),
+            source: "console".into(),
+            route_index: 1,
+            before: BTreeMap::from([("old".into(), 100), ("new".into(), 0)]),
+            after: BTreeMap::from([("old".into(), 80), ("new".into(), 20)]),
+        };
+        let p = plan(
+            &review(100, 0),
+            1,
+            &request(80, 20, seen(100, 0)),
+            None,
+            Some(&stamp),
+        )
+        .unwrap()
+        .patch
+        .unwrap();
+        let mut doc = review(100, 0);
+        json_patch::patch(&mut doc, &p).unwrap();
+        assert_eq!(super::super::history::last_change(&doc), Some(stamp));
     }
 }

@@ -195,6 +195,10 @@ async fn refresh_loop(
                         let _ = r.events.send(ServerEvent::Routes(RoutesResponse { virtual_services }));
                     }
                     Ok(Change::TopologyChanged) => {}
+                    Ok(Change::Recorded(record)) => {
+                        let _ = r.events.send(ServerEvent::Change(record));
+                        continue;
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
                 // The requested side of the graph follows the cluster at once, not at the next tick.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use switchyard_protocol::ServerEvent;
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
+use crate::auth::Caller;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -35,6 +36,7 @@ pub fn sse_event(event: &ServerEvent) -> Event {
 
 async fn events(
     State(state): State<AppState>,
+    _caller: Caller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribe before taking the snapshots so no change falls between the two.
     let changes = BroadcastStream::new(state.live.subscribe());

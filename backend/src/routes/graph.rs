@@ -5,12 +5,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use switchyard_protocol::Graph;
 
+use crate::auth::Caller;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/graph", get(graph))
 }
 
-async fn graph(State(state): State<AppState>) -> Json<Graph> {
+async fn graph(State(state): State<AppState>, _caller: Caller) -> Json<Graph> {
     Json((*state.live.graph()).clone())
 }

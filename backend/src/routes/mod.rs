@@ -2,6 +2,8 @@
 
 mod events;
 mod graph;
+mod rollout;
+mod session;
 mod virtual_services;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -24,6 +26,8 @@ pub fn api() -> Router<AppState> {
         .merge(virtual_services::router())
         .merge(events::router())
         .merge(graph::router())
+        .merge(rollout::router())
+        .merge(session::router())
         // Unknown API paths answer in JSON; everything else falls through to the browser app.
         .route(
             "/api/{*rest}",
@@ -57,6 +61,20 @@ async fn csrf_guard(
         }
     }
     next.run(request).await
+}
+
+/// Refuses writes the console itself does not accept from this caller (before asking the cluster).
+pub(crate) fn writable(caller: &crate::auth::Caller) -> Result<(), Error> {
+    if caller.may_write {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            caller
+                .reason
+                .clone()
+                .unwrap_or_else(|| "writes are not allowed".into()),
+        ))
+    }
 }
 
 pub(crate) fn json_rejection(e: JsonRejection) -> Error {

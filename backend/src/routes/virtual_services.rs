@@ -6,7 +6,9 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use switchyard_protocol::{RoutesResponse, SetWeightsRequest, SetWeightsResponse};
 
-use super::{json_rejection, path_rejection};
+use super::{json_rejection, path_rejection, writable};
+use crate::auth::Caller;
+use crate::cluster::Actor;
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -19,22 +21,29 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn list_routes(State(state): State<AppState>) -> Json<RoutesResponse> {
+async fn list_routes(State(state): State<AppState>, _caller: Caller) -> Json<RoutesResponse> {
     Json(state.live.routes())
 }
 
 async fn set_weights(
     State(state): State<AppState>,
+    caller: Caller,
     path: Result<Path<(String, String, usize)>, PathRejection>,
     body: Result<Json<SetWeightsRequest>, JsonRejection>,
 ) -> Result<Json<SetWeightsResponse>> {
     let Path((namespace, name, index)) = path.map_err(path_rejection)?;
     let Json(request) = body.map_err(json_rejection)?;
+    writable(&caller)?;
+    let actor = Actor {
+        client: &caller.client,
+        user: &caller.user,
+        source: "console",
+    };
     let change = state
         .cluster
-        .set_weights(&namespace, &name, index, &request)
+        .set_weights(&actor, &namespace, &name, index, &request)
         .await?;
-    tracing::info!(%namespace, %name, index, split = %change.summary, changed = change.changed, "weights set");
+    tracing::info!(user = %caller.user, %namespace, %name, index, split = %change.summary, changed = change.changed, "weights set");
     let mut after = change.after;
     state.live.annotate(&mut after);
     Ok(Json(SetWeightsResponse {

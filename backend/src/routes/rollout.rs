@@ -1,0 +1,114 @@
+//! Rollout actions for a team: `POST /api/v1/shift` (one split for several VirtualServices),
+//! `POST /api/v1/rollback` (everything back to the old version), `GET /api/v1/history`, and
+//! `GET /api/v1/access` (may the caller patch each VirtualService, as the cluster says).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::BTreeMap;
+use switchyard_protocol::{Access, AccessResponse, HistoryResponse, ShiftRequest, ShiftResponse};
+
+use super::{json_rejection, writable};
+use crate::auth::{self, Caller};
+use crate::cluster::{weights, Actor};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/shift", post(shift))
+        .route("/api/v1/rollback", post(rollback))
+        .route("/api/v1/history", get(history))
+        .route("/api/v1/access", get(access))
+}
+
+async fn shift(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<ShiftRequest>, JsonRejection>,
+) -> Result<Json<ShiftResponse>> {
+    let Json(request) = body.map_err(json_rejection)?;
+    writable(&caller)?;
+    weights::validate_values(&request.weights).map_err(|e| Error::Invalid(e.to_string()))?;
+    let targets = if request.targets.is_empty() {
+        state.cluster.shift_targets(&request.weights)
+    } else {
+        request.targets
+    };
+    let actor = Actor {
+        client: &caller.client,
+        user: &caller.user,
+        source: "bulk",
+    };
+    let results = state
+        .cluster
+        .shift(&actor, &targets, &request.weights)
+        .await;
+    tracing::info!(user = %caller.user, targets = results.len(), "bulk shift");
+    Ok(Json(ShiftResponse { results }))
+}
+
+/// Every old/new route in scope to 100% old. Reads only the cluster caches, so it works whatever
+/// state the metrics are in.
+async fn rollback(State(state): State<AppState>, caller: Caller) -> Result<Json<ShiftResponse>> {
+    writable(&caller)?;
+    let weights = BTreeMap::from([
+        (state.old_subset.clone(), 100),
+        (state.new_subset.clone(), 0),
+    ]);
+    let targets = state.cluster.shift_targets(&weights);
+    let actor = Actor {
+        client: &caller.client,
+        user: &caller.user,
+        source: "rollback",
+    };
+    let results = state.cluster.shift(&actor, &targets, &weights).await;
+    tracing::warn!(user = %caller.user, targets = results.len(), "rollback");
+    Ok(Json(ShiftResponse { results }))
+}
+
+async fn history(State(state): State<AppState>, _caller: Caller) -> Json<HistoryResponse> {
+    Json(HistoryResponse {
+        changes: state.cluster.history(),
+    })
+}
+
+async fn access(State(state): State<AppState>, caller: Caller) -> Result<Json<AccessResponse>> {
+    let mut out = Vec::new();
+    for vs in state.cluster.virtual_services() {
+        let (can_patch, reason) = if !caller.may_write {
+            (false, caller.reason.clone())
+        } else {
+            match auth::may(&caller.client, "patch", &vs.namespace, Some(&vs.name)).await {
+                Ok((true, _)) => (true, None),
+                Ok((false, reason)) => (
+                    false,
+                    Some(reason.unwrap_or_else(|| {
+                        format!(
+                            "{} may not patch virtualservices in {}",
+                            caller.user, vs.namespace
+                        )
+                    })),
+                ),
+                // The cluster could not say; the page shows controls and lets the write decide.
+                Err(e) => {
+                    tracing::warn!(error = %e, "access review failed");
+                    (
+                        true,
+                        Some("the cluster could not check access; writes may be refused".into()),
+                    )
+                }
+            }
+        };
+        out.push(Access {
+            namespace: vs.namespace,
+            name: vs.name,
+            can_patch,
+            reason,
+        });
+    }
+    Ok(Json(AccessResponse {
+        virtual_services: out,
+    }))
+}
