@@ -1,0 +1,137 @@
+//! Typed calls to the JSON API over gloo-net: one async fn per endpoint, every failure an
+//! [`Error`]. URLs are absolute because the server answers any unknown page path with the app.
+
+use super::Error;
+use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
+use switchyard_protocol::{ApiError, RoutesResponse, SetWeightsRequest, SetWeightsResponse};
+
+const API: &str = "/api/v1";
+
+/// The server refuses writes without this header: a cross-site form cannot set it (CSRF guard).
+const REQUESTED_BY: (&str, &str) = ("x-requested-by", "switchyard");
+
+/// `GET /api/v1/routes`.
+pub async fn fetch_routes() -> Result<RoutesResponse, Error> {
+    let response = Request::get(&format!("{API}/routes"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    read_json(response).await
+}
+
+/// `PUT /api/v1/namespaces/{ns}/virtualservices/{name}/routes/{index}/weights`.
+pub async fn set_weights(
+    namespace: &str,
+    name: &str,
+    index: usize,
+    request: &SetWeightsRequest,
+) -> Result<SetWeightsResponse, Error> {
+    let response = Request::put(&weights_url(namespace, name, index))
+        .header("accept", "application/json")
+        .header(REQUESTED_BY.0, REQUESTED_BY.1)
+        .json(request)
+        .map_err(|e| Error::Decode(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    read_json(response).await
+}
+
+/// The weights endpoint of one route.
+pub fn weights_url(namespace: &str, name: &str, index: usize) -> String {
+    format!(
+        "{API}/namespaces/{}/virtualservices/{}/routes/{index}/weights",
+        encode_segment(namespace),
+        encode_segment(name)
+    )
+}
+
+/// Percent-encodes one path segment. Kubernetes names are DNS labels and never need it, but a
+/// name is data from the server and must not be able to change the path's shape.
+fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(byte))
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
+    let status = response.status();
+    let status_text = response.status_text();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    decode_body(status, &status_text, &body)
+}
+
+/// Turns a status and body into the typed answer or an [`Error`]. An error status whose body is
+/// not an `ApiError` (a proxy's HTML page, say) still becomes a sentence with the status in it.
+pub fn decode_body<T: DeserializeOwned>(
+    status: u16,
+    status_text: &str,
+    body: &str,
+) -> Result<T, Error> {
+    if (200..300).contains(&status) {
+        return serde_json::from_str(body).map_err(|e| Error::Decode(e.to_string()));
+    }
+    match serde_json::from_str::<ApiError>(body) {
+        Ok(api_error) => Err(Error::Api(Box::new(api_error))),
+        Err(_) => Err(Error::Api(Box::new(ApiError {
+            code: format!("http_{status}"),
+            message: format!("the server answered {status} {status_text}")
+                .trim_end()
+                .to_owned(),
+            current: None,
+        }))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_url_encodes_segments() {
+        assert_eq!(
+            weights_url("hands-on", "review", 1),
+            "/api/v1/namespaces/hands-on/virtualservices/review/routes/1/weights"
+        );
+        assert_eq!(
+            weights_url("a/b", "c d", 0),
+            "/api/v1/namespaces/a%2Fb/virtualservices/c%20d/routes/0/weights"
+        );
+    }
+
+    #[test]
+    fn bodies_decode_to_answers_or_errors() {
+        let ok: Result<RoutesResponse, _> = decode_body(200, "OK", r#"{"virtual_services":[]}"#);
+        assert_eq!(ok, Ok(RoutesResponse::default()));
+
+        let conflict: Result<RoutesResponse, _> = decode_body(
+            409,
+            "Conflict",
+            r#"{"code":"conflict","message":"review route 1 changed on the server"}"#,
+        );
+        let err = conflict.expect_err("409");
+        assert_eq!(err.code(), Some("conflict"));
+        assert_eq!(err.to_string(), "review route 1 changed on the server");
+
+        let proxy: Result<RoutesResponse, _> = decode_body(502, "Bad Gateway", "<html>");
+        assert_eq!(
+            proxy.expect_err("502").to_string(),
+            "the server answered 502 Bad Gateway"
+        );
+
+        let garbled: Result<RoutesResponse, _> = decode_body(200, "OK", "{");
+        assert!(matches!(garbled, Err(Error::Decode(_))));
+    }
+}

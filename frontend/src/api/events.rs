@@ -1,0 +1,263 @@
+//! The live event stream (`GET /api/v1/events`, server-sent events). Each event patches the
+//! routes store; when the stream drops, the app closes it, says so, and reconnects with
+//! exponential backoff. On (re)connect the server sends the full list, which heals anything
+//! missed while away.
+//!
+//! This uses `web_sys::EventSource` directly: the browser retries a dropped stream on its own,
+//! but silently and on its own schedule, and gloo-net's wrapper hides those attempts. Closing on
+//! every error and retrying here is what lets the page show "connection lost — reconnecting".
+
+use crate::state::routes::RoutesStore;
+use futures::{channel::mpsc, StreamExt};
+use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Deserialize};
+use switchyard_protocol::ServerEvent;
+use wasm_bindgen::{closure::Closure, JsCast};
+
+const EVENTS_URL: &str = "/api/v1/events";
+
+/// The SSE event names the server sends; each equals the `ServerEvent` tag.
+const EVENT_NAMES: [&str; 3] = [
+    "routes",
+    "virtual_service_changed",
+    "virtual_service_deleted",
+];
+
+/// First retry delay and the ceiling the doubling stops at.
+const FIRST_RETRY_MS: u32 = 500;
+const MAX_RETRY_MS: u32 = 15_000;
+
+/// Where the stream stands, for the banner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// The first connection is being made; nothing was lost yet, so nothing is shown.
+    Connecting,
+    Live,
+    /// The stream dropped; the next try is `attempt`, in `retry_in_ms`.
+    Reconnecting {
+        attempt: u32,
+        retry_in_ms: u32,
+    },
+}
+
+/// The stream's state plus the last event that could not be read (shown, never swallowed).
+#[derive(Clone, Copy)]
+pub struct Connection {
+    pub state: RwSignal<ConnectionState>,
+    pub problem: RwSignal<Option<String>>,
+}
+
+pub fn provide_connection() -> Connection {
+    let connection = Connection {
+        state: RwSignal::new(ConnectionState::Connecting),
+        problem: RwSignal::new(None),
+    };
+    provide_context(connection);
+    connection
+}
+
+pub fn use_connection() -> Connection {
+    expect_context::<Connection>()
+}
+
+/// Delay before reconnect attempt `attempt` (1-based): 0.5 s doubling up to 15 s, so a server
+/// restart is picked up quickly and a long outage does not hammer it.
+pub fn backoff_ms(attempt: u32) -> u32 {
+    let doublings = attempt.saturating_sub(1).min(16);
+    FIRST_RETRY_MS
+        .saturating_mul(1 << doublings)
+        .min(MAX_RETRY_MS)
+}
+
+/// The envelope every event's data comes in: `{"type": <event name>, "data": …}`.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    #[serde(rename = "type")]
+    kind: String,
+    data: T,
+}
+
+#[derive(Deserialize)]
+struct Deleted {
+    namespace: String,
+    name: String,
+}
+
+/// Reads one event: `name` is the SSE event name (the `ServerEvent` tag), `data` the whole
+/// `ServerEvent` JSON. Decoding by name into the one expected type, rather than through
+/// `ServerEvent`'s adjacently tagged `Deserialize`, avoids serde's buffering of the content and
+/// keeps the graph types this page never reads out of the wasm.
+pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
+    fn envelope<T: DeserializeOwned>(name: &str, data: &str) -> Result<T, String> {
+        let envelope: Envelope<T> = serde_json::from_str(data).map_err(|e| e.to_string())?;
+        if envelope.kind == name {
+            Ok(envelope.data)
+        } else {
+            Err(format!("event {name} carries type {}", envelope.kind))
+        }
+    }
+    match name {
+        "routes" => envelope(name, data).map(ServerEvent::Routes),
+        "virtual_service_changed" => envelope(name, data).map(ServerEvent::VirtualServiceChanged),
+        "virtual_service_deleted" => {
+            envelope(name, data).map(|deleted: Deleted| ServerEvent::VirtualServiceDeleted {
+                namespace: deleted.namespace,
+                name: deleted.name,
+            })
+        }
+        other => Err(format!("unexpected event {other}")),
+    }
+}
+
+/// Starts following the stream for the life of the page.
+pub fn start(store: RoutesStore, connection: Connection) {
+    leptos::task::spawn_local(follow(store, connection));
+}
+
+async fn follow(store: RoutesStore, connection: Connection) {
+    let mut attempt = 0;
+    loop {
+        if stream_once(store, connection).await {
+            // The stream was up, so this is a fresh outage: start the backoff from the bottom.
+            attempt = 0;
+        }
+        attempt += 1;
+        let retry_in_ms = backoff_ms(attempt);
+        connection.state.set(ConnectionState::Reconnecting {
+            attempt,
+            retry_in_ms,
+        });
+        gloo_timers::future::TimeoutFuture::new(retry_in_ms).await;
+    }
+}
+
+/// A JS event listener kept alive for as long as the connection is followed.
+type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
+enum Incoming {
+    Opened,
+    /// SSE event name and data.
+    Message(&'static str, String),
+    Failed,
+}
+
+/// Follows one connection until it fails; true if it was ever open.
+async fn stream_once(store: RoutesStore, connection: Connection) -> bool {
+    let source = match web_sys::EventSource::new(EVENTS_URL) {
+        Ok(source) => source,
+        Err(error) => {
+            connection
+                .problem
+                .set(Some(format!("could not open the event stream: {error:?}")));
+            return false;
+        }
+    };
+    let (sender, mut receiver) = mpsc::unbounded();
+    let mut listeners: Vec<(&'static str, Listener)> = Vec::new();
+    let mut listen = |name: &'static str, make: fn(&'static str, web_sys::Event) -> Incoming| {
+        let sender = sender.clone();
+        let closure = Listener::new(move |event: web_sys::Event| {
+            // The receiver lives as long as this connection; a send after it is gone is moot.
+            let _ = sender.unbounded_send(make(name, event));
+        });
+        // Cannot fail for a live EventSource and a function argument.
+        let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+        listeners.push((name, closure));
+    };
+    listen("open", |_, _| Incoming::Opened);
+    listen("error", |_, _| Incoming::Failed);
+    for name in EVENT_NAMES {
+        listen(name, |name, event| {
+            let data = event
+                .dyn_into::<web_sys::MessageEvent>()
+                .ok()
+                .and_then(|message| message.data().as_string())
+                .unwrap_or_default();
+            Incoming::Message(name, data)
+        });
+    }
+
+    let mut was_open = false;
+    while let Some(incoming) = receiver.next().await {
+        match incoming {
+            Incoming::Opened => {
+                was_open = true;
+                connection.state.set(ConnectionState::Live);
+            }
+            Incoming::Message(name, data) => match decode_event(name, &data) {
+                Ok(event) => {
+                    was_open = true;
+                    if matches!(event, ServerEvent::Routes(_)) {
+                        // A full list heals whatever an unreadable event would have said.
+                        connection.problem.set(None);
+                    }
+                    store.apply(event);
+                }
+                Err(error) => connection.problem.set(Some(format!(
+                    "an update from the server could not be read: {error}"
+                ))),
+            },
+            // Any error, including the browser starting its own silent retry: close and retry
+            // here, visibly.
+            Incoming::Failed => break,
+        }
+    }
+    source.close();
+    for (name, closure) in &listeners {
+        let _ = source.remove_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+    }
+    was_open
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_ceiling() {
+        let delays: Vec<u32> = (1..=8).map(backoff_ms).collect();
+        assert_eq!(
+            delays,
+            vec![500, 1000, 2000, 4000, 8000, 15_000, 15_000, 15_000]
+        );
+        assert_eq!(backoff_ms(0), 500);
+        assert_eq!(backoff_ms(u32::MAX), 15_000);
+    }
+
+    #[test]
+    fn events_decode_by_name() {
+        let deleted = decode_event(
+            "virtual_service_deleted",
+            r#"{"type":"virtual_service_deleted","data":{"namespace":"hands-on","name":"review"}}"#,
+        );
+        assert_eq!(
+            deleted,
+            Ok(ServerEvent::VirtualServiceDeleted {
+                namespace: "hands-on".into(),
+                name: "review".into()
+            })
+        );
+        let routes = decode_event(
+            "routes",
+            r#"{"type":"routes","data":{"virtual_services":[]}}"#,
+        );
+        assert!(matches!(routes, Ok(ServerEvent::Routes(_))));
+        assert!(decode_event("routes", "{}").is_err());
+        assert!(decode_event(
+            "routes",
+            r#"{"type":"virtual_service_deleted","data":{"namespace":"a","name":"b"}}"#
+        )
+        .is_err());
+        assert!(decode_event("graph", r#"{"type":"graph","data":{}}"#).is_err());
+    }
+
+    #[test]
+    fn decoding_by_name_matches_the_wire_type() {
+        // The same bytes through the protocol's own Deserialize give the same event.
+        let vs = r#"{"namespace":"hands-on","name":"review","resource_version":"9","hosts":["review"],"routes":[{"index":1,"match_summary":"all requests","destinations":[{"host":"review","subset":"old","weight":80,"requested_share":80.0,"observed_share":79.5},{"host":"review","subset":"new","weight":20,"requested_share":20.0,"observed_share":null}]}]}"#;
+        let data = format!(r#"{{"type":"virtual_service_changed","data":{vs}}}"#);
+        let ours = decode_event("virtual_service_changed", &data).expect("decodes");
+        let theirs: ServerEvent = serde_json::from_str(&data).expect("protocol decodes");
+        assert_eq!(ours, theirs);
+    }
+}

@@ -1,0 +1,42 @@
+//! How the app talks to the Switchyard server: typed JSON calls ([`client`]) and the live event
+//! stream ([`events`]). Every failure becomes one [`Error`] that the page shows in words.
+
+pub mod client;
+pub mod events;
+
+use std::fmt;
+use switchyard_protocol::ApiError;
+
+/// Everything that can go wrong talking to the server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Error {
+    /// The request did not get an answer (server down, network gone, request refused).
+    Network(String),
+    /// The server answered with an error body; its message is meant for people. Boxed: on a
+    /// conflict it carries the whole current VirtualService.
+    Api(Box<ApiError>),
+    /// The server answered, but not with what this version of the app understands.
+    Decode(String),
+}
+
+impl Error {
+    /// The machine code of an API error (`conflict`, `invalid`, …), if that is what this is.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => Some(&e.code),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Network(detail) => write!(f, "could not reach the server: {detail}"),
+            Error::Api(e) => f.write_str(&e.message),
+            Error::Decode(detail) => write!(f, "could not read the server's answer: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

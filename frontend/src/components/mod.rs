@@ -1,0 +1,3 @@
+//! Generic widgets used across pages.
+
+pub mod connection_banner;

@@ -1,0 +1,5 @@
+//! Client-side state: the routes store the live stream patches, and the pure rules for a
+//! person's unsaved weight drafts.
+
+pub mod route_draft;
+pub mod routes;

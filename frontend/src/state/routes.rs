@@ -1,0 +1,156 @@
+//! The page's copy of every VirtualService's routes, fed by the first read and then patched by
+//! live events. Each VirtualService has its own signal so an update re-renders only its card, and
+//! the list itself changes only when one is added or removed — which keeps unsaved drafts in the
+//! other cards untouched.
+
+use leptos::prelude::*;
+use switchyard_protocol::{RoutesResponse, ServerEvent, VirtualServiceRoutes};
+
+/// Identity of a VirtualService; also the key that keeps its card alive across updates.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VsKey {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl VsKey {
+    pub fn of(vs: &VirtualServiceRoutes) -> Self {
+        VsKey {
+            namespace: vs.namespace.clone(),
+            name: vs.name.clone(),
+        }
+    }
+}
+
+/// One VirtualService in the store. The signal is reference-counted rather than arena-owned
+/// because entries are created from event callbacks that run outside any component's owner.
+#[derive(Clone)]
+pub struct VsEntry {
+    pub key: VsKey,
+    pub routes: ArcRwSignal<VirtualServiceRoutes>,
+}
+
+/// Every VirtualService the server reported, sorted by namespace and name.
+#[derive(Clone, Copy)]
+pub struct RoutesStore {
+    entries: RwSignal<Vec<VsEntry>>,
+    /// False until the first full list arrived (from the read or from the event stream), so the
+    /// page can tell "nothing here" from "not loaded yet".
+    loaded: RwSignal<bool>,
+}
+
+/// Creates the store and makes it available to every component below.
+pub fn provide_routes() -> RoutesStore {
+    let store = RoutesStore {
+        entries: RwSignal::new(Vec::new()),
+        loaded: RwSignal::new(false),
+    };
+    provide_context(store);
+    store
+}
+
+/// The store provided by [`provide_routes`].
+pub fn use_routes() -> RoutesStore {
+    expect_context::<RoutesStore>()
+}
+
+impl RoutesStore {
+    /// The entries, tracked: re-runs the caller when one is added or removed.
+    pub fn entries(&self) -> Vec<VsEntry> {
+        self.entries.get()
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get()
+    }
+
+    /// Applies one event from the live stream.
+    pub fn apply(&self, event: ServerEvent) {
+        match event {
+            ServerEvent::Routes(routes) => self.replace_all(routes),
+            ServerEvent::VirtualServiceChanged(vs) => self.upsert(vs),
+            ServerEvent::VirtualServiceDeleted { namespace, name } => {
+                self.remove(&VsKey { namespace, name })
+            }
+            // Graph snapshots, history entries and the like are for other views; the page does
+            // not even subscribe to them (see `api::events`).
+            _ => {}
+        }
+    }
+
+    /// Seeds the store from the first read unless the event stream already delivered a list,
+    /// which is at least as new.
+    pub fn seed(&self, routes: RoutesResponse) {
+        if !self.loaded.get_untracked() {
+            self.replace_all(routes);
+        }
+    }
+
+    /// Replaces the whole list: updates entries that still exist in place (so their cards and
+    /// drafts survive), adds new ones and drops the ones that are gone.
+    pub fn replace_all(&self, routes: RoutesResponse) {
+        let mut incoming = routes.virtual_services;
+        incoming.sort_by_key(VsKey::of);
+        let current = self.entries.get_untracked();
+        let mut next = Vec::with_capacity(incoming.len());
+        for vs in incoming {
+            let key = VsKey::of(&vs);
+            match current.iter().find(|e| e.key == key) {
+                Some(entry) => {
+                    update_if_changed(&entry.routes, vs);
+                    next.push(entry.clone());
+                }
+                None => next.push(VsEntry {
+                    key,
+                    routes: ArcRwSignal::new(vs),
+                }),
+            }
+        }
+        let same_keys =
+            next.len() == current.len() && next.iter().zip(&current).all(|(a, b)| a.key == b.key);
+        if !same_keys {
+            self.entries.set(next);
+        }
+        if !self.loaded.get_untracked() {
+            self.loaded.set(true);
+        }
+    }
+
+    /// Adds or updates one VirtualService, e.g. from an event or a write's answer.
+    pub fn upsert(&self, vs: VirtualServiceRoutes) {
+        let key = VsKey::of(&vs);
+        let existing = self
+            .entries
+            .with_untracked(|entries| entries.iter().find(|e| e.key == key).cloned());
+        match existing {
+            Some(entry) => update_if_changed(&entry.routes, vs),
+            None => self.entries.update(|entries| {
+                let at = entries.partition_point(|e| e.key < key);
+                entries.insert(
+                    at,
+                    VsEntry {
+                        key,
+                        routes: ArcRwSignal::new(vs),
+                    },
+                );
+            }),
+        }
+    }
+
+    pub fn remove(&self, key: &VsKey) {
+        let present = self
+            .entries
+            .with_untracked(|entries| entries.iter().any(|e| &e.key == key));
+        if present {
+            self.entries
+                .update(|entries| entries.retain(|e| &e.key != key));
+        }
+    }
+}
+
+/// Sets the signal only when the data differs, so an identical re-list re-renders nothing.
+fn update_if_changed(signal: &ArcRwSignal<VirtualServiceRoutes>, vs: VirtualServiceRoutes) {
+    if signal.with_untracked(|current| current != &vs) {
+        signal.set(vs);
+    }
+}

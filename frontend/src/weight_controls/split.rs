@@ -1,0 +1,178 @@
+//! Pure weight arithmetic behind the linked sliders: when one destination's weight is set, the
+//! others move so the route still sums to 100. No DOM, no signals, so it is unit-tested natively.
+
+/// The total every edited route sums to; Istio accepts other sums, but this console writes 100.
+pub const TOTAL: u32 = 100;
+
+/// The presets offered for a two-way route, as (first, second) weights.
+pub const TWO_WAY_PRESETS: [(u32, u32); 4] = [(100, 0), (80, 20), (50, 50), (0, 100)];
+
+/// Sets destination `changed` to `value` (clamped to 0..=100) and spreads the rest of 100 over
+/// the other destinations.
+///
+/// With two destinations the other simply gets `100 - value`. With more, the remainder is shared
+/// in proportion to the others' current weights (equally when they are all zero), rounded with
+/// the largest-remainder method so the result is whole numbers that sum to exactly 100; ties go
+/// to the earlier destination, so the same input always gives the same output.
+pub fn rebalance(weights: &[u32], changed: usize, value: u32) -> Vec<u32> {
+    let value = value.min(TOTAL);
+    if changed >= weights.len() {
+        return weights.to_vec();
+    }
+    if weights.len() == 1 {
+        // A lone destination takes all traffic whatever its weight; nothing to balance.
+        return vec![value];
+    }
+    let others: Vec<usize> = (0..weights.len()).filter(|&i| i != changed).collect();
+    let remainder = TOTAL - value;
+    let other_sum: u64 = others.iter().map(|&i| u64::from(weights[i])).sum();
+    // Proportional targets as (numerator, denominator) so rounding is exact integer arithmetic.
+    let (numerators, denominator): (Vec<u64>, u64) = if other_sum == 0 {
+        (
+            others.iter().map(|_| u64::from(remainder)).collect(),
+            others.len() as u64,
+        )
+    } else {
+        (
+            others
+                .iter()
+                .map(|&i| u64::from(remainder) * u64::from(weights[i]))
+                .collect(),
+            other_sum,
+        )
+    };
+    let mut shares: Vec<u32> = numerators
+        .iter()
+        .map(|n| u32::try_from(n / denominator).unwrap_or(TOTAL))
+        .collect();
+    let assigned: u32 = shares.iter().sum();
+    let mut leftover = remainder.saturating_sub(assigned);
+    // Hand the units lost to flooring to the largest fractional parts first.
+    let mut order: Vec<usize> = (0..others.len()).collect();
+    order.sort_by(|&a, &b| {
+        (numerators[b] % denominator)
+            .cmp(&(numerators[a] % denominator))
+            .then(a.cmp(&b))
+    });
+    for position in order {
+        if leftover == 0 {
+            break;
+        }
+        shares[position] += 1;
+        leftover -= 1;
+    }
+    let mut result = weights.to_vec();
+    result[changed] = value;
+    for (slot, &i) in others.iter().enumerate() {
+        result[i] = shares[slot];
+    }
+    result
+}
+
+/// Parses what a person typed into a number field: whole numbers only, clamped to 0..=100.
+/// `None` while the field holds something that is not (yet) a number, e.g. an empty field.
+pub fn parse_weight(text: &str) -> Option<u32> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match text.parse::<u64>() {
+        Ok(n) => Some(u32::try_from(n.min(u64::from(TOTAL))).unwrap_or(TOTAL)),
+        // Browsers hand over "1e3" or "-5" as typed; treat a leading minus as zero.
+        Err(_) if text.starts_with('-') && text[1..].chars().all(|c| c.is_ascii_digit()) => Some(0),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_destinations_mirror_each_other() {
+        let cases: &[(&[u32], usize, u32, &[u32])] = &[
+            (&[100, 0], 0, 80, &[80, 20]),
+            (&[100, 0], 1, 20, &[80, 20]),
+            (&[80, 20], 1, 50, &[50, 50]),
+            (&[50, 50], 0, 0, &[0, 100]),
+            (&[50, 50], 0, 100, &[100, 0]),
+            (&[50, 50], 0, 250, &[100, 0]),
+            // Server weights that did not sum to 100 are normalised by the first edit.
+            (&[1, 3], 0, 30, &[30, 70]),
+        ];
+        for &(weights, changed, value, expected) in cases {
+            assert_eq!(
+                rebalance(weights, changed, value),
+                expected,
+                "rebalance({weights:?}, {changed}, {value})"
+            );
+        }
+    }
+
+    #[test]
+    fn more_destinations_share_the_remainder_proportionally() {
+        let cases: &[(&[u32], usize, u32, &[u32])] = &[
+            (&[50, 30, 20], 0, 0, &[0, 60, 40]),
+            (&[50, 30, 20], 0, 100, &[100, 0, 0]),
+            (&[60, 20, 20], 0, 40, &[40, 30, 30]),
+            // Others all zero: split equally, earlier destinations get the odd unit.
+            (&[100, 0, 0], 0, 0, &[0, 50, 50]),
+            (&[100, 0, 0, 0], 0, 0, &[0, 34, 33, 33]),
+            // 70 * 1/3 = 23.33 each: one leftover unit goes to the earliest.
+            (&[40, 20, 20, 20], 0, 30, &[30, 24, 23, 23]),
+            // Largest fractional part wins the leftover: 90*10/60 = 15, 90*50/60 = 75.
+            (&[40, 10, 50], 0, 10, &[10, 15, 75]),
+            (&[10, 10, 80], 2, 50, &[25, 25, 50]),
+        ];
+        for &(weights, changed, value, expected) in cases {
+            assert_eq!(
+                rebalance(weights, changed, value),
+                expected,
+                "rebalance({weights:?}, {changed}, {value})"
+            );
+        }
+    }
+
+    #[test]
+    fn result_always_sums_to_100() {
+        let starts: &[&[u32]] = &[&[1, 1, 1], &[7, 0, 93], &[33, 33, 34], &[0, 0, 0, 0, 0]];
+        for weights in starts {
+            for changed in 0..weights.len() {
+                for value in 0..=100 {
+                    let result = rebalance(weights, changed, value);
+                    assert_eq!(
+                        result.iter().sum::<u32>(),
+                        100,
+                        "{weights:?} {changed} {value}"
+                    );
+                    assert_eq!(result[changed], value);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn edge_inputs_are_harmless() {
+        assert_eq!(rebalance(&[100], 0, 40), vec![40]);
+        assert_eq!(rebalance(&[80, 20], 5, 40), vec![80, 20]);
+        assert_eq!(rebalance(&[], 0, 40), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn typed_numbers_are_clamped() {
+        let cases = [
+            ("20", Some(20)),
+            (" 7 ", Some(7)),
+            ("100", Some(100)),
+            ("1000", Some(100)),
+            ("99999999999999999999999", None),
+            ("-5", Some(0)),
+            ("", None),
+            ("abc", None),
+            ("2.5", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_weight(text), expected, "{text:?}");
+        }
+    }
+}

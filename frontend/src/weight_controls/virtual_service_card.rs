@@ -1,0 +1,95 @@
+//! The card of one VirtualService: its identity, hosts and resourceVersion, then its routes in
+//! `spec.http` order — weighted ones as editable panels, single-destination ones in words.
+
+use super::{read_only_route::ReadOnlyRoute, test_ids, weight_panel::WeightPanel};
+use leptos::{either::Either, prelude::*};
+use switchyard_protocol::{HttpRoute, VirtualServiceRoutes};
+
+/// What makes a route's panel: if any of it changes the panel is rebuilt (its draft would no
+/// longer fit); anything else, weights included, updates the panel in place.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RouteShape {
+    index: usize,
+    destination_keys: Vec<String>,
+}
+
+impl RouteShape {
+    fn of(route: &HttpRoute) -> Self {
+        RouteShape {
+            index: route.index,
+            destination_keys: route
+                .destinations
+                .iter()
+                .map(|d| d.key().to_owned())
+                .collect(),
+        }
+    }
+
+    fn is_weighted(&self) -> bool {
+        self.destination_keys.len() >= 2
+    }
+}
+
+#[component]
+pub fn VirtualServiceCard(routes: ArcRwSignal<VirtualServiceRoutes>) -> impl IntoView {
+    // Arena-owned from here on, so the card's closures are Copy and it is freed with the card.
+    let vs = RwSignal::from(routes);
+    let (namespace, name) = vs.with_untracked(|v| (v.namespace.clone(), v.name.clone()));
+    let heading_id = test_ids::element_id(&["vs", &namespace, &name]);
+    let labelled_by = heading_id.clone();
+    let shapes = move || vs.with(|v| v.routes.iter().map(RouteShape::of).collect::<Vec<_>>());
+    let route_view = {
+        let (namespace, name) = (namespace.clone(), name.clone());
+        move |shape: RouteShape| {
+            let index = shape.index;
+            let initial =
+                vs.with_untracked(|v| v.routes.iter().find(|r| r.index == index).cloned());
+            let route = Memo::new(move |previous: Option<&HttpRoute>| {
+                vs.with(|v| v.routes.iter().find(|r| r.index == index).cloned())
+                    // Briefly absent while the list re-keys; keep showing what was there.
+                    .or_else(|| previous.cloned())
+                    .or_else(|| initial.clone())
+                    .unwrap_or_else(|| HttpRoute {
+                        index,
+                        name: None,
+                        match_summary: String::new(),
+                        destinations: Vec::new(),
+                    })
+            });
+            if shape.is_weighted() {
+                Either::Left(view! {
+                    <WeightPanel namespace=namespace.clone() name=name.clone() route />
+                })
+            } else {
+                Either::Right(view! { <ReadOnlyRoute name=name.clone() route /> })
+            }
+        }
+    };
+
+    view! {
+        <article
+            class="virtual-service-card"
+            data-testid=test_ids::virtual_service(&namespace, &name)
+            aria-labelledby=labelled_by
+        >
+            <header class="virtual-service-card-header">
+                <h2 class="virtual-service-card-title" id=heading_id>
+                    <span class="virtual-service-card-namespace">{namespace.clone()}</span>
+                    <span class="virtual-service-card-separator" aria-hidden="true">" / "</span>
+                    <span class="virtual-service-card-name">{name.clone()}</span>
+                </h2>
+                <p class="virtual-service-card-meta">
+                    <span class="virtual-service-card-hosts">
+                        {move || vs.with(|v| format!("hosts: {}", v.hosts.join(", ")))}
+                    </span>
+                    <span class="virtual-service-card-version">
+                        {move || vs.with(|v| format!("resourceVersion {}", v.resource_version))}
+                    </span>
+                </p>
+            </header>
+            <ol class="virtual-service-card-routes">
+                <For each=shapes key=|shape| shape.clone() children=route_view />
+            </ol>
+        </article>
+    }
+}

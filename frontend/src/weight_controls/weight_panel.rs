@@ -1,0 +1,250 @@
+//! One weighted route: a linked slider per destination, presets for two-way routes, Apply, and
+//! the outcome in words. Holds the person's unsaved draft; live updates move the route only
+//! while there is no draft, and otherwise are announced next to it.
+
+use super::{preset_buttons::PresetButtons, split, test_ids, weight_slider::WeightSlider};
+use crate::{
+    api::{client, Error},
+    state::{
+        route_draft::{applied_sentence, server_summary, weights_of, RouteDraft},
+        routes::use_routes,
+    },
+};
+use leptos::prelude::*;
+use switchyard_protocol::HttpRoute;
+
+/// What the status line says, and how it looks.
+#[derive(Clone, Debug, PartialEq)]
+struct Status {
+    kind: StatusKind,
+    text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum StatusKind {
+    Pending,
+    Done,
+    Failed,
+}
+
+impl StatusKind {
+    fn class(self) -> &'static str {
+        match self {
+            StatusKind::Pending => "weight-panel-status is-pending",
+            StatusKind::Done => "weight-panel-status is-done",
+            StatusKind::Failed => "weight-panel-status is-failed",
+        }
+    }
+}
+
+#[component]
+pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> impl IntoView {
+    let store = use_routes();
+    let index = route.with_untracked(|r| r.index);
+    let draft = RwSignal::new(None::<RouteDraft>);
+    let status = RwSignal::new(None::<Status>);
+
+    // The weights on screen: the draft's, or the server's while untouched.
+    let shown = Memo::new(move |_| match draft.get() {
+        Some(draft) => draft.weights,
+        None => route.with(weights_of),
+    });
+    let edit = move |weights: Vec<u32>| {
+        let server = route.get_untracked();
+        draft.update(|d| *d = RouteDraft::edit(d.take(), &server, weights));
+        // An old outcome next to a new draft would read as if it were about the draft.
+        status.set(None);
+    };
+
+    let apply = Action::new_local({
+        let (namespace, name) = (namespace.clone(), name.clone());
+        move |_: &()| {
+            let (namespace, name) = (namespace.clone(), name.clone());
+            let request = draft.with_untracked(|d| {
+                d.as_ref()
+                    .map(|d| route.with_untracked(|server| d.request(server)))
+            });
+            async move {
+                let Some(request) = request else { return };
+                status.set(Some(Status {
+                    kind: StatusKind::Pending,
+                    text: format!("{name}: applying…"),
+                }));
+                let outcome = client::set_weights(&namespace, &name, index, &request).await;
+                match outcome {
+                    Ok(response) => {
+                        let text = applied_sentence(&name, index, &response);
+                        store.upsert(response.virtual_service);
+                        draft.set(None);
+                        status.set(Some(Status {
+                            kind: StatusKind::Done,
+                            text,
+                        }));
+                    }
+                    Err(error) => {
+                        if let Error::Api(api_error) = &error {
+                            if api_error.code == "conflict" {
+                                // Someone else changed the route: show it as it is now instead
+                                // of a draft built on what is no longer there.
+                                if let Some(current) = api_error.current.clone() {
+                                    store.upsert(current);
+                                }
+                                draft.set(None);
+                            }
+                        }
+                        status.set(Some(Status {
+                            kind: StatusKind::Failed,
+                            text: error.to_string(),
+                        }));
+                    }
+                }
+            }
+        }
+    });
+    let sending = apply.pending();
+    let can_apply = Memo::new(move |_| {
+        !sending.get()
+            && draft.with(|d| {
+                d.as_ref()
+                    .is_some_and(|d| route.with(|r| d.differs_from(r)))
+            })
+    });
+    // While our own write is in flight its echo on the event stream is not "someone else".
+    let server_change = Memo::new(move |_| {
+        if sending.get() {
+            return None;
+        }
+        draft.with(|d| {
+            d.as_ref()
+                .filter(|d| route.with(|r| d.changed_on_server(r)))
+                .map(|_| route.with(server_summary))
+        })
+    });
+
+    let destinations: Vec<(usize, String, String)> = route.with_untracked(|r| {
+        r.destinations
+            .iter()
+            .enumerate()
+            .map(|(position, d)| (position, d.key().to_owned(), d.host.clone()))
+            .collect()
+    });
+    let sliders = destinations
+        .iter()
+        .cloned()
+        .map(|(position, dest_key, host)| {
+            let value =
+                Signal::derive(move || shown.with(|w| w.get(position).copied().unwrap_or(0)));
+            let requested = Signal::derive(move || {
+                route.with(|r| {
+                    r.destinations
+                        .get(position)
+                        .map_or(0.0, |d| d.requested_share)
+                })
+            });
+            let observed = Signal::derive(move || {
+                route.with(|r| r.destinations.get(position).and_then(|d| d.observed_share))
+            });
+            let on_change = Callback::new(move |weight: u32| {
+                edit(split::rebalance(&shown.get_untracked(), position, weight))
+            });
+            let element_id =
+                test_ids::element_id(&["w", &namespace, &name, &index.to_string(), &dest_key]);
+            view! {
+                <WeightSlider
+                    name=name.clone()
+                    index
+                    dest_key
+                    host
+                    element_id
+                    value
+                    requested
+                    observed
+                    disabled=sending
+                    on_change
+                />
+            }
+        })
+        .collect_view();
+    let presets = match destinations.as_slice() {
+        [(_, first, _), (_, second, _)] => Some(view! {
+            <PresetButtons
+                name=name.clone()
+                index
+                first=first.clone()
+                second=second.clone()
+                disabled=sending
+                on_pick=Callback::new(move |(a, b): (u32, u32)| edit(vec![a, b]))
+            />
+        }),
+        _ => None,
+    };
+
+    let title = route.with_untracked(|r| match &r.name {
+        Some(route_name) => format!("route {index} “{route_name}”"),
+        None => format!("route {index}"),
+    });
+    let heading_id = test_ids::element_id(&["route", &namespace, &name, &index.to_string()]);
+    let labelled_by = heading_id.clone();
+    let server_change_id = test_ids::server_change(&name, index);
+    let discard_id = test_ids::discard(&name, index);
+
+    view! {
+        <li
+            class="weight-panel"
+            class:has-draft=move || draft.with(Option::is_some)
+            data-testid=test_ids::route(&name, index)
+        >
+            <section aria-labelledby=labelled_by>
+                <h3 class="weight-panel-title" id=heading_id>
+                    <span class="weight-panel-index">{title}</span>
+                    <span class="weight-panel-match">{move || route.with(|r| r.match_summary.clone())}</span>
+                </h3>
+                <div class="weight-panel-sliders">{sliders}</div>
+                {move || {
+                    server_change
+                        .get()
+                        .map(|now| {
+                            view! {
+                                <p class="weight-panel-server-change" data-testid=server_change_id.clone()>
+                                    <span>{format!("changed on the server (now {now})")}</span>
+                                    <button
+                                        type="button"
+                                        class="link-button"
+                                        data-testid=discard_id.clone()
+                                        on:click=move |_| {
+                                            draft.set(None);
+                                            status.set(None);
+                                        }
+                                    >
+                                        "discard my draft"
+                                    </button>
+                                </p>
+                            }
+                        })
+                }}
+                <div class="weight-panel-actions">
+                    {presets}
+                    <button
+                        type="button"
+                        class="apply-button"
+                        data-testid=test_ids::apply(&name, index)
+                        prop:disabled=move || !can_apply.get()
+                        on:click=move |_| {
+                            apply.dispatch(());
+                        }
+                    >
+                        {move || if sending.get() { "Applying…" } else { "Apply" }}
+                    </button>
+                </div>
+                <p
+                    class=move || status.with(|s| s.as_ref().map_or("weight-panel-status", |s| s.kind.class()))
+                    data-testid=test_ids::status(&name, index)
+                    role="status"
+                    aria-live="polite"
+                >
+                    {move || status.with(|s| s.as_ref().map(|s| s.text.clone()).unwrap_or_default())}
+                </p>
+            </section>
+        </li>
+    }
+}
