@@ -1,8 +1,194 @@
-//! Serves the built browser app (index.html, wasm, JS glue, CSS) embedded in the binary.
+//! Serves the browser app embedded in the binary: `index.html`, the wasm, its JS glue and the
+//! stylesheet. `build.rs` builds them and generates the table included below.
+//!
+//! Caching: assets under `/assets/` carry a content hash in their name and are cached for a
+//! year; `index.html` is revalidated on every load (ETag), so a new binary's UI shows up on the
+//! next reload. Any other path that is not under `/api` answers with `index.html`, so a
+//! bookmarked page still opens the app.
 
-use axum::Router;
+use axum::{
+    body::Body,
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use switchyard_protocol::ApiError;
 
-/// Routes for the embedded UI; placeholder until the build pipeline lands.
+/// One embedded file (the generated table is a `static` of these).
+pub(crate) struct Asset {
+    /// URL path without the leading slash.
+    pub(crate) path: &'static str,
+    pub(crate) content_type: &'static str,
+    /// Content-hashed name: safe to cache forever.
+    pub(crate) immutable: bool,
+    pub(crate) etag: &'static str,
+    pub(crate) bytes: &'static [u8],
+}
+
+include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
+
+const INDEX: &str = "index.html";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+/// The app loads only its own files and talks only to its own server.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
+/// Routes for the embedded UI: `/`, `/assets/*`, and `index.html` for any other non-API page.
 pub fn router() -> Router {
     Router::new()
+        .route("/", get(index))
+        .route("/assets/{*path}", get(asset))
+        .fallback(fallback)
+}
+
+async fn index(headers: HeaderMap) -> Response {
+    serve(INDEX, &headers)
+}
+
+async fn asset(uri: Uri, headers: HeaderMap) -> Response {
+    // The raw path, so a file name is matched exactly as the page requested it.
+    let path = uri.path().trim_start_matches('/');
+    serve(path, &headers)
+}
+
+/// Unknown API paths get a JSON 404 like every other API error; other GETs get the app.
+async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(ApiError {
+                code: "not_found".into(),
+                message: format!("no api endpoint {path}"),
+                current: None,
+            }),
+        )
+            .into_response();
+    }
+    if method != Method::GET && method != Method::HEAD {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    serve(INDEX, &headers)
+}
+
+fn serve(path: &str, request_headers: &HeaderMap) -> Response {
+    let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let not_modified = request_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == asset.etag));
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Response::new(Body::from(asset.bytes))
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if asset.immutable {
+            IMMUTABLE
+        } else {
+            REVALIDATE
+        }),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(asset.etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    if asset.path == INDEX {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{body::to_bytes, http::Request};
+    use tower::ServiceExt;
+
+    async fn get(path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = Request::get(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        router()
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible")
+    }
+
+    fn header<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    #[tokio::test]
+    async fn index_is_html_and_revalidated() {
+        let response = get("/", &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            header(&response, header::CONTENT_TYPE),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(header(&response, header::CACHE_CONTROL), "no-cache");
+        let etag = header(&response, header::ETAG).to_owned();
+        let again = get("/", &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    }
+
+    #[tokio::test]
+    async fn unknown_pages_get_the_app_and_unknown_api_paths_json() {
+        let page = get("/some/bookmarked/page", &[]).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(
+            header(&page, header::CONTENT_TYPE),
+            "text/html; charset=utf-8"
+        );
+
+        let api = get("/api/v1/nope", &[]).await;
+        assert_eq!(api.status(), StatusCode::NOT_FOUND);
+        let body = to_bytes(api.into_body(), 1 << 16).await.expect("body");
+        let error: ApiError = serde_json::from_slice(&body).expect("an ApiError");
+        assert_eq!(error.code, "not_found");
+
+        let missing = get("/assets/missing-0000.js", &[]).await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn every_asset_is_served_with_its_type_and_cache_policy() {
+        for asset in ASSETS {
+            let response = get(&format!("/{}", asset.path), &[]).await;
+            assert_eq!(response.status(), StatusCode::OK, "{}", asset.path);
+            assert_eq!(header(&response, header::CONTENT_TYPE), asset.content_type);
+            let expected = if asset.immutable {
+                IMMUTABLE
+            } else {
+                REVALIDATE
+            };
+            assert_eq!(header(&response, header::CACHE_CONTROL), expected);
+            if asset.path.ends_with(".wasm") {
+                assert_eq!(asset.content_type, "application/wasm");
+            }
+        }
+    }
 }
