@@ -249,6 +249,19 @@ struct Cell {
     buckets: [AtomicU64; 20],
 }
 
+impl Cell {
+    fn add(&self, duration_us: u64) {
+        let bucket = DURATION_BUCKETS_US
+            .iter()
+            .position(|bound| duration_us <= *bound)
+            .unwrap_or(DURATION_BUCKETS_US.len());
+        // Relaxed is enough: each counter is independent and a scrape needs no cross-counter
+        // ordering (Envoy's own stats are not atomic across counters either).
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(duration_us, Ordering::Relaxed);
+    }
+}
+
 /// Value interning: equal label sets get the same id forever, so counters survive topology
 /// rebuilds and a workload that comes back continues its series (as a scrape would see it).
 struct Interner<T> {
@@ -320,19 +333,15 @@ impl Registry {
     }
 
     pub fn record(&self, record: Record) {
-        let cell = read(&self.series).get(&record.key).cloned();
-        let cell = match cell {
-            Some(cell) => cell,
-            None => write(&self.series).entry(record.key).or_default().clone(),
-        };
-        let bucket = DURATION_BUCKETS_US
-            .iter()
-            .position(|bound| record.duration_us <= *bound)
-            .unwrap_or(DURATION_BUCKETS_US.len());
-        // Relaxed is enough: each counter is independent and a scrape needs no cross-counter
-        // ordering (Envoy's own stats are not atomic across counters either).
-        cell.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        cell.sum_us.fetch_add(record.duration_us, Ordering::Relaxed);
+        // Common case: the series exists; count under the shared lock, no Arc traffic.
+        if let Some(cell) = read(&self.series).get(&record.key) {
+            cell.add(record.duration_us);
+            return;
+        }
+        write(&self.series)
+            .entry(record.key)
+            .or_default()
+            .add(record.duration_us);
     }
 
     /// Every series with its labels resolved, ordered by labels (stable output).

@@ -164,6 +164,9 @@ fn first_matching_route_wins_and_headers_propagate() {
     );
 }
 
+/// Request headers and the (destination_version, response_code, response_flags) expected.
+type Case<'a> = (&'a [(&'a str, &'a str)], (&'a str, &'a str, &'a str));
+
 #[test]
 fn match_fields_and_or_semantics() {
     let http = json!([
@@ -176,7 +179,7 @@ fn match_fields_and_or_semantics() {
     ]);
     // front forwards ordinary headers but not pseudo-headers: its call to back is `GET /`, so the
     // uri entry never applies to it, even when the entry request was for `/api/x`.
-    let cases: [(&[(&str, &str)], (&str, &str, &str)); 5] = [
+    let cases: [Case; 5] = [
         (&[("x-id", "u42")], ("v2", "200", "-")),
         (&[("x-id", "xu42")], ("v1", "200", "-")),
         (&[(":path", "/api/x")], ("v1", "200", "-")),
