@@ -15,13 +15,40 @@ pub mod sim;
 pub mod state;
 pub mod ui;
 
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use state::AppState;
 
-/// The whole HTTP surface: the JSON+SSE API under `/api/v1` and the embedded browser app.
+/// The page's Content-Security-Policy: scripts and wasm only from this server, no framing, API
+/// calls only to this origin. Styles may be inline because the graph positions SVG with them.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
+base-uri 'none'; form-action 'self'; object-src 'none'";
+
+/// The whole HTTP surface: the JSON+SSE API under `/api/v1` and the embedded browser app, with
+/// security headers on every response.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(routes::api().with_state(state))
-        .merge(ui::router())
+    let headers = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+    ];
+    headers.into_iter().fold(
+        Router::new()
+            .merge(routes::api().with_state(state))
+            .merge(ui::router()),
+        |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        },
+    )
 }

@@ -460,3 +460,28 @@ async fn viewers_see_changes_made_elsewhere_live() {
     .await;
     assert_eq!(c.routes().await.virtual_services.len(), 2);
 }
+
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    let c = console().await;
+    for path in ["/", "/api/v1/routes", "/api/v1/nothing", "/some/page"] {
+        let res = c
+            .http
+            .get(format!("{}{path}", c.base))
+            .send()
+            .await
+            .unwrap();
+        let csp = res
+            .headers()
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("no CSP on {path}"));
+        assert!(
+            csp.to_str()
+                .unwrap()
+                .contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{path}"
+        );
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
+    }
+}
