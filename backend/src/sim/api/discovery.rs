@@ -35,6 +35,24 @@ pub fn version() -> Value {
     })
 }
 
+/// `/`: the paths this server serves, as kube-apiserver lists them.
+pub fn root_paths() -> Value {
+    let mut paths = vec!["/api".to_owned(), "/api/v1".to_owned(), "/apis".to_owned()];
+    for (group, versions) in resources::groups() {
+        if group.is_empty() {
+            continue;
+        }
+        paths.push(format!("/apis/{group}"));
+        paths.extend(versions.iter().map(|v| format!("/apis/{group}/{v}")));
+    }
+    paths.extend(
+        ["/healthz", "/livez", "/openapi/v3", "/readyz", "/version"]
+            .iter()
+            .map(|p| (*p).to_owned()),
+    );
+    json!({ "paths": paths })
+}
+
 pub fn api_versions(server_address: &str) -> Value {
     json!({
         "kind": "APIVersions",

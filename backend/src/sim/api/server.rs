@@ -79,6 +79,7 @@ async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError>
     // Non-resource URLs: discovery, version, health, OpenAPI. Every authenticated user may read
     // them (system:discovery / system:public-info-viewer in a real cluster).
     let non_resource = match segments.as_slice() {
+        [] => Some(Ok(discovery::root_paths())),
         ["version"] => Some(Ok(discovery::version())),
         ["healthz" | "livez" | "readyz"] => {
             return plain_get(&parts.method, "ok");
