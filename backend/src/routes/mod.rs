@@ -28,6 +28,8 @@ pub fn api() -> Router<AppState> {
         .merge(graph::router())
         .merge(rollout::router())
         .merge(session::router())
+        // Liveness and readiness for Kubernetes probes: the process serves requests.
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
         // Unknown API paths answer in JSON; everything else falls through to the browser app.
         .route(
             "/api/{*rest}",
