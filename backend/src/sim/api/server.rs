@@ -937,7 +937,7 @@ fn encode_continue((ns, name): &(String, String)) -> String {
 }
 
 fn decode_continue(token: &str) -> Option<(String, String)> {
-    if token.len() % 2 != 0 || token.len() > 1024 {
+    if !token.len().is_multiple_of(2) || token.len() > 1024 {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..token.len())
