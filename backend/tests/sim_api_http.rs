@@ -357,6 +357,19 @@ async fn writes_keep_identity_and_follow_put_rules() {
     assert!(updated.get("status").is_none(), "{updated}");
     assert_eq!(updated["metadata"]["uid"], review["metadata"]["uid"]);
 
+    // ...while the status subresource changes only the status.
+    let (code, with_new_status) = http
+        .send(
+            Method::PATCH,
+            &format!("{VS}/review/status"),
+            "application/merge-patch+json",
+            r#"{"status":{"observedGeneration":1},"spec":{"hosts":["ignored"]}}"#,
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{with_new_status}");
+    assert_eq!(with_new_status["status"]["observedGeneration"], 1);
+    assert_eq!(with_new_status["spec"]["hosts"], json!(["review"]));
+
     // Create: 201, then 409 AlreadyExists; a missing namespace is 404.
     let new_vs = json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
                         "metadata": {"name": "extra"}, "spec": {"hosts": ["extra"]}});
