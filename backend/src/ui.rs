@@ -4,7 +4,9 @@
 //! Caching: assets under `/assets/` carry a content hash in their name and are cached for a
 //! year; `index.html` is revalidated on every load (ETag), so a new binary's UI shows up on the
 //! next reload. Any other path that is not under `/api` answers with `index.html`, so a
-//! bookmarked page still opens the app.
+//! bookmarked page still opens the app. Security headers (CSP and friends) are added for every
+//! response by `crate::app`; the page needs no inline script (`index.html` loads a boot module)
+//! and works under `script-src 'self' 'wasm-unsafe-eval'`.
 
 use axum::{
     body::Body,
@@ -31,10 +33,6 @@ include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
 const INDEX: &str = "index.html";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
-/// The app loads only its own files and talks only to its own server.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-    base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 /// Routes for the embedded UI: `/`, `/assets/*`, and `index.html` for any other non-API page.
 pub fn router() -> Router {
@@ -106,12 +104,6 @@ fn serve(path: &str, request_headers: &HeaderMap) -> Response {
     );
     if let Ok(etag) = HeaderValue::from_str(asset.etag) {
         headers.insert(header::ETAG, etag);
-    }
-    if asset.path == INDEX {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        );
     }
     response
 }

@@ -1,1 +1,395 @@
-//! End-to-end scenarios for Switchyard; the scenarios live in `tests/`.
+//! End-to-end harness for Switchyard: starts the real `switchyard demo` and a real headless
+//! Chromium (through chromedriver), and offers bounded polling, `kubectl`, and a screenshot on
+//! failure. The scenarios live in `tests/`; `tests/README.md` lists the page's test ids.
+//!
+//! Nothing here skips: a missing binary, browser or driver is a failure with a sentence saying
+//! what to install or build, because a browser test that silently does not run hides breakage.
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use std::{
+    error::Error,
+    fmt::Display,
+    future::Future,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::{Duration, Instant},
+};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+pub type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
+
+/// How long any single wait may take. Generous for a loaded 2-core CI machine; a passing run
+/// waits far less because every wait polls.
+pub const WAIT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(100);
+
+/// Fails the current step with a message (instead of `assert!`, so the scenario's error path
+/// still takes a screenshot).
+pub fn fail<T>(message: impl Display) -> Result<T> {
+    Err(message.to_string().into())
+}
+
+/// The repository root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Where the `switchyard` binary is: `$SWITCHYARD_BIN`, else `$CARGO_TARGET_DIR/debug`, else
+/// `<root>/target/debug`. Cargo cannot build another package's binary for a test, so it must
+/// exist already (CI builds it before the tests).
+pub fn switchyard_binary() -> Result<PathBuf> {
+    let path = match std::env::var_os("SWITCHYARD_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"))
+            .join("debug")
+            .join("switchyard"),
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        fail(format!(
+            "{} does not exist: run `cargo build -p switchyard` first (without \
+             SWITCHYARD_SKIP_UI), or point SWITCHYARD_BIN at a built binary",
+            path.display()
+        ))
+    }
+}
+
+/// A running `switchyard demo`: the console on the simulated cluster with namespace `hands-on`.
+pub struct Demo {
+    /// e.g. `http://127.0.0.1:43127/`
+    pub url: String,
+    pub kubeconfig: PathBuf,
+    log: PathBuf,
+    _child: Child,
+}
+
+impl Demo {
+    /// Starts the demo in `dir` and waits (bounded) for its "listening" line.
+    pub async fn start(dir: &Path) -> Result<Demo> {
+        let binary = switchyard_binary()?;
+        let kubeconfig = dir.join("kubeconfig");
+        let log = dir.join("switchyard.log");
+        let mut child = Command::new(&binary)
+            .arg("demo")
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--kubeconfig-out")
+            .arg(&kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(&log)?))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+        let stdout = child.stdout.take().ok_or("demo stdout was not piped")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let prefix = "switchyard demo listening on ";
+        let first = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix(prefix) {
+                    return Ok::<_, std::io::Error>(Some(url.trim().to_owned()));
+                }
+            }
+            Ok(None)
+        })
+        .await;
+        let url = match first {
+            Ok(Ok(Some(url))) => url,
+            Ok(Ok(None)) | Ok(Err(_)) => {
+                return fail(format!(
+                    "switchyard demo exited without printing \"{prefix}…\"; its log:\n{}",
+                    tail(&log)
+                ))
+            }
+            Err(_) => {
+                return fail(format!(
+                    "switchyard demo printed no \"{prefix}…\" line within {WAIT:?}; its log:\n{}",
+                    tail(&log)
+                ))
+            }
+        };
+        // Keep draining stdout so the demo never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        if !kubeconfig.is_file() {
+            return fail(format!(
+                "the demo is listening but {} does not exist",
+                kubeconfig.display()
+            ));
+        }
+        Ok(Demo {
+            url,
+            kubeconfig,
+            log,
+            _child: child,
+        })
+    }
+
+    /// The last lines of the demo's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log)
+    }
+
+    /// Runs `kubectl --kubeconfig <demo> -n hands-on ARGS…` and returns its stdout.
+    pub async fn kubectl(&self, args: &[&str]) -> Result<String> {
+        let output = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["-n", "hands-on"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|e| format!("running kubectl (is it installed?): {e}"))?;
+        if !output.status.success() {
+            return fail(format!(
+                "kubectl {} failed ({}): {}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// chromedriver in its own process group, killed as a group on drop: killing only chromedriver
+/// leaves its Chromium processes behind.
+struct Driver {
+    child: std::process::Child,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // `kill -- -PGID` signals the whole group; the std API only reaches the leader.
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A headless Chromium session driven over WebDriver.
+pub struct Browser {
+    pub client: Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+fn required_program(env: &str, default: &str, package: &str) -> Result<PathBuf> {
+    let path = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(default));
+    if path.is_file() {
+        Ok(path)
+    } else {
+        fail(format!(
+            "{} is missing: install Debian's {package} (scripts/install-deps.sh) or set {env}",
+            path.display()
+        ))
+    }
+}
+
+impl Browser {
+    pub async fn start() -> Result<Browser> {
+        let chromium = required_program("CHROMIUM_BIN", "/usr/bin/chromium", "chromium")?;
+        let chromedriver =
+            required_program("CHROMEDRIVER", "/usr/bin/chromedriver", "chromium-driver")?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = {
+            use std::os::unix::process::CommandExt as _;
+            std::process::Command::new(&chromedriver)
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .map_err(|e| format!("starting {}: {e}", chromedriver.display()))?
+        };
+        let driver = Driver { child };
+        let profile = tempfile::tempdir()?;
+        let args = [
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--window-size=1200,1000".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "args": args, "binary": chromium }),
+        );
+        let webdriver = format!("http://127.0.0.1:{port}");
+        // chromedriver takes a moment to listen; retry the session until it does (bounded).
+        let client = poll("chromedriver to accept a session", WAIT, || async {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&webdriver)
+                .await
+            {
+                Ok(client) => Ok(Some(client)),
+                // Not listening yet (refused) or went away mid-handshake: try again.
+                Err(
+                    fantoccini::error::NewSessionError::Failed(_)
+                    | fantoccini::error::NewSessionError::FailedC(_)
+                    | fantoccini::error::NewSessionError::Lost(_),
+                ) => Ok(None),
+                Err(error) => fail(format!("chromedriver refused the session: {error}")),
+            }
+        })
+        .await?;
+        Ok(Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    /// The element with `data-testid` = `id`, waiting for it to appear.
+    pub async fn wait_for(&self, id: &str) -> Result<Element> {
+        let selector = format!("[data-testid=\"{id}\"]");
+        poll(&format!("element {selector}"), WAIT, || async {
+            match self.client.find(Locator::Css(&selector)).await {
+                Ok(element) => Ok(Some(element)),
+                Err(e) if e.is_no_such_element() => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
+    /// Whether an element with this test id is on the page right now.
+    pub async fn exists(&self, id: &str) -> Result<bool> {
+        let selector = format!("[data-testid=\"{id}\"]");
+        match self.client.find(Locator::Css(&selector)).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_no_such_element() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// An input's current `value` property (what the person sees in it).
+    pub async fn value(&self, id: &str) -> Result<String> {
+        Ok(self
+            .wait_for(id)
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub async fn text(&self, id: &str) -> Result<String> {
+        Ok(self.wait_for(id).await?.text().await?)
+    }
+
+    /// Waits until the inputs with these test ids hold these values.
+    pub async fn wait_for_values(&self, expected: &[(&str, &str)]) -> Result<()> {
+        let description = format!("values {expected:?}");
+        poll(&description, WAIT, || async {
+            for (id, value) in expected {
+                if self.value(id).await? != *value {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(()))
+        })
+        .await
+        .map_err(|e| self.with_values(e, expected))
+    }
+
+    /// Waits until the element's text satisfies `accept`; returns the text.
+    pub async fn wait_for_text(
+        &self,
+        id: &str,
+        description: &str,
+        accept: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let last = std::sync::Mutex::new(String::new());
+        let (last_seen, accept) = (&last, &accept);
+        let result = poll(
+            &format!("{id} to show {description}"),
+            WAIT,
+            move || async move {
+                let text = self.text(id).await?;
+                let done = accept(&text);
+                if let Ok(mut seen) = last_seen.lock() {
+                    seen.clone_from(&text);
+                }
+                Ok(done.then_some(text))
+            },
+        )
+        .await;
+        let last = last.into_inner().unwrap_or_default();
+        result.map_err(|e| format!("{e}; last text: {last:?}").into())
+    }
+
+    fn with_values(
+        &self,
+        error: Box<dyn Error + Send + Sync>,
+        expected: &[(&str, &str)],
+    ) -> Box<dyn Error + Send + Sync> {
+        format!("{error} (expected {expected:?})").into()
+    }
+
+    /// Saves a PNG of the page to `target/e2e-screenshots/{name}.png`; returns where.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let dir = workspace_root().join("target").join("e2e-screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+
+    /// Ends the WebDriver session so Chromium exits before the driver is killed.
+    pub async fn close(self) -> Result<()> {
+        self.client.clone().close().await?;
+        Ok(())
+    }
+}
+
+/// Polls `check` every 100 ms until it yields `Some`, an error, or `timeout` passes. This is how
+/// every scenario waits: for a condition, never for a fixed time.
+pub async fn poll<T, F, Fut>(description: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            return fail(format!(
+                "timed out after {timeout:?} waiting for {description}"
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}

@@ -1,0 +1,240 @@
+//! Shifting traffic through the real page: a person sets review's default route to 80/20 with
+//! the page's own controls, Apply writes it (checked with real `kubectl`), and changes made with
+//! `kubectl` appear on the open page without a reload — both for an untouched route and next to
+//! an unsaved draft (conflict on Apply, and "discard my draft").
+
+use fantoccini::key::Key;
+use switchyard_e2e::{fail, Browser, Demo, Result};
+
+const OLD: &str = "weight-review-1-old";
+const NEW: &str = "weight-review-1-new";
+const OLD_NUMBER: &str = "weight-number-review-1-old";
+const NEW_NUMBER: &str = "weight-number-review-1-new";
+const APPLY: &str = "apply-review-1";
+const STATUS: &str = "status-review-1";
+const JSONPATH_WEIGHTS: &str = "jsonpath={.spec.http[1].route[*].weight}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shift_review_to_80_20_and_follow_kubectl_changes() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let demo = match Demo::start(dir.path()).await {
+        Ok(demo) => demo,
+        Err(error) => panic!("{error}"),
+    };
+    let browser = match Browser::start().await {
+        Ok(browser) => browser,
+        Err(error) => panic!("{error}"),
+    };
+    let outcome = scenario(&browser, &demo).await;
+    if let Err(error) = outcome {
+        let shot = match browser.screenshot("weights").await {
+            Ok(path) => format!("screenshot: {}", path.display()),
+            Err(e) => format!("no screenshot: {e}"),
+        };
+        panic!(
+            "{error}\n{shot}\nswitchyard log (tail):\n{}",
+            demo.log_tail()
+        );
+    }
+    // For looking at the page as a person would: SWITCHYARD_E2E_SCREENSHOTS=1 keeps the final
+    // state too (a failure always saves one).
+    if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
+        if let Err(error) = browser.screenshot("weights-final").await {
+            panic!("saving the final screenshot: {error}");
+        }
+    }
+    if let Err(error) = browser.close().await {
+        panic!("closing the browser session: {error}");
+    }
+}
+
+async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
+    browser.client.goto(&demo.url).await?;
+    let source = browser.client.source().await?;
+    if source.contains("UI not built") {
+        return fail(
+            "the switchyard binary embeds the placeholder page (built with SWITCHYARD_SKIP_UI); \
+             rebuild it with `cargo build -p switchyard`",
+        );
+    }
+    browser.wait_for("vs-hands-on-review").await?;
+    browser
+        .wait_for_values(&[
+            (OLD, "100"),
+            (NEW, "0"),
+            (OLD_NUMBER, "100"),
+            (NEW_NUMBER, "0"),
+        ])
+        .await?;
+    // A marker that a reload would wipe: proves later updates arrive live.
+    browser
+        .client
+        .execute("window.__switchyardE2e = 'still here';", vec![])
+        .await?;
+    if browser.wait_for(APPLY).await?.is_enabled().await? {
+        return fail("Apply is enabled before anything changed");
+    }
+
+    // Keyboard on the slider (send_keys focuses it, as Tab would; a click would move the thumb
+    // to the pointer): three ArrowLefts take `old` to 97 and the linked `new` to 3.
+    let old_slider = browser.wait_for(OLD).await?;
+    let left = char::from(Key::Left).to_string();
+    old_slider.send_keys(&left.repeat(3)).await?;
+    browser
+        .wait_for_values(&[
+            (OLD, "97"),
+            (OLD_NUMBER, "97"),
+            (NEW, "3"),
+            (NEW_NUMBER, "3"),
+        ])
+        .await?;
+
+    // Typing into the other number field moves the first. Backspace, not WebDriver's clear():
+    // clear() also blurs, and leaving an emptied field puts its weight back, as for a person.
+    let new_number = browser.wait_for(NEW_NUMBER).await?;
+    let backspace = char::from(Key::Backspace).to_string();
+    new_number
+        .send_keys(&format!("{}35", backspace.repeat(3)))
+        .await?;
+    browser
+        .wait_for_values(&[(OLD_NUMBER, "65"), (OLD, "65"), (NEW, "35")])
+        .await?;
+
+    // The preset a person would use for a canary step.
+    browser
+        .wait_for("preset-review-1-80-20")
+        .await?
+        .click()
+        .await?;
+    browser
+        .wait_for_values(&[
+            (OLD, "80"),
+            (NEW, "20"),
+            (OLD_NUMBER, "80"),
+            (NEW_NUMBER, "20"),
+        ])
+        .await?;
+
+    browser.wait_for(APPLY).await?.click().await?;
+    let status = browser
+        .wait_for_text(STATUS, "the outcome", |t| {
+            t.contains("applied") || is_failure(t)
+        })
+        .await?;
+    if status != "review: applied old 80 / new 20" {
+        return fail(format!("unexpected status after Apply: {status:?}"));
+    }
+    let weights = demo
+        .kubectl(&["get", "vs", "review", "-o", JSONPATH_WEIGHTS])
+        .await?;
+    if weights.trim() != "80 20" {
+        return fail(format!(
+            "kubectl shows weights {weights:?}, expected \"80 20\""
+        ));
+    }
+    browser
+        .wait_for_text("requested-review-1-new", "requested 20%", |t| {
+            t == "requested 20%"
+        })
+        .await?;
+
+    // Someone else changes the route with kubectl: the open page follows.
+    patch_review(demo, 50, 50).await?;
+    browser
+        .wait_for_values(&[
+            (OLD, "50"),
+            (NEW, "50"),
+            (OLD_NUMBER, "50"),
+            (NEW_NUMBER, "50"),
+        ])
+        .await?;
+    browser
+        .wait_for_text("requested-review-1-old", "requested 50%", |t| {
+            t == "requested 50%"
+        })
+        .await?;
+    let marker = browser
+        .client
+        .execute("return window.__switchyardE2e || null;", vec![])
+        .await?;
+    if marker.as_str() != Some("still here") {
+        return fail("the page reloaded instead of updating in place");
+    }
+
+    // An unsaved draft survives a server change, which is announced next to it…
+    browser
+        .wait_for("preset-review-1-100-0")
+        .await?
+        .click()
+        .await?;
+    browser.wait_for_values(&[(OLD, "100"), (NEW, "0")]).await?;
+    patch_review(demo, 30, 70).await?;
+    browser
+        .wait_for_text("server-change-review-1", "the server's change", |t| {
+            t.contains("changed on the server (now old 30 / new 70)")
+        })
+        .await?;
+    browser.wait_for_values(&[(OLD, "100"), (NEW, "0")]).await?;
+    // …and applying it anyway is refused (it was based on 50/50): the page shows the server's
+    // sentence and the route as it is now.
+    browser.wait_for(APPLY).await?.click().await?;
+    let refusal = browser
+        .wait_for_text(STATUS, "the refusal", |t| {
+            !t.is_empty() && !t.contains("applying")
+        })
+        .await?;
+    if refusal.contains("applied") {
+        return fail(format!("a stale draft was applied: {refusal:?}"));
+    }
+    browser
+        .wait_for_values(&[
+            (OLD, "30"),
+            (NEW, "70"),
+            (OLD_NUMBER, "30"),
+            (NEW_NUMBER, "70"),
+        ])
+        .await?;
+    let weights = demo
+        .kubectl(&["get", "vs", "review", "-o", JSONPATH_WEIGHTS])
+        .await?;
+    if weights.trim() != "30 70" {
+        return fail(format!("kubectl shows {weights:?} after a refused write"));
+    }
+
+    // "discard my draft" drops the draft and shows the server's weights.
+    browser
+        .wait_for("preset-review-1-0-100")
+        .await?
+        .click()
+        .await?;
+    patch_review(demo, 80, 20).await?;
+    browser.wait_for("discard-review-1").await?.click().await?;
+    browser.wait_for_values(&[(OLD, "80"), (NEW, "20")]).await?;
+    if browser.exists("server-change-review-1").await? {
+        return fail("the server-change notice stayed after discarding the draft");
+    }
+    if browser.wait_for(APPLY).await?.is_enabled().await? {
+        return fail("Apply is enabled with no draft");
+    }
+    Ok(())
+}
+
+fn is_failure(status: &str) -> bool {
+    !status.is_empty() && !status.contains("applying") && !status.contains("applied")
+}
+
+async fn patch_review(demo: &Demo, old: u32, new: u32) -> Result<()> {
+    let patch = format!(
+        r#"[{{"op":"replace","path":"/spec/http/1/route/0/weight","value":{old}}},{{"op":"replace","path":"/spec/http/1/route/1/weight","value":{new}}}]"#
+    );
+    demo.kubectl(&[
+        "patch",
+        "virtualservice",
+        "review",
+        "--type=json",
+        "-p",
+        &patch,
+    ])
+    .await?;
+    Ok(())
+}
