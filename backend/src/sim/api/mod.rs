@@ -105,10 +105,15 @@ impl Format {
 impl Format {
     /// The response with the Content-Type naming the negotiated shape, as the API server sets it.
     fn respond(self, code: StatusCode, body: &Value) -> Response {
-        let content_type = match self {
-            Format::Object => "application/json",
-            Format::Table { .. } => "application/json;as=Table;v=v1;g=meta.k8s.io",
-            Format::Metadata => "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+        let content_type = match (self, body.get("kind").and_then(Value::as_str)) {
+            (Format::Object, _) => "application/json",
+            (Format::Table { .. }, _) => "application/json;as=Table;v=v1;g=meta.k8s.io",
+            (Format::Metadata, Some("PartialObjectMetadata")) => {
+                "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io"
+            }
+            (Format::Metadata, _) => {
+                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+            }
         };
         (
             code,
