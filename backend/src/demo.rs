@@ -79,9 +79,15 @@ impl Simulation {
         })
     }
 
-    /// Writes a kubeconfig with the admin token for this cluster.
+    /// Writes a kubeconfig for this cluster: context `switchyard-sim` (admin, current), and
+    /// `switchyard-sim-operator` and `switchyard-sim-viewer` with those users' tokens.
     pub fn write_kubeconfig(&self, path: &Path) -> anyhow::Result<()> {
-        api::write_kubeconfig(path, &self.url, self.auth.admin_token(), DEMO_NAMESPACE)
+        let users = [
+            ("", self.auth.admin_token()),
+            ("operator", self.auth.operator_token()),
+            ("viewer", self.auth.viewer_token()),
+        ];
+        api::write_kubeconfig_users(path, &self.url, &users, DEMO_NAMESPACE)
             .with_context(|| format!("writing kubeconfig {}", path.display()))
     }
 

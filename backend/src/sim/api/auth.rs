@@ -320,11 +320,18 @@ pub static ROLES: &[Role] = &[
     },
     Role {
         name: "system:basic-user",
-        rules: &[Rule {
-            verbs: &["create"],
-            groups: &["authorization.k8s.io"],
-            resources: &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-        }],
+        rules: &[
+            Rule {
+                verbs: &["create"],
+                groups: &["authorization.k8s.io"],
+                resources: &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+            },
+            Rule {
+                verbs: &["create"],
+                groups: &["authentication.k8s.io"],
+                resources: &["selfsubjectreviews"],
+            },
+        ],
     },
 ];
 

@@ -80,17 +80,53 @@ pub fn write_kubeconfig(
     token: &str,
     namespace: &str,
 ) -> std::io::Result<()> {
+    write_kubeconfig_users(path, server_url, &[("", token)], namespace)
+}
+
+/// Like [`write_kubeconfig`], with one cluster, user and context per `(suffix, token)`: the first
+/// is `switchyard-sim` (current), the others `switchyard-sim-{suffix}` (e.g. `-operator`).
+pub fn write_kubeconfig_users(
+    path: &Path,
+    server_url: &str,
+    users: &[(&str, &str)],
+    namespace: &str,
+) -> std::io::Result<()> {
+    let name = |suffix: &str| {
+        if suffix.is_empty() {
+            "switchyard-sim".to_owned()
+        } else {
+            format!("switchyard-sim-{suffix}")
+        }
+    };
     // kubectl sends no credentials to plain-HTTP servers, so the token also rides in the URL
-    // (see `auth::split_token_prefix`).
-    let server = format!("{}/token/{token}", server_url.trim_end_matches('/'));
+    // (see `auth::split_token_prefix`); hence one cluster entry per user.
+    let clusters: Vec<Value> = users
+        .iter()
+        .map(|(suffix, token)| {
+            json!({"name": name(suffix), "cluster": {"server": format!("{}/token/{token}", server_url.trim_end_matches('/'))}})
+        })
+        .collect();
+    let entries: Vec<Value> = users
+        .iter()
+        .map(|(suffix, token)| json!({"name": name(suffix), "user": {"token": token}}))
+        .collect();
+    let contexts: Vec<Value> = users
+        .iter()
+        .map(|(suffix, _)| {
+            json!({"name": name(suffix), "context": {"cluster": name(suffix), "user": name(suffix), "namespace": namespace}})
+        })
+        .collect();
+    let current = users
+        .first()
+        .map(|(suffix, _)| name(suffix))
+        .unwrap_or_default();
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "switchyard-sim", "cluster": {"server": server}}],
-        "users": [{"name": "switchyard-sim", "user": {"token": token}}],
-        "contexts": [{"name": "switchyard-sim", "context": {
-            "cluster": "switchyard-sim", "user": "switchyard-sim", "namespace": namespace}}],
-        "current-context": "switchyard-sim",
+        "clusters": clusters,
+        "users": entries,
+        "contexts": contexts,
+        "current-context": current,
         "preferences": {},
     });
     let text = serde_yaml::to_string(&config).map_err(std::io::Error::other)?;
@@ -161,5 +197,30 @@ mod tests {
         assert_eq!(config.current_context.as_deref(), Some("switchyard-sim"));
         let context = config.contexts[0].context.as_ref().unwrap();
         assert_eq!(context.namespace.as_deref(), Some("hands-on"));
+    }
+
+    #[test]
+    fn kubeconfig_with_several_users_has_a_context_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        write_kubeconfig_users(
+            &path,
+            "http://127.0.0.1:1",
+            &[("", "a"), ("viewer", "v")],
+            "hands-on",
+        )
+        .unwrap();
+        let config = kube::config::Kubeconfig::read_from(&path).unwrap();
+        assert_eq!(config.current_context.as_deref(), Some("switchyard-sim"));
+        let names: Vec<&str> = config.contexts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["switchyard-sim", "switchyard-sim-viewer"]);
+        assert!(config.clusters[1]
+            .cluster
+            .as_ref()
+            .unwrap()
+            .server
+            .as_deref()
+            .unwrap()
+            .ends_with("/token/v"));
     }
 }

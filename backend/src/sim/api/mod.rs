@@ -26,7 +26,7 @@ use axum::Router;
 use serde_json::Value;
 
 pub use auth::{Authenticator, Identity};
-pub use manifest::{load_manifest, write_kubeconfig, ManifestError};
+pub use manifest::{load_manifest, write_kubeconfig, write_kubeconfig_users, ManifestError};
 
 use crate::sim::store::Store;
 use status::ApiError;

@@ -159,16 +159,86 @@ pub static SELF_SUBJECT_ACCESS_REVIEWS: ResourceDef = ResourceDef {
     review: true,
 };
 
+pub static SELF_SUBJECT_REVIEWS: ResourceDef = ResourceDef {
+    group: "authentication.k8s.io",
+    versions: &["v1"],
+    plural: "selfsubjectreviews",
+    singular: "selfsubjectreview",
+    kind: "SelfSubjectReview",
+    namespaced: false,
+    short_names: &[],
+    categories: &[],
+    verbs: &["create"],
+    custom: false,
+    delete_returns_object: false,
+    review: true,
+};
+
+pub static SERVICE_ACCOUNTS: ResourceDef = ResourceDef {
+    group: "",
+    versions: &["v1"],
+    plural: "serviceaccounts",
+    singular: "serviceaccount",
+    kind: "ServiceAccount",
+    namespaced: true,
+    short_names: &["sa"],
+    categories: &[],
+    verbs: RW_VERBS,
+    custom: false,
+    delete_returns_object: true,
+    review: false,
+};
+
+// RBAC objects are stored and served so manifests (deploy/) apply as on a real cluster; the
+// simulator's authorization decisions come from its built-in table (see `auth`), not from them.
+const fn rbac(
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+) -> ResourceDef {
+    ResourceDef {
+        group: "rbac.authorization.k8s.io",
+        versions: &["v1"],
+        plural,
+        singular,
+        kind,
+        namespaced,
+        short_names: &[],
+        categories: &[],
+        verbs: RW_VERBS,
+        custom: false,
+        delete_returns_object: false,
+        review: false,
+    }
+}
+
+pub static ROLES: ResourceDef = rbac("roles", "role", "Role", true);
+pub static ROLE_BINDINGS: ResourceDef = rbac("rolebindings", "rolebinding", "RoleBinding", true);
+pub static CLUSTER_ROLES: ResourceDef = rbac("clusterroles", "clusterrole", "ClusterRole", false);
+pub static CLUSTER_ROLE_BINDINGS: ResourceDef = rbac(
+    "clusterrolebindings",
+    "clusterrolebinding",
+    "ClusterRoleBinding",
+    false,
+);
+
 /// Everything served, in discovery order.
 pub static ALL: &[&ResourceDef] = &[
     &NAMESPACES,
     &SERVICES,
     &PODS,
     &EVENTS,
+    &SERVICE_ACCOUNTS,
     &DEPLOYMENTS,
     &VIRTUAL_SERVICES,
     &DESTINATION_RULES,
     &SELF_SUBJECT_ACCESS_REVIEWS,
+    &SELF_SUBJECT_REVIEWS,
+    &ROLES,
+    &ROLE_BINDINGS,
+    &CLUSTER_ROLES,
+    &CLUSTER_ROLE_BINDINGS,
 ];
 
 /// API groups in discovery order (core group first, as `""`), each with its served versions.

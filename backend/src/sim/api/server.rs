@@ -158,6 +158,9 @@ async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError>
     if target.def.review {
         let body = read_body(body).await?;
         let review = decode_object(&parts.headers, &body)?;
+        if target.def.kind == "SelfSubjectReview" {
+            return Ok(self_subject_review(&identity, review));
+        }
         return self_subject_access_review(&identity, review);
     }
     if let Some(directive) = params.get("fieldValidation") {
@@ -951,6 +954,22 @@ fn decode_continue(token: &str) -> Option<(String, String)> {
     let text = String::from_utf8(bytes?).ok()?;
     let (ns, name) = text.split_once('\0')?;
     Some((ns.to_owned(), name.to_owned()))
+}
+
+/// SelfSubjectReview: who the (possibly impersonated) caller is, as `kubectl auth whoami` asks.
+fn self_subject_review(identity: &Identity, mut review: Value) -> Response {
+    let status = json!({"userInfo": {"username": identity.user, "groups": identity.groups}});
+    if let Some(map) = review.as_object_mut() {
+        map.insert("apiVersion".into(), json!("authentication.k8s.io/v1"));
+        map.insert("kind".into(), json!("SelfSubjectReview"));
+        map.entry("metadata")
+            .or_insert_with(|| json!({"creationTimestamp": null}));
+        map.insert("status".into(), status);
+    } else {
+        review = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+            "metadata": {"creationTimestamp": null}, "status": status});
+    }
+    super::json_response(StatusCode::CREATED, &review)
 }
 
 /// SelfSubjectAccessReview: answers for the (possibly impersonated) caller from the RBAC table.

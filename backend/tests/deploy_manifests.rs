@@ -1,0 +1,130 @@
+//! The manifests in deploy/ apply to a Kubernetes API (the simulated one) with the real kubectl,
+//! and their RBAC grants what the console needs and no more.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use switchyard::config::TrafficArgs;
+use switchyard::demo::Simulation;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl is installed (scripts/install-deps.sh checks)");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_manifests_apply_with_kubectl() {
+    let no_load = TrafficArgs {
+        rps: 0.0,
+        test_share: 0.0,
+        seed: 1,
+    };
+    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &no_load)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kc).unwrap();
+    let kc2 = kc.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let main = repo().join("deploy/switchyard.yaml");
+        let header = repo().join("deploy/header-mode.yaml");
+        let mut out = kubectl(&kc2, &["apply", "-f", main.to_str().unwrap()]);
+        out += &kubectl(&kc2, &["apply", "-f", header.to_str().unwrap()]);
+        // A second apply changes nothing.
+        out += &kubectl(&kc2, &["apply", "-f", main.to_str().unwrap()]);
+        out += &kubectl(
+            &kc2,
+            &["get", "deploy,svc,sa", "-n", "switchyard", "-o", "name"],
+        );
+        out += &kubectl(
+            &kc2,
+            &[
+                "get",
+                "clusterrole",
+                "switchyard-reader",
+                "-o",
+                "jsonpath={.rules[*].verbs}",
+            ],
+        );
+        out
+    })
+    .await
+    .unwrap();
+    for line in [
+        "namespace/switchyard created",
+        "serviceaccount/switchyard created",
+        "clusterrole.rbac.authorization.k8s.io/switchyard-reader created",
+        "rolebinding.rbac.authorization.k8s.io/switchyard-reader created",
+        "deployment.apps/switchyard created",
+        "service/switchyard created",
+        "clusterrolebinding.rbac.authorization.k8s.io/switchyard-impersonator created",
+        "deployment.apps/switchyard unchanged",
+        "deployment.apps/switchyard\n",
+        "service/switchyard\n",
+        "serviceaccount/switchyard\n",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn rbac_is_least_privilege() {
+    let text = std::fs::read_to_string(repo().join("deploy/switchyard.yaml")).unwrap();
+    let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let role = |name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no ClusterRole {name}"))
+            .clone()
+    };
+    // The console's own account reads, and writes only Events (the history); no patch, no
+    // secrets, no wildcards.
+    for rule in role("switchyard-reader")["rules"].as_array().unwrap() {
+        let verbs: Vec<&str> = rule["verbs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let resources: Vec<&str> = rule["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert!(!verbs.contains(&"*") && !resources.contains(&"*"), "{rule}");
+        assert!(!resources.contains(&"secrets"), "{rule}");
+        for verb in &verbs {
+            assert!(
+                ["get", "list", "watch"].contains(verb)
+                    || (*verb == "create" && resources == ["events"]),
+                "{rule}"
+            );
+        }
+    }
+    // It is bound per namespace, never cluster-wide.
+    assert!(!docs
+        .iter()
+        .any(|d| d["kind"] == "ClusterRoleBinding" && d["roleRef"]["name"] == "switchyard-reader"));
+    // Impersonation lives only in the header-mode file.
+    assert!(!text.contains("impersonate"));
+}
