@@ -11,11 +11,18 @@ use super::{Latency, RequestRate, Samples, Workload};
 use crate::sim::mesh::metrics::Series;
 use crate::sim::mesh::Mesh;
 
+/// Counter snapshots with the time they were taken, oldest first.
+type History = VecDeque<(Instant, Arc<Vec<Series>>)>;
+/// (namespace, name) of a workload or service.
+type Named = (String, String);
+/// Histogram bucket counts by upper bound (as bits, to be a map key).
+type Buckets = BTreeMap<u64, f64>;
+
 /// Reads the simulated mesh's counters.
 #[derive(Clone)]
 pub struct SimulatedSource {
     mesh: Mesh,
-    history: Arc<Mutex<VecDeque<(Instant, Arc<Vec<Series>>)>>>,
+    history: Arc<Mutex<History>>,
     pub(super) queries: Arc<AtomicU64>,
 }
 
@@ -78,15 +85,11 @@ pub fn rates(old: &[Series], new: &[Series], seconds: f64, namespaces: &[String]
     }
     let before: HashMap<String, &Series> = old.iter().map(|s| (key(s), s)).collect();
     let mut samples = Samples::default();
-    type Buckets = BTreeMap<u64, f64>;
-    let mut by_caller: BTreeMap<((String, String), (String, String)), Buckets> = BTreeMap::new();
-    let mut by_workload: BTreeMap<((String, String), (String, String)), Buckets> = BTreeMap::new();
+    let mut by_caller: BTreeMap<(Named, Named), Buckets> = BTreeMap::new();
+    let mut by_workload: BTreeMap<(Named, Named), Buckets> = BTreeMap::new();
     for s in new {
         let l = &s.labels;
-        if !namespaces
-            .iter()
-            .any(|n| *n == l.destination_service_namespace)
-        {
+        if !namespaces.contains(&l.destination_service_namespace) {
             continue;
         }
         let reached = l.reporter == "destination";
