@@ -99,6 +99,7 @@ fn build_ui(workspace: &Path, out_dir: &Path) -> Vec<Asset> {
         .unwrap_or_else(|| workspace.join("target").join("wasm"));
     let wasm = build_wasm(workspace, &target_dir);
 
+    let started = Instant::now();
     let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
     bindgen
         .input_path(&wasm)
@@ -117,7 +118,14 @@ fn build_ui(workspace: &Path, out_dir: &Path) -> Vec<Asset> {
         .unwrap_or_else(|error| die(&format!("wasm-bindgen on {}: {error:#}", wasm.display())));
     let bindgen_wasm = output.wasm_mut().emit_wasm();
     let js = output.js().to_owned();
+    eprintln!("wasm-bindgen took {:.1} s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
     let wasm_bytes = optimize(workspace, out_dir, bindgen_wasm);
+    eprintln!(
+        "wasm-opt step took {:.1} s ({} bytes)",
+        started.elapsed().as_secs_f64(),
+        wasm_bytes.len()
+    );
 
     let mut assets = Vec::new();
     // JS snippets from `#[wasm_bindgen(inline_js/module)]`, imported relative to the glue file.
