@@ -31,6 +31,7 @@ const STYLE_ORDER: &[&str] = &[
     "layout.css",
     "cards.css",
     "controls.css",
+    "rollout.css",
 ];
 
 const FRONTEND_PACKAGE: &str = "switchyard-frontend";

@@ -214,3 +214,104 @@ async fn prometheus_sees_the_split_the_virtual_service_asks_for() {
         "v2 share {v2_share:.3} from {rates:?}"
     );
 }
+
+/// The console's own path: the refresher queries the real Prometheus (four queries per refresh)
+/// and the graph shows review's requested 20% against an observed share within sampling error,
+/// with latency quantiles from the Istio histogram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_graph_reads_the_split_from_prometheus() {
+    use switchyard::cluster::Cluster;
+    use switchyard::config::TrafficArgs;
+    use switchyard::demo::Simulation;
+    use switchyard::live::{Live, LiveConfig};
+    use switchyard::metrics::{PrometheusSource, Source};
+    use switchyard_protocol::ServerEvent;
+
+    let traffic = TrafficArgs {
+        rps: 400.0,
+        test_share: 0.0,
+        seed: 9,
+    };
+    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &traffic)
+        .await
+        .unwrap();
+    sim.store
+        .update(
+            &Key::new("virtualservices.networking.istio.io", NS, "review"),
+            |vs| {
+                let mut vs = vs.clone();
+                vs["spec"]["http"][1]["route"][0]["weight"] = json!(80);
+                vs["spec"]["http"][1]["route"][1]["weight"] = json!(20);
+                Ok(vs)
+            },
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prometheus = Prometheus::start(dir.path(), &sim.addr.to_string());
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+    let client = sim.client(&kubeconfig).await.unwrap();
+    let cluster = Cluster::start(client, &[NS.to_owned()]);
+    tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
+        .await
+        .unwrap();
+    let source = Source::Prometheus(PrometheusSource::new(
+        &prometheus.url,
+        Duration::from_secs(5),
+        Duration::from_secs(1),
+    ));
+    let live = Live::start(
+        cluster,
+        Some(source),
+        LiveConfig {
+            interval: Duration::from_secs(1),
+            window: Duration::from_secs(10),
+        },
+    );
+    let mut events = live.subscribe();
+
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let graph = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no graph with review traffic in time; log:\n{}",
+            prometheus.log_tail()
+        );
+        prometheus.assert_running();
+        let Ok(Ok(ServerEvent::Graph(g))) =
+            tokio::time::timeout(Duration::from_secs(5), events.recv()).await
+        else {
+            continue;
+        };
+        let review = g.splits.iter().find(|s| s.service == "review");
+        // Enough samples that the tolerance is tight, and metrics read without error.
+        if g.metrics.fresh && review.is_some_and(|s| s.samples >= 2_000.0) {
+            break g;
+        }
+    };
+    let review = graph.splits.iter().find(|s| s.service == "review").unwrap();
+    let new = review.versions.iter().find(|v| v.subset == "new").unwrap();
+    assert_eq!(new.requested, 20.0);
+    let observed = new.observed.expect("observed share");
+    assert!(
+        (observed - 20.0).abs() <= 3.0,
+        "observed {observed} vs requested 20 ({review:?})"
+    );
+    assert_eq!(review.agrees, Some(true), "{review:?}");
+    let to_v2 = graph
+        .edges
+        .iter()
+        .find(|e| e.id == "svc:hands-on:review->wl:hands-on:review-v2")
+        .expect("edge to review v2");
+    assert!(to_v2.p95_ms.is_some_and(|p| p > 0.0), "{to_v2:?}");
+    assert!(
+        to_v2.error_share > 0.0,
+        "the demo's review v2 fails a few percent: {to_v2:?}"
+    );
+    let entry = graph
+        .edges
+        .iter()
+        .find(|e| e.source == "entry")
+        .expect("traffic from outside the mesh");
+    assert!(entry.rate > 100.0, "{entry:?}");
+}

@@ -1,25 +1,41 @@
-//! The root component: provides the routes store and the connection state, starts the live
-//! event stream, and lays out the page.
+//! The root component: provides the routes store, the session and access answers, the history
+//! and the connection state; starts the live event stream once the session allows it (after
+//! sign-in in token mode); and lays out the page.
 
 use crate::{
-    api::events, components::connection_banner::ConnectionBanner, pages::routes_page::RoutesPage,
-    state::routes::provide_routes,
+    api::events,
+    components::connection_banner::ConnectionBanner,
+    pages::routes_page::RoutesPage,
+    rollout::{
+        history_timeline::HistoryTimeline, rollout_actions::RolloutActions, session,
+        session_gate::SessionGate, who_am_i::WhoAmI,
+    },
+    state::{access::provide_access, history::provide_history, routes::provide_routes},
 };
 use leptos::prelude::*;
 
 #[component]
 pub fn App() -> impl IntoView {
     let store = provide_routes();
+    let access = provide_access();
+    provide_history();
     let connection = events::provide_connection();
-    events::start(store, connection);
+    session::start(access, store, move || events::start(store, connection));
     view! {
         <header class="app-header">
-            <h1 class="app-title">"Switchyard"</h1>
-            <p class="app-tagline">"Shift live traffic between versions by editing VirtualService route weights."</p>
+            <div class="app-header-text">
+                <h1 class="app-title">"Switchyard"</h1>
+                <p class="app-tagline">"Shift live traffic between versions by editing VirtualService route weights."</p>
+            </div>
+            <WhoAmI />
         </header>
         <ConnectionBanner />
         <main class="app-main">
-            <RoutesPage />
+            <SessionGate>
+                <RolloutActions />
+                <RoutesPage />
+                <HistoryTimeline />
+            </SessionGate>
         </main>
     }
 }

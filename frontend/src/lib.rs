@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod pages;
+pub mod rollout;
 pub mod state;
 pub mod weight_controls;
 

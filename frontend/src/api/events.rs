@@ -7,7 +7,7 @@
 //! but silently and on its own schedule, and gloo-net's wrapper hides those attempts. Closing on
 //! every error and retrying here is what lets the page show "connection lost — reconnecting".
 
-use crate::state::routes::RoutesStore;
+use crate::state::{history::HistoryStore, routes::RoutesStore};
 use futures::{channel::mpsc, StreamExt};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize};
@@ -17,10 +17,11 @@ use wasm_bindgen::{closure::Closure, JsCast};
 const EVENTS_URL: &str = "/api/v1/events";
 
 /// The SSE event names the server sends; each equals the `ServerEvent` tag.
-const EVENT_NAMES: [&str; 3] = [
+const EVENT_NAMES: [&str; 4] = [
     "routes",
     "virtual_service_changed",
     "virtual_service_deleted",
+    "change",
 ];
 
 /// First retry delay and the ceiling the doubling stops at.
@@ -99,6 +100,7 @@ pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
     match name {
         "routes" => envelope(name, data).map(ServerEvent::Routes),
         "virtual_service_changed" => envelope(name, data).map(ServerEvent::VirtualServiceChanged),
+        "change" => envelope(name, data).map(ServerEvent::Change),
         "virtual_service_deleted" => {
             envelope(name, data).map(|deleted: Deleted| ServerEvent::VirtualServiceDeleted {
                 namespace: deleted.namespace,
@@ -111,13 +113,15 @@ pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
 
 /// Starts following the stream for the life of the page.
 pub fn start(store: RoutesStore, connection: Connection) {
-    leptos::task::spawn_local(follow(store, connection));
+    // Taken here, inside the app's owner: the spawned task runs outside it.
+    let history = use_context::<HistoryStore>();
+    leptos::task::spawn_local(follow(store, connection, history));
 }
 
-async fn follow(store: RoutesStore, connection: Connection) {
+async fn follow(store: RoutesStore, connection: Connection, history: Option<HistoryStore>) {
     let mut attempt = 0;
     loop {
-        if stream_once(store, connection).await {
+        if stream_once(store, connection, history).await {
             // The stream was up, so this is a fresh outage: start the backoff from the bottom.
             attempt = 0;
         }
@@ -142,7 +146,11 @@ enum Incoming {
 }
 
 /// Follows one connection until it fails; true if it was ever open.
-async fn stream_once(store: RoutesStore, connection: Connection) -> bool {
+async fn stream_once(
+    store: RoutesStore,
+    connection: Connection,
+    history: Option<HistoryStore>,
+) -> bool {
     let source = match web_sys::EventSource::new(EVENTS_URL) {
         Ok(source) => source,
         Err(error) => {
@@ -191,7 +199,14 @@ async fn stream_once(store: RoutesStore, connection: Connection) -> bool {
                         // A full list heals whatever an unreadable event would have said.
                         connection.problem.set(None);
                     }
-                    store.apply(event);
+                    match event {
+                        ServerEvent::Change(change) => {
+                            if let Some(history) = history {
+                                history.record(change);
+                            }
+                        }
+                        event => store.apply(event),
+                    }
                 }
                 Err(error) => connection.problem.set(Some(format!(
                     "an update from the server could not be read: {error}"
@@ -249,6 +264,11 @@ mod tests {
         )
         .is_err());
         assert!(decode_event("graph", r#"{"type":"graph","data":{}}"#).is_err());
+        let change = decode_event(
+            "change",
+            r#"{"type":"change","data":{"id":"e1","time":"2026-11-27T16:40:05Z","user":"anonymous","source":"bulk","namespace":"hands-on","virtual_service":"review","route_index":1,"before":{"old":100,"new":0},"after":{"old":0,"new":100},"resource_version":"12"}}"#,
+        );
+        assert!(matches!(change, Ok(ServerEvent::Change(c)) if c.user == "anonymous"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod events;
+pub mod rollout;
 
 use std::fmt;
 use switchyard_protocol::ApiError;

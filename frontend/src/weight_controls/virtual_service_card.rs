@@ -1,7 +1,12 @@
 //! The card of one VirtualService: its identity, hosts and resourceVersion, then its routes in
-//! `spec.http` order — weighted ones as editable panels, single-destination ones in words.
+//! `spec.http` order — weighted ones as editable panels, single-destination ones in words. When
+//! the cluster says the person may not patch it, the card says why (the panels are disabled).
 
 use super::{read_only_route::ReadOnlyRoute, test_ids, weight_panel::WeightPanel};
+use crate::{
+    rollout::test_ids::readonly_reason,
+    state::{access::use_access, routes::VsKey},
+};
 use leptos::{either::Either, prelude::*};
 use switchyard_protocol::{HttpRoute, VirtualServiceRoutes};
 
@@ -36,6 +41,15 @@ pub fn VirtualServiceCard(routes: ArcRwSignal<VirtualServiceRoutes>) -> impl Int
     let vs = RwSignal::from(routes);
     let (namespace, name) = vs.with_untracked(|v| (v.namespace.clone(), v.name.clone()));
     let heading_id = test_ids::element_id(&["vs", &namespace, &name]);
+    let read_only_reason = {
+        let access = use_access();
+        let key = VsKey {
+            namespace: namespace.clone(),
+            name: name.clone(),
+        };
+        Memo::new(move |_| access.and_then(|a| a.permission(&key).reason().map(str::to_owned)))
+    };
+    let reason_test_id = readonly_reason(&name);
     let labelled_by = heading_id.clone();
     let shapes = move || vs.with(|v| v.routes.iter().map(RouteShape::of).collect::<Vec<_>>());
     let route_view = {
@@ -86,6 +100,17 @@ pub fn VirtualServiceCard(routes: ArcRwSignal<VirtualServiceRoutes>) -> impl Int
                         {move || vs.with(|v| format!("resourceVersion {}", v.resource_version))}
                     </span>
                 </p>
+                {move || {
+                    read_only_reason
+                        .get()
+                        .map(|reason| {
+                            view! {
+                                <p class="readonly-reason" data-testid=reason_test_id.clone()>
+                                    {format!("read-only: {reason}")}
+                                </p>
+                            }
+                        })
+                }}
             </header>
             <ol class="virtual-service-card-routes">
                 <For each=shapes key=|shape| shape.clone() children=route_view />

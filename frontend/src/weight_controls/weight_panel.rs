@@ -1,13 +1,16 @@
 //! One weighted route: a linked slider per destination, presets for two-way routes, Apply, and
 //! the outcome in words. Holds the person's unsaved draft; live updates move the route only
-//! while there is no draft, and otherwise are announced next to it.
+//! while there is no draft, and otherwise are announced next to it. Read-only (inputs and Apply
+//! disabled) when the cluster says the person may not patch the VirtualService; the card shows
+//! why.
 
 use super::{preset_buttons::PresetButtons, split, test_ids, weight_slider::WeightSlider};
 use crate::{
     api::{client, Error},
     state::{
+        access::use_access,
         route_draft::{applied_sentence, server_summary, weights_of, RouteDraft},
-        routes::use_routes,
+        routes::{use_routes, VsKey},
     },
 };
 use leptos::prelude::*;
@@ -102,8 +105,17 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
         }
     });
     let sending = apply.pending();
+    let read_only = {
+        let access = use_access();
+        let key = VsKey {
+            namespace: namespace.clone(),
+            name: name.clone(),
+        };
+        Memo::new(move |_| access.is_some_and(|a| !a.permission(&key).is_editable()))
+    };
+    let locked = Signal::derive(move || sending.get() || read_only.get());
     let can_apply = Memo::new(move |_| {
-        !sending.get()
+        !locked.get()
             && draft.with(|d| {
                 d.as_ref()
                     .is_some_and(|d| route.with(|r| d.differs_from(r)))
@@ -159,7 +171,7 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
                     value
                     requested
                     observed
-                    disabled=sending
+                    disabled=locked
                     on_change
                 />
             }
@@ -172,7 +184,7 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
                 index
                 first=first.clone()
                 second=second.clone()
-                disabled=sending
+                disabled=locked
                 on_pick=Callback::new(move |(a, b): (u32, u32)| edit(vec![a, b]))
             />
         }),

@@ -1,0 +1,111 @@
+//! Typed calls for the rollout actions and the session: bulk shift, rollback, history, access
+//! reviews, who am I, and signing in and out with a bearer token (token mode).
+//!
+//! The token goes to the server once, in the body of `POST /api/v1/session`; the server keeps it
+//! in an HttpOnly cookie the page's scripts cannot read. Nothing here stores it or logs it.
+
+use super::{client::decode_body, Error};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use switchyard_protocol::{
+    AccessResponse, HistoryResponse, SessionRequest, ShiftRequest, ShiftResponse, WhoAmI,
+};
+
+const API: &str = "/api/v1";
+
+/// The server refuses writes without this header: a cross-site form cannot set it (CSRF guard).
+const REQUESTED_BY: (&str, &str) = ("x-requested-by", "switchyard");
+
+/// `GET /api/v1/whoami`.
+pub async fn fetch_whoami() -> Result<WhoAmI, Error> {
+    read(Request::get(&format!("{API}/whoami"))).await
+}
+
+/// `GET /api/v1/access`: may the caller patch each VirtualService, as the cluster says.
+pub async fn fetch_access() -> Result<AccessResponse, Error> {
+    read(Request::get(&format!("{API}/access"))).await
+}
+
+/// `GET /api/v1/history`: every recorded weight change, oldest first.
+pub async fn fetch_history() -> Result<HistoryResponse, Error> {
+    read(Request::get(&format!("{API}/history"))).await
+}
+
+/// `POST /api/v1/shift`: one split for several VirtualServices in one request.
+pub async fn shift(request: &ShiftRequest) -> Result<ShiftResponse, Error> {
+    let builder = write(Request::post(&format!("{API}/shift")))
+        .json(request)
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    send(builder).await
+}
+
+/// `POST /api/v1/rollback`: every old/new route in scope to old 100 / new 0.
+pub async fn rollback() -> Result<ShiftResponse, Error> {
+    send(
+        write(Request::post(&format!("{API}/rollback")))
+            .build()
+            .map_err(build_error)?,
+    )
+    .await
+}
+
+/// `POST /api/v1/session`: hands the token to the server, which answers with who it belongs to
+/// and sets the session cookie.
+pub async fn sign_in(token: String) -> Result<WhoAmI, Error> {
+    let builder = write(Request::post(&format!("{API}/session")))
+        .json(&SessionRequest { token })
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    send(builder).await
+}
+
+/// `DELETE /api/v1/session`: the server expires the cookie (204, no body).
+pub async fn sign_out() -> Result<(), Error> {
+    let response = write(Request::delete(&format!("{API}/session")))
+        .send()
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    if response.ok() {
+        Ok(())
+    } else {
+        let (status, status_text) = (response.status(), response.status_text());
+        let body = response.text().await.unwrap_or_default();
+        decode_body::<serde_json::Value>(status, &status_text, &body).map(|_| ())
+    }
+}
+
+fn write(builder: RequestBuilder) -> RequestBuilder {
+    builder
+        .header("accept", "application/json")
+        .header(REQUESTED_BY.0, REQUESTED_BY.1)
+}
+
+fn build_error(e: gloo_net::Error) -> Error {
+    Error::Decode(e.to_string())
+}
+
+async fn read<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, Error> {
+    let response = builder
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    decode(response).await
+}
+
+async fn send<T: DeserializeOwned>(request: Request) -> Result<T, Error> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    decode(response).await
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
+    let status = response.status();
+    let status_text = response.status_text();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    decode_body(status, &status_text, &body)
+}

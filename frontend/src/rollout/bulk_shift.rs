@@ -1,0 +1,348 @@
+//! Bulk shift: choose VirtualServices (every one with an old/new route, by default), choose a
+//! split (a preset or any value), see exactly what will change per VirtualService, and apply it
+//! with one request. The preview is a snapshot taken when the choice changes — what is sent as
+//! `expected` is what was shown, so a route someone changes afterwards fails with 409 and is
+//! left alone while the others proceed. The page says which did what.
+
+use super::{
+    shift_preview::{error_text, shift_route, split_text, Plan, PreviewRow, NEW, OLD, PRESETS},
+    shift_results::ShiftResults,
+    test_ids,
+};
+use crate::{
+    api::rollout,
+    state::{
+        access::{use_access, Permission},
+        routes::{use_routes, VsKey},
+    },
+    weight_controls::split::parse_weight,
+};
+use leptos::prelude::*;
+use std::collections::BTreeSet;
+use switchyard_protocol::{ShiftRequest, ShiftResponse, VirtualServiceRoutes};
+
+/// One VirtualService that can take part: its key, its old/new split now, and whether the
+/// person may change it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Candidate {
+    key: VsKey,
+    split: (u32, u32),
+    permission: Permission,
+}
+
+fn split_now(vs: &VirtualServiceRoutes) -> Option<(u32, u32)> {
+    shift_route(vs).map(|route| {
+        let weight = |key: &str| {
+            route
+                .destinations
+                .iter()
+                .filter(|d| d.key() == key)
+                .map(|d| d.weight)
+                .sum::<u32>()
+        };
+        (weight(OLD), weight(NEW))
+    })
+}
+
+#[component]
+pub fn BulkShift() -> impl IntoView {
+    let routes = use_routes();
+    let access = use_access();
+    // Unticked by the person; everything else that may be changed is chosen, including
+    // VirtualServices that appear later.
+    let unticked = RwSignal::new(BTreeSet::<VsKey>::new());
+    let old_weight = RwSignal::new(None::<u32>);
+    let plan = RwSignal::new(None::<Plan>);
+    let outcome = RwSignal::new(None::<Result<ShiftResponse, String>>);
+
+    let candidates = Memo::new(move |_| {
+        routes
+            .entries()
+            .into_iter()
+            .filter_map(|entry| {
+                let split = entry.routes.with(split_now)?;
+                let permission = access
+                    .map(|a| a.permission(&entry.key))
+                    .unwrap_or(Permission::Editable);
+                Some(Candidate {
+                    key: entry.key,
+                    split,
+                    permission,
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let is_chosen = move |candidate: &Candidate| {
+        candidate.permission.is_editable() && unticked.with(|u| !u.contains(&candidate.key))
+    };
+
+    // Takes the snapshot the person sees and applies.
+    let preview = move || {
+        let Some(old) = old_weight.get_untracked() else {
+            plan.set(None);
+            return;
+        };
+        let chosen: Vec<VirtualServiceRoutes> = untrack(|| {
+            let chosen_keys: Vec<VsKey> = candidates
+                .get()
+                .into_iter()
+                .filter(|c| is_chosen(c))
+                .map(|c| c.key)
+                .collect();
+            routes
+                .entries()
+                .into_iter()
+                .filter(|e| chosen_keys.contains(&e.key))
+                .map(|e| e.routes.get())
+                .collect()
+        });
+        plan.set(Some(Plan::new(&chosen, old)));
+        outcome.set(None);
+    };
+    let choose_split = move |old: u32| {
+        old_weight.set(Some(old));
+        preview();
+    };
+
+    let apply = Action::new_local(move |request: &ShiftRequest| {
+        let request = request.clone();
+        async move {
+            let answer = rollout::shift(&request).await;
+            match answer {
+                Ok(response) => {
+                    for result in &response.results {
+                        if let Some(vs) = result.virtual_service.clone() {
+                            routes.upsert(vs);
+                        }
+                    }
+                    plan.set(None);
+                    outcome.set(Some(Ok(response)));
+                }
+                Err(error) => outcome.set(Some(Err(error_text(&error)))),
+            }
+        }
+    });
+    let sending = apply.pending();
+    let can_apply =
+        move || !sending.get() && plan.with(|p| p.as_ref().is_some_and(|p| !p.rows.is_empty()));
+
+    let target_row = move |candidate: Candidate| {
+        let name = candidate.key.name.clone();
+        let id = format!("bulk-target-{}-{}", candidate.key.namespace, name);
+        let label_id = id.clone();
+        let key = candidate.key.clone();
+        let editable = candidate.permission.is_editable();
+        let checked = {
+            let key = key.clone();
+            move || editable && unticked.with(|u| !u.contains(&key))
+        };
+        let reason = candidate.permission.reason().map(|reason| {
+            view! {
+                <span class="bulk-target-reason" data-testid=format!("bulk-target-reason-{name}")>
+                    {format!("read-only: {reason}")}
+                </span>
+            }
+        });
+        view! {
+            <li class="bulk-target" class:is-read-only=!editable>
+                <input
+                    type="checkbox"
+                    id=id
+                    data-testid=test_ids::bulk_target(&name)
+                    prop:checked=checked
+                    prop:disabled=!editable
+                    on:change=move |event| {
+                        let ticked = event_target_checked(&event);
+                        unticked
+                            .update(|u| {
+                                if ticked {
+                                    u.remove(&key);
+                                } else {
+                                    u.insert(key.clone());
+                                }
+                            });
+                        preview();
+                    }
+                />
+                <label for=label_id>
+                    <span class="bulk-target-name">{name.clone()}</span>
+                    <span class="bulk-target-split">
+                        {split_text(candidate.split.0, candidate.split.1)}
+                    </span>
+                </label>
+                {reason}
+            </li>
+        }
+    };
+
+    let presets = PRESETS
+        .iter()
+        .map(|&(old, new)| {
+            view! {
+                <button
+                    type="button"
+                    class="preset-button"
+                    data-testid=test_ids::bulk_preset(old, new)
+                    aria-pressed=move || (old_weight.get() == Some(old)).to_string()
+                    on:click=move |_| choose_split(old)
+                >
+                    {format!("{old} / {new}")}
+                </button>
+            }
+        })
+        .collect_view();
+
+    let preview_row = move |row: PreviewRow| {
+        let key = VsKey {
+            namespace: row.namespace.clone(),
+            name: row.name.clone(),
+        };
+        let stale_row = row.clone();
+        let stale = move || {
+            routes
+                .entries()
+                .into_iter()
+                .find(|e| e.key == key)
+                .is_none_or(|e| e.routes.with(|vs| stale_row.is_stale(vs)))
+        };
+        view! {
+            <li
+                class="bulk-preview-row"
+                class:is-unchanged=!row.changes()
+                data-testid=test_ids::bulk_preview(&row.name)
+            >
+                <span class="bulk-preview-name">
+                    {format!("{}/{} route {}", row.namespace, row.name, row.route_index)}
+                </span>
+                <span class="bulk-preview-change">{row.text()}</span>
+                {move || {
+                    stale()
+                        .then(|| {
+                            view! {
+                                <span class="bulk-preview-stale">
+                                    "changed since this preview: applying will leave it untouched"
+                                </span>
+                            }
+                        })
+                }}
+            </li>
+        }
+    };
+
+    view! {
+        <section class="bulk-shift" data-testid=test_ids::BULK_SHIFT aria-labelledby="bulk-shift-title">
+            <h2 class="rollout-title" id="bulk-shift-title">"Bulk shift"</h2>
+            <p class="rollout-help">
+                "One split for several services at once, in one request. Each service's old/new route is changed only if it still is as previewed."
+            </p>
+            <fieldset class="bulk-targets">
+                <legend>"Services"</legend>
+                <ul class="bulk-target-list">
+                    <For
+                        each=move || candidates.get()
+                        key=|c| c.clone()
+                        children=target_row
+                    />
+                </ul>
+                {move || {
+                    (routes.is_loaded() && candidates.with(Vec::is_empty))
+                        .then(|| view! { <p class="page-note">"No VirtualService has an old/new route."</p> })
+                }}
+            </fieldset>
+            <fieldset class="bulk-split">
+                <legend>"Split"</legend>
+                <div class="preset-buttons" role="group" aria-label="preset splits, old / new">
+                    {presets}
+                </div>
+                <label class="bulk-old-weight-field" for="bulk-old-weight">
+                    <span>"old"</span>
+                    <input
+                        type="number"
+                        id="bulk-old-weight"
+                        class="weight-slider-number"
+                        min="0"
+                        max="100"
+                        step="1"
+                        inputmode="numeric"
+                        data-testid=test_ids::BULK_OLD_WEIGHT
+                        prop:value=move || old_weight.get().map(|w| w.to_string()).unwrap_or_default()
+                        on:input=move |event| {
+                            if let Some(old) = parse_weight(&event_target_value(&event)) {
+                                choose_split(old);
+                            }
+                        }
+                    />
+                    <span>"%"</span>
+                </label>
+                <span class="bulk-new-weight">
+                    {move || {
+                        old_weight
+                            .get()
+                            .map(|old| format!("new {}%", 100 - old))
+                            .unwrap_or_else(|| "new gets the rest".into())
+                    }}
+                </span>
+            </fieldset>
+            {move || match plan.get() {
+                None => None,
+                Some(current) => {
+                    let count = current.rows.len();
+                    let changes = current.change_count();
+                    let heading = format!(
+                        "Preview: {} — {changes} of {count} would change",
+                        split_text(current.old, current.new),
+                    );
+                    Some(
+                        view! {
+                            <div class="bulk-preview-block">
+                                <h3 class="bulk-preview-title">{heading}</h3>
+                                <ul class="bulk-preview" data-testid=test_ids::BULK_PREVIEW>
+                                    {current.rows.into_iter().map(preview_row).collect_view()}
+                                </ul>
+                                <button type="button" class="link-button" on:click=move |_| preview()>
+                                    "refresh preview"
+                                </button>
+                            </div>
+                        },
+                    )
+                }
+            }}
+            <div class="bulk-actions">
+                <button
+                    type="button"
+                    class="apply-button"
+                    data-testid=test_ids::BULK_APPLY
+                    prop:disabled=move || !can_apply()
+                    on:click=move |_| {
+                        if let Some(request) = plan.with_untracked(|p| p.as_ref().map(Plan::request)) {
+                            apply.dispatch(request);
+                        }
+                    }
+                >
+                    {move || {
+                        if sending.get() {
+                            "Applying…".to_owned()
+                        } else {
+                            match plan.with(|p| p.as_ref().map(|p| p.rows.len())) {
+                                Some(n) => format!("Apply to {n} service{}", if n == 1 { "" } else { "s" }),
+                                None => "Apply".to_owned(),
+                            }
+                        }
+                    }}
+                </button>
+            </div>
+            <div class="bulk-outcome" role="status" aria-live="polite">
+                {move || match outcome.get() {
+                    None => None,
+                    Some(Ok(response)) => Some(
+                        view! { <ShiftResults results=response.results row_test_id=test_ids::bulk_result /> }
+                            .into_any(),
+                    ),
+                    Some(Err(text)) => Some(
+                        view! { <p class="rollout-error" role="alert">{text}</p> }.into_any(),
+                    ),
+                }}
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,116 @@
+//! Rollback: one clearly marked button that sends every old/new route in scope to old 100 /
+//! new 0, after one plain question. The server picks the routes from its cluster cache, so this
+//! works whatever state the metrics (Prometheus) are in; the page needs nothing but the routes
+//! it already shows to ask the question.
+
+use super::{
+    confirm_dialog::ConfirmDialog,
+    shift_preview::{error_text, shift_route},
+    shift_results::ShiftResults,
+    test_ids,
+};
+use crate::{
+    api::rollout,
+    state::{
+        access::{use_access, Permission},
+        routes::use_routes,
+    },
+};
+use leptos::prelude::*;
+use switchyard_protocol::ShiftResponse;
+
+#[component]
+pub fn RollbackButton() -> impl IntoView {
+    let routes = use_routes();
+    let access = use_access();
+    let asking = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<Result<ShiftResponse, String>>);
+
+    // The VirtualServices a rollback reaches, with whether the person may change each.
+    let reach = Memo::new(move |_| {
+        routes
+            .entries()
+            .into_iter()
+            .filter(|entry| entry.routes.with(|vs| shift_route(vs).is_some()))
+            .map(|entry| {
+                access
+                    .map(|a| a.permission(&entry.key))
+                    .unwrap_or(Permission::Editable)
+            })
+            .collect::<Vec<_>>()
+    });
+    // Read-only only when every reachable VirtualService is; otherwise the server does what it
+    // may and reports the rest.
+    let refusal = Memo::new(move |_| {
+        reach.with(|all| {
+            if all.is_empty() || all.iter().any(Permission::is_editable) {
+                None
+            } else {
+                all.iter().find_map(|p| p.reason().map(str::to_owned))
+            }
+        })
+    });
+    let question = Signal::derive(move || {
+        let n = reach.with(Vec::len);
+        format!(
+            "Send ALL traffic of {n} service{} back to old?",
+            if n == 1 { "" } else { "s" }
+        )
+    });
+
+    let rollback = Action::new_local(move |_: &()| async move {
+        outcome.set(None);
+        match rollout::rollback().await {
+            Ok(response) => {
+                for result in &response.results {
+                    if let Some(vs) = result.virtual_service.clone() {
+                        routes.upsert(vs);
+                    }
+                }
+                outcome.set(Some(Ok(response)));
+            }
+            Err(error) => outcome.set(Some(Err(error_text(&error)))),
+        }
+    });
+    let sending = rollback.pending();
+
+    view! {
+        <section class="rollback" aria-labelledby="rollback-title">
+            <h2 class="rollout-title" id="rollback-title">"Rollback"</h2>
+            <p class="rollout-help">
+                "Sends every old/new route in scope to old 100 / new 0. Needs no metrics."
+            </p>
+            <button
+                type="button"
+                class="danger-button rollback-button"
+                data-testid=test_ids::ROLLBACK
+                prop:disabled=move || sending.get() || refusal.with(Option::is_some)
+                on:click=move |_| asking.set(true)
+            >
+                {move || if sending.get() { "Rolling back…" } else { "Roll back everything to old" }}
+            </button>
+            {move || {
+                refusal
+                    .get()
+                    .map(|reason| view! { <p class="readonly-reason">{format!("read-only: {reason}")}</p> })
+            }}
+            <ConfirmDialog
+                open=asking
+                question
+                confirm_label="Roll back everything"
+                confirm_test_id=test_ids::ROLLBACK_CONFIRM
+                cancel_test_id=test_ids::ROLLBACK_CANCEL
+                on_confirm=Callback::new(move |()| {
+                    rollback.dispatch(());
+                })
+            />
+            <div class="rollback-outcome" data-testid=test_ids::ROLLBACK_RESULT role="status" aria-live="polite">
+                {move || match outcome.get() {
+                    None => None,
+                    Some(Ok(response)) => Some(view! { <ShiftResults results=response.results /> }.into_any()),
+                    Some(Err(text)) => Some(view! { <p class="rollout-error" role="alert">{text}</p> }.into_any()),
+                }}
+            </div>
+        </section>
+    }
+}

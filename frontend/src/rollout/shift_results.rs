@@ -1,0 +1,45 @@
+//! What a bulk shift or a rollback did, per VirtualService: a one-line summary, then one line
+//! per target ("changed: old 100 / new 0 → old 0 / new 100", "failed (409 conflict): …").
+
+use super::shift_preview::{result_text, results_summary};
+use leptos::prelude::*;
+use switchyard_protocol::{ShiftOutcome, ShiftResult};
+
+fn outcome_class(outcome: ShiftOutcome) -> &'static str {
+    match outcome {
+        ShiftOutcome::Changed => "shift-result is-changed",
+        ShiftOutcome::Unchanged => "shift-result is-unchanged",
+        ShiftOutcome::Failed => "shift-result is-failed",
+    }
+}
+
+#[component]
+pub fn ShiftResults(
+    results: Vec<ShiftResult>,
+    /// The test id of each target's line, from its name; `None` for lines without one.
+    #[prop(optional)]
+    row_test_id: Option<fn(&str) -> String>,
+) -> impl IntoView {
+    let summary = results_summary(&results);
+    let rows = results
+        .into_iter()
+        .map(|result| {
+            let test_id = row_test_id.map(|id| id(&result.name));
+            let text = result_text(&result);
+            view! {
+                <li class=outcome_class(result.outcome) data-testid=test_id>
+                    <span class="shift-result-name">
+                        {format!("{}/{}", result.namespace, result.name)}
+                    </span>
+                    <span class="shift-result-text">{text}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="shift-results">
+            <p class="shift-results-summary">{summary}</p>
+            <ul class="shift-results-list">{rows}</ul>
+        </div>
+    }
+}

@@ -1,0 +1,67 @@
+//! The `data-testid` values of the rollout actions, session and history, in one place so the
+//! browser tests and the components cannot drift apart. `tests/README.md` lists them for people.
+
+/// The bulk shift panel.
+pub const BULK_SHIFT: &str = "bulk-shift";
+/// The checkbox choosing one VirtualService: `bulk-target-{name}`.
+pub fn bulk_target(name: &str) -> String {
+    format!("bulk-target-{name}")
+}
+/// A preset split: `bulk-preset-{old}-{new}`.
+pub fn bulk_preset(old: u32, new: u32) -> String {
+    format!("bulk-preset-{old}-{new}")
+}
+/// The number field for the old version's weight (new gets the rest of 100).
+pub const BULK_OLD_WEIGHT: &str = "bulk-old-weight";
+/// The preview list.
+pub const BULK_PREVIEW: &str = "bulk-preview";
+/// One preview row: `bulk-preview-{name}`.
+pub fn bulk_preview(name: &str) -> String {
+    format!("bulk-preview-{name}")
+}
+/// The Apply button of the bulk shift.
+pub const BULK_APPLY: &str = "bulk-apply";
+/// The outcome for one VirtualService: `bulk-result-{name}`.
+pub fn bulk_result(name: &str) -> String {
+    format!("bulk-result-{name}")
+}
+
+/// The rollback button, its dialog's buttons, and the outcome.
+pub const ROLLBACK: &str = "rollback";
+pub const ROLLBACK_CONFIRM: &str = "rollback-confirm";
+pub const ROLLBACK_CANCEL: &str = "rollback-cancel";
+pub const ROLLBACK_RESULT: &str = "rollback-result";
+
+/// The history timeline, and one entry: `history-entry-{index}`, `index` counting from 0 for
+/// the oldest change, so an entry keeps its id as newer ones arrive.
+pub const HISTORY: &str = "history";
+pub fn history_entry(index: usize) -> String {
+    format!("history-entry-{index}")
+}
+
+/// Who the page thinks you are.
+pub const WHOAMI: &str = "whoami";
+/// Token mode: the password-type token field, its submit button, and signing out.
+pub const SIGN_IN_TOKEN: &str = "sign-in-token";
+pub const SIGN_IN_SUBMIT: &str = "sign-in-submit";
+pub const SIGN_OUT: &str = "sign-out";
+
+/// Why a VirtualService's controls are read-only: `readonly-reason-{name}`.
+pub fn readonly_reason(name: &str) -> String {
+    format!("readonly-reason-{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_documented_shapes() {
+        assert_eq!(bulk_target("review"), "bulk-target-review");
+        assert_eq!(bulk_preset(0, 100), "bulk-preset-0-100");
+        assert_eq!(bulk_preview("review"), "bulk-preview-review");
+        assert_eq!(bulk_result("review"), "bulk-result-review");
+        assert_eq!(history_entry(3), "history-entry-3");
+        assert_eq!(readonly_reason("review"), "readonly-reason-review");
+    }
+}
