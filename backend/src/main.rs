@@ -153,7 +153,7 @@ async fn serve_console(
     if matches!(mode, Mode::Anonymous) && !anonymous_writes {
         tracing::warn!(%listen, "anonymous mode on a non-loopback address: the console is read-only");
     }
-    let auth = Auth::new(mode, client, Some(config), anonymous_writes);
+    let auth = Auth::new(mode, client, Some(config), anonymous_writes).scoped(cluster.namespaces());
     if tokio::time::timeout(Duration::from_secs(30), cluster.wait_ready())
         .await
         .is_err()

@@ -50,7 +50,8 @@ async fn console(mode: Mode, anonymous_writes: bool) -> Console {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let auth = Auth::new(mode, client, Some(config), anonymous_writes);
+    let auth =
+        Auth::new(mode, client, Some(config), anonymous_writes).scoped(vec!["hands-on".to_owned()]);
     let router = app(AppState::new(cluster, live, auth));
     tokio::spawn(async move { axum::serve(listener, router).await });
     Console {
@@ -344,6 +345,38 @@ async fn header_mode_impersonates_the_proxy_user_and_groups() {
         .unwrap();
     let history = history_until(&proxied, &c.base, 1).await;
     assert_eq!(history.changes[0].user, "jane");
+    // Someone the cluster lets read nothing sees nothing, though the console's cache has it all.
+    let stranger: switchyard_protocol::RoutesResponse = http
+        .get(format!("{}/api/v1/routes", c.base))
+        .header("x-forwarded-user", "stranger")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(stranger.virtual_services.is_empty());
+    let graph: switchyard_protocol::Graph = http
+        .get(format!("{}/api/v1/graph", c.base))
+        .header("x-forwarded-user", "stranger")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(graph.splits.is_empty() && graph.nodes.iter().all(|n| n.namespace.is_empty()));
+    let jane: switchyard_protocol::RoutesResponse = http
+        .get(format!("{}/api/v1/routes", c.base))
+        .header("x-forwarded-user", "jane")
+        .header("x-forwarded-groups", "switchyard:viewers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jane.virtual_services.len(), 3);
     // No user header: not authenticated.
     let res = http
         .get(format!("{}/api/v1/routes", c.base))

@@ -67,6 +67,18 @@ pub struct Caller {
     pub may_write: bool,
     /// Why not, when not.
     pub reason: Option<String>,
+    /// Namespaces whose VirtualServices the caller may list, as the cluster says; `None` for
+    /// every namespace in scope (anonymous mode, where the console's own view is shown).
+    pub readable: Option<Vec<String>>,
+}
+
+impl Caller {
+    /// Whether the caller may see objects of this namespace.
+    pub fn sees(&self, namespace: &str) -> bool {
+        self.readable
+            .as_ref()
+            .is_none_or(|namespaces| namespaces.iter().any(|n| n == namespace))
+    }
 }
 
 struct Cached {
@@ -84,6 +96,8 @@ pub struct Auth {
     base: Option<kube::Config>,
     console: Client,
     callers: Arc<Mutex<HashMap<String, Cached>>>,
+    /// Namespaces in scope, checked for read access per user.
+    namespaces: Arc<Vec<String>>,
 }
 
 impl Auth {
@@ -100,7 +114,33 @@ impl Auth {
             base,
             console,
             callers: Arc::default(),
+            namespaces: Arc::default(),
         }
+    }
+
+    /// Checks each user's read access to these namespaces (token and header modes), so people see
+    /// only the VirtualServices the cluster lets them list.
+    pub fn scoped(mut self, namespaces: Vec<String>) -> Self {
+        self.namespaces = Arc::new(namespaces);
+        self
+    }
+
+    /// The namespaces in scope this client may list VirtualServices in; `None` when the console
+    /// was not scoped (every namespace it watches is shown).
+    async fn readable(&self, client: &Client) -> Result<Option<Vec<String>>, AuthError> {
+        if self.namespaces.is_empty() {
+            return Ok(None);
+        }
+        let mut readable = Vec::new();
+        for namespace in self.namespaces.iter() {
+            let (allowed, _) = may(client, "list", namespace, None)
+                .await
+                .map_err(|e| AuthError::Upstream(e.to_string()))?;
+            if allowed {
+                readable.push(namespace.clone());
+            }
+        }
+        Ok(Some(readable))
     }
 
     pub fn mode(&self) -> &Mode {
@@ -120,6 +160,7 @@ impl Auth {
                 groups: vec![],
                 client: self.console.clone(),
                 may_write: self.anonymous_writes,
+                readable: None,
                 reason: (!self.anonymous_writes).then(|| {
                     "this console runs without authentication and is not on loopback, so it is read-only".to_owned()
                 }),
@@ -153,7 +194,7 @@ impl Auth {
                     .map(|g| g.trim().to_owned())
                     .filter(|g| !g.is_empty())
                     .collect();
-                self.impersonating_caller(user, groups)
+                self.impersonating_caller(user, groups).await
             }
         }
     }
@@ -216,18 +257,24 @@ impl Auth {
                 other => AuthError::Upstream(other.to_string()),
             })?;
         let info = review.status.and_then(|s| s.user_info).unwrap_or_default();
+        let readable = self.readable(&client).await?;
         let caller = Caller {
             user: info.username.unwrap_or_else(|| "unknown".into()),
             groups: info.groups.unwrap_or_default(),
             client,
             may_write: true,
             reason: None,
+            readable,
         };
         self.remember(key, caller.clone());
         Ok(caller)
     }
 
-    fn impersonating_caller(&self, user: String, groups: Vec<String>) -> Result<Caller, AuthError> {
+    async fn impersonating_caller(
+        &self,
+        user: String,
+        groups: Vec<String>,
+    ) -> Result<Caller, AuthError> {
         let key = format!("header:{user}:{}", groups.join(","));
         if let Some(caller) = self.cached(&key) {
             return Ok(caller);
@@ -238,12 +285,14 @@ impl Auth {
         config.auth_info.impersonate = Some(user.clone());
         config.auth_info.impersonate_groups = (!groups.is_empty()).then(|| groups.clone());
         let client = Client::try_from(config).map_err(|e| AuthError::Upstream(e.to_string()))?;
+        let readable = self.readable(&client).await?;
         let caller = Caller {
             user,
             groups,
             client,
             may_write: true,
             reason: None,
+            readable,
         };
         self.remember(key, caller.clone());
         Ok(caller)

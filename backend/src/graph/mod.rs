@@ -347,6 +347,36 @@ fn service_of(fqdn: &str) -> Option<(String, String)> {
     Some((name.to_owned(), namespace.to_owned()))
 }
 
+/// The part of a graph in namespaces `keep` accepts; nodes outside any namespace (entry, unknown)
+/// stay, and edges stay when both ends do.
+pub fn restrict(graph: &Graph, keep: impl Fn(&str) -> bool) -> Graph {
+    let nodes: Vec<Node> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.namespace.is_empty() || keep(&n.namespace))
+        .cloned()
+        .collect();
+    let ids: BTreeSet<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+    Graph {
+        edges: graph
+            .edges
+            .iter()
+            .filter(|e| ids.contains(e.source.as_str()) && ids.contains(e.target.as_str()))
+            .cloned()
+            .collect(),
+        splits: graph
+            .splits
+            .iter()
+            .filter(|s| keep(&s.namespace))
+            .cloned()
+            .collect(),
+        nodes,
+        metrics: graph.metrics.clone(),
+        window_seconds: graph.window_seconds,
+        generated_at: graph.generated_at,
+    }
+}
+
 /// Copies observed shares from the graph's splits onto the matching route destinations.
 pub fn annotate_observed(virtual_services: &mut [VirtualServiceRoutes], graph: &Graph) {
     for vs in virtual_services {

@@ -334,3 +334,21 @@ fn snapshot_of_the_demo_graph() {
         serde_json::to_string_pretty(&json).unwrap()
     );
 }
+
+#[test]
+fn restricting_to_namespaces_drops_what_is_outside() {
+    let g = build(
+        &topology(80, 20),
+        Some(&demo_samples(16.0, 4.0)),
+        fresh(),
+        30,
+        100.0,
+    );
+    let none = restrict(&g, |_| false);
+    assert_eq!(
+        none.nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["entry"]
+    );
+    assert!(none.edges.is_empty() && none.splits.is_empty());
+    assert_eq!(restrict(&g, |ns| ns == "hands-on"), g);
+}

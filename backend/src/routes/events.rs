@@ -34,9 +34,35 @@ pub fn sse_event(event: &ServerEvent) -> Event {
         .unwrap_or_else(|_| Event::default().event(name).data("{}"))
 }
 
+/// The part of an event the caller may see (namespaces they may list), or nothing.
+pub fn visible_to(caller: &Caller, event: ServerEvent) -> Option<ServerEvent> {
+    match event {
+        ServerEvent::Routes(mut routes) => {
+            routes
+                .virtual_services
+                .retain(|vs| caller.sees(&vs.namespace));
+            Some(ServerEvent::Routes(routes))
+        }
+        ServerEvent::VirtualServiceChanged(vs) => caller
+            .sees(&vs.namespace)
+            .then_some(ServerEvent::VirtualServiceChanged(vs)),
+        ServerEvent::VirtualServiceDeleted { namespace, name } => caller
+            .sees(&namespace)
+            .then_some(ServerEvent::VirtualServiceDeleted { namespace, name }),
+        ServerEvent::Graph(graph) => {
+            Some(ServerEvent::Graph(crate::graph::restrict(&graph, |ns| {
+                caller.sees(ns)
+            })))
+        }
+        ServerEvent::Change(change) => caller
+            .sees(&change.namespace)
+            .then_some(ServerEvent::Change(change)),
+    }
+}
+
 async fn events(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribe before taking the snapshots so no change falls between the two.
     let changes = BroadcastStream::new(state.live.subscribe());
@@ -56,6 +82,9 @@ async fn events(
         };
         stream::iter(events)
     });
-    let stream = stream::iter(first).chain(rest).map(|e| Ok(sse_event(&e)));
+    let stream = stream::iter(first)
+        .chain(rest)
+        .filter_map(move |e| futures::future::ready(visible_to(&caller, e)))
+        .map(|e| Ok(sse_event(&e)));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

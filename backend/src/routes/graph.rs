@@ -12,6 +12,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/graph", get(graph))
 }
 
-async fn graph(State(state): State<AppState>, _caller: Caller) -> Json<Graph> {
-    Json((*state.live.graph()).clone())
+async fn graph(State(state): State<AppState>, caller: Caller) -> Json<Graph> {
+    Json(crate::graph::restrict(&state.live.graph(), |ns| {
+        caller.sees(ns)
+    }))
 }

@@ -68,15 +68,20 @@ async fn rollback(State(state): State<AppState>, caller: Caller) -> Result<Json<
     Ok(Json(ShiftResponse { results }))
 }
 
-async fn history(State(state): State<AppState>, _caller: Caller) -> Json<HistoryResponse> {
-    Json(HistoryResponse {
-        changes: state.cluster.history(),
-    })
+async fn history(State(state): State<AppState>, caller: Caller) -> Json<HistoryResponse> {
+    let mut changes = state.cluster.history();
+    changes.retain(|c| caller.sees(&c.namespace));
+    Json(HistoryResponse { changes })
 }
 
 async fn access(State(state): State<AppState>, caller: Caller) -> Result<Json<AccessResponse>> {
     let mut out = Vec::new();
-    for vs in state.cluster.virtual_services() {
+    for vs in state
+        .cluster
+        .virtual_services()
+        .into_iter()
+        .filter(|vs| caller.sees(&vs.namespace))
+    {
         let (can_patch, reason) = if !caller.may_write {
             (false, caller.reason.clone())
         } else {

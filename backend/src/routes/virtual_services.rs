@@ -21,8 +21,12 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn list_routes(State(state): State<AppState>, _caller: Caller) -> Json<RoutesResponse> {
-    Json(state.live.routes())
+async fn list_routes(State(state): State<AppState>, caller: Caller) -> Json<RoutesResponse> {
+    let mut routes = state.live.routes();
+    routes
+        .virtual_services
+        .retain(|vs| caller.sees(&vs.namespace));
+    Json(routes)
 }
 
 async fn set_weights(
