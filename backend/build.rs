@@ -4,7 +4,8 @@
 //! environment), wasm-bindgen as a library (target `web`), optionally `wasm-opt -Oz` from npm's
 //! binaryen, then content-hashed assets plus `index.html` in `$OUT_DIR/ui` and a generated table
 //! `$OUT_DIR/ui_assets.rs` that `src/ui.rs` includes with `include_bytes!`, so every build —
-//! debug included — carries the whole UI inside the binary.
+//! debug included — carries the whole UI inside the binary. Text and wasm assets also get a
+//! gzip copy made here once, so the server never compresses them per request.
 //!
 //! Environment switches:
 //! - `SWITCHYARD_SKIP_UI=1`: skip the wasm step and embed a placeholder page (fast check/clippy).
@@ -447,9 +448,18 @@ fn stage(out_dir: &Path, assets: &[Asset]) {
             "\"{}\"",
             hashed("", &asset.bytes, "").trim_matches(['-', '.'])
         );
+        let gzip = match gzip(&asset.bytes) {
+            Some(compressed) => {
+                let gz_path = ui_dir.join(format!("{}.gz", asset.path));
+                fs::write(&gz_path, compressed)
+                    .unwrap_or_else(|e| die(&format!("writing {}: {e}", gz_path.display())));
+                format!("Some(include_bytes!({:?}))", gz_path.display().to_string())
+            }
+            None => "None".to_owned(),
+        };
         let _ = writeln!(
             table,
-            "    Asset {{ path: {:?}, content_type: {:?}, immutable: {}, etag: {:?}, bytes: include_bytes!({:?}) }},",
+            "    Asset {{ path: {:?}, content_type: {:?}, immutable: {}, etag: {:?}, bytes: include_bytes!({:?}), gzip: {gzip} }},",
             asset.path,
             asset.content_type,
             asset.immutable,
@@ -461,6 +471,20 @@ fn stage(out_dir: &Path, assets: &[Asset]) {
     let table_path = out_dir.join("ui_assets.rs");
     fs::write(&table_path, table)
         .unwrap_or_else(|e| die(&format!("writing {}: {e}", table_path.display())));
+}
+
+/// A gzip copy when it saves enough to be worth a second copy in the binary (tiny files and
+/// already-compressed data are served as they are).
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write as _;
+    if bytes.len() < 1024 {
+        return None;
+    }
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(bytes).ok()?;
+    let compressed = encoder.finish().ok()?;
+    (compressed.len() * 10 < bytes.len() * 9).then_some(compressed)
 }
 
 fn env_or_die(key: &str) -> OsString {
