@@ -71,12 +71,18 @@ pub struct Demo {
     pub url: String,
     pub kubeconfig: PathBuf,
     log: PathBuf,
-    _child: Child,
+    child: Child,
 }
 
 impl Demo {
     /// Starts the demo in `dir` and waits (bounded) for its "listening" line.
     pub async fn start(dir: &Path) -> Result<Demo> {
+        Demo::start_with_args(dir, &[]).await
+    }
+
+    /// Like [`Demo::start`], with extra command-line arguments for `switchyard demo`, e.g.
+    /// `&["--auth", "token"]`.
+    pub async fn start_with_args(dir: &Path, extra: &[&str]) -> Result<Demo> {
         let binary = switchyard_binary()?;
         let kubeconfig = dir.join("kubeconfig");
         let log = dir.join("switchyard.log");
@@ -85,6 +91,7 @@ impl Demo {
             .args(["--listen", "127.0.0.1:0"])
             .arg("--kubeconfig-out")
             .arg(&kubeconfig)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(std::fs::File::create(&log)?))
@@ -130,8 +137,14 @@ impl Demo {
             url,
             kubeconfig,
             log,
-            _child: child,
+            child,
         })
+    }
+
+    /// Stops the server (as a crash or a restart would), leaving open pages disconnected.
+    pub async fn stop(&mut self) -> Result<()> {
+        self.child.kill().await?;
+        Ok(())
     }
 
     /// The last lines of the demo's log, for failure messages.
@@ -159,6 +172,84 @@ impl Demo {
             ));
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+impl Demo {
+    /// The bearer token of a context in the kubeconfig the demo wrote (e.g.
+    /// `switchyard-sim-viewer`), read with kubectl so the kubeconfig's format stays kubectl's
+    /// business.
+    pub async fn context_token(&self, context: &str) -> Result<String> {
+        let user_path = format!("jsonpath={{.contexts[?(@.name==\"{context}\")].context.user}}");
+        let user = self
+            .kubectl(&["config", "view", "--raw", "-o", &user_path])
+            .await?;
+        let user = user.trim();
+        if user.is_empty() {
+            return fail(format!("the demo's kubeconfig has no context {context}"));
+        }
+        let token_path = format!("jsonpath={{.users[?(@.name==\"{user}\")].user.token}}");
+        let token = self
+            .kubectl(&["config", "view", "--raw", "-o", &token_path])
+            .await?;
+        let token = token.trim().to_owned();
+        if token.is_empty() {
+            return fail(format!("user {user} of context {context} has no token"));
+        }
+        Ok(token)
+    }
+
+    /// Sends one request to the console with curl and returns the HTTP status. `headers` are
+    /// `name: value` lines; they go to curl on stdin (`-H @-`), so a token never shows in the
+    /// process list.
+    pub async fn http_status(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[String],
+        body: Option<&str>,
+    ) -> Result<u16> {
+        use tokio::io::AsyncWriteExt as _;
+        let url = format!("{}{}", self.url.trim_end_matches('/'), path);
+        let mut command = Command::new("curl");
+        command
+            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", method])
+            .args(["-H", "@-", "-H", "content-type: application/json"]);
+        if let Some(body) = body {
+            command.args(["--data-binary", body]);
+        }
+        let mut child = command
+            .arg(&url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("running curl (is it installed?): {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(headers.join("\n").as_bytes()).await?;
+        }
+        let output = child.wait_with_output().await?;
+        let code = String::from_utf8_lossy(&output.stdout);
+        code.trim().parse().map_err(|_| {
+            format!(
+                "curl {method} {url} gave no status: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+            .into()
+        })
+    }
+}
+
+impl Browser {
+    /// Clicks the element with this test id, waiting for it to appear.
+    pub async fn click(&self, id: &str) -> Result<()> {
+        self.wait_for(id).await?.click().await?;
+        Ok(())
+    }
+
+    /// Whether the element with this test id is enabled (waits for it to appear).
+    pub async fn is_enabled(&self, id: &str) -> Result<bool> {
+        Ok(self.wait_for(id).await?.is_enabled().await?)
     }
 }
 
