@@ -337,10 +337,16 @@ async fn header_mode_impersonates_the_proxy_user_and_groups() {
     );
     assert_eq!(weights(&c, "review").await, [50, 50]);
     let proxied = reqwest::Client::builder()
-        .default_headers(reqwest::header::HeaderMap::from_iter([(
-            reqwest::header::HeaderName::from_static("x-forwarded-user"),
-            reqwest::header::HeaderValue::from_static("jane"),
-        )]))
+        .default_headers(reqwest::header::HeaderMap::from_iter([
+            (
+                reqwest::header::HeaderName::from_static("x-forwarded-user"),
+                reqwest::header::HeaderValue::from_static("jane"),
+            ),
+            (
+                reqwest::header::HeaderName::from_static("x-forwarded-groups"),
+                reqwest::header::HeaderValue::from_static("switchyard:viewers"),
+            ),
+        ]))
         .build()
         .unwrap();
     let history = history_until(&proxied, &c.base, 1).await;
