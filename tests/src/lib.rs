@@ -484,3 +484,19 @@ where
         tokio::time::sleep(POLL).await;
     }
 }
+
+impl Browser {
+    /// The first element matching a CSS selector, waiting for it to appear. For lookups scoped
+    /// to a container, e.g. `[data-testid="selected-service"] [data-testid="apply-review-1"]`,
+    /// where the same test id is on the page twice.
+    pub async fn wait_for_css(&self, selector: &str) -> Result<Element> {
+        poll(&format!("element {selector}"), WAIT, || async {
+            match self.client.find(Locator::Css(selector)).await {
+                Ok(element) => Ok(Some(element)),
+                Err(e) if e.is_no_such_element() => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+}

@@ -19,7 +19,7 @@ use crate::{
 };
 use leptos::prelude::*;
 use std::collections::BTreeSet;
-use switchyard_protocol::{ShiftRequest, ShiftResponse, VirtualServiceRoutes};
+use switchyard_protocol::{ShiftResponse, VirtualServiceRoutes};
 
 /// One VirtualService that can take part: its key, its old/new split now, and whether the
 /// person may change it.
@@ -53,7 +53,8 @@ pub fn BulkShift() -> impl IntoView {
     let unticked = RwSignal::new(BTreeSet::<VsKey>::new());
     let old_weight = RwSignal::new(None::<u32>);
     let plan = RwSignal::new(None::<Plan>);
-    let outcome = RwSignal::new(None::<Result<ShiftResponse, String>>);
+    // The answer, with the preview rows it was applied from.
+    let outcome = RwSignal::new(None::<Result<(ShiftResponse, Vec<PreviewRow>), String>>);
 
     let candidates = Memo::new(move |_| {
         routes
@@ -104,8 +105,9 @@ pub fn BulkShift() -> impl IntoView {
         preview();
     };
 
-    let apply = Action::new_local(move |request: &ShiftRequest| {
-        let request = request.clone();
+    let apply = Action::new_local(move |applied: &Plan| {
+        let request = applied.request();
+        let shown = applied.rows.clone();
         async move {
             let answer = rollout::shift(&request).await;
             match answer {
@@ -116,7 +118,7 @@ pub fn BulkShift() -> impl IntoView {
                         }
                     }
                     plan.set(None);
-                    outcome.set(Some(Ok(response)));
+                    outcome.set(Some(Ok((response, shown))));
                 }
                 Err(error) => outcome.set(Some(Err(error_text(&error)))),
             }
@@ -314,8 +316,8 @@ pub fn BulkShift() -> impl IntoView {
                     data-testid=test_ids::BULK_APPLY
                     prop:disabled=move || !can_apply()
                     on:click=move |_| {
-                        if let Some(request) = plan.with_untracked(|p| p.as_ref().map(Plan::request)) {
-                            apply.dispatch(request);
+                        if let Some(applied) = plan.get_untracked() {
+                            apply.dispatch(applied);
                         }
                     }
                 >
@@ -334,8 +336,8 @@ pub fn BulkShift() -> impl IntoView {
             <div class="bulk-outcome" role="status" aria-live="polite">
                 {move || match outcome.get() {
                     None => None,
-                    Some(Ok(response)) => Some(
-                        view! { <ShiftResults results=response.results row_test_id=test_ids::bulk_result /> }
+                    Some(Ok((response, shown))) => Some(
+                        view! { <ShiftResults results=response.results row_test_id=test_ids::bulk_result shown /> }
                             .into_any(),
                     ),
                     Some(Err(text)) => Some(

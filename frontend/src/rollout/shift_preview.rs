@@ -146,10 +146,17 @@ fn status_words(status: u16) -> &'static str {
 }
 
 /// What one target's outcome reads as, e.g. "changed: old 100 / new 0 → old 0 / new 100" or
-/// "failed (409 conflict): review route 1 changed since it was shown".
-pub fn result_text(result: &ShiftResult) -> String {
+/// "failed (409 conflict): review route 1 changed since it was shown". With the preview row it
+/// was applied from, a change says from what to what: the server changed it only because the
+/// route still was as that row showed.
+pub fn result_text(result: &ShiftResult, shown: Option<&PreviewRow>) -> String {
     match result.outcome {
-        ShiftOutcome::Changed => format!("changed: {}", result.message),
+        ShiftOutcome::Changed => match shown {
+            Some(row) if row.route_index == result.route_index.unwrap_or(row.route_index) => {
+                format!("changed: {}", row.text())
+            }
+            _ => format!("changed: {}", result.message),
+        },
         ShiftOutcome::Unchanged => format!("unchanged: {}", result.message),
         ShiftOutcome::Failed => match result.status {
             Some(status) => format!(
@@ -345,24 +352,25 @@ mod tests {
             status,
             virtual_service: None,
         };
-        let changed = result(
-            ShiftOutcome::Changed,
-            None,
-            "old 100 / new 0 → old 0 / new 100",
-        );
+        let changed = result(ShiftOutcome::Changed, None, "set to old 0 / new 100");
         let conflict = result(ShiftOutcome::Failed, Some(409), "route 1 changed");
         let forbidden = result(ShiftOutcome::Failed, Some(403), "viewer may not patch");
         let same = result(ShiftOutcome::Unchanged, None, "already old 0 / new 100");
         assert_eq!(
-            result_text(&changed),
+            result_text(&changed, None),
+            "changed: set to old 0 / new 100"
+        );
+        let shown = Plan::new([&vs("review", 100, 0)], 0).rows.remove(0);
+        assert_eq!(
+            result_text(&changed, Some(&shown)),
             "changed: old 100 / new 0 → old 0 / new 100"
         );
         assert_eq!(
-            result_text(&conflict),
+            result_text(&conflict, Some(&shown)),
             "failed (409 conflict): route 1 changed"
         );
         assert_eq!(
-            result_text(&forbidden),
+            result_text(&forbidden, None),
             "failed (403 forbidden): viewer may not patch"
         );
         assert_eq!(

@@ -1,7 +1,7 @@
 //! What a bulk shift or a rollback did, per VirtualService: a one-line summary, then one line
 //! per target ("changed: old 100 / new 0 → old 0 / new 100", "failed (409 conflict): …").
 
-use super::shift_preview::{result_text, results_summary};
+use super::shift_preview::{result_text, results_summary, PreviewRow};
 use leptos::prelude::*;
 use switchyard_protocol::{ShiftOutcome, ShiftResult};
 
@@ -19,13 +19,19 @@ pub fn ShiftResults(
     /// The test id of each target's line, from its name; `None` for lines without one.
     #[prop(optional)]
     row_test_id: Option<fn(&str) -> String>,
+    /// The preview rows the results answer, when there was a preview.
+    #[prop(optional)]
+    shown: Vec<PreviewRow>,
 ) -> impl IntoView {
     let summary = results_summary(&results);
     let rows = results
         .into_iter()
         .map(|result| {
             let test_id = row_test_id.map(|id| id(&result.name));
-            let text = result_text(&result);
+            let row = shown
+                .iter()
+                .find(|row| row.namespace == result.namespace && row.name == result.name);
+            let text = result_text(&result, row);
             view! {
                 <li class=outcome_class(result.outcome) data-testid=test_id>
                     <span class="shift-result-name">

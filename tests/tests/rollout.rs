@@ -1,0 +1,420 @@
+//! The team's rollout actions through the real page: a bulk shift of the three demo services to
+//! 0/100 with one action (checked with real `kubectl`), rollback of everything in one click plus
+//! a confirmation, the history naming the user for both, a route changed with kubectl between
+//! preview and apply failing alone with 409, and in token mode a viewer seeing read-only
+//! controls (a direct write with the viewer's token is refused with 403) while an operator
+//! shifts and is named in the history.
+
+use fantoccini::Locator;
+use switchyard_e2e::{fail, poll, Browser, Demo, Result, WAIT};
+
+const SERVICES: [&str; 3] = ["product", "recommendation", "review"];
+const JSONPATH_WEIGHTS: &str = "jsonpath={.spec.http[1].route[*].weight}";
+
+/// Starts a demo (with extra arguments) and a browser, runs the scenario, and on failure saves
+/// a screenshot and the demo's log tail in the panic message.
+macro_rules! run {
+    ($name:literal, $args:expr, $scenario:ident) => {{
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let demo = match Demo::start_with_args(dir.path(), $args).await {
+            Ok(demo) => demo,
+            Err(error) => panic!("{error}"),
+        };
+        let browser = match Browser::start().await {
+            Ok(browser) => browser,
+            Err(error) => panic!("{error}"),
+        };
+        if let Err(error) = $scenario(&browser, &demo).await {
+            let shot = match browser.screenshot($name).await {
+                Ok(path) => format!("screenshot: {}", path.display()),
+                Err(e) => format!("no screenshot: {e}"),
+            };
+            panic!(
+                "{error}\n{shot}\nswitchyard log (tail):\n{}",
+                demo.log_tail()
+            );
+        }
+        if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
+            if let Err(error) = browser.screenshot(concat!($name, "-final")).await {
+                panic!("saving the final screenshot: {error}");
+            }
+        }
+        if let Err(error) = browser.close().await {
+            panic!("closing the browser session: {error}");
+        }
+    }};
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_shift_then_rollback_with_history() {
+    run!("rollout-bulk-rollback", &[], bulk_shift_then_rollback);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_changed_after_the_preview_fails_alone() {
+    run!("rollout-conflict", &[], conflict_after_preview);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_is_read_only_and_operator_shifts() {
+    run!("rollout-token", &["--auth", "token"], viewer_then_operator);
+}
+
+/// With SWITCHYARD_E2E_SCREENSHOTS set, scrolls the element with this test id to the top and
+/// saves a screenshot, for a person to look at the page.
+async fn look(browser: &Browser, name: &str, id: &str) -> Result<()> {
+    if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_none() {
+        return Ok(());
+    }
+    let element = browser.wait_for(id).await?;
+    let element = serde_json::to_value(&element)?;
+    browser
+        .client
+        .execute("arguments[0].scrollIntoView();", vec![element])
+        .await?;
+    browser.screenshot(name).await?;
+    Ok(())
+}
+
+/// Opens the page and waits for the bulk panel with every demo service ticked.
+async fn open_console(browser: &Browser, demo: &Demo) -> Result<()> {
+    browser.client.goto(&demo.url).await?;
+    if browser.client.source().await?.contains("UI not built") {
+        return fail(
+            "the switchyard binary embeds the placeholder page (built with SWITCHYARD_SKIP_UI); \
+             rebuild it with `cargo build -p switchyard`",
+        );
+    }
+    browser.wait_for("bulk-shift").await?;
+    Ok(())
+}
+
+async fn wait_ticked(browser: &Browser, services: &[&str], ticked: bool) -> Result<()> {
+    for service in services {
+        let id = format!("bulk-target-{service}");
+        poll(&format!("{id} ticked={ticked}"), WAIT, || async {
+            let checked = browser.wait_for(&id).await?.prop("checked").await?;
+            Ok((checked.as_deref() == Some(if ticked { "true" } else { "false" })).then_some(()))
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Waits until kubectl shows `weights` (e.g. "0 100") on route 1 of `service`.
+async fn wait_kubectl(demo: &Demo, service: &str, weights: &str) -> Result<()> {
+    let last = std::sync::Mutex::new(String::new());
+    let outcome = poll(
+        &format!("kubectl to show {service} at {weights}"),
+        WAIT,
+        || async {
+            let now = demo
+                .kubectl(&["get", "virtualservice", service, "-o", JSONPATH_WEIGHTS])
+                .await?;
+            let now = now.trim().to_owned();
+            let done = now == weights;
+            if let Ok(mut seen) = last.lock() {
+                *seen = now;
+            }
+            Ok(done.then_some(()))
+        },
+    )
+    .await;
+    outcome.map_err(|e| {
+        let seen = last.lock().map(|s| s.clone()).unwrap_or_default();
+        format!("{e}; kubectl last showed {seen:?}").into()
+    })
+}
+
+/// The texts of all history entries on the page.
+async fn history_texts(browser: &Browser) -> Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for entry in browser
+        .client
+        .find_all(Locator::Css("[data-testid^=\"history-entry-\"]"))
+        .await?
+    {
+        texts.push(entry.text().await?);
+    }
+    Ok(texts)
+}
+
+/// Waits until, for every service, some history entry holds all of `parts` (with
+/// `{service}` replaced by the service's name).
+async fn wait_history(browser: &Browser, parts: &[&str]) -> Result<()> {
+    let description = format!("history entries with {parts:?} for {SERVICES:?}");
+    let last = std::sync::Mutex::new(Vec::new());
+    let outcome = poll(&description, WAIT, || async {
+        let texts = history_texts(browser).await?;
+        let all = SERVICES.iter().all(|service| {
+            texts.iter().any(|text| {
+                parts
+                    .iter()
+                    .all(|part| text.contains(&part.replace("{service}", service)))
+            })
+        });
+        if let Ok(mut seen) = last.lock() {
+            *seen = texts;
+        }
+        Ok(all.then_some(()))
+    })
+    .await;
+    outcome.map_err(|e| {
+        let seen = last.lock().map(|s| s.clone()).unwrap_or_default();
+        format!("{e}; history shows {seen:#?}").into()
+    })
+}
+
+/// Presets 0/100 over every ticked service, checks the preview, applies, checks the results.
+async fn bulk_shift_to_0_100(browser: &Browser) -> Result<()> {
+    browser.click("bulk-preset-0-100").await?;
+    for service in SERVICES {
+        browser
+            .wait_for_text(
+                &format!("bulk-preview-{service}"),
+                "old 100 / new 0 → old 0 / new 100",
+                |text| text.contains("old 100 / new 0 → old 0 / new 100"),
+            )
+            .await?;
+    }
+    browser.click("bulk-apply").await?;
+    for service in SERVICES {
+        browser
+            .wait_for_text(&format!("bulk-result-{service}"), "changed", |text| {
+                text.contains("changed: old 100 / new 0 → old 0 / new 100")
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> {
+    open_console(browser, demo).await?;
+    browser
+        .wait_for_text("whoami", "anonymous", |t| t.contains("anonymous"))
+        .await?;
+    // Every service with an old/new route is chosen without anyone ticking anything.
+    wait_ticked(browser, &SERVICES, true).await?;
+    bulk_shift_to_0_100(browser).await?;
+    for service in SERVICES {
+        wait_kubectl(demo, service, "0 100").await?;
+    }
+    look(browser, "rollout-bulk-applied", "bulk-shift").await?;
+
+    // Rollback: one button, one plain question, one answer.
+    browser.click("rollback").await?;
+    browser
+        .wait_for_text("rollback-confirm", "the confirm button", |t| {
+            t.contains("Roll back everything")
+        })
+        .await?;
+    let question = browser
+        .client
+        .find(Locator::Css(".confirm-dialog-question"))
+        .await?
+        .text()
+        .await?;
+    if !question.contains("Send ALL traffic of 3 services back to old?") {
+        return fail(format!("the confirmation asks {question:?}"));
+    }
+    look(browser, "rollout-rollback-confirm", "rollback").await?;
+    browser.click("rollback-confirm").await?;
+    browser
+        .wait_for_text("rollback-result", "3 changed", |t| t.contains("3 changed"))
+        .await?;
+    for service in SERVICES {
+        wait_kubectl(demo, service, "100 0").await?;
+    }
+
+    wait_history(
+        browser,
+        &[
+            "anonymous",
+            "bulk shift",
+            "hands-on/{service} route 1",
+            "old 100 / new 0 → old 0 / new 100",
+        ],
+    )
+    .await?;
+    wait_history(
+        browser,
+        &[
+            "anonymous",
+            "rollback",
+            "hands-on/{service} route 1",
+            "old 0 / new 100 → old 100 / new 0",
+        ],
+    )
+    .await?;
+    look(browser, "rollout-history", "history").await?;
+    Ok(())
+}
+
+async fn conflict_after_preview(browser: &Browser, demo: &Demo) -> Result<()> {
+    open_console(browser, demo).await?;
+    wait_ticked(browser, &SERVICES, true).await?;
+    browser.click("bulk-preset-50-50").await?;
+    browser
+        .wait_for_text("bulk-preview-review", "a preview row", |t| {
+            t.contains("old 100 / new 0 → old 50 / new 50")
+        })
+        .await?;
+    // Someone else moves review after the preview was shown.
+    demo.kubectl(&[
+        "patch",
+        "virtualservice",
+        "review",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/http/1/route/0/weight","value":80},{"op":"replace","path":"/spec/http/1/route/1/weight","value":20}]"#,
+    ])
+    .await?;
+    // The page learns of it live and says the preview is out of date for review.
+    browser
+        .wait_for_text("bulk-preview-review", "the stale note", |t| {
+            t.contains("changed since this preview")
+        })
+        .await?;
+    browser.click("bulk-apply").await?;
+    browser
+        .wait_for_text("bulk-result-review", "failed with 409", |t| {
+            t.contains("failed (409")
+        })
+        .await?;
+    for service in ["product", "recommendation"] {
+        browser
+            .wait_for_text(&format!("bulk-result-{service}"), "changed", |t| {
+                t.contains("changed: old 100 / new 0 → old 50 / new 50")
+            })
+            .await?;
+        wait_kubectl(demo, service, "50 50").await?;
+    }
+    wait_kubectl(demo, "review", "80 20").await?;
+    look(browser, "rollout-conflict-results", "bulk-shift").await?;
+    Ok(())
+}
+
+async fn sign_in(browser: &Browser, token: &str, user: &str) -> Result<()> {
+    let field = browser.wait_for("sign-in-token").await?;
+    if field.attr("type").await?.as_deref() != Some("password") {
+        return fail("the token field is not a password field");
+    }
+    field.send_keys(token).await?;
+    browser.click("sign-in-submit").await?;
+    browser
+        .wait_for_text("whoami", user, |t| t.contains(user))
+        .await?;
+    // The token is in no storage the page's scripts can read, nor in the URL.
+    let exposed = browser
+        .client
+        .execute(
+            "return JSON.stringify(localStorage) + JSON.stringify(sessionStorage) \
+             + location.href + document.cookie;",
+            vec![],
+        )
+        .await?;
+    if exposed.to_string().contains(token) {
+        return fail("the token is readable from the page (storage, URL or a script cookie)");
+    }
+    Ok(())
+}
+
+async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
+    let viewer = demo.context_token("switchyard-sim-viewer").await?;
+    let operator = demo.context_token("switchyard-sim-operator").await?;
+
+    browser.client.goto(&demo.url).await?;
+    sign_in(browser, &viewer, "viewer").await?;
+    browser.wait_for("vs-hands-on-review").await?;
+    browser
+        .wait_for_text("readonly-reason-review", "a reason", |t| {
+            t.starts_with("read-only: ") && t.len() > "read-only: ".len()
+        })
+        .await?;
+    for id in [
+        "weight-review-1-old",
+        "weight-number-review-1-old",
+        "preset-review-1-0-100",
+        "apply-review-1",
+        "bulk-target-review",
+        "rollback",
+    ] {
+        if browser.is_enabled(id).await? {
+            return fail(format!("{id} is enabled for the viewer"));
+        }
+    }
+    look(browser, "rollout-token-viewer-actions", "bulk-shift").await?;
+    look(browser, "rollout-token-viewer-card", "vs-hands-on-review").await?;
+
+    // A direct write with the viewer's credentials is refused by the cluster's RBAC.
+    let hosts = demo
+        .kubectl(&[
+            "get",
+            "virtualservice",
+            "review",
+            "-o",
+            "jsonpath={.spec.http[1].route[*].destination.host}",
+        ])
+        .await?;
+    let host = hosts.split_whitespace().next().unwrap_or("review");
+    let body = format!(
+        r#"{{"weights":{{"old":0,"new":100}},"expected":[{{"host":"{host}","subset":"old","weight":100}},{{"host":"{host}","subset":"new","weight":0}}]}}"#
+    );
+    let path = "/api/v1/namespaces/hands-on/virtualservices/review/routes/1/weights";
+    let with_header = demo
+        .http_status(
+            "PUT",
+            path,
+            &[
+                "x-requested-by: switchyard".into(),
+                format!("authorization: Bearer {viewer}"),
+            ],
+            Some(&body),
+        )
+        .await?;
+    let with_cookie = demo
+        .http_status(
+            "PUT",
+            path,
+            &[
+                "x-requested-by: switchyard".into(),
+                format!("cookie: switchyard_token={viewer}"),
+            ],
+            Some(&body),
+        )
+        .await?;
+    if (with_header, with_cookie) != (403, 403) {
+        return fail(format!(
+            "a viewer's direct write answered {with_header} (bearer) and {with_cookie} \
+             (cookie), not 403"
+        ));
+    }
+    wait_kubectl(demo, "review", "100 0").await?;
+
+    // Sign out (the page starts over) and sign in as the operator.
+    browser.click("sign-out").await?;
+    sign_in(browser, &operator, "operator").await?;
+    browser.wait_for("vs-hands-on-review").await?;
+    poll("the operator's controls to be enabled", WAIT, || async {
+        let enabled = browser.is_enabled("weight-review-1-old").await?
+            && !browser.exists("readonly-reason-review").await?;
+        Ok(enabled.then_some(()))
+    })
+    .await?;
+    wait_ticked(browser, &SERVICES, true).await?;
+    bulk_shift_to_0_100(browser).await?;
+    for service in SERVICES {
+        wait_kubectl(demo, service, "0 100").await?;
+    }
+    wait_history(
+        browser,
+        &[
+            "operator",
+            "bulk shift",
+            "hands-on/{service} route 1",
+            "old 100 / new 0 → old 0 / new 100",
+        ],
+    )
+    .await?;
+    Ok(())
+}
