@@ -32,6 +32,7 @@ const STYLE_ORDER: &[&str] = &[
     "layout.css",
     "cards.css",
     "controls.css",
+    "graph.css",
     "rollout.css",
 ];
 

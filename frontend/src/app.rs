@@ -12,6 +12,10 @@ use crate::{
     },
     state::{access::provide_access, history::provide_history, routes::provide_routes},
 };
+use crate::{
+    graph_view::graph_view::GraphView,
+    state::{graph::provide_graph, view_url::provide_view},
+};
 use leptos::prelude::*;
 
 #[component]
@@ -19,6 +23,8 @@ pub fn App() -> impl IntoView {
     let store = provide_routes();
     let access = provide_access();
     provide_history();
+    provide_graph();
+    provide_view();
     let connection = events::provide_connection();
     session::start(access, store, move || events::start(store, connection));
     view! {
@@ -32,6 +38,7 @@ pub fn App() -> impl IntoView {
         <ConnectionBanner />
         <main class="app-main">
             <SessionGate>
+                <GraphView />
                 <RolloutActions />
                 <RoutesPage />
                 <HistoryTimeline />

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod graph_view;
 pub mod pages;
 pub mod rollout;
 pub mod state;

@@ -7,7 +7,7 @@
 //! but silently and on its own schedule, and gloo-net's wrapper hides those attempts. Closing on
 //! every error and retrying here is what lets the page show "connection lost — reconnecting".
 
-use crate::state::{history::HistoryStore, routes::RoutesStore};
+use crate::state::{graph::GraphStore, history::HistoryStore, routes::RoutesStore};
 use futures::{channel::mpsc, StreamExt};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize};
@@ -17,11 +17,12 @@ use wasm_bindgen::{closure::Closure, JsCast};
 const EVENTS_URL: &str = "/api/v1/events";
 
 /// The SSE event names the server sends; each equals the `ServerEvent` tag.
-const EVENT_NAMES: [&str; 4] = [
+const EVENT_NAMES: [&str; 5] = [
     "routes",
     "virtual_service_changed",
     "virtual_service_deleted",
     "change",
+    "graph",
 ];
 
 /// First retry delay and the ceiling the doubling stops at.
@@ -86,8 +87,8 @@ struct Deleted {
 
 /// Reads one event: `name` is the SSE event name (the `ServerEvent` tag), `data` the whole
 /// `ServerEvent` JSON. Decoding by name into the one expected type, rather than through
-/// `ServerEvent`'s adjacently tagged `Deserialize`, avoids serde's buffering of the content and
-/// keeps the graph types this page never reads out of the wasm.
+/// `ServerEvent`'s adjacently tagged `Deserialize`, avoids serde's buffering of the content (a
+/// graph snapshot can be large).
 pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
     fn envelope<T: DeserializeOwned>(name: &str, data: &str) -> Result<T, String> {
         let envelope: Envelope<T> = serde_json::from_str(data).map_err(|e| e.to_string())?;
@@ -101,6 +102,7 @@ pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
         "routes" => envelope(name, data).map(ServerEvent::Routes),
         "virtual_service_changed" => envelope(name, data).map(ServerEvent::VirtualServiceChanged),
         "change" => envelope(name, data).map(ServerEvent::Change),
+        "graph" => envelope(name, data).map(ServerEvent::Graph),
         "virtual_service_deleted" => {
             envelope(name, data).map(|deleted: Deleted| ServerEvent::VirtualServiceDeleted {
                 namespace: deleted.namespace,
@@ -115,13 +117,19 @@ pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
 pub fn start(store: RoutesStore, connection: Connection) {
     // Taken here, inside the app's owner: the spawned task runs outside it.
     let history = use_context::<HistoryStore>();
-    leptos::task::spawn_local(follow(store, connection, history));
+    let graph = use_context::<GraphStore>();
+    leptos::task::spawn_local(follow(store, connection, history, graph));
 }
 
-async fn follow(store: RoutesStore, connection: Connection, history: Option<HistoryStore>) {
+async fn follow(
+    store: RoutesStore,
+    connection: Connection,
+    history: Option<HistoryStore>,
+    graph: Option<GraphStore>,
+) {
     let mut attempt = 0;
     loop {
-        if stream_once(store, connection, history).await {
+        if stream_once(store, connection, history, graph).await {
             // The stream was up, so this is a fresh outage: start the backoff from the bottom.
             attempt = 0;
         }
@@ -150,6 +158,7 @@ async fn stream_once(
     store: RoutesStore,
     connection: Connection,
     history: Option<HistoryStore>,
+    graph: Option<GraphStore>,
 ) -> bool {
     let source = match web_sys::EventSource::new(EVENTS_URL) {
         Ok(source) => source,
@@ -201,8 +210,16 @@ async fn stream_once(
                     }
                     match event {
                         ServerEvent::Change(change) => {
+                            if let Some(graph) = graph {
+                                graph.apply_change(&change);
+                            }
                             if let Some(history) = history {
                                 history.record(change);
+                            }
+                        }
+                        ServerEvent::Graph(snapshot) => {
+                            if let Some(graph) = graph {
+                                graph.apply_graph(snapshot);
                             }
                         }
                         event => store.apply(event),
@@ -264,6 +281,11 @@ mod tests {
         )
         .is_err());
         assert!(decode_event("graph", r#"{"type":"graph","data":{}}"#).is_err());
+        let graph = decode_event(
+            "graph",
+            r#"{"type":"graph","data":{"nodes":[],"edges":[],"splits":[],"metrics":{"fresh":true},"window_seconds":30,"generated_at":1.0}}"#,
+        );
+        assert!(matches!(graph, Ok(ServerEvent::Graph(g)) if g.window_seconds == 30));
         let change = decode_event(
             "change",
             r#"{"type":"change","data":{"id":"e1","time":"2026-11-27T16:40:05Z","user":"anonymous","source":"bulk","namespace":"hands-on","virtual_service":"review","route_index":1,"before":{"old":100,"new":0},"after":{"old":0,"new":100},"resource_version":"12"}}"#,

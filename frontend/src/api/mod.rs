@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod events;
+pub mod graph;
 pub mod rollout;
 
 use std::fmt;

@@ -2,6 +2,8 @@
 //! person's unsaved weight drafts.
 
 pub mod access;
+pub mod graph;
 pub mod history;
 pub mod route_draft;
 pub mod routes;
+pub mod view_url;

@@ -1,0 +1,151 @@
+//! The observed share of a service's rollout version over the last minutes, as an SVG polyline
+//! (0% at the bottom, 100% at the top), a dashed line at the requested share, and a vertical
+//! marker at each weight change. The geometry is pure and unit-tested natively.
+
+use super::{label::fixed, test_ids};
+use crate::state::graph::{ChangeMark, ShareSample, HORIZON_SECONDS};
+use leptos::prelude::*;
+
+pub const WIDTH: f64 = 240.0;
+pub const HEIGHT: f64 = 44.0;
+
+/// x of a time within `[end - HORIZON_SECONDS, end]`.
+pub fn x_of(at: f64, end: f64) -> f64 {
+    let start = end - HORIZON_SECONDS;
+    ((at - start) / HORIZON_SECONDS * WIDTH).clamp(0.0, WIDTH)
+}
+
+/// y of a share in percent.
+pub fn y_of(percent: f64) -> f64 {
+    HEIGHT - percent.clamp(0.0, 100.0) / 100.0 * HEIGHT
+}
+
+/// `points` attributes of the polylines: one per unbroken run of samples with traffic (a
+/// sample without traffic breaks the line rather than drawing it at zero).
+pub fn polylines(samples: &[ShareSample], end: f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for sample in samples {
+        match sample.observed {
+            Some(observed) => current.push(format!(
+                "{},{}",
+                fixed(x_of(sample.at, end), 1),
+                fixed(y_of(observed), 1)
+            )),
+            None => {
+                if !current.is_empty() {
+                    lines.push(current.join(" "));
+                    current.clear();
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current.join(" "));
+    }
+    lines
+}
+
+#[component]
+pub fn Sparkline(
+    service: String,
+    #[prop(into)] samples: Signal<Vec<ShareSample>>,
+    #[prop(into)] changes: Signal<Vec<ChangeMark>>,
+    #[prop(into)] requested: Signal<Option<f64>>,
+    #[prop(into)] end: Signal<f64>,
+) -> impl IntoView {
+    let lines = move || {
+        polylines(&samples.get(), end.get())
+            .into_iter()
+            .map(|points| view! { <polyline class="sparkline-line" points=points /> })
+            .collect_view()
+    };
+    // A lone point draws no line; a dot shows it.
+    let last_dot = move || {
+        samples.with(|s| {
+            s.last().and_then(|last| {
+                last.observed.map(|observed| {
+                    view! {
+                        <circle
+                            class="sparkline-dot"
+                            cx=fixed(x_of(last.at, end.get()), 1)
+                            cy=fixed(y_of(observed), 1)
+                            r="2.5"
+                        />
+                    }
+                })
+            })
+        })
+    };
+    let marker_id = test_ids::change_marker(&service);
+    let markers = move || {
+        let end = end.get();
+        changes
+            .get()
+            .into_iter()
+            .map(|mark| {
+                let x = fixed(x_of(mark.at, end), 1);
+                view! {
+                    <line class="sparkline-change" data-testid=marker_id.clone() x1=x.clone() x2=x y1="0" y2=HEIGHT.to_string()>
+                        <title>{format!("weights changed to {}", mark.summary)}</title>
+                    </line>
+                }
+            })
+            .collect_view()
+    };
+    let requested_line = move || {
+        requested.get().map(|r| {
+            let y = fixed(y_of(r), 1);
+            view! { <line class="sparkline-requested" x1="0" x2=WIDTH.to_string() y1=y.clone() y2=y /> }
+        })
+    };
+    view! {
+        <svg
+            class="sparkline"
+            data-testid=test_ids::sparkline(&service)
+            viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+            width=WIDTH.to_string()
+            height=HEIGHT.to_string()
+            role="img"
+            aria-label=format!("observed share of {service}'s new version over the last 10 minutes; vertical lines mark weight changes")
+            preserveAspectRatio="none"
+        >
+            <rect class="sparkline-frame" x="0" y="0" width=WIDTH.to_string() height=HEIGHT.to_string() />
+            {requested_line}
+            {markers}
+            {lines}
+            {last_dot}
+        </svg>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_sample_is_at_the_right_and_shares_map_upwards() {
+        assert_eq!(x_of(1000.0, 1000.0), WIDTH);
+        assert_eq!(x_of(1000.0 - HORIZON_SECONDS, 1000.0), 0.0);
+        assert_eq!(x_of(0.0, 1000.0), 0.0);
+        assert_eq!(y_of(0.0), HEIGHT);
+        assert_eq!(y_of(100.0), 0.0);
+        assert_eq!(y_of(150.0), 0.0);
+    }
+
+    #[test]
+    fn gaps_without_traffic_break_the_line() {
+        let sample = |at: f64, observed: Option<f64>| ShareSample { at, observed };
+        let samples = [
+            sample(400.0, Some(0.0)),
+            sample(700.0, Some(50.0)),
+            sample(800.0, None),
+            sample(1000.0, Some(20.0)),
+        ];
+        assert_eq!(
+            polylines(&samples, 1000.0),
+            vec!["0.0,44.0 120.0,22.0".to_owned(), "240.0,35.2".to_owned()]
+        );
+        assert!(polylines(&[], 1000.0).is_empty());
+    }
+}

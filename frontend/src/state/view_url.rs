@@ -1,0 +1,194 @@
+//! The graph view's state lives in the URL query, so a link shows a colleague the same view:
+//! `?mode=rate&select=svc:hands-on:review&ns=hands-on`. [`parse`] and [`format`] are pure and
+//! unit-tested natively; [`provide_view`] reads the query once on load and writes every change
+//! back with `history.replaceState` (no new history entry per click, no reload).
+//!
+//! `bench=N` asks for the render benchmark: the page draws a synthetic graph of N nodes instead
+//! of the live one (see `graph_view::bench_probe`).
+
+use crate::graph_view::label::LabelMode;
+use leptos::prelude::*;
+
+/// What the graph shows; the defaults are left out of the URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ViewState {
+    pub mode: LabelMode,
+    /// The selected node's id (a service), whose weight controls open beside the graph.
+    pub select: Option<String>,
+    /// Only this namespace's nodes (entry and unknown always show); all when `None`.
+    pub namespace: Option<String>,
+    /// Render benchmark: synthetic graph with this many nodes.
+    pub bench: Option<usize>,
+}
+
+/// Reads a query string (with or without the leading `?`). Unknown keys and bad values are
+/// ignored: a stale link still opens the page.
+pub fn parse(query: &str) -> ViewState {
+    let mut view = ViewState::default();
+    for pair in query.trim_start_matches('?').split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = decode(value);
+        match key {
+            "mode" => view.mode = LabelMode::parse(&value).unwrap_or_default(),
+            "select" if !value.is_empty() => view.select = Some(value),
+            "ns" if !value.is_empty() => view.namespace = Some(value),
+            "bench" => view.bench = value.parse().ok().filter(|&n| n > 0),
+            _ => {}
+        }
+    }
+    view
+}
+
+/// The query for a view: `""` for the default view, else `?key=value&…` in a fixed order.
+pub fn format(view: &ViewState) -> String {
+    let mut pairs = Vec::new();
+    if view.mode != LabelMode::default() {
+        pairs.push(format!("mode={}", view.mode.as_str()));
+    }
+    if let Some(select) = &view.select {
+        pairs.push(format!("select={}", encode(select)));
+    }
+    if let Some(namespace) = &view.namespace {
+        pairs.push(format!("ns={}", encode(namespace)));
+    }
+    if let Some(bench) = view.bench {
+        pairs.push(format!("bench={bench}"));
+    }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+/// Percent-encodes a query value; `:` stays readable (it is allowed in a query).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                out.push(char::from(byte))
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` and `+`; a malformed escape is kept as written.
+fn decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+/// The view as a signal the whole page shares.
+#[derive(Clone, Copy)]
+pub struct View(pub RwSignal<ViewState>);
+
+/// Reads the view from the page's URL and keeps the URL in step with it from then on.
+pub fn provide_view() -> View {
+    let search = window().location().search().unwrap_or_default();
+    let view = View(RwSignal::new(parse(&search)));
+    provide_context(view);
+    Effect::new(move |_| {
+        let query = view.0.with(format);
+        let location = window().location();
+        let path = location.pathname().unwrap_or_else(|_| "/".to_owned());
+        if location.search().unwrap_or_default() != query {
+            if let Ok(history) = window().history() {
+                // Replacing (not pushing) keeps Back meaning "the page before this one".
+                let _ = history.replace_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&format!("{path}{query}")),
+                );
+            }
+        }
+    });
+    view
+}
+
+pub fn use_view() -> View {
+    expect_context::<View>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_link_parses() {
+        let view = parse("?mode=rate&select=svc:hands-on:review&ns=hands-on");
+        assert_eq!(
+            view,
+            ViewState {
+                mode: LabelMode::Rate,
+                select: Some("svc:hands-on:review".into()),
+                namespace: Some("hands-on".into()),
+                bench: None,
+            }
+        );
+        assert_eq!(
+            format(&view),
+            "?mode=rate&select=svc:hands-on:review&ns=hands-on"
+        );
+    }
+
+    #[test]
+    fn defaults_leave_the_url_clean() {
+        assert_eq!(parse(""), ViewState::default());
+        assert_eq!(parse("?"), ViewState::default());
+        assert_eq!(format(&ViewState::default()), "");
+        assert_eq!(format(&parse("?mode=distribution")), "");
+    }
+
+    #[test]
+    fn bad_values_are_ignored() {
+        let view = parse("?mode=nope&select=&ns=&bench=zero&other=1&justakey");
+        assert_eq!(view, ViewState::default());
+        assert_eq!(parse("bench=1000").bench, Some(1000));
+        assert_eq!(parse("bench=0").bench, None);
+    }
+
+    #[test]
+    fn values_round_trip_through_encoding() {
+        for select in [
+            "svc:hands-on:review",
+            "wl:a b:c&d=e",
+            "100%",
+            "ünïcode",
+            "%zz",
+        ] {
+            let view = ViewState {
+                select: Some(select.into()),
+                mode: LabelMode::Errors,
+                ..ViewState::default()
+            };
+            assert_eq!(parse(&format(&view)), view, "{select}");
+        }
+        assert_eq!(decode("a+b%20c%2"), "a b c%2");
+        assert_eq!(decode("%"), "%");
+    }
+}
