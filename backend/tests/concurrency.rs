@@ -7,13 +7,9 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use switchyard::auth::{Auth, Mode};
-use switchyard::cluster::Cluster;
-use switchyard::config::TrafficArgs;
-use switchyard::demo::Simulation;
-use switchyard::live::{Live, LiveConfig};
-use switchyard::{app, AppState};
 use switchyard_protocol::{ApiError, HistoryResponse, RoutesResponse, SetWeightsResponse};
+
+mod support;
 
 const CLIENTS: u64 = 10;
 const CHANGES_PER_CLIENT: usize = 100;
@@ -28,38 +24,8 @@ struct Accepted {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_lost_updates_under_concurrent_changes() {
-    let no_load = TrafficArgs {
-        rps: 0.0,
-        test_share: 0.0,
-        seed: 1,
-    };
-    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &no_load)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).unwrap();
-    let client = sim.client(&kubeconfig).await.unwrap();
-    let cluster = Cluster::start(client.clone(), &["hands-on".to_owned()]);
-    tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
-        .await
-        .unwrap();
-    let live = Live::start(
-        cluster.clone(),
-        None,
-        LiveConfig {
-            interval: Duration::from_secs(3600),
-            window: Duration::from_secs(30),
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState::new(
-        cluster,
-        live,
-        Auth::new(Mode::Anonymous, client, None, true),
-    ));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let console = support::console(support::Options::default()).await;
+    let base = console.base.clone();
 
     let mut tasks = Vec::new();
     for seed in 0..CLIENTS {

@@ -5,65 +5,15 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams
 use kube::Api;
 use serde_json::{json, Value};
 use std::time::Duration;
-use switchyard::auth::{Auth, Mode};
-use switchyard::cluster::Cluster;
-use switchyard::config::TrafficArgs;
-use switchyard::demo::Simulation;
-use switchyard::live::{Live, LiveConfig};
 use switchyard::sim::store::Key;
-use switchyard::{app, AppState};
 use switchyard_protocol::{ApiError, RoutesResponse, ServerEvent, SetWeightsResponse};
 
-struct Console {
-    sim: Simulation,
-    client: kube::Client,
-    cluster: Cluster,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+mod support;
+
+type Console = support::TestConsole;
 
 async fn console() -> Console {
-    let no_load = TrafficArgs {
-        rps: 0.0,
-        test_share: 0.0,
-        seed: 1,
-    };
-    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &no_load)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).unwrap();
-    let client = sim.client(&kubeconfig).await.unwrap();
-    let cluster = Cluster::start(client.clone(), &["hands-on".to_owned()]);
-    tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
-        .await
-        .expect("caches fill");
-    let live = Live::start(
-        cluster.clone(),
-        None,
-        LiveConfig {
-            interval: Duration::from_secs(3600),
-            window: Duration::from_secs(30),
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState::new(
-        cluster.clone(),
-        live,
-        Auth::new(Mode::Anonymous, client.clone(), None, true),
-    ));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Console {
-        sim,
-        client,
-        cluster,
-        base,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    support::console(support::Options::default()).await
 }
 
 fn vs_api(client: &kube::Client) -> Api<DynamicObject> {
@@ -88,7 +38,12 @@ fn expected(old: u32, new: u32, host: &str) -> Value {
     json!([{"host": host, "subset": "old", "weight": old}, {"host": host, "subset": "new", "weight": new}])
 }
 
-impl Console {
+trait ConsoleExt {
+    async fn put(&self, name: &str, index: &str, body: Value) -> reqwest::Response;
+    async fn routes(&self) -> RoutesResponse;
+}
+
+impl ConsoleExt for Console {
     async fn put(&self, name: &str, index: &str, body: Value) -> reqwest::Response {
         self.http
             .put(format!(

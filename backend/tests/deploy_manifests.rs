@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use switchyard::config::TrafficArgs;
-use switchyard::demo::Simulation;
+
+mod support;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,18 +30,8 @@ fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_manifests_apply_with_kubectl() {
-    let no_load = TrafficArgs {
-        rps: 0.0,
-        test_share: 0.0,
-        seed: 1,
-    };
-    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &no_load)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kc).unwrap();
-    let kc2 = kc.clone();
+    let sim = support::simulation(0.0).await;
+    let kc2 = sim.kubeconfig.clone();
     let out = tokio::task::spawn_blocking(move || {
         let main = repo().join("deploy/switchyard.yaml");
         let header = repo().join("deploy/header-mode.yaml");

@@ -8,13 +8,8 @@ use axum::Router;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use switchyard::auth::{Auth, Mode};
-use switchyard::cluster::Cluster;
-use switchyard::config::TrafficArgs;
-use switchyard::demo::Simulation;
-use switchyard::live::{Live, LiveConfig};
+use switchyard::live::Live;
 use switchyard::metrics::{PrometheusSource, Source};
-use switchyard::{app, AppState};
 use switchyard_protocol::{Graph, ServerEvent};
 use tokio::sync::broadcast;
 
@@ -52,58 +47,32 @@ async fn fake_prometheus(fake: FakePrometheus) -> String {
     url
 }
 
+mod support;
+
 struct Setup {
     live: Live,
     source: Source,
     base: String,
-    _sim: Simulation,
-    _dir: tempfile::TempDir,
+    _console: support::TestConsole,
 }
 
 async fn setup(prometheus_url: &str) -> Setup {
-    let no_load = TrafficArgs {
-        rps: 0.0,
-        test_share: 0.0,
-        seed: 1,
-    };
-    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &no_load)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).unwrap();
-    let client = sim.client(&kubeconfig).await.unwrap();
-    let cluster = Cluster::start(client.clone(), &["hands-on".to_owned()]);
-    tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
-        .await
-        .unwrap();
     let source = Source::Prometheus(PrometheusSource::new(
         prometheus_url,
         Duration::from_secs(2),
         Duration::from_secs(1),
     ));
-    let live = Live::start(
-        cluster.clone(),
-        Some(source.clone()),
-        LiveConfig {
-            interval: Duration::from_millis(100),
-            window: Duration::from_secs(30),
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState::new(
-        cluster,
-        live.clone(),
-        Auth::new(Mode::Anonymous, client.clone(), None, true),
-    ));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let console = support::console(support::Options {
+        source: Some(source.clone()),
+        refresh: Duration::from_millis(100),
+        ..support::Options::default()
+    })
+    .await;
     Setup {
-        live,
+        live: console.live.clone(),
+        base: console.base.clone(),
         source,
-        base,
-        _sim: sim,
-        _dir: dir,
+        _console: console,
     }
 }
 

@@ -4,61 +4,22 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use switchyard::auth::{Auth, Mode};
-use switchyard::cluster::Cluster;
-use switchyard::config::TrafficArgs;
-use switchyard::demo::{self, Simulation};
-use switchyard::live::{Live, LiveConfig};
-use switchyard::{app, AppState};
+use switchyard::auth::Mode;
 use switchyard_protocol::{
     AccessResponse, ApiError, HistoryResponse, ShiftOutcome, ShiftResponse, WhoAmI,
 };
 
-struct Console {
-    sim: Simulation,
-    base: String,
-    _dir: tempfile::TempDir,
-}
+mod support;
+
+type Console = support::TestConsole;
 
 async fn console(mode: Mode, anonymous_writes: bool) -> Console {
-    let no_load = TrafficArgs {
-        rps: 0.0,
-        test_share: 0.0,
-        seed: 1,
-    };
-    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &no_load)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).unwrap();
-    let config = demo::config_from_kubeconfig(&kubeconfig, None)
-        .await
-        .unwrap();
-    let client = kube::Client::try_from(config.clone()).unwrap();
-    let cluster = Cluster::start(client.clone(), &["hands-on".to_owned()]);
-    tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
-        .await
-        .unwrap();
-    let live = Live::start(
-        cluster.clone(),
-        None,
-        LiveConfig {
-            interval: Duration::from_secs(3600),
-            window: Duration::from_secs(30),
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let auth =
-        Auth::new(mode, client, Some(config), anonymous_writes).scoped(vec!["hands-on".to_owned()]);
-    let router = app(AppState::new(cluster, live, auth));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Console {
-        sim,
-        base,
-        _dir: dir,
-    }
+    support::console(support::Options {
+        mode,
+        anonymous_writes,
+        ..support::Options::default()
+    })
+    .await
 }
 
 /// A browser-like client: keeps cookies, sends the CSRF header on writes.
