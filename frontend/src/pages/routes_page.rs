@@ -33,21 +33,25 @@ pub fn RoutesPage() -> impl IntoView {
 
     view! {
         <Transition fallback=|| view! { <p class="page-note">"Loading routes…"</p> }>
-            <ErrorBoundary fallback=|errors| {
-                view! {
-                    <div class="page-error" role="alert">
-                        <p>"Could not load the routes:"</p>
-                        <ul>
-                            {move || {
-                                errors
-                                    .get()
-                                    .into_iter()
-                                    .map(|(_, error)| view! { <li>{error.to_string()}</li> })
-                                    .collect_view()
-                            }}
-                        </ul>
-                        <p>"The page fills in by itself once the server answers."</p>
-                    </div>
+            <ErrorBoundary fallback=move |errors| {
+                // Once the event stream delivered the list, the failed first read is moot.
+                move || {
+                    (!store.is_loaded())
+                        .then(|| {
+                            view! {
+                                <div class="page-error" role="alert">
+                                    <p>"Could not load the routes:"</p>
+                                    <ul>
+                                        {errors
+                                            .get()
+                                            .into_iter()
+                                            .map(|(_, error)| view! { <li>{error.to_string()}</li> })
+                                            .collect_view()}
+                                    </ul>
+                                    <p>"The page fills in by itself once the server answers."</p>
+                                </div>
+                            }
+                        })
                 }
             }>
                 {move || Suspend::new(async move { first_read.await.map(|routes| store.seed(routes)) })}
