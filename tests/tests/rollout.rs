@@ -201,6 +201,22 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
     }
     look(browser, "rollout-bulk-applied", "bulk-shift").await?;
 
+    // Cancel changes nothing and closes the question.
+    browser.click("rollback").await?;
+    browser.click("rollback-cancel").await?;
+    poll("the confirmation to close", WAIT, || async {
+        let shown = browser
+            .wait_for("rollback-confirm")
+            .await?
+            .is_displayed()
+            .await?;
+        Ok((!shown).then_some(()))
+    })
+    .await?;
+    for service in SERVICES {
+        wait_kubectl(demo, service, "0 100").await?;
+    }
+
     // Rollback: one button, one plain question, one answer.
     browser.click("rollback").await?;
     browser
@@ -216,6 +232,18 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
         .await?;
     if !question.contains("Send ALL traffic of 3 services back to old?") {
         return fail(format!("the confirmation asks {question:?}"));
+    }
+    // The modal dialog takes the keyboard: focus is on its confirm button.
+    let focused = browser
+        .client
+        .active_element()
+        .await?
+        .attr("data-testid")
+        .await?;
+    if focused.as_deref() != Some("rollback-confirm") {
+        return fail(format!(
+            "focus is on {focused:?}, not on the confirm button"
+        ));
     }
     look(browser, "rollout-rollback-confirm", "rollback").await?;
     browser.click("rollback-confirm").await?;
@@ -290,6 +318,21 @@ async fn conflict_after_preview(browser: &Browser, demo: &Demo) -> Result<()> {
         wait_kubectl(demo, service, "50 50").await?;
     }
     wait_kubectl(demo, "review", "80 20").await?;
+    // The kubectl change is in the history too, as made outside the console.
+    poll(
+        "history to show the kubectl change to review",
+        WAIT,
+        || async {
+            let texts = history_texts(browser).await?;
+            let found = texts.iter().any(|t| {
+                t.contains("outside the console")
+                    && t.contains("hands-on/review route 1")
+                    && t.contains("old 100 / new 0 → old 80 / new 20")
+            });
+            Ok(found.then_some(()))
+        },
+    )
+    .await?;
     look(browser, "rollout-conflict-results", "bulk-shift").await?;
     Ok(())
 }
