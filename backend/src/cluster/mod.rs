@@ -231,38 +231,10 @@ impl Cluster {
                     version: labels.get("version").cloned(),
                 });
             }
-            for dr in scope.destination_rules.state() {
-                let Ok(v) = serde_json::to_value(&*dr) else {
-                    continue;
-                };
-                let Some(host) = v.pointer("/spec/host").and_then(Value::as_str) else {
-                    continue;
-                };
-                let subsets = v
-                    .pointer("/spec/subsets")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| {
-                        let name = s.get("name")?.as_str()?.to_owned();
-                        let labels = s
-                            .get("labels")
-                            .and_then(Value::as_object)
-                            .map(|m| {
-                                m.iter()
-                                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        Some((name, labels))
-                    })
-                    .collect();
-                topology.destination_rules.push(DestinationRuleInfo {
-                    namespace: scope.namespace.clone(),
-                    host: qualify(host, &scope.namespace),
-                    subsets,
-                });
-            }
+            topology.destination_rules.extend(destination_rules(
+                &scope.destination_rules,
+                &scope.namespace,
+            ));
         }
         topology
             .services
@@ -430,22 +402,10 @@ impl Cluster {
     fn defined_subsets(&self, namespace: &str) -> Result<BTreeMap<String, Vec<String>>, Error> {
         let scope = self.scope(namespace)?;
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for dr in scope.destination_rules.state() {
-            let Ok(v) = serde_json::to_value(&*dr) else {
-                continue;
-            };
-            let Some(host) = v.pointer("/spec/host").and_then(Value::as_str) else {
-                continue;
-            };
-            let subsets = v
-                .pointer("/spec/subsets")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.get("name").and_then(Value::as_str).map(str::to_owned));
-            map.entry(qualify(host, namespace))
+        for dr in destination_rules(&scope.destination_rules, namespace) {
+            map.entry(dr.host)
                 .or_default()
-                .extend(subsets);
+                .extend(dr.subsets.into_keys());
         }
         Ok(map)
     }
@@ -573,6 +533,42 @@ impl Cluster {
             Err(e) => Err(from_kube(e, namespace, name)),
         }
     }
+}
+
+/// The DestinationRules of a cache as host (fully qualified) and subsets with their labels.
+fn destination_rules(cache: &Store<DynamicObject>, namespace: &str) -> Vec<DestinationRuleInfo> {
+    cache
+        .state()
+        .iter()
+        .filter_map(|dr| serde_json::to_value(&**dr).ok())
+        .filter_map(|v| {
+            let host = v.pointer("/spec/host")?.as_str()?;
+            let subsets = v
+                .pointer("/spec/subsets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|s| {
+                    let name = s.get("name")?.as_str()?.to_owned();
+                    let labels = s
+                        .get("labels")
+                        .and_then(Value::as_object)
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Some((name, labels))
+                })
+                .collect();
+            Some(DestinationRuleInfo {
+                namespace: namespace.to_owned(),
+                host: qualify(host, namespace),
+                subsets,
+            })
+        })
+        .collect()
 }
 
 /// Current time in RFC 3339 with microseconds, so text order is time order.
