@@ -3,7 +3,7 @@
 //! a confirmation, the history naming the user for both, a route changed with kubectl between
 //! preview and apply failing alone with 409, and in token mode a viewer seeing read-only
 //! controls (a direct write with the viewer's token is refused with 403) while an operator
-//! shifts and is named in the history.
+//! shifts and is named in the history. Rollback also works with Prometheus unreachable.
 
 use fantoccini::Locator;
 use switchyard_e2e::{fail, poll, Browser, Demo, Result, WAIT};
@@ -53,6 +53,16 @@ async fn bulk_shift_then_rollback_with_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_changed_after_the_preview_fails_alone() {
     run!("rollout-conflict", &[], conflict_after_preview);
+}
+
+/// Nothing listens on port 1 of the loopback: every metrics query fails at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_works_while_prometheus_is_down() {
+    run!(
+        "rollout-no-prometheus",
+        &["--prometheus-url", "http://127.0.0.1:1"],
+        shift_then_roll_back
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,6 +285,21 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
     )
     .await?;
     look(browser, "rollout-history", "history").await?;
+    Ok(())
+}
+
+async fn shift_then_roll_back(browser: &Browser, demo: &Demo) -> Result<()> {
+    open_console(browser, demo).await?;
+    wait_ticked(browser, &SERVICES, true).await?;
+    bulk_shift_to_0_100(browser).await?;
+    browser.click("rollback").await?;
+    browser.click("rollback-confirm").await?;
+    browser
+        .wait_for_text("rollback-result", "3 changed", |t| t.contains("3 changed"))
+        .await?;
+    for service in SERVICES {
+        wait_kubectl(demo, service, "100 0").await?;
+    }
     Ok(())
 }
 
