@@ -428,6 +428,10 @@ async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_target
         by_name("product").message
     );
     assert_eq!(by_name("review").outcome, ShiftOutcome::Changed);
+    assert_eq!(
+        by_name("review").message,
+        "old 100 / new 0 → old 20 / new 80"
+    );
     assert_eq!(by_name("nope").status, Some(404));
     assert_eq!(weights(&c, "product").await, [70, 30]);
     assert_eq!(weights(&c, "review").await, [20, 80]);

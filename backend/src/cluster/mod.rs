@@ -350,7 +350,19 @@ impl Cluster {
                     },
                     route_index: Some(index),
                     message: if change.changed {
-                        format!("set to {}", change.summary)
+                        let before = change
+                            .before
+                            .routes
+                            .get(index)
+                            .map(|r| {
+                                r.destinations
+                                    .iter()
+                                    .map(|d| format!("{} {}", d.key(), d.weight))
+                                    .collect::<Vec<_>>()
+                                    .join(" / ")
+                            })
+                            .unwrap_or_default();
+                        format!("{before} → {}", change.summary)
                     } else {
                         format!("already {}", change.summary)
                     },
