@@ -9,10 +9,23 @@ use leptos::prelude::*;
 pub const WIDTH: f64 = 240.0;
 pub const HEIGHT: f64 = 44.0;
 
-/// x of a time within `[end - HORIZON_SECONDS, end]`.
-pub fn x_of(at: f64, end: f64) -> f64 {
-    let start = end - HORIZON_SECONDS;
-    ((at - start) / HORIZON_SECONDS * WIDTH).clamp(0.0, WIDTH)
+/// Shortest time a sparkline spans, in seconds.
+pub const MIN_SPAN: f64 = 60.0;
+
+/// Seconds the sparkline spans: from its first sample to `end`, at least [`MIN_SPAN`] and at
+/// most [`HORIZON_SECONDS`], so a page opened a minute ago does not squeeze its data into the
+/// right-hand tenth.
+pub fn span(samples: &[ShareSample], end: f64) -> f64 {
+    samples
+        .first()
+        .map_or(MIN_SPAN, |first| end - first.at)
+        .clamp(MIN_SPAN, HORIZON_SECONDS)
+}
+
+/// x of a time within `[end - span, end]`.
+pub fn x_of(at: f64, end: f64, span: f64) -> f64 {
+    let start = end - span;
+    ((at - start) / span * WIDTH).clamp(0.0, WIDTH)
 }
 
 /// y of a share in percent.
@@ -23,13 +36,14 @@ pub fn y_of(percent: f64) -> f64 {
 /// `points` attributes of the polylines: one per unbroken run of samples with traffic (a
 /// sample without traffic breaks the line rather than drawing it at zero).
 pub fn polylines(samples: &[ShareSample], end: f64) -> Vec<String> {
+    let span = span(samples, end);
     let mut lines = Vec::new();
     let mut current: Vec<String> = Vec::new();
     for sample in samples {
         match sample.observed {
             Some(observed) => current.push(format!(
                 "{},{}",
-                fixed(x_of(sample.at, end), 1),
+                fixed(x_of(sample.at, end, span), 1),
                 fixed(y_of(observed), 1)
             )),
             None => {
@@ -68,7 +82,7 @@ pub fn Sparkline(
                     view! {
                         <circle
                             class="sparkline-dot"
-                            cx=fixed(x_of(last.at, end.get()), 1)
+                            cx=fixed(x_of(last.at, end.get(), span(s, end.get())), 1)
                             cy=fixed(y_of(observed), 1)
                             r="2.5"
                         />
@@ -80,11 +94,12 @@ pub fn Sparkline(
     let marker_id = test_ids::change_marker(&service);
     let markers = move || {
         let end = end.get();
+        let span = samples.with(|s| span(s, end));
         changes
             .get()
             .into_iter()
             .map(|mark| {
-                let x = fixed(x_of(mark.at, end), 1);
+                let x = fixed(x_of(mark.at, end, span), 1);
                 view! {
                     <line class="sparkline-change" data-testid=marker_id.clone() x1=x.clone() x2=x y1="0" y2=HEIGHT.to_string()>
                         <title>{format!("weights changed to {}", mark.summary)}</title>
@@ -107,7 +122,7 @@ pub fn Sparkline(
             width=WIDTH.to_string()
             height=HEIGHT.to_string()
             role="img"
-            aria-label=format!("observed share of {service}'s new version over the last 10 minutes; vertical lines mark weight changes")
+            aria-label=format!("observed share of {service}'s new version over the last minutes (up to 10); vertical lines mark weight changes")
             preserveAspectRatio="none"
         >
             <rect class="sparkline-frame" x="0" y="0" width=WIDTH.to_string() height=HEIGHT.to_string() />
@@ -125,12 +140,22 @@ mod tests {
 
     #[test]
     fn the_newest_sample_is_at_the_right_and_shares_map_upwards() {
-        assert_eq!(x_of(1000.0, 1000.0), WIDTH);
-        assert_eq!(x_of(1000.0 - HORIZON_SECONDS, 1000.0), 0.0);
-        assert_eq!(x_of(0.0, 1000.0), 0.0);
+        assert_eq!(x_of(1000.0, 1000.0, HORIZON_SECONDS), WIDTH);
+        assert_eq!(x_of(1000.0 - HORIZON_SECONDS, 1000.0, HORIZON_SECONDS), 0.0);
+        assert_eq!(x_of(0.0, 1000.0, HORIZON_SECONDS), 0.0);
+        assert_eq!(x_of(970.0, 1000.0, 60.0), WIDTH / 2.0);
         assert_eq!(y_of(0.0), HEIGHT);
         assert_eq!(y_of(100.0), 0.0);
         assert_eq!(y_of(150.0), 0.0);
+    }
+
+    #[test]
+    fn the_span_grows_with_the_data_up_to_the_horizon() {
+        let at = |at: f64| ShareSample { at, observed: None };
+        assert_eq!(span(&[], 1000.0), MIN_SPAN);
+        assert_eq!(span(&[at(990.0)], 1000.0), MIN_SPAN);
+        assert_eq!(span(&[at(800.0), at(900.0)], 1000.0), 200.0);
+        assert_eq!(span(&[at(0.0)], 1000.0), HORIZON_SECONDS);
     }
 
     #[test]
