@@ -181,9 +181,11 @@ async fn browser_render_ms(nodes: usize) -> Result<Vec<(f64, f64)>, String> {
         browser.client.goto(&url).await.map_err(|e| e.to_string())?;
         let source = browser.client.source().await.map_err(|e| e.to_string())?;
         if source.contains("UI not built") {
-            return Err("the switchyard binary embeds the placeholder page (built with \
+            return Err(
+                "the switchyard binary embeds the placeholder page (built with \
                         SWITCHYARD_SKIP_UI); rebuild it with `cargo build -p switchyard`"
-                .into());
+                    .into(),
+            );
         }
         let read = |id: &'static str| {
             let browser = &browser;
