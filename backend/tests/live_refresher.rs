@@ -208,3 +208,47 @@ async fn unreachable_prometheus_is_stale_not_an_error() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_resend_routes_whose_observed_split_moved() {
+    use switchyard::metrics::SimulatedSource;
+    // The console reads the simulator's own counters, with traffic flowing.
+    let sim = support::simulation(200.0).await;
+    let source = Source::Simulated(SimulatedSource::new(sim.sim.mesh.clone()));
+    let config = switchyard::demo::config_from_kubeconfig(&sim.kubeconfig, None)
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let cluster = switchyard::cluster::Cluster::start(client, &["hands-on".to_owned()]);
+    tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
+        .await
+        .unwrap();
+    let live = Live::start(
+        cluster,
+        Some(source),
+        switchyard::live::LiveConfig {
+            interval: Duration::from_millis(300),
+            window: Duration::from_secs(30),
+        },
+    );
+    let mut rx = live.subscribe();
+    // No VirtualService is edited: the route event is the refresh telling the weight controls
+    // what the graph observed.
+    let observed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(ServerEvent::VirtualServiceChanged(vs)) = rx.recv().await {
+                if vs.name == "review" {
+                    if let Some(share) = vs.routes[1].destinations[0].observed_share {
+                        return share;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("an observed share within 20 s");
+    assert!(
+        (observed - 100.0).abs() < 1e-9,
+        "review is at old 100 / new 0: {observed}"
+    );
+}

@@ -2,6 +2,7 @@
 //! with the cluster's topology, keeps the latest snapshot, and publishes every snapshot and every
 //! VirtualService change to all SSE viewers. Viewers never cause a metrics or cluster call.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchyard_protocol::{
@@ -94,6 +95,9 @@ fn window_seconds(config: &LiveConfig) -> u32 {
 }
 
 struct Refresher {
+    /// Observed shares last sent per VirtualService (`ns/name`), so a refresh re-sends only the
+    /// VirtualServices whose observed split moved.
+    observed_sent: HashMap<String, Vec<Vec<Option<f64>>>>,
     cluster: Cluster,
     config: LiveConfig,
     /// Last samples that were read successfully, kept through outages.
@@ -104,6 +108,30 @@ struct Refresher {
 }
 
 impl Refresher {
+    /// Sends the VirtualServices whose observed shares changed with the last refresh, so the
+    /// weight controls show the same observed split as the graph.
+    fn send_observed(&mut self) {
+        let mut routes = self.cluster.virtual_services();
+        graph::annotate_observed(&mut routes, &self.latest.borrow());
+        for vs in routes {
+            let observed: Vec<Vec<Option<f64>>> = vs
+                .routes
+                .iter()
+                .map(|r| {
+                    r.destinations
+                        .iter()
+                        .map(|d| d.observed_share.map(|s| (s * 10.0).round() / 10.0))
+                        .collect()
+                })
+                .collect();
+            let key = format!("{}/{}", vs.namespace, vs.name);
+            if self.observed_sent.get(&key) != Some(&observed) {
+                self.observed_sent.insert(key, observed);
+                let _ = self.events.send(ServerEvent::VirtualServiceChanged(vs));
+            }
+        }
+    }
+
     fn publish(&self) {
         let graph = Arc::new(graph::build(
             &self.cluster.topology(),
@@ -165,6 +193,7 @@ async fn refresh_loop(
     let mut ticker = tokio::time::interval(config.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut r = Refresher {
+        observed_sent: HashMap::new(),
         cluster,
         config,
         samples: None,
@@ -179,6 +208,7 @@ async fn refresh_loop(
                     r.refresh(source).await;
                 }
                 r.publish();
+                r.send_observed();
             }
             change = changes.recv() => {
                 match change {
