@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use switchyard_protocol::ChangeRecord;
 
-use super::view::weight_of;
+use super::view::virtual_service_routes;
 
 /// Annotation on the VirtualService describing the last change made through the console.
 pub const LAST_CHANGE_ANNOTATION: &str = "switchyard.dev/last-change";
@@ -33,33 +33,16 @@ pub struct LastChange {
 
 /// Weight per destination key (subset, or host) of each http route.
 pub fn route_weights(object: &Value) -> Vec<BTreeMap<String, u32>> {
-    object
-        .pointer("/spec/http")
-        .and_then(Value::as_array)
-        .map(|routes| {
-            routes
+    virtual_service_routes(object)
+        .routes
+        .iter()
+        .map(|r| {
+            r.destinations
                 .iter()
-                .map(|r| {
-                    r.get("route")
-                        .and_then(Value::as_array)
-                        .map(|ds| {
-                            ds.iter()
-                                .map(|d| {
-                                    let key = d
-                                        .pointer("/destination/subset")
-                                        .or_else(|| d.pointer("/destination/host"))
-                                        .and_then(Value::as_str)
-                                        .unwrap_or_default()
-                                        .to_owned();
-                                    (key, weight_of(d))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                })
+                .map(|d| (d.key().to_owned(), d.weight))
                 .collect()
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 pub fn last_change(object: &Value) -> Option<LastChange> {

@@ -350,18 +350,13 @@ impl Cluster {
                     },
                     route_index: Some(index),
                     message: if change.changed {
-                        let before = change
+                        let before: Vec<ExpectedDestination> = change
                             .before
                             .routes
                             .get(index)
-                            .map(|r| {
-                                r.destinations
-                                    .iter()
-                                    .map(|d| format!("{} {}", d.key(), d.weight))
-                                    .collect::<Vec<_>>()
-                                    .join(" / ")
-                            })
+                            .map(|r| r.destinations.iter().map(Into::into).collect())
                             .unwrap_or_default();
+                        let before = weights::split_text(&before);
                         format!("{before} → {}", change.summary)
                     } else {
                         format!("already {}", change.summary)

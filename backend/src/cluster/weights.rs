@@ -188,7 +188,8 @@ fn expected_of(entry: &Value) -> ExpectedDestination {
     }
 }
 
-fn split_text(ds: &[ExpectedDestination]) -> String {
+/// `old 80 / new 20`.
+pub fn split_text(ds: &[ExpectedDestination]) -> String {
     ds.iter()
         .map(|d| format!("{} {}", key_of(d), d.weight))
         .collect::<Vec<_>>()

@@ -63,9 +63,7 @@ impl Live {
 
     /// Every VirtualService in scope, with observed shares from the latest graph.
     pub fn routes(&self) -> RoutesResponse {
-        let mut virtual_services = self.cluster.virtual_services();
-        graph::annotate_observed(&mut virtual_services, &self.graph());
-        RoutesResponse { virtual_services }
+        annotated_routes(&self.cluster, &self.graph())
     }
 
     pub fn annotate(&self, vs: &mut VirtualServiceRoutes) {
@@ -111,9 +109,8 @@ impl Refresher {
     /// Sends the VirtualServices whose observed shares changed with the last refresh, so the
     /// weight controls show the same observed split as the graph.
     fn send_observed(&mut self) {
-        let mut routes = self.cluster.virtual_services();
-        graph::annotate_observed(&mut routes, &self.latest.borrow());
-        for vs in routes {
+        let routes = annotated_routes(&self.cluster, &self.latest.borrow());
+        for vs in routes.virtual_services {
             let observed: Vec<Vec<Option<f64>>> = vs
                 .routes
                 .iter()
@@ -175,11 +172,13 @@ impl Refresher {
         self.status.fresh = false;
         self.status.error = Some(error);
     }
+}
 
-    fn annotated(&self, mut vs: VirtualServiceRoutes) -> VirtualServiceRoutes {
-        graph::annotate_observed(std::slice::from_mut(&mut vs), &self.latest.borrow());
-        vs
-    }
+/// Every VirtualService in scope from the cache, with observed shares from `graph`.
+fn annotated_routes(cluster: &Cluster, graph: &Graph) -> RoutesResponse {
+    let mut virtual_services = cluster.virtual_services();
+    graph::annotate_observed(&mut virtual_services, graph);
+    RoutesResponse { virtual_services }
 }
 
 async fn refresh_loop(
@@ -213,16 +212,16 @@ async fn refresh_loop(
             change = changes.recv() => {
                 match change {
                     Ok(Change::VirtualServiceChanged(vs)) => {
-                        let vs = r.annotated(vs);
+                        let mut vs = vs;
+                        graph::annotate_observed(std::slice::from_mut(&mut vs), &r.latest.borrow());
                         let _ = r.events.send(ServerEvent::VirtualServiceChanged(vs));
                     }
                     Ok(Change::VirtualServiceDeleted { namespace, name }) => {
                         let _ = r.events.send(ServerEvent::VirtualServiceDeleted { namespace, name });
                     }
                     Ok(Change::Resynced) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let mut virtual_services = r.cluster.virtual_services();
-                        graph::annotate_observed(&mut virtual_services, &r.latest.borrow());
-                        let _ = r.events.send(ServerEvent::Routes(RoutesResponse { virtual_services }));
+                        let routes = annotated_routes(&r.cluster, &r.latest.borrow());
+                        let _ = r.events.send(ServerEvent::Routes(routes));
                     }
                     Ok(Change::TopologyChanged) => {}
                     Ok(Change::Recorded(record)) => {
