@@ -2,19 +2,41 @@
 //! [`Error`]. URLs are absolute because the server answers any unknown page path with the app.
 
 use super::Error;
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use switchyard_protocol::{ApiError, RoutesResponse, SetWeightsRequest, SetWeightsResponse};
 
-const API: &str = "/api/v1";
+pub(super) const API: &str = "/api/v1";
 
 /// The server refuses writes without this header: a cross-site form cannot set it (CSRF guard).
 const REQUESTED_BY: (&str, &str) = ("x-requested-by", "switchyard");
 
 /// `GET /api/v1/routes`.
 pub async fn fetch_routes() -> Result<RoutesResponse, Error> {
-    let response = Request::get(&format!("{API}/routes"))
+    get_json(&format!("{API}/routes")).await
+}
+
+/// A GET of a JSON resource, every failure an [`Error`]; shared by the other `api` modules.
+pub(super) async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, Error> {
+    send_json(
+        Request::get(url)
+            .header("accept", "application/json")
+            .build()
+            .map_err(|e| Error::Decode(e.to_string()))?,
+    )
+    .await
+}
+
+/// A write request: JSON answers and the CSRF header the server requires.
+pub(super) fn write(builder: RequestBuilder) -> RequestBuilder {
+    builder
         .header("accept", "application/json")
+        .header(REQUESTED_BY.0, REQUESTED_BY.1)
+}
+
+/// Sends a built request and reads its JSON answer.
+pub(super) async fn send_json<T: DeserializeOwned>(request: Request) -> Result<T, Error> {
+    let response = request
         .send()
         .await
         .map_err(|e| Error::Network(e.to_string()))?;
@@ -28,15 +50,10 @@ pub async fn set_weights(
     index: usize,
     request: &SetWeightsRequest,
 ) -> Result<SetWeightsResponse, Error> {
-    let response = Request::put(&weights_url(namespace, name, index))
-        .header("accept", "application/json")
-        .header(REQUESTED_BY.0, REQUESTED_BY.1)
+    let request = write(Request::put(&weights_url(namespace, name, index)))
         .json(request)
-        .map_err(|e| Error::Decode(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| Error::Network(e.to_string()))?;
-    read_json(response).await
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    send_json(request).await
 }
 
 /// The weights endpoint of one route.
@@ -63,7 +80,7 @@ fn encode_segment(segment: &str) -> String {
     out
 }
 
-async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
+pub(super) async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
     let status = response.status();
     let status_text = response.status_text();
     let body = response

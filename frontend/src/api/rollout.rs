@@ -4,31 +4,26 @@
 //! The token goes to the server once, in the body of `POST /api/v1/session`; the server keeps it
 //! in an HttpOnly cookie the page's scripts cannot read. Nothing here stores it or logs it.
 
-use super::{client::decode_body, Error};
-use gloo_net::http::{Request, RequestBuilder, Response};
-use serde::de::DeserializeOwned;
+use super::client::{decode_body, get_json, send_json as send, write, API};
+use super::Error;
+use gloo_net::http::Request;
 use switchyard_protocol::{
     AccessResponse, HistoryResponse, SessionRequest, ShiftRequest, ShiftResponse, WhoAmI,
 };
 
-const API: &str = "/api/v1";
-
-/// The server refuses writes without this header: a cross-site form cannot set it (CSRF guard).
-const REQUESTED_BY: (&str, &str) = ("x-requested-by", "switchyard");
-
 /// `GET /api/v1/whoami`.
 pub async fn fetch_whoami() -> Result<WhoAmI, Error> {
-    read(Request::get(&format!("{API}/whoami"))).await
+    get_json(&format!("{API}/whoami")).await
 }
 
 /// `GET /api/v1/access`: may the caller patch each VirtualService, as the cluster says.
 pub async fn fetch_access() -> Result<AccessResponse, Error> {
-    read(Request::get(&format!("{API}/access"))).await
+    get_json(&format!("{API}/access")).await
 }
 
 /// `GET /api/v1/history`: every recorded weight change, oldest first.
 pub async fn fetch_history() -> Result<HistoryResponse, Error> {
-    read(Request::get(&format!("{API}/history"))).await
+    get_json(&format!("{API}/history")).await
 }
 
 /// `POST /api/v1/shift`: one split for several VirtualServices in one request.
@@ -73,39 +68,6 @@ pub async fn sign_out() -> Result<(), Error> {
     }
 }
 
-fn write(builder: RequestBuilder) -> RequestBuilder {
-    builder
-        .header("accept", "application/json")
-        .header(REQUESTED_BY.0, REQUESTED_BY.1)
-}
-
 fn build_error(e: gloo_net::Error) -> Error {
     Error::Decode(e.to_string())
-}
-
-async fn read<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, Error> {
-    let response = builder
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| Error::Network(e.to_string()))?;
-    decode(response).await
-}
-
-async fn send<T: DeserializeOwned>(request: Request) -> Result<T, Error> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| Error::Network(e.to_string()))?;
-    decode(response).await
-}
-
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
-    let status = response.status();
-    let status_text = response.status_text();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| Error::Network(e.to_string()))?;
-    decode_body(status, &status_text, &body)
 }

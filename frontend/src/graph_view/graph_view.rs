@@ -10,7 +10,7 @@ use super::{
     split_panel::SplitPanel, test_ids, GraphData,
 };
 use crate::{
-    api::graph::{fetch_graph, fetch_history},
+    api::{graph::fetch_graph, rollout::fetch_history},
     state::{
         graph::{clock_time, use_graph},
         view_url::use_view,
