@@ -1,17 +1,15 @@
-//! Switchyard's server: shifts live traffic between service versions by editing Istio
-//! VirtualService weights, serves the browser app and a JSON+SSE API, and carries the simulated
-//! cluster used by `switchyard demo` and the tests.
+//! Switchyard's console: shifts live traffic between service versions by editing Istio
+//! VirtualService weights, serves the browser app and a JSON+SSE API, reads the cluster through
+//! kube-rs and traffic from Prometheus. It runs against any Kubernetes API server; the simulated
+//! one lives in `switchyard-sim` and is joined to it only by the `switchyard` binary.
 
 pub mod auth;
 pub mod cluster;
-pub mod config;
-pub mod demo;
 pub mod error;
 pub mod graph;
 pub mod live;
 pub mod metrics;
 pub mod routes;
-pub mod sim;
 pub mod state;
 pub mod ui;
 

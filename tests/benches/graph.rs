@@ -1,7 +1,7 @@
 //! How long a large graph takes, end to end: a synthetic mesh of 1,000 nodes and 3,000 edges
 //! (`switchyard_frontend::graph_view::synthetic`, the same graph the page draws at `/?bench=N`)
 //! is turned into the samples a metrics refresh would read and assembled by the server's
-//! `switchyard::graph::build`, then laid out natively by the page's `layout` (first layout, and
+//! `switchyard_console::graph::build`, then laid out natively by the page's `layout` (first layout, and
 //! the re-layout after a refresh that changes every rate), and finally drawn by the real page in
 //! headless Chromium, which reports its own render time. Prints figures; asserts nothing about
 //! time (a benchmark, not a test).
@@ -14,8 +14,8 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use switchyard::graph::{self, DestinationRuleInfo, ServiceInfo, Topology, WorkloadInfo};
-use switchyard::metrics::{Latency, RequestRate, Samples, Workload};
+use switchyard_console::graph::{self, DestinationRuleInfo, ServiceInfo, Topology, WorkloadInfo};
+use switchyard_console::metrics::{Latency, RequestRate, Samples, Workload};
 use switchyard_e2e::{poll, Browser, Demo};
 use switchyard_frontend::graph_view::{layout, synthetic};
 use switchyard_protocol::{
@@ -240,7 +240,9 @@ fn main() {
     );
 
     let (min, median) = time(20, || assemble(&topology, &samples));
-    println!("graph assembly (switchyard::graph::build): min {min:.2} ms, median {median:.2} ms");
+    println!(
+        "graph assembly (switchyard_console::graph::build): min {min:.2} ms, median {median:.2} ms"
+    );
 
     let empty = layout::Positions::default();
     let (min, median) = time(20, || layout::layout(&empty, &built));

@@ -4,9 +4,12 @@
 //! caller's own credentials. Every weight change seen through the watch is recorded in the
 //! cluster as an Event (see `history`).
 
+pub mod connect;
 pub mod history;
 pub mod view;
 pub mod weights;
+
+pub use connect::config_from_kubeconfig;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;

@@ -1,14 +1,12 @@
-//! The only module that speaks to Prometheus (or, in the demo without one, reads the simulator's
-//! counters through the same interface): turns Istio's standard metrics into typed samples.
+//! The only module that speaks to Prometheus (or, in the demo without one, reads samples from a
+//! [`SampleSource`] the binary plugs in): turns Istio's standard metrics into typed samples.
 //! `promql` builds queries and `parse` reads answers, both pure; `source` does the I/O.
 
 pub mod parse;
 pub mod promql;
-pub mod simulated;
 pub mod source;
 
-pub use simulated::SimulatedSource;
-pub use source::{PrometheusSource, Source};
+pub use source::{PrometheusSource, SampleSource, Source};
 
 use std::collections::BTreeMap;
 

@@ -1,18 +1,27 @@
 //! Where samples come from: a Prometheus over its HTTP API (POST form, bounded by a timeout), or
-//! in the demo without one, the simulated mesh's own counters read the same way.
+//! in the demo without one, any in-process [`SampleSource`] (the simulated mesh's counters).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{latency, parse, promql, request_rate, Error, Samples, SimulatedSource};
+use super::{latency, parse, promql, request_rate, Error, Samples};
+
+/// Samples read in-process rather than from Prometheus, e.g. the simulated mesh's own counters in
+/// the demo. Reads must be quick: the refresher calls `fetch` on its own task.
+pub trait SampleSource: Send + Sync {
+    /// Request rates and latencies of the namespaces over the window, as Prometheus would answer.
+    fn fetch(&self, namespaces: &[String], window: Duration) -> Samples;
+    /// How many reads this source has answered so far.
+    fn queries_sent(&self) -> u64;
+}
 
 /// A source of samples; cheap to clone.
 #[derive(Clone)]
 pub enum Source {
     Prometheus(PrometheusSource),
-    /// The simulated mesh's own counters (demo without Prometheus).
-    Simulated(SimulatedSource),
+    /// An in-process source (the demo without Prometheus).
+    Direct(Arc<dyn SampleSource>),
 }
 
 impl Source {
@@ -20,7 +29,7 @@ impl Source {
     pub async fn fetch(&self, namespaces: &[String], window: Duration) -> Result<Samples, Error> {
         match self {
             Source::Prometheus(p) => p.fetch(namespaces, window).await,
-            Source::Simulated(s) => Ok(s.fetch(namespaces, window)),
+            Source::Direct(s) => Ok(s.fetch(namespaces, window)),
         }
     }
 
@@ -28,7 +37,7 @@ impl Source {
     pub fn queries_sent(&self) -> u64 {
         match self {
             Source::Prometheus(p) => p.queries.load(Ordering::Relaxed),
-            Source::Simulated(s) => s.queries.load(Ordering::Relaxed),
+            Source::Direct(s) => s.queries_sent(),
         }
     }
 }

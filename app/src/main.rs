@@ -1,0 +1,192 @@
+//! The `switchyard` binary: parses the command line, starts tracing, and runs the console, the
+//! demo (console on a simulated cluster) or the simulated cluster alone.
+
+use anyhow::Context;
+use clap::Parser;
+use std::io::Write;
+use std::time::Duration;
+use switchyard::config::{AccessArgs, AuthMode, Cli, Command, MetricsArgs};
+use switchyard::SimulatedSource;
+use switchyard_console::auth::{Auth, Mode};
+use switchyard_console::cluster::{config_from_kubeconfig, Cluster};
+use switchyard_console::live::{Live, LiveConfig};
+use switchyard_console::metrics::{PrometheusSource, Source};
+use switchyard_console::{app, AppState};
+use switchyard_sim::simulation::{self as demo, Simulation};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr; stdout carries only the "listening on" line that scripts and tests read.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                "switchyard=info,switchyard_console=info,switchyard_sim=info,warn".into()
+            }),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = match &args.kubeconfig {
+                Some(path) => config_from_kubeconfig(path, args.context.clone())
+                    .await
+                    .with_context(|| format!("reading kubeconfig {}", path.display()))?,
+                None => kube::Config::infer()
+                    .await
+                    .context("no kubeconfig and no in-cluster config")?,
+            };
+            let client = kube::Client::try_from(config.clone())?;
+            let cluster = Cluster::start(client.clone(), &args.namespaces);
+            let console = Console {
+                cluster,
+                client,
+                config,
+                access: args.access,
+            };
+            let source = prometheus(&args.metrics);
+            let live = live_config(
+                &args.metrics,
+                Duration::from_secs(15),
+                Duration::from_secs(60),
+            );
+            serve_console(args.listen, console, source, live, "switchyard").await
+        }
+        Command::Demo(args) => {
+            let sim =
+                Simulation::start("127.0.0.1:0".parse()?, false, &(&args.traffic).into()).await?;
+            let kubeconfig = args
+                .kubeconfig_out
+                .clone()
+                .unwrap_or_else(demo::default_kubeconfig_path);
+            sim.write_kubeconfig(&kubeconfig)?;
+            eprintln!(
+                "kubectl: kubectl --kubeconfig {} -n {} get vs",
+                kubeconfig.display(),
+                demo::DEMO_NAMESPACE
+            );
+            let config = config_from_kubeconfig(&kubeconfig, None)
+                .await
+                .with_context(|| format!("reading kubeconfig {}", kubeconfig.display()))?;
+            let client = kube::Client::try_from(config.clone())?;
+            let cluster = Cluster::start(client.clone(), &[demo::DEMO_NAMESPACE.to_owned()]);
+            let console = Console {
+                cluster,
+                client,
+                config,
+                access: args.access,
+            };
+            let source = prometheus(&args.metrics)
+                .unwrap_or_else(|| SimulatedSource::new(sim.mesh.clone()).into_source());
+            let live = live_config(
+                &args.metrics,
+                Duration::from_secs(5),
+                Duration::from_secs(30),
+            );
+            serve_console(args.listen, console, Some(source), live, "switchyard demo").await
+        }
+        Command::Sim(args) => {
+            let sim = Simulation::start(args.listen, args.empty, &(&args.traffic).into()).await?;
+            if let Some(path) = &args.kubeconfig_out {
+                sim.write_kubeconfig(path)?;
+            }
+            announce(&format!("simulated cluster listening on {}/", sim.url))?;
+            tokio::signal::ctrl_c().await?;
+            Ok(())
+        }
+    }
+}
+
+fn prometheus(args: &MetricsArgs) -> Option<Source> {
+    args.prometheus_url.as_deref().map(|url| {
+        Source::Prometheus(PrometheusSource::new(
+            url,
+            args.query_timeout,
+            args.scrape_interval,
+        ))
+    })
+}
+
+fn live_config(args: &MetricsArgs, refresh: Duration, window: Duration) -> LiveConfig {
+    let mut window = args.window.unwrap_or(window);
+    if args.prometheus_url.is_some() && window < 2 * args.scrape_interval {
+        tracing::warn!(?window, scrape_interval = ?args.scrape_interval, "rate window shorter than two scrapes; widening it");
+        window = 2 * args.scrape_interval;
+    }
+    LiveConfig {
+        interval: args.refresh.unwrap_or(refresh),
+        window,
+    }
+}
+
+/// What the console needs of the cluster it serves.
+struct Console {
+    cluster: Cluster,
+    client: kube::Client,
+    config: kube::Config,
+    access: AccessArgs,
+}
+
+async fn serve_console(
+    listen: std::net::SocketAddr,
+    console: Console,
+    source: Option<Source>,
+    live: LiveConfig,
+    what: &str,
+) -> anyhow::Result<()> {
+    let Console {
+        cluster,
+        client,
+        config,
+        access,
+    } = console;
+    let mode = match access.auth {
+        AuthMode::Anonymous => Mode::Anonymous,
+        AuthMode::Token => Mode::Token,
+        AuthMode::Header => Mode::Header {
+            user_header: access
+                .user_header
+                .parse()
+                .context("--user-header is not a header name")?,
+            groups_header: access
+                .groups_header
+                .parse()
+                .context("--groups-header is not a header name")?,
+        },
+    };
+    // Without authentication, only a console reachable from this machine alone may write.
+    let anonymous_writes = listen.ip().is_loopback();
+    if matches!(mode, Mode::Anonymous) && !anonymous_writes {
+        tracing::warn!(%listen, "anonymous mode on a non-loopback address: the console is read-only");
+    }
+    let auth = Auth::new(mode, client, Some(config), anonymous_writes).scoped(cluster.namespaces());
+    if tokio::time::timeout(Duration::from_secs(30), cluster.wait_ready())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the cluster caches are not filled after 30 s; serving anyway, they fill when the API answers");
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding the console to {listen}"))?;
+    let addr = listener.local_addr()?;
+    announce(&format!("{what} listening on http://{addr}/"))?;
+    let live = Live::start(cluster.clone(), source, live);
+    let mut state = AppState::new(cluster, live, auth);
+    state.old_subset = access.old_subset;
+    state.new_subset = access.new_subset;
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn announce(line: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Samples from the simulated mesh's own counters, for the demo without a Prometheus: each fetch
+//! snapshots the counters and turns the difference to an earlier snapshot into rates and
+//! quantiles, as Prometheus' `rate()` and `histogram_quantile()` would.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use switchyard_console::metrics::{Latency, RequestRate, SampleSource, Samples, Workload};
+use switchyard_sim::mesh::metrics::Series;
+use switchyard_sim::mesh::Mesh;
+
+/// Counter snapshots with the time they were taken, oldest first.
+type History = VecDeque<(Instant, Arc<Vec<Series>>)>;
+/// (namespace, name) of a workload or service.
+type Named = (String, String);
+/// Histogram bucket counts by upper bound (as bits, to be a map key).
+type Buckets = BTreeMap<u64, f64>;
+
+/// Reads the simulated mesh's counters.
+#[derive(Clone)]
+pub struct SimulatedSource {
+    mesh: Mesh,
+    history: Arc<Mutex<History>>,
+    queries: Arc<AtomicU64>,
+}
+
+impl SimulatedSource {
+    pub fn new(mesh: Mesh) -> Self {
+        SimulatedSource {
+            mesh,
+            history: Arc::default(),
+            queries: Arc::default(),
+        }
+    }
+
+    /// This source as the console's metrics source.
+    pub fn into_source(self) -> switchyard_console::metrics::Source {
+        switchyard_console::metrics::Source::Direct(Arc::new(self))
+    }
+}
+
+impl SampleSource for SimulatedSource {
+    fn queries_sent(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    fn fetch(&self, namespaces: &[String], window: Duration) -> Samples {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let current = Arc::new(self.mesh.snapshot());
+        let baseline = {
+            let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+            // Keep one snapshot at or beyond the window's start as the baseline.
+            while history.len() >= 2 && now.duration_since(history[1].0) >= window {
+                history.pop_front();
+            }
+            let baseline = history.front().cloned();
+            history.push_back((now, current.clone()));
+            baseline
+        };
+        match baseline {
+            Some((then, old)) => {
+                let seconds = now.duration_since(then).as_secs_f64();
+                rates(&old, &current, seconds, namespaces)
+            }
+            None => Samples::default(),
+        }
+    }
+}
+
+fn key(series: &Series) -> String {
+    series
+        .labels
+        .pairs()
+        .iter()
+        .map(|(_, v)| *v)
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+/// Increase of a counter between two readings; a drop means the counter restarted from zero.
+fn increase(before: u64, after: u64) -> u64 {
+    if after >= before {
+        after - before
+    } else {
+        after
+    }
+}
+
+/// Rates and p95s between two snapshots `seconds` apart (pure).
+pub fn rates(old: &[Series], new: &[Series], seconds: f64, namespaces: &[String]) -> Samples {
+    if seconds <= 0.0 {
+        return Samples::default();
+    }
+    let before: HashMap<String, &Series> = old.iter().map(|s| (key(s), s)).collect();
+    let mut samples = Samples::default();
+    let mut by_caller: BTreeMap<(Named, Named), Buckets> = BTreeMap::new();
+    let mut by_workload: BTreeMap<(Named, Named), Buckets> = BTreeMap::new();
+    for s in new {
+        let l = &s.labels;
+        if !namespaces.contains(&l.destination_service_namespace) {
+            continue;
+        }
+        let reached = l.reporter == "destination";
+        let unreached = l.reporter == "source" && l.destination_workload == "unknown";
+        if !reached && !unreached {
+            continue;
+        }
+        let prev = before.get(&key(s));
+        let count = increase(prev.map_or(0, |p| p.requests), s.requests);
+        if count > 0 {
+            samples.requests.push(RequestRate {
+                source: Workload {
+                    name: l.source_workload.clone(),
+                    namespace: l.source_workload_namespace.clone(),
+                    app: l.source_app.clone(),
+                    version: l.source_version.clone(),
+                },
+                service: l.destination_service_name.clone(),
+                service_namespace: l.destination_service_namespace.clone(),
+                destination: Workload {
+                    name: l.destination_workload.clone(),
+                    namespace: l.destination_workload_namespace.clone(),
+                    app: l.destination_app.clone(),
+                    version: l.destination_version.clone(),
+                },
+                response_code: l.response_code.clone(),
+                response_flags: l.response_flags.clone(),
+                rate: count as f64 / seconds,
+            });
+        }
+        if !reached {
+            continue;
+        }
+        let service = (
+            l.destination_service_namespace.clone(),
+            l.destination_service_name.clone(),
+        );
+        let caller = (
+            l.source_workload_namespace.clone(),
+            l.source_workload.clone(),
+        );
+        let workload = (
+            l.destination_workload_namespace.clone(),
+            l.destination_workload.clone(),
+        );
+        for (i, &(le, cumulative)) in s.duration_buckets.iter().enumerate() {
+            let earlier = prev
+                .and_then(|p| p.duration_buckets.get(i))
+                .map_or(0, |b| b.1);
+            let delta = increase(earlier, cumulative) as f64;
+            let bound = le.to_bits();
+            *by_caller
+                .entry((caller.clone(), service.clone()))
+                .or_default()
+                .entry(bound)
+                .or_default() += delta;
+            *by_workload
+                .entry((service.clone(), workload.clone()))
+                .or_default()
+                .entry(bound)
+                .or_default() += delta;
+        }
+    }
+    let to_vec = |b: &Buckets| {
+        let mut v: Vec<(f64, f64)> = b
+            .iter()
+            .map(|(bits, c)| (f64::from_bits(*bits), *c))
+            .collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v
+    };
+    for ((caller, service), b) in &by_caller {
+        if let Some(p95) = histogram_quantile(0.95, &to_vec(b)) {
+            samples.latencies.push(Latency {
+                caller: Some(caller.clone()),
+                service: service.clone(),
+                workload: None,
+                p95_ms: p95,
+            });
+        }
+    }
+    for ((service, workload), b) in &by_workload {
+        if let Some(p95) = histogram_quantile(0.95, &to_vec(b)) {
+            samples.latencies.push(Latency {
+                caller: None,
+                service: service.clone(),
+                workload: Some(workload.clone()),
+                p95_ms: p95,
+            });
+        }
+    }
+    samples
+}
+
+/// Prometheus' `histogram_quantile` over cumulative `(upper bound, count)` buckets ending with
+/// `+Inf`: linear interpolation inside the bucket, the highest finite bound when the quantile
+/// falls in `+Inf`, `None` without observations.
+pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut lower_bound = 0.0;
+    let mut lower_count = 0.0;
+    for &(le, count) in buckets {
+        if count >= rank {
+            if le.is_infinite() {
+                return Some(lower_bound);
+            }
+            let in_bucket = count - lower_count;
+            if in_bucket <= 0.0 {
+                return Some(le);
+            }
+            return Some(lower_bound + (le - lower_bound) * (rank - lower_count) / in_bucket);
+        }
+        lower_bound = le;
+        lower_count = count;
+    }
+    Some(lower_bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_interpolates_like_prometheus() {
+        let b = [
+            (10.0, 50.0),
+            (50.0, 90.0),
+            (100.0, 100.0),
+            (f64::INFINITY, 100.0),
+        ];
+        // rank 95 falls in (50, 100] holding 10: 50 + 50 * 5/10.
+        assert_eq!(histogram_quantile(0.95, &b), Some(75.0));
+        assert_eq!(histogram_quantile(0.5, &b), Some(10.0));
+        assert_eq!(
+            histogram_quantile(0.95, &[(10.0, 0.0), (f64::INFINITY, 0.0)]),
+            None
+        );
+        assert_eq!(
+            histogram_quantile(0.95, &[(10.0, 1.0), (f64::INFINITY, 100.0)]),
+            Some(10.0)
+        );
+        assert_eq!(histogram_quantile(0.95, &[]), None);
+    }
+
+    #[test]
+    fn counter_drops_are_restarts() {
+        assert_eq!(increase(10, 15), 5);
+        assert_eq!(increase(10, 3), 3);
+    }
+}

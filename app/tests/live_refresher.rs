@@ -1,0 +1,254 @@
+//! The single refresher: how many metrics queries a refresh costs whatever the number of viewers,
+//! and how the graph behaves when Prometheus is down and comes back. Prometheus is played here by
+//! a small HTTP server that counts queries and can be switched off, because what is under test is
+//! the console's fan-out and failure handling, not PromQL (the real-Prometheus test covers that).
+
+use axum::routing::post;
+use axum::Router;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard_console::live::Live;
+use switchyard_console::metrics::{PrometheusSource, Source};
+use switchyard_protocol::{Graph, ServerEvent};
+use tokio::sync::broadcast;
+
+#[derive(Clone, Default)]
+struct FakePrometheus {
+    queries: Arc<AtomicU64>,
+    down: Arc<AtomicBool>,
+}
+
+async fn fake_prometheus(fake: FakePrometheus) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = fake.clone();
+    let router = Router::new().route(
+        "/api/v1/query",
+        post(move || {
+            let state = state.clone();
+            async move {
+                state.queries.fetch_add(1, Ordering::SeqCst);
+                if state.down.load(Ordering::SeqCst) {
+                    (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        r#"{"status":"error","errorType":"unavailable","error":"TSDB not ready"}"#,
+                    )
+                } else {
+                    (
+                        axum::http::StatusCode::OK,
+                        r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+                    )
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+mod support;
+
+struct Setup {
+    live: Live,
+    source: Source,
+    base: String,
+    _console: support::TestConsole,
+}
+
+async fn setup(prometheus_url: &str) -> Setup {
+    let source = Source::Prometheus(PrometheusSource::new(
+        prometheus_url,
+        Duration::from_secs(2),
+        Duration::from_secs(1),
+    ));
+    let console = support::console(support::Options {
+        source: Some(source.clone()),
+        refresh: Duration::from_millis(100),
+        ..support::Options::default()
+    })
+    .await;
+    Setup {
+        live: console.live.clone(),
+        base: console.base.clone(),
+        source,
+        _console: console,
+    }
+}
+
+async fn next_graph(
+    rx: &mut broadcast::Receiver<ServerEvent>,
+    want: impl Fn(&Graph) -> bool,
+) -> Graph {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match rx.recv().await {
+                Ok(ServerEvent::Graph(g)) if want(&g) => return g,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("refresher gone: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("a graph within 20 s")
+}
+
+/// Queries sent per refresh, measured over `refreshes` refreshes. A refresh is one tick: graph
+/// events whose `last_success` moved.
+async fn queries_per_refresh(s: &Setup, refreshes: u32) -> f64 {
+    let mut rx = s.live.subscribe();
+    let mut last = next_graph(&mut rx, |g| g.metrics.fresh)
+        .await
+        .metrics
+        .last_success;
+    let start = s.source.queries_sent();
+    for _ in 0..refreshes {
+        let g = next_graph(&mut rx, |g| g.metrics.last_success != last).await;
+        last = g.metrics.last_success;
+    }
+    (s.source.queries_sent() - start) as f64 / f64::from(refreshes)
+}
+
+async fn open_viewers(base: &str, n: usize) -> Vec<reqwest::Response> {
+    let http = reqwest::Client::new();
+    let mut viewers = Vec::new();
+    for _ in 0..n {
+        let mut res = http
+            .get(format!("{base}/api/v1/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        // The first chunk proves the stream is being served to this viewer.
+        res.chunk().await.unwrap().expect("first event");
+        viewers.push(res);
+    }
+    viewers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_per_refresh_do_not_depend_on_viewers() {
+    let fake = FakePrometheus::default();
+    let url = fake_prometheus(fake.clone()).await;
+    let s = setup(&url).await;
+
+    let one = open_viewers(&s.base, 1).await;
+    let with_one = queries_per_refresh(&s, 5).await;
+    let fifty = open_viewers(&s.base, 49).await;
+    assert_eq!(s.live.viewers(), 50, "every SSE client is subscribed");
+    let with_fifty = queries_per_refresh(&s, 5).await;
+
+    assert_eq!(with_one, 4.0, "one refresh is four queries");
+    assert_eq!(
+        with_fifty, with_one,
+        "fifty viewers cost no more queries than one"
+    );
+    // Every query the fake saw came from the refresher.
+    assert_eq!(fake.queries.load(Ordering::SeqCst), s.source.queries_sent());
+    drop((one, fifty));
+}
+
+#[tokio::test]
+async fn prometheus_outage_marks_metrics_stale_and_recovers() {
+    let fake = FakePrometheus::default();
+    let url = fake_prometheus(fake.clone()).await;
+    let s = setup(&url).await;
+    let mut rx = s.live.subscribe();
+    let good = next_graph(&mut rx, |g| g.metrics.fresh).await;
+    let last_good = good.metrics.last_success.expect("time of the good sample");
+
+    fake.down.store(true, Ordering::SeqCst);
+    let stale = next_graph(&mut rx, |g| !g.metrics.fresh).await;
+    assert!(
+        stale
+            .metrics
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("TSDB not ready"),
+        "{:?}",
+        stale.metrics
+    );
+    assert!(
+        stale.metrics.last_success.unwrap() >= last_good,
+        "keeps the time of the last good sample"
+    );
+    assert!(
+        stale.nodes.iter().any(|n| n.id == "svc:hands-on:review"),
+        "topology stays"
+    );
+    assert_eq!(stale.splits.len(), 3, "requested splits stay");
+
+    fake.down.store(false, Ordering::SeqCst);
+    let recovered = next_graph(&mut rx, |g| g.metrics.fresh).await;
+    assert!(recovered.metrics.error.is_none());
+}
+
+#[tokio::test]
+async fn unreachable_prometheus_is_stale_not_an_error() {
+    // Nothing listens on this port (bound then dropped).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = setup(&format!("http://127.0.0.1:{port}")).await;
+    let mut rx = s.live.subscribe();
+    let g = next_graph(&mut rx, |g| g.metrics.error.is_some()).await;
+    assert!(!g.metrics.fresh);
+    assert_eq!(g.metrics.last_success, None);
+    assert!(g.metrics.error.unwrap().contains("could not be reached"));
+    // The API still answers.
+    let res = reqwest::get(format!("{}/api/v1/graph", s.base))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = reqwest::get(format!("{}/api/v1/routes", s.base))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_resend_routes_whose_observed_split_moved() {
+    use switchyard::SimulatedSource;
+    // The console reads the simulator's own counters, with traffic flowing.
+    let sim = support::simulation(200.0).await;
+    let source = SimulatedSource::new(sim.sim.mesh.clone()).into_source();
+    let config = switchyard_console::cluster::config_from_kubeconfig(&sim.kubeconfig, None)
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let cluster = switchyard_console::cluster::Cluster::start(client, &["hands-on".to_owned()]);
+    tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
+        .await
+        .unwrap();
+    let live = Live::start(
+        cluster,
+        Some(source),
+        switchyard_console::live::LiveConfig {
+            interval: Duration::from_millis(300),
+            window: Duration::from_secs(30),
+        },
+    );
+    let mut rx = live.subscribe();
+    // No VirtualService is edited: the route event is the refresh telling the weight controls
+    // what the graph observed.
+    let observed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(ServerEvent::VirtualServiceChanged(vs)) = rx.recv().await {
+                if vs.name == "review" {
+                    if let Some(share) = vs.routes[1].destinations[0].observed_share {
+                        return share;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("an observed share within 20 s");
+    assert!(
+        (observed - 100.0).abs() < 1e-9,
+        "review is at old 100 / new 0: {observed}"
+    );
+}

@@ -1,0 +1,446 @@
+//! Rollout actions and who may do them, through the console's API against the simulated cluster
+//! with its RBAC: bulk shift, rollback, history with the user's name, access reviews, token and
+//! header (impersonation) modes, 401/403 handling.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use switchyard_console::auth::Mode;
+use switchyard_protocol::{
+    AccessResponse, ApiError, HistoryResponse, ShiftOutcome, ShiftResponse, WhoAmI,
+};
+
+mod support;
+
+type Console = support::TestConsole;
+
+async fn console(mode: Mode, anonymous_writes: bool) -> Console {
+    support::console(support::Options {
+        mode,
+        anonymous_writes,
+        ..support::Options::default()
+    })
+    .await
+}
+
+/// A browser-like client: keeps cookies, sends the CSRF header on writes.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+async fn post(http: &reqwest::Client, url: String, body: Value) -> reqwest::Response {
+    http.post(url)
+        .header("x-requested-by", "switchyard")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn weights(c: &Console, name: &str) -> Vec<u64> {
+    let key =
+        switchyard_sim::store::Key::new("virtualservices.networking.istio.io", "hands-on", name);
+    let obj = c.sim.store.get(&key).unwrap();
+    obj["spec"]["http"][1]["route"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["weight"].as_u64().unwrap_or(0))
+        .collect()
+}
+
+async fn history_until(http: &reqwest::Client, base: &str, n: usize) -> HistoryResponse {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let h: HistoryResponse = http
+                .get(format!("{base}/api/v1/history"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if h.changes.len() >= n {
+                return h;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("history records the changes")
+}
+
+#[tokio::test]
+async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them() {
+    let c = console(Mode::Token, false).await;
+    let http = browser();
+    // Without a session, reads are refused and say why.
+    let res = http
+        .get(format!("{}/api/v1/routes", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let who: WhoAmI = http
+        .get(format!("{}/api/v1/whoami", c.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (who.auth_mode.as_str(), who.user.as_deref()),
+        ("token", None)
+    );
+
+    let res = post(
+        &http,
+        format!("{}/api/v1/session", c.base),
+        json!({"token": "not-a-token"}),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let res = post(
+        &http,
+        format!("{}/api/v1/session", c.base),
+        json!({"token": c.sim.auth.operator_token()}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let who: WhoAmI = res.json().await.unwrap();
+    assert_eq!(who.user.as_deref(), Some("operator"));
+
+    let access: AccessResponse = http
+        .get(format!("{}/api/v1/access", c.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        access.virtual_services.iter().all(|a| a.can_patch),
+        "{access:?}"
+    );
+
+    // Bulk shift with no targets: every old/new route in scope.
+    let res = post(
+        &http,
+        format!("{}/api/v1/shift", c.base),
+        json!({"targets": [], "weights": {"old": 0, "new": 100}}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let shifted: ShiftResponse = res.json().await.unwrap();
+    assert_eq!(shifted.results.len(), 3);
+    assert!(
+        shifted
+            .results
+            .iter()
+            .all(|r| r.outcome == ShiftOutcome::Changed),
+        "{shifted:?}"
+    );
+    for name in ["product", "recommendation", "review"] {
+        assert_eq!(weights(&c, name).await, [0, 100], "{name}");
+    }
+
+    let res = post(&http, format!("{}/api/v1/rollback", c.base), json!({})).await;
+    let rolled: ShiftResponse = res.json().await.unwrap();
+    assert!(
+        rolled
+            .results
+            .iter()
+            .all(|r| r.outcome == ShiftOutcome::Changed),
+        "{rolled:?}"
+    );
+    for name in ["product", "recommendation", "review"] {
+        assert_eq!(weights(&c, name).await, [100, 0], "{name}");
+    }
+    // Rolling back again changes nothing and says so.
+    let again: ShiftResponse = post(&http, format!("{}/api/v1/rollback", c.base), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(again
+        .results
+        .iter()
+        .all(|r| r.outcome == ShiftOutcome::Unchanged));
+
+    let history = history_until(&http, &c.base, 6).await;
+    assert_eq!(history.changes.len(), 6);
+    let sources: Vec<&str> = history.changes.iter().map(|c| c.source.as_str()).collect();
+    assert_eq!(sources.iter().filter(|s| **s == "bulk").count(), 3);
+    assert_eq!(sources.iter().filter(|s| **s == "rollback").count(), 3);
+    assert!(history.changes.iter().all(|c| c.user == "operator"));
+    let last = history.changes.last().unwrap();
+    assert_eq!(last.after.get("old"), Some(&100));
+
+    // Signing out forgets the session.
+    let res = http
+        .delete(format!("{}/api/v1/session", c.base))
+        .header("x-requested-by", "switchyard")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        http.get(format!("{}/api/v1/routes", c.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_sees_read_only_controls_and_writes_are_refused_by_the_cluster() {
+    let c = console(Mode::Token, false).await;
+    let http = reqwest::Client::new();
+    let bearer = format!("Bearer {}", c.sim.auth.viewer_token());
+    let access: AccessResponse = http
+        .get(format!("{}/api/v1/access", c.base))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(access.virtual_services.iter().all(|a| !a.can_patch));
+    assert!(
+        access.virtual_services[0].reason.is_some(),
+        "says why: {access:?}"
+    );
+
+    let res = http
+        .put(format!("{}/api/v1/namespaces/hands-on/virtualservices/review/routes/1/weights", c.base))
+        .header("authorization", &bearer)
+        .header("x-requested-by", "switchyard")
+        .json(&json!({"weights": {"old": 80, "new": 20}, "expected": [
+            {"host": "review", "subset": "old", "weight": 100}, {"host": "review", "subset": "new", "weight": 0}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let err: ApiError = res.json().await.unwrap();
+    assert_eq!(err.code, "forbidden");
+    assert!(
+        err.message.contains("viewer"),
+        "the cluster's message: {}",
+        err.message
+    );
+
+    let res = http
+        .post(format!("{}/api/v1/shift", c.base))
+        .header("authorization", &bearer)
+        .header("x-requested-by", "switchyard")
+        .json(&json!({"targets": [], "weights": {"old": 0, "new": 100}}))
+        .send()
+        .await
+        .unwrap();
+    let shifted: ShiftResponse = res.json().await.unwrap();
+    assert!(
+        shifted
+            .results
+            .iter()
+            .all(|r| r.outcome == ShiftOutcome::Failed && r.status == Some(403)),
+        "{shifted:?}"
+    );
+    assert_eq!(weights(&c, "review").await, [100, 0]);
+}
+
+#[tokio::test]
+async fn header_mode_impersonates_the_proxy_user_and_groups() {
+    let c = console(
+        Mode::Header {
+            user_header: "x-forwarded-user".parse().unwrap(),
+            groups_header: "x-forwarded-groups".parse().unwrap(),
+        },
+        false,
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let shift = |groups: &'static str| {
+        http.post(format!("{}/api/v1/shift", c.base))
+            .header("x-forwarded-user", "jane")
+            .header("x-forwarded-groups", groups)
+            .header("x-requested-by", "switchyard")
+            .json(&json!({"targets": [{"namespace": "hands-on", "name": "review"}], "weights": {"old": 50, "new": 50}}))
+            .send()
+    };
+    let as_viewer: ShiftResponse = shift("switchyard:viewers")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(as_viewer.results[0].status, Some(403), "{as_viewer:?}");
+    let as_operator: ShiftResponse = shift("switchyard:operators")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_operator.results[0].outcome,
+        ShiftOutcome::Changed,
+        "{as_operator:?}"
+    );
+    assert_eq!(weights(&c, "review").await, [50, 50]);
+    let proxied = reqwest::Client::builder()
+        .default_headers(reqwest::header::HeaderMap::from_iter([
+            (
+                reqwest::header::HeaderName::from_static("x-forwarded-user"),
+                reqwest::header::HeaderValue::from_static("jane"),
+            ),
+            (
+                reqwest::header::HeaderName::from_static("x-forwarded-groups"),
+                reqwest::header::HeaderValue::from_static("switchyard:viewers"),
+            ),
+        ]))
+        .build()
+        .unwrap();
+    let history = history_until(&proxied, &c.base, 1).await;
+    assert_eq!(history.changes[0].user, "jane");
+    // Someone the cluster lets read nothing sees nothing, though the console's cache has it all.
+    let stranger: switchyard_protocol::RoutesResponse = http
+        .get(format!("{}/api/v1/routes", c.base))
+        .header("x-forwarded-user", "stranger")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(stranger.virtual_services.is_empty());
+    let graph: switchyard_protocol::Graph = http
+        .get(format!("{}/api/v1/graph", c.base))
+        .header("x-forwarded-user", "stranger")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(graph.splits.is_empty() && graph.nodes.iter().all(|n| n.namespace.is_empty()));
+    let jane: switchyard_protocol::RoutesResponse = http
+        .get(format!("{}/api/v1/routes", c.base))
+        .header("x-forwarded-user", "jane")
+        .header("x-forwarded-groups", "switchyard:viewers")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jane.virtual_services.len(), 3);
+    // No user header: not authenticated.
+    let res = http
+        .get(format!("{}/api/v1/routes", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn anonymous_console_off_loopback_is_read_only() {
+    let c = console(Mode::Anonymous, false).await;
+    let http = reqwest::Client::new();
+    let who: WhoAmI = http
+        .get(format!("{}/api/v1/whoami", c.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!who.may_write);
+    let res = post(&http, format!("{}/api/v1/rollback", c.base), json!({})).await;
+    assert_eq!(res.status(), 403);
+    let err: ApiError = res.json().await.unwrap();
+    assert!(err.message.contains("read-only"), "{}", err.message);
+    assert_eq!(
+        http.get(format!("{}/api/v1/routes", c.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_targets() {
+    let c = console(Mode::Anonymous, true).await;
+    let http = reqwest::Client::new();
+    // A change made with the API directly (as kubectl would), not through the console.
+    let key = switchyard_sim::store::Key::new(
+        "virtualservices.networking.istio.io",
+        "hands-on",
+        "product",
+    );
+    c.sim
+        .store
+        .update(&key, |cur| {
+            let mut v = cur.clone();
+            v["spec"]["http"][1]["route"][0]["weight"] = json!(70);
+            v["spec"]["http"][1]["route"][1]["weight"] = json!(30);
+            Ok(v)
+        })
+        .unwrap();
+    let history = history_until(&http, &c.base, 1).await;
+    assert_eq!(history.changes[0].source, "external");
+    assert_eq!(history.changes[0].virtual_service, "product");
+    assert_eq!(history.changes[0].before.get("old"), Some(&100));
+
+    // The client still believes product is at 100/0: that target fails, the others proceed.
+    let seen = json!([{"host": "product", "subset": "old", "weight": 100}, {"host": "product", "subset": "new", "weight": 0}]);
+    let res = post(&http, format!("{}/api/v1/shift", c.base), json!({
+        "targets": [{"namespace": "hands-on", "name": "product", "expected": seen}, {"namespace": "hands-on", "name": "review"}, {"namespace": "hands-on", "name": "nope"}],
+        "weights": {"old": 20, "new": 80}})).await;
+    let shifted: ShiftResponse = res.json().await.unwrap();
+    let by_name = |n: &str| {
+        shifted
+            .results
+            .iter()
+            .find(|r| r.name == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (by_name("product").outcome, by_name("product").status),
+        (ShiftOutcome::Failed, Some(409))
+    );
+    assert!(
+        by_name("product").message.contains("old 70 / new 30"),
+        "{}",
+        by_name("product").message
+    );
+    assert_eq!(by_name("review").outcome, ShiftOutcome::Changed);
+    assert_eq!(
+        by_name("review").message,
+        "old 100 / new 0 → old 20 / new 80"
+    );
+    assert_eq!(by_name("nope").status, Some(404));
+    assert_eq!(weights(&c, "product").await, [70, 30]);
+    assert_eq!(weights(&c, "review").await, [20, 80]);
+    // Invalid split: the whole request is refused before anything is touched.
+    let res = post(
+        &http,
+        format!("{}/api/v1/shift", c.base),
+        json!({"targets": [], "weights": {"old": 10, "new": 10}}),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+}

@@ -1,7 +1,0 @@
-//! The simulated cluster: a Kubernetes-API-compatible server over an in-memory store, a simulated
-//! Istio mesh that routes requests by the live VirtualServices, a load generator, and Istio-shaped
-//! metrics. Used by `switchyard demo`, `switchyard sim` and the tests.
-
-pub mod api;
-pub mod mesh;
-pub mod store;

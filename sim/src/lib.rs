@@ -1,0 +1,11 @@
+//! The simulated cluster: a Kubernetes-API-compatible server over an in-memory store, a simulated
+//! Istio mesh that routes requests by the live VirtualServices, a load generator, and Istio-shaped
+//! metrics. Used by `switchyard demo`, `switchyard sim` and the tests; it knows nothing of the
+//! console.
+
+pub mod api;
+pub mod mesh;
+pub mod simulation;
+pub mod store;
+
+pub use simulation::{Simulation, Traffic, DEMO_NAMESPACE};

@@ -1,0 +1,542 @@
+//! Unit tests of the mesh: Istio routing semantics over small topologies built in a store.
+
+use super::metrics::{Record, Reporter, Security};
+use super::routing::{pick_weighted, Request, Walk};
+use super::topology::{Target, DEPLOYMENTS, DESTINATION_RULES, SERVICES, VIRTUAL_SERVICES};
+use super::*;
+use crate::store::Key;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use serde_json::{json, Value};
+
+const NS: &str = "t";
+
+fn service(store: &Store, name: &str) {
+    store
+        .create(
+            Key::new(SERVICES, NS, name),
+            json!({"spec": {"selector": {"app": name}, "ports": [{"port": 80}]}}),
+        )
+        .unwrap();
+}
+
+fn deployment(store: &Store, app: &str, version: &str, annotations: Value) {
+    let name = format!("{app}-{version}");
+    store
+        .create(
+            Key::new(DEPLOYMENTS, NS, &name),
+            json!({
+                "metadata": {"labels": {"app": app, "version": version}, "annotations": annotations},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {"app": app, "version": version}},
+                    "template": {
+                        "metadata": {"labels": {"app": app, "version": version}},
+                        "spec": {"serviceAccountName": format!("sa-{app}"), "containers": [{"name": app}]}
+                    }
+                }
+            }),
+        )
+        .unwrap();
+}
+
+fn virtual_service(store: &Store, host: &str, http: Value) {
+    store
+        .create(
+            Key::new(VIRTUAL_SERVICES, NS, host),
+            json!({"spec": {"hosts": [host], "http": http}}),
+        )
+        .unwrap();
+}
+
+fn subsets(store: &Store, host: &str) {
+    store
+        .create(
+            Key::new(DESTINATION_RULES, NS, &format!("{host}-dr")),
+            json!({"spec": {"host": host, "subsets": [
+                {"name": "old", "labels": {"version": "v1"}},
+                {"name": "new", "labels": {"version": "v2"}},
+                {"name": "empty", "labels": {"version": "v9"}},
+            ]}}),
+        )
+        .unwrap();
+}
+
+/// `front` (calls `back`), `back` v1 and v2, subsets old/new/empty for back.
+fn fixture(back_http: Value) -> Mesh {
+    let store = Store::new();
+    service(&store, "front");
+    service(&store, "back");
+    deployment(&store, "front", "v1", json!({ANNOTATION_CALLS: "back"}));
+    deployment(&store, "back", "v1", json!({}));
+    deployment(&store, "back", "v2", json!({}));
+    subsets(&store, "back");
+    virtual_service(&store, "back", back_http);
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    assert_eq!(mesh.warnings(), Vec::<String>::new());
+    mesh
+}
+
+fn route(subset: &str, weight: u32) -> Value {
+    json!({"destination": {"host": "back", "subset": subset}, "weight": weight})
+}
+
+fn rng() -> SmallRng {
+    SmallRng::seed_from_u64(7)
+}
+
+fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// Requests recorded by `reporter` for `back`, as (destination_version, response_code,
+/// response_flags) → count.
+fn back_series(mesh: &Mesh, reporter: &str) -> Vec<(String, String, String, u64)> {
+    mesh.snapshot()
+        .into_iter()
+        .filter(|s| s.labels.reporter == reporter && s.labels.destination_service_name == "back")
+        .map(|s| {
+            (
+                s.labels.destination_version.clone(),
+                s.labels.response_code.clone(),
+                s.labels.response_flags.clone(),
+                s.requests,
+            )
+        })
+        .collect()
+}
+
+fn sv(v: &str, code: &str, flags: &str, n: u64) -> (String, String, String, u64) {
+    (v.to_owned(), code.to_owned(), flags.to_owned(), n)
+}
+
+#[test]
+fn weighted_pick_follows_relative_weights() {
+    let destinations = vec![
+        (
+            1,
+            Target::NoCluster {
+                service: Registry::new().service_id(metrics::ServiceLabels::for_host("a")),
+            },
+        ),
+        (
+            3,
+            Target::Endpoints {
+                service: Registry::new().service_id(metrics::ServiceLabels::for_host("b")),
+                endpoints: vec![],
+            },
+        ),
+    ];
+    let mut rng = rng();
+    let mut first = 0;
+    for _ in 0..40_000 {
+        if matches!(
+            pick_weighted(&destinations, 4, &mut rng),
+            Some(Target::NoCluster { .. })
+        ) {
+            first += 1;
+        }
+    }
+    assert!((9_500..10_500).contains(&first), "{first}");
+    assert!(pick_weighted(&[], 0, &mut rng).is_none());
+}
+
+#[test]
+fn first_matching_route_wins_and_headers_propagate() {
+    let mesh = fixture(json!([
+        {"match": [{"headers": {"x-group": {"exact": "test"}}}], "route": [route("new", 0)]},
+        {"match": [{"headers": {"x-group": {"prefix": "te"}}}], "route": [route("old", 0)]},
+        {"route": [route("old", 100), route("new", 0)]},
+    ]));
+    let mut rng = rng();
+    for _ in 0..50 {
+        // Header names match case-insensitively; front forwards the header to back.
+        mesh.send(NS, "front", &headers(&[("X-Group", "test")]), &mut rng);
+        mesh.send(NS, "front", &[], &mut rng);
+    }
+    assert_eq!(
+        back_series(&mesh, "destination"),
+        vec![sv("v1", "200", "-", 50), sv("v2", "200", "-", 50)]
+    );
+}
+
+/// Request headers and the (destination_version, response_code, response_flags) expected.
+type Case<'a> = (&'a [(&'a str, &'a str)], (&'a str, &'a str, &'a str));
+
+#[test]
+fn match_fields_and_or_semantics() {
+    let http = json!([
+        // Either entry: (uri prefix AND GET) OR a regex header.
+        {"match": [
+            {"uri": {"prefix": "/API"}, "method": {"exact": "GET"}, "ignoreUriCase": true},
+            {"headers": {"x-id": {"regex": "u[0-9]+"}}},
+        ], "route": [route("new", 0)]},
+        {"match": [{"withoutHeaders": {"x-skip": {}}, "sourceLabels": {"app": "front"}}], "route": [route("old", 0)]},
+    ]);
+    // front forwards ordinary headers but not pseudo-headers: its call to back is `GET /`, so the
+    // uri entry never applies to it, even when the entry request was for `/api/x`.
+    let cases: [Case; 5] = [
+        (&[("x-id", "u42")], ("v2", "200", "-")),
+        (&[("x-id", "xu42")], ("v1", "200", "-")),
+        (&[(":path", "/api/x")], ("v1", "200", "-")),
+        (&[("x-skip", "")], ("unknown", "404", "NR")),
+        (&[], ("v1", "200", "-")),
+    ];
+    for (hs, (version, code, flags)) in cases {
+        let mesh = fixture(http.clone());
+        mesh.send(NS, "front", &headers(hs), &mut rng());
+        assert_eq!(
+            back_series(&mesh, "source"),
+            vec![sv(version, code, flags, 1)],
+            "headers {hs:?}"
+        );
+    }
+}
+
+#[test]
+fn records_of_one_request() {
+    let mesh = fixture(json!([{"route": [route("old", 100)]}]));
+    let topology = mesh.topology();
+    let front = topology.service_index(NS, "front").unwrap();
+    let mut records: Vec<Record> = Vec::new();
+    let mut rng = rng();
+    let mut walk = Walk {
+        topology: &topology,
+        rng: &mut rng,
+        sink: &mut records,
+    };
+    let result = walk.from_outside(
+        front,
+        Request {
+            headers: &[],
+            pseudo: true,
+        },
+    );
+    assert_eq!(result.status, 200);
+    let shape: Vec<(Reporter, Security)> = records
+        .iter()
+        .map(|r| (r.key.reporter, r.key.security))
+        .collect();
+    // Inner hop first (back reports, then front's sidecar), then the entry hop.
+    assert_eq!(
+        shape,
+        vec![
+            (Reporter::Destination, Security::MutualTls),
+            (Reporter::Source, Security::Unknown),
+            (Reporter::Destination, Security::None),
+        ]
+    );
+    // The entry duration covers the call.
+    assert!(records[2].duration_us >= records[1].duration_us);
+}
+
+#[test]
+fn uri_method_and_query_match_on_the_entry_sidecar_path() {
+    // Route the entry-facing calls: front -> back with a uri match only works for propagated
+    // headers, so test the uri matcher on compile output directly.
+    let mut warnings = Vec::new();
+    let m = json!({"uri": {"exact": "/a"}, "queryParams": {"v": {"exact": "2"}}, "method": {"exact": "POST"}});
+    let store = Store::new();
+    service(&store, "front");
+    deployment(&store, "front", "v1", json!({}));
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    let topology = mesh.topology();
+    let compiled = topology::compile_match(&m, "t", &mut warnings);
+    assert!(warnings.is_empty());
+    let check = |hs: &[(&str, &str)]| {
+        let hs = headers(hs);
+        routing::request_matches(
+            &topology,
+            &compiled,
+            0,
+            "front",
+            Request {
+                headers: &hs,
+                pseudo: true,
+            },
+        )
+    };
+    assert!(check(&[(":path", "/a?v=2"), (":method", "POST")]));
+    assert!(!check(&[(":path", "/a?v=3"), (":method", "POST")]));
+    assert!(!check(&[(":path", "/a/b?v=2"), (":method", "POST")]));
+    assert!(!check(&[(":path", "/a?v=2")]), "method defaults to GET");
+}
+
+#[test]
+fn no_matching_route_is_404_nr() {
+    let mesh = fixture(json!([
+        {"match": [{"headers": {"x-group": {"exact": "test"}}}], "route": [route("new", 0)]},
+    ]));
+    let outcome = mesh.send(NS, "front", &[], &mut rng());
+    assert_eq!(outcome.status, 500, "front fails because its call failed");
+    assert_eq!(
+        back_series(&mesh, "source"),
+        vec![sv("unknown", "404", "NR", 1)]
+    );
+    assert!(back_series(&mesh, "destination").is_empty());
+}
+
+#[test]
+fn fault_delay_and_abort_together_flag_di_fi() {
+    let mesh = fixture(json!([{
+        "fault": {
+            "delay": {"fixedDelay": "2s", "percentage": {"value": 100}},
+            "abort": {"httpStatus": 418, "percentage": {"value": 100}},
+        },
+        "route": [route("old", 100)],
+    }]));
+    mesh.send(NS, "front", &[], &mut rng());
+    let snapshot = mesh.snapshot();
+    let aborted = snapshot
+        .iter()
+        .find(|s| s.labels.reporter == "source" && s.labels.destination_service_name == "back")
+        .unwrap();
+    assert_eq!(aborted.labels.response_code, "418");
+    assert_eq!(aborted.labels.response_flags, "DI,FI");
+    assert_eq!(aborted.labels.destination_workload, "unknown");
+    assert_eq!(aborted.labels.destination_principal, "unknown");
+    assert_eq!(aborted.labels.source_workload, "front-v1");
+    assert_eq!(aborted.labels.connection_security_policy, "unknown");
+    assert_eq!(aborted.duration_sum_ms, 2000.0);
+}
+
+#[test]
+fn fault_without_percentage_never_applies() {
+    let mesh = fixture(json!([{
+        "fault": {"abort": {"httpStatus": 503}},
+        "route": [route("old", 100)],
+    }]));
+    mesh.send(NS, "front", &[], &mut rng());
+    assert_eq!(back_series(&mesh, "source"), vec![sv("v1", "200", "-", 1)]);
+}
+
+#[test]
+fn undefined_subset_or_unknown_host_is_503_nc() {
+    let store = Store::new();
+    service(&store, "front");
+    service(&store, "back");
+    deployment(&store, "front", "v1", json!({ANNOTATION_CALLS: "back"}));
+    deployment(&store, "back", "v1", json!({}));
+    virtual_service(
+        &store,
+        "back",
+        json!([{"route": [
+            {"destination": {"host": "back", "subset": "nope"}, "weight": 50},
+            {"destination": {"host": "elsewhere"}, "weight": 50},
+        ]}]),
+    );
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    assert_eq!(mesh.warnings().len(), 2, "{:?}", mesh.warnings());
+    let mut rng = rng();
+    for _ in 0..20 {
+        mesh.send(NS, "front", &[], &mut rng);
+    }
+    let services: Vec<(String, String, String)> = mesh
+        .snapshot()
+        .into_iter()
+        .filter(|s| s.labels.reporter == "source")
+        .map(|s| {
+            (
+                s.labels.destination_service,
+                s.labels.response_code,
+                s.labels.response_flags,
+            )
+        })
+        .collect();
+    assert_eq!(
+        services,
+        vec![
+            ("back.t.svc.cluster.local".into(), "503".into(), "NC".into()),
+            (
+                "elsewhere.t.svc.cluster.local".into(),
+                "503".into(),
+                "NC".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn route_timeout_is_504_ut_at_the_source() {
+    let store = Store::new();
+    service(&store, "front");
+    service(&store, "back");
+    deployment(&store, "front", "v1", json!({ANNOTATION_CALLS: "back"}));
+    deployment(
+        &store,
+        "back",
+        "v1",
+        json!({ANNOTATION_LATENCY: "p50=300ms,p95=300ms"}),
+    );
+    virtual_service(
+        &store,
+        "back",
+        json!([{"timeout": "100ms", "route": [{"destination": {"host": "back"}}]}]),
+    );
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    mesh.send(NS, "front", &[], &mut rng());
+    assert_eq!(back_series(&mesh, "source"), vec![sv("v1", "504", "UT", 1)]);
+    assert_eq!(
+        back_series(&mesh, "destination"),
+        vec![sv("v1", "200", "-", 1)]
+    );
+}
+
+#[test]
+fn calls_cycles_end_at_max_depth() {
+    let store = Store::new();
+    service(&store, "a");
+    service(&store, "b");
+    deployment(&store, "a", "v1", json!({ANNOTATION_CALLS: "b"}));
+    deployment(&store, "b", "v1", json!({ANNOTATION_CALLS: "a"}));
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    let outcome = mesh.send(NS, "a", &[], &mut rng());
+    assert_eq!(outcome.status, 200);
+    let destination_hops: u64 = mesh
+        .snapshot()
+        .iter()
+        .filter(|s| s.labels.reporter == "destination")
+        .map(|s| s.requests)
+        .sum();
+    assert_eq!(destination_hops as usize, routing::MAX_DEPTH + 1);
+}
+
+#[test]
+fn entry_hop_is_reported_by_the_destination_only_with_unknown_source() {
+    let mesh = fixture(json!([{"route": [route("old", 100)]}]));
+    let outcome = mesh.send(NS, "front", &[], &mut rng());
+    assert_eq!(outcome.status, 200);
+    assert_eq!(outcome.served_by.as_deref(), Some("front-v1"));
+    let entry: Vec<_> = mesh
+        .snapshot()
+        .into_iter()
+        .filter(|s| s.labels.destination_service_name == "front")
+        .collect();
+    assert_eq!(entry.len(), 1);
+    let l = &entry[0].labels;
+    assert_eq!(l.reporter, "destination");
+    assert_eq!(l.source_workload, "unknown");
+    assert_eq!(l.source_principal, "unknown");
+    assert_eq!(l.connection_security_policy, Security::None.as_str());
+    assert_eq!(
+        l.destination_principal,
+        "spiffe://cluster.local/ns/t/sa/sa-front"
+    );
+    assert_eq!(l.destination_canonical_service, "front");
+    assert_eq!(l.destination_canonical_revision, "v1");
+    // The in-mesh hop carries both principals and mTLS.
+    let hop = mesh
+        .snapshot()
+        .into_iter()
+        .find(|s| s.labels.reporter == "destination" && s.labels.destination_service_name == "back")
+        .unwrap();
+    assert_eq!(
+        hop.labels.source_principal,
+        "spiffe://cluster.local/ns/t/sa/sa-front"
+    );
+    assert_eq!(hop.labels.connection_security_policy, "mutual_tls");
+    assert_eq!(hop.labels.destination_service, "back.t.svc.cluster.local");
+}
+
+#[test]
+fn unknown_entry_or_no_pods_gets_no_connection() {
+    let mesh = fixture(json!([{"route": [route("old", 100)]}]));
+    assert_eq!(mesh.send(NS, "nope", &[], &mut rng()).status, 0);
+    assert_eq!(mesh.send("other", "front", &[], &mut rng()).status, 0);
+    mesh.store()
+        .update(&Key::new(DEPLOYMENTS, NS, "front-v1"), |d| {
+            let mut d = d.clone();
+            d["spec"]["replicas"] = json!(0);
+            Ok(d)
+        })
+        .unwrap();
+    reconcile_pods(mesh.store());
+    let outcome = mesh.send(NS, "front", &[], &mut rng());
+    assert_eq!((outcome.status, outcome.flags), (0, ResponseFlags::UF));
+}
+
+#[test]
+fn error_rate_and_latency_annotations_apply() {
+    let store = Store::new();
+    service(&store, "back");
+    deployment(
+        &store,
+        "back",
+        "v1",
+        json!({ANNOTATION_ERROR_RATE: "10%", ANNOTATION_ERROR_CODE: "503", ANNOTATION_LATENCY: "p50=40ms,p95=100ms"}),
+    );
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    let mut rng = rng();
+    let mut durations: Vec<f64> = (0..4000)
+        .map(|_| mesh.send(NS, "back", &[], &mut rng).duration_ms)
+        .collect();
+    durations.sort_by(f64::total_cmp);
+    let (p50, p95) = (durations[2000], durations[3800]);
+    assert!((36.0..44.0).contains(&p50), "p50 {p50}");
+    assert!((88.0..114.0).contains(&p95), "p95 {p95}");
+    let errors: u64 = mesh
+        .snapshot()
+        .iter()
+        .filter(|s| s.labels.response_code == "503")
+        .map(|s| s.requests)
+        .sum();
+    assert!((340..460).contains(&errors), "errors {errors}");
+}
+
+#[test]
+fn bad_annotations_warn_and_use_defaults() {
+    let store = Store::new();
+    service(&store, "back");
+    deployment(
+        &store,
+        "back",
+        "v1",
+        json!({ANNOTATION_ERROR_RATE: "lots", ANNOTATION_LATENCY: "slow", ANNOTATION_CALLS: "ghost"}),
+    );
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    let warnings = mesh.warnings();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings
+        .iter()
+        .all(|w| w.starts_with("t/back-v1: annotation sim.switchyard.dev/")));
+    assert_eq!(mesh.send(NS, "back", &[], &mut rng()).status, 200);
+}
+
+#[test]
+fn gateway_only_virtual_services_do_not_apply_to_sidecars() {
+    let store = Store::new();
+    service(&store, "front");
+    service(&store, "back");
+    deployment(&store, "front", "v1", json!({ANNOTATION_CALLS: "back"}));
+    deployment(&store, "back", "v1", json!({}));
+    store
+        .create(
+            Key::new(VIRTUAL_SERVICES, NS, "edge"),
+            json!({"spec": {"hosts": ["back"], "gateways": ["istio-system/public"], "http": [{"directResponse": {"status": 418}}]}}),
+        )
+        .unwrap();
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    mesh.send(NS, "front", &[], &mut rng());
+    assert_eq!(back_series(&mesh, "source"), vec![sv("v1", "200", "-", 1)]);
+}
+
+#[test]
+fn topology_recompiles_only_after_writes() {
+    let mesh = fixture(json!([{"route": [route("old", 100)]}]));
+    let a = mesh.topology();
+    let b = mesh.topology();
+    assert!(Arc::ptr_eq(&a, &b));
+    subsets(mesh.store(), "other");
+    assert!(!Arc::ptr_eq(&a, &mesh.topology()));
+}

@@ -1,0 +1,104 @@
+//! Starts a whole simulated cluster in-process: the API server, the pod controller, the mesh with
+//! its `/metrics`, and the load generator.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::{self, Authenticator};
+use crate::mesh::{self, LoadConfig, Mesh};
+use crate::store::Store;
+
+/// Simulated traffic into the demo namespace's entry service.
+#[derive(Clone, Debug)]
+pub struct Traffic {
+    /// Requests per second into `product-composite`; 0 starts no load.
+    pub rps: f64,
+    /// Share of requests that carry the test header.
+    pub test_share: f64,
+    /// Seed of the load generator.
+    pub seed: u64,
+}
+
+/// The demo namespace.
+pub const DEMO_NAMESPACE: &str = "hands-on";
+
+/// A running simulated cluster.
+pub struct Simulation {
+    pub store: Store,
+    pub mesh: Mesh,
+    pub auth: Authenticator,
+    /// `http://127.0.0.1:PORT` of the Kubernetes API (and `/metrics`).
+    pub url: String,
+    pub addr: SocketAddr,
+    /// Dropping this stops the load generator.
+    _stop_load: watch::Sender<bool>,
+}
+
+impl Simulation {
+    /// Starts the simulated cluster on `listen`, with the demo namespace unless `empty`.
+    pub async fn start(listen: SocketAddr, empty: bool, traffic: &Traffic) -> anyhow::Result<Self> {
+        let store = Store::new();
+        if !empty {
+            api::load_manifest(&store, DEMO_NAMESPACE, api::DEMO_MANIFEST)
+                .map_err(|e| anyhow::anyhow!("loading the demo manifest: {e}"))?;
+        }
+        let auth = Authenticator::demo();
+        let mesh = Mesh::new(store.clone());
+        mesh::run_pod_controller(store.clone());
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding the simulated cluster to {listen}"))?;
+        let addr = listener.local_addr()?;
+        let app =
+            api::router(store.clone(), auth.clone()).merge(mesh::metrics_router(mesh.clone()));
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "simulated cluster stopped");
+            }
+        });
+        let (stop_load, stopped) = watch::channel(false);
+        if traffic.rps > 0.0 {
+            let cfg = LoadConfig {
+                namespace: DEMO_NAMESPACE.to_owned(),
+                entry: "product-composite".to_owned(),
+                rps: traffic.rps,
+                test_header_share: traffic.test_share,
+                seed: traffic.seed,
+            };
+            let mut stopped = stopped;
+            let shutdown = async move {
+                // Resolves when the sender is dropped, i.e. when the simulation is.
+                while stopped.changed().await.is_ok() {}
+            };
+            tokio::spawn(mesh::run_load(mesh.clone(), cfg, shutdown));
+        }
+        Ok(Simulation {
+            store,
+            mesh,
+            auth,
+            url: format!("http://{addr}"),
+            addr,
+            _stop_load: stop_load,
+        })
+    }
+
+    /// Writes a kubeconfig for this cluster: context `switchyard-sim` (admin, current), and
+    /// `switchyard-sim-operator` and `switchyard-sim-viewer` with those users' tokens.
+    pub fn write_kubeconfig(&self, path: &Path) -> anyhow::Result<()> {
+        let users = [
+            ("", self.auth.admin_token()),
+            ("operator", self.auth.operator_token()),
+            ("viewer", self.auth.viewer_token()),
+        ];
+        api::write_kubeconfig_users(path, &self.url, &users, DEMO_NAMESPACE)
+            .with_context(|| format!("writing kubeconfig {}", path.display()))
+    }
+}
+
+/// Where the demo writes its kubeconfig when the user did not ask for one.
+pub fn default_kubeconfig_path() -> PathBuf {
+    std::env::temp_dir().join(format!("switchyard-demo-{}.kubeconfig", std::process::id()))
+}
