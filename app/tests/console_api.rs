@@ -372,6 +372,15 @@ async fn viewers_see_changes_made_elsewhere_live() {
     let mut buffer = String::new();
     let first = next_event(&mut stream, &mut buffer, |_| true).await;
     assert!(matches!(first, ServerEvent::Routes(ref r) if r.virtual_services.len() == 3));
+    let ServerEvent::Routes(routes) = first else {
+        unreachable!()
+    };
+    let seen_version = routes
+        .virtual_services
+        .iter()
+        .find(|vs| vs.name == "product")
+        .map(|vs| vs.resource_version.clone())
+        .unwrap();
     next_event(&mut stream, &mut buffer, |e| {
         matches!(e, ServerEvent::Graph(_))
     })
@@ -394,7 +403,12 @@ async fn viewers_see_changes_made_elsewhere_live() {
     let changed = next_event(
         &mut stream,
         &mut buffer,
-        |e| matches!(e, ServerEvent::VirtualServiceChanged(vs) if vs.name == "product"),
+        // A refresh may re-send the unchanged object first (its observed split moved): wait for
+        // the version the patch produced.
+        |e| {
+            matches!(e, ServerEvent::VirtualServiceChanged(vs)
+                if vs.name == "product" && vs.resource_version != seen_version)
+        },
     )
     .await;
     let ServerEvent::VirtualServiceChanged(vs) = changed else {
