@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Switchyard needs on a fresh Debian machine, idempotently:
 # the wasm32 Rust target, Debian's chromium + chromium-driver (browser tests) and prometheus
-# (integration tests), and npm's binaryen (wasm-opt). kubectl must already be on the machine.
+# (integration tests), and npm's binaryen (wasm-opt). kubectl and Go (>= 1.26, for the real
+# kube-apiserver the tests build from source) must already be on the machine.
 #   scripts/install-deps.sh          everything (tests)
 #   scripts/install-deps.sh --build  only what building the binary needs (demo)
 set -euo pipefail
@@ -17,6 +18,10 @@ sudo_if_needed() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 [[ "${1:-}" == "--build" ]] && exit 0
 
 missing=()
+# scripts/real-cluster.sh: a CA-less key for service accounts, readiness polls, free ports.
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
+command -v python3 >/dev/null || missing+=(python3)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v prometheus >/dev/null || missing+=(prometheus)
@@ -28,6 +33,11 @@ fi
 # The Debian package starts a system Prometheus on :9090 on some machines; tests start their own.
 if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
     sudo_if_needed systemctl stop prometheus || true
+fi
+# scripts/build-k8s.sh builds kube-apiserver and etcd from the Go module proxy.
+if ! command -v go >/dev/null; then
+    echo "install-deps: Go (>= 1.26) is not installed; the real-API-server tests build kube-apiserver with it" >&2
+    exit 1
 fi
 if ! command -v kubectl >/dev/null; then
     echo "install-deps: kubectl is not installed; the kubectl compatibility tests need it" >&2
