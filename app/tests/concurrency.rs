@@ -1,4 +1,5 @@
-//! Ten clients make 1,000 random weight changes against the same routes at once: no update is
+//! Ten clients make 1,000 random weight changes against the same routes at once, on the simulated
+//! cluster and on the real kube-apiserver: no update is
 //! lost (every accepted change is in the history, in order, each starting from the one before),
 //! the final state is the last accepted change, and every refusal is a 409 with the current state.
 
@@ -10,6 +11,9 @@ use std::time::Duration;
 use switchyard_protocol::{ApiError, HistoryResponse, RoutesResponse, SetWeightsResponse};
 
 mod support;
+
+use support::Kind;
+use switchyard_testkit::on_every_cluster;
 
 const CLIENTS: u64 = 10;
 const CHANGES_PER_CLIENT: usize = 100;
@@ -24,25 +28,48 @@ struct Accepted {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_lost_updates_under_concurrent_changes() {
-    let console = support::console(support::Options::default()).await;
+    on_every_cluster!(|kind| no_lost_updates_on(kind));
+}
+
+async fn no_lost_updates_on(kind: Kind) {
+    let console = support::console_on(kind, support::Options::default()).await;
     let base = console.base.clone();
+    let ns = console.ns.clone();
 
     let mut tasks = Vec::new();
     for seed in 0..CLIENTS {
         let base = base.clone();
+        let ns = ns.clone();
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::new();
             let mut rng = SmallRng::seed_from_u64(seed);
             let mut accepted = Vec::new();
             let mut rejected = 0usize;
             for _ in 0..CHANGES_PER_CLIENT {
-                let routes: RoutesResponse = http.get(format!("{base}/api/v1/routes")).send().await.unwrap().json().await.unwrap();
+                let routes: RoutesResponse = http
+                    .get(format!("{base}/api/v1/routes"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
                 let vs_name = TARGETS[rng.random_range(0..TARGETS.len())];
-                let vs = routes.virtual_services.iter().find(|v| v.name == vs_name).unwrap();
-                let seen: Vec<_> = vs.routes[1].destinations.iter().map(|d| json!({"host": d.host, "subset": d.subset, "weight": d.weight})).collect();
+                let vs = routes
+                    .virtual_services
+                    .iter()
+                    .find(|v| v.name == vs_name)
+                    .unwrap();
+                let seen: Vec<_> = vs.routes[1]
+                    .destinations
+                    .iter()
+                    .map(|d| json!({"host": d.host, "subset": d.subset, "weight": d.weight}))
+                    .collect();
                 let old: u32 = rng.random_range(0..=100);
                 let res = http
-                    .put(format!("{base}/api/v1/namespaces/hands-on/virtualservices/{vs_name}/routes/1/weights"))
+                    .put(format!(
+                        "{base}/api/v1/namespaces/{ns}/virtualservices/{vs_name}/routes/1/weights"
+                    ))
                     .header("x-requested-by", "switchyard")
                     .json(&json!({"weights": {"old": old, "new": 100 - old}, "expected": seen}))
                     .send()
@@ -54,8 +81,16 @@ async fn no_lost_updates_under_concurrent_changes() {
                         if body.changed {
                             accepted.push(Accepted {
                                 vs: vs_name.to_owned(),
-                                resource_version: body.virtual_service.resource_version.parse().unwrap(),
-                                after: body.virtual_service.routes[1].destinations.iter().map(|d| (d.key().to_owned(), d.weight)).collect(),
+                                resource_version: body
+                                    .virtual_service
+                                    .resource_version
+                                    .parse()
+                                    .unwrap(),
+                                after: body.virtual_service.routes[1]
+                                    .destinations
+                                    .iter()
+                                    .map(|d| (d.key().to_owned(), d.weight))
+                                    .collect(),
                             });
                         }
                     }

@@ -1,31 +1,34 @@
-//! The console's JSON+SSE API end to end: kube-rs against the simulated cluster over real HTTP,
-//! the console's router served on loopback, requests as a browser or script would send them.
+//! The console's JSON+SSE API end to end: kube-rs against the simulated cluster and the real
+//! kube-apiserver over real HTTP (one test body, both clusters), the console's router served on
+//! loopback, requests as a browser or script would send them.
 
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::Api;
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::Kind;
 use switchyard_protocol::{ApiError, RoutesResponse, ServerEvent, SetWeightsResponse};
 use switchyard_sim::store::Key;
+use switchyard_testkit::on_every_cluster;
 
 mod support;
 
 type Console = support::TestConsole;
 
-async fn console() -> Console {
-    support::console(support::Options::default()).await
+async fn console(kind: Kind) -> Console {
+    support::console_on(kind, support::Options::default()).await
 }
 
-fn vs_api(client: &kube::Client) -> Api<DynamicObject> {
+fn vs_api(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
     let ar = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService"),
         "virtualservices",
     );
-    Api::namespaced_with(client.clone(), "hands-on", &ar)
+    Api::namespaced_with(client.clone(), namespace, &ar)
 }
 
-async fn weights_in_cluster(client: &kube::Client, name: &str) -> Vec<u64> {
-    let obj = vs_api(client).get(name).await.unwrap();
+async fn weights_in_cluster(c: &Console, name: &str) -> Vec<u64> {
+    let obj = vs_api(&c.client, &c.ns).get(name).await.unwrap();
     obj.data["spec"]["http"][1]["route"]
         .as_array()
         .unwrap()
@@ -47,8 +50,8 @@ impl ConsoleExt for Console {
     async fn put(&self, name: &str, index: &str, body: Value) -> reqwest::Response {
         self.http
             .put(format!(
-                "{}/api/v1/namespaces/hands-on/virtualservices/{name}/routes/{index}/weights",
-                self.base
+                "{}/api/v1/namespaces/{}/virtualservices/{name}/routes/{index}/weights",
+                self.base, self.ns
             ))
             .header("x-requested-by", "switchyard")
             .json(&body)
@@ -71,7 +74,11 @@ impl ConsoleExt for Console {
 
 #[tokio::test]
 async fn lists_the_demo_routes() {
-    let c = console().await;
+    on_every_cluster!(|kind| lists_the_demo_routes_on(kind));
+}
+
+async fn lists_the_demo_routes_on(kind: Kind) {
+    let c = console(kind).await;
     let routes = c.routes().await;
     let names: Vec<&str> = routes
         .virtual_services
@@ -92,7 +99,11 @@ async fn lists_the_demo_routes() {
 
 #[tokio::test]
 async fn sets_weights_and_refuses_stale_views() {
-    let c = console().await;
+    on_every_cluster!(|kind| sets_weights_and_refuses_stale_views_on(kind));
+}
+
+async fn sets_weights_and_refuses_stale_views_on(kind: Kind) {
+    let c = console(kind).await;
     let res = c
         .put(
             "review",
@@ -104,7 +115,7 @@ async fn sets_weights_and_refuses_stale_views() {
     let body: SetWeightsResponse = res.json().await.unwrap();
     assert!(body.changed);
     assert_eq!(body.virtual_service.routes[1].destinations[1].weight, 20);
-    assert_eq!(weights_in_cluster(&c.client, "review").await, [80, 20]);
+    assert_eq!(weights_in_cluster(&c, "review").await, [80, 20]);
 
     // The same request again is based on a view that is no longer true.
     let res = c
@@ -120,13 +131,13 @@ async fn sets_weights_and_refuses_stale_views() {
     assert!(err.message.contains("old 80 / new 20"), "{}", err.message);
     assert_eq!(err.current.unwrap().routes[1].destinations[0].weight, 80);
     assert_eq!(
-        weights_in_cluster(&c.client, "review").await,
+        weights_in_cluster(&c, "review").await,
         [80, 20],
         "nothing was written"
     );
 
     // Asking for what is already there writes nothing.
-    let before = vs_api(&c.client)
+    let before = vs_api(&c.client, &c.ns)
         .get("review")
         .await
         .unwrap()
@@ -142,7 +153,7 @@ async fn sets_weights_and_refuses_stale_views() {
     let body: SetWeightsResponse = res.json().await.unwrap();
     assert!(!body.changed);
     assert_eq!(
-        vs_api(&c.client)
+        vs_api(&c.client, &c.ns)
             .get("review")
             .await
             .unwrap()
@@ -154,7 +165,7 @@ async fn sets_weights_and_refuses_stale_views() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_change_the_cache_has_not_seen_yet_is_caught_by_the_patch_guard() {
-    let c = console().await;
+    let c = console(Kind::Simulated).await;
     // Change the route in the cluster's store directly; on this single-threaded runtime the
     // console's watch cannot apply it before set_weights has planned against its stale cache.
     let key = Key::new(
@@ -162,7 +173,7 @@ async fn a_change_the_cache_has_not_seen_yet_is_caught_by_the_patch_guard() {
         "hands-on",
         "recommendation",
     );
-    c.sim
+    c.sim()
         .store
         .update(&key, |cur| {
             let mut v = cur.clone();
@@ -192,15 +203,16 @@ async fn a_change_the_cache_has_not_seen_yet_is_caught_by_the_patch_guard() {
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert_eq!(
-        weights_in_cluster(&c.client, "recommendation").await,
-        [50, 50]
-    );
+    assert_eq!(weights_in_cluster(&c, "recommendation").await, [50, 50]);
 }
 
 #[tokio::test]
 async fn bad_requests_get_clear_errors() {
-    let c = console().await;
+    on_every_cluster!(|kind| bad_requests_get_clear_errors_on(kind));
+}
+
+async fn bad_requests_get_clear_errors_on(kind: Kind) {
+    let c = console(kind).await;
     let cases = [
         (
             "review",
@@ -267,8 +279,8 @@ async fn bad_requests_get_clear_errors() {
     let res = c
         .http
         .put(format!(
-            "{}/api/v1/namespaces/hands-on/virtualservices/review/routes/1/weights",
-            c.base
+            "{}/api/v1/namespaces/{}/virtualservices/review/routes/1/weights",
+            c.base, c.ns
         ))
         .header("x-requested-by", "switchyard")
         .header("content-type", "application/json")
@@ -288,7 +300,7 @@ async fn bad_requests_get_clear_errors() {
     assert_eq!(res.status(), 404);
     assert_eq!(res.json::<ApiError>().await.unwrap().code, "not_found");
     assert_eq!(
-        weights_in_cluster(&c.client, "review").await,
+        weights_in_cluster(&c, "review").await,
         [100, 0],
         "nothing was written"
     );
@@ -296,7 +308,7 @@ async fn bad_requests_get_clear_errors() {
 
 #[tokio::test]
 async fn writes_need_the_csrf_header_and_same_origin() {
-    let c = console().await;
+    let c = console(Kind::Simulated).await;
     let url = format!(
         "{}/api/v1/namespaces/hands-on/virtualservices/review/routes/1/weights",
         c.base
@@ -314,7 +326,7 @@ async fn writes_need_the_csrf_header_and_same_origin() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(weights_in_cluster(&c.client, "review").await, [100, 0]);
+    assert_eq!(weights_in_cluster(&c, "review").await, [100, 0]);
     let res = c
         .http
         .put(&url)
@@ -360,7 +372,11 @@ async fn next_event(
 
 #[tokio::test]
 async fn viewers_see_changes_made_elsewhere_live() {
-    let c = console().await;
+    on_every_cluster!(|kind| viewers_see_changes_made_elsewhere_live_on(kind));
+}
+
+async fn viewers_see_changes_made_elsewhere_live_on(kind: Kind) {
+    let c = console(kind).await;
     let res = c
         .http
         .get(format!("{}/api/v1/events", c.base))
@@ -392,7 +408,7 @@ async fn viewers_see_changes_made_elsewhere_live() {
         {"op": "add", "path": "/spec/http/1/route/1/weight", "value": 70}
     ]))
     .unwrap();
-    vs_api(&c.client)
+    vs_api(&c.client, &c.ns)
         .patch(
             "product",
             &PatchParams::default(),
@@ -417,7 +433,7 @@ async fn viewers_see_changes_made_elsewhere_live() {
     let weights: Vec<u32> = vs.routes[1].destinations.iter().map(|d| d.weight).collect();
     assert_eq!(weights, [30, 70]);
 
-    vs_api(&c.client)
+    vs_api(&c.client, &c.ns)
         .delete("product", &Default::default())
         .await
         .unwrap();
@@ -432,7 +448,7 @@ async fn viewers_see_changes_made_elsewhere_live() {
 
 #[tokio::test]
 async fn every_response_carries_security_headers() {
-    let c = console().await;
+    let c = console(Kind::Simulated).await;
     for path in ["/", "/api/v1/routes", "/api/v1/nothing", "/some/page"] {
         let res = c
             .http

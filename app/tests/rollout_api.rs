@@ -1,5 +1,5 @@
 //! Rollout actions and who may do them, through the console's API against the simulated cluster
-//! with its RBAC: bulk shift, rollback, history with the user's name, access reviews, token and
+//! and the real kube-apiserver (one test body, both clusters) with their RBAC: bulk shift, rollback, history with the user's name, access reviews, token and
 //! header (impersonation) modes, 401/403 handling.
 
 use serde_json::{json, Value};
@@ -11,14 +11,20 @@ use switchyard_protocol::{
 
 mod support;
 
+use support::{Kind, User};
+use switchyard_testkit::on_every_cluster;
+
 type Console = support::TestConsole;
 
-async fn console(mode: Mode, anonymous_writes: bool) -> Console {
-    support::console(support::Options {
-        mode,
-        anonymous_writes,
-        ..support::Options::default()
-    })
+async fn console(kind: Kind, mode: Mode, anonymous_writes: bool) -> Console {
+    support::console_on(
+        kind,
+        support::Options {
+            mode,
+            anonymous_writes,
+            ..support::Options::default()
+        },
+    )
     .await
 }
 
@@ -39,10 +45,18 @@ async fn post(http: &reqwest::Client, url: String, body: Value) -> reqwest::Resp
         .unwrap()
 }
 
+fn vs_api(c: &Console) -> kube::Api<kube::api::DynamicObject> {
+    let gvk = kube::api::GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService");
+    kube::Api::namespaced_with(
+        c.client.clone(),
+        &c.ns,
+        &kube::api::ApiResource::from_gvk(&gvk),
+    )
+}
+
+/// The weights of route 1 as the cluster has them.
 async fn weights(c: &Console, name: &str) -> Vec<u64> {
-    let key =
-        switchyard_sim::store::Key::new("virtualservices.networking.istio.io", "hands-on", name);
-    let obj = c.sim.store.get(&key).unwrap();
+    let obj = vs_api(c).get(name).await.unwrap().data;
     obj["spec"]["http"][1]["route"]
         .as_array()
         .unwrap()
@@ -74,7 +88,13 @@ async fn history_until(http: &reqwest::Client, base: &str, n: usize) -> HistoryR
 
 #[tokio::test]
 async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them() {
-    let c = console(Mode::Token, false).await;
+    on_every_cluster!(|kind| {
+        operator_shifts_everything_then_rolls_back_and_the_history_names_them_on(kind)
+    });
+}
+
+async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them_on(kind: Kind) {
+    let c = console(kind, Mode::Token, false).await;
     let http = browser();
     // Without a session, reads are refused and say why.
     let res = http
@@ -106,7 +126,7 @@ async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them()
     let res = post(
         &http,
         format!("{}/api/v1/session", c.base),
-        json!({"token": c.sim.auth.operator_token()}),
+        json!({"token": c.kube.token(User::Operator)}),
     )
     .await;
     assert_eq!(res.status(), 200);
@@ -204,9 +224,15 @@ async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them()
 
 #[tokio::test]
 async fn a_viewer_sees_read_only_controls_and_writes_are_refused_by_the_cluster() {
-    let c = console(Mode::Token, false).await;
+    on_every_cluster!(|kind| {
+        a_viewer_sees_read_only_controls_and_writes_are_refused_by_the_cluster_on(kind)
+    });
+}
+
+async fn a_viewer_sees_read_only_controls_and_writes_are_refused_by_the_cluster_on(kind: Kind) {
+    let c = console(kind, Mode::Token, false).await;
     let http = reqwest::Client::new();
-    let bearer = format!("Bearer {}", c.sim.auth.viewer_token());
+    let bearer = format!("Bearer {}", c.kube.token(User::Viewer));
     let access: AccessResponse = http
         .get(format!("{}/api/v1/access", c.base))
         .header("authorization", &bearer)
@@ -223,7 +249,7 @@ async fn a_viewer_sees_read_only_controls_and_writes_are_refused_by_the_cluster(
     );
 
     let res = http
-        .put(format!("{}/api/v1/namespaces/hands-on/virtualservices/review/routes/1/weights", c.base))
+        .put(format!("{}/api/v1/namespaces/{}/virtualservices/review/routes/1/weights", c.base, c.ns))
         .header("authorization", &bearer)
         .header("x-requested-by", "switchyard")
         .json(&json!({"weights": {"old": 80, "new": 20}, "expected": [
@@ -261,7 +287,12 @@ async fn a_viewer_sees_read_only_controls_and_writes_are_refused_by_the_cluster(
 
 #[tokio::test]
 async fn header_mode_impersonates_the_proxy_user_and_groups() {
+    on_every_cluster!(|kind| header_mode_impersonates_the_proxy_user_and_groups_on(kind));
+}
+
+async fn header_mode_impersonates_the_proxy_user_and_groups_on(kind: Kind) {
     let c = console(
+        kind,
         Mode::Header {
             user_header: "x-forwarded-user".parse().unwrap(),
             groups_header: "x-forwarded-groups".parse().unwrap(),
@@ -275,7 +306,7 @@ async fn header_mode_impersonates_the_proxy_user_and_groups() {
             .header("x-forwarded-user", "jane")
             .header("x-forwarded-groups", groups)
             .header("x-requested-by", "switchyard")
-            .json(&json!({"targets": [{"namespace": "hands-on", "name": "review"}], "weights": {"old": 50, "new": 50}}))
+            .json(&json!({"targets": [{"namespace": c.ns, "name": "review"}], "weights": {"old": 50, "new": 50}}))
             .send()
     };
     let as_viewer: ShiftResponse = shift("switchyard:viewers")
@@ -355,7 +386,7 @@ async fn header_mode_impersonates_the_proxy_user_and_groups() {
 
 #[tokio::test]
 async fn anonymous_console_off_loopback_is_read_only() {
-    let c = console(Mode::Anonymous, false).await;
+    let c = console(Kind::Simulated, Mode::Anonymous, false).await;
     let http = reqwest::Client::new();
     let who: WhoAmI = http
         .get(format!("{}/api/v1/whoami", c.base))
@@ -382,22 +413,27 @@ async fn anonymous_console_off_loopback_is_read_only() {
 
 #[tokio::test]
 async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_targets() {
-    let c = console(Mode::Anonymous, true).await;
+    on_every_cluster!(|kind| {
+        external_changes_are_in_the_history_and_bulk_shift_skips_changed_targets_on(kind)
+    });
+}
+
+async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_targets_on(kind: Kind) {
+    let c = console(kind, Mode::Anonymous, true).await;
     let http = reqwest::Client::new();
     // A change made with the API directly (as kubectl would), not through the console.
-    let key = switchyard_sim::store::Key::new(
-        "virtualservices.networking.istio.io",
-        "hands-on",
-        "product",
-    );
-    c.sim
-        .store
-        .update(&key, |cur| {
-            let mut v = cur.clone();
-            v["spec"]["http"][1]["route"][0]["weight"] = json!(70);
-            v["spec"]["http"][1]["route"][1]["weight"] = json!(30);
-            Ok(v)
-        })
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "replace", "path": "/spec/http/1/route/0/weight", "value": 70},
+        {"op": "replace", "path": "/spec/http/1/route/1/weight", "value": 30}
+    ]))
+    .unwrap();
+    vs_api(&c)
+        .patch(
+            "product",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Json::<()>(patch),
+        )
+        .await
         .unwrap();
     let history = history_until(&http, &c.base, 1).await;
     assert_eq!(history.changes[0].source, "external");
@@ -407,7 +443,7 @@ async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_target
     // The client still believes product is at 100/0: that target fails, the others proceed.
     let seen = json!([{"host": "product", "subset": "old", "weight": 100}, {"host": "product", "subset": "new", "weight": 0}]);
     let res = post(&http, format!("{}/api/v1/shift", c.base), json!({
-        "targets": [{"namespace": "hands-on", "name": "product", "expected": seen}, {"namespace": "hands-on", "name": "review"}, {"namespace": "hands-on", "name": "nope"}],
+        "targets": [{"namespace": c.ns, "name": "product", "expected": seen}, {"namespace": c.ns, "name": "review"}, {"namespace": c.ns, "name": "nope"}],
         "weights": {"old": 20, "new": 80}})).await;
     let shifted: ShiftResponse = res.json().await.unwrap();
     let by_name = |n: &str| {

@@ -1,6 +1,6 @@
-//! Shared set-up for the console's integration tests: a simulated cluster on loopback, the
-//! console's caches and refresher on it through kube-rs over real HTTP, and the console's router
-//! served on loopback.
+//! Shared set-up for the console's integration tests: a test cluster (the simulated one on
+//! loopback, or the run's real kube-apiserver with a fresh namespace), the console's caches and
+//! refresher on it through kube-rs over real HTTP, and the console's router served on loopback.
 
 #![allow(dead_code)]
 
@@ -13,6 +13,7 @@ use switchyard_console::metrics::Source;
 use switchyard_console::{app, AppState};
 use switchyard_sim::Simulation;
 use switchyard_sim::Traffic;
+pub use switchyard_testkit::{Kind, TestCluster, User};
 
 pub struct Options {
     pub mode: Mode,
@@ -64,30 +65,43 @@ pub async fn simulation(rps: f64) -> Sim {
 }
 
 pub struct TestConsole {
-    pub sim: Simulation,
+    /// The cluster under the console; `cluster.namespace` is the one it watches.
+    pub kube: TestCluster,
+    /// The namespace with the demo objects (`hands-on` on the simulated cluster).
+    pub ns: String,
+    /// kube-rs as the cluster's admin: the console's own credentials in anonymous mode.
     pub client: kube::Client,
     pub cluster: Cluster,
     pub live: Live,
     /// `http://127.0.0.1:PORT` of the console.
     pub base: String,
     pub http: reqwest::Client,
-    pub dir: tempfile::TempDir,
+}
+
+impl TestConsole {
+    /// The in-process simulated cluster (simulated kind only).
+    pub fn sim(&self) -> &Simulation {
+        self.kube
+            .sim
+            .as_ref()
+            .expect("this test runs on the simulated cluster only")
+    }
 }
 
 /// The console on a fresh simulated cluster, watching `hands-on`.
 pub async fn console(options: Options) -> TestConsole {
-    let Sim {
-        sim,
-        kubeconfig,
-        dir,
-    } = simulation(options.rps).await;
-    let config = switchyard_console::cluster::config_from_kubeconfig(&kubeconfig, None)
-        .await
-        .unwrap();
+    console_on(Kind::Simulated, options).await
+}
+
+/// The console on a test cluster of `kind`, watching the test's namespace with the admin's
+/// credentials.
+pub async fn console_on(kind: Kind, options: Options) -> TestConsole {
+    let kube = TestCluster::start(kind, options.rps).await;
+    let config = kube.config(User::Admin).await;
     let client = kube::Client::try_from(config.clone()).unwrap();
-    let namespaces = vec!["hands-on".to_owned()];
+    let namespaces = vec![kube.namespace.clone()];
     let cluster = Cluster::start(client.clone(), &namespaces);
-    tokio::time::timeout(Duration::from_secs(20), cluster.wait_ready())
+    tokio::time::timeout(Duration::from_secs(30), cluster.wait_ready())
         .await
         .expect("the caches fill");
     let live = Live::start(
@@ -110,12 +124,12 @@ pub async fn console(options: Options) -> TestConsole {
     let router = app(AppState::new(cluster.clone(), live.clone(), auth));
     tokio::spawn(async move { axum::serve(listener, router).await });
     TestConsole {
-        sim,
+        ns: kube.namespace.clone(),
+        kube,
         client,
         cluster,
         live,
         base,
         http: reqwest::Client::new(),
-        dir,
     }
 }
