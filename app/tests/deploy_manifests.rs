@@ -118,3 +118,114 @@ fn rbac_is_least_privilege() {
     // Impersonation lives only in the header-mode file.
     assert!(!text.contains("impersonate"));
 }
+
+/// On the real kube-apiserver, with `deploy/switchyard.yaml` applied by kubectl: the console
+/// running as its service account, with nothing but that RBAC, lists the routes, records changes
+/// made elsewhere in the history (it creates the Events), and cannot patch by itself; a user's
+/// token in token mode can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_needs_no_more_than_the_deploy_rbac() {
+    if !switchyard_testkit::kinds().contains(&support::Kind::Real) {
+        eprintln!("-- the real cluster is not in SWITCHYARD_CLUSTERS; nothing to check");
+        return;
+    }
+    use serde_json::json;
+    use support::{Kind, User};
+    use switchyard_protocol::{HistoryResponse, RoutesResponse, ShiftOutcome, ShiftResponse};
+    let context = switchyard_testkit::TestCluster::console_context(Kind::Real)
+        .unwrap()
+        .to_owned();
+    let c = support::console_on(
+        Kind::Real,
+        support::Options {
+            mode: switchyard_console::auth::Mode::Token,
+            context: Some(context),
+            anonymous_writes: false,
+            ..support::Options::default()
+        },
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let operator = format!("Bearer {}", c.kube.token(User::Operator));
+    let routes: RoutesResponse = http
+        .get(format!("{}/api/v1/routes", c.base))
+        .header("authorization", &operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(routes.virtual_services.len(), 3);
+
+    // Its own identity may not patch: deploy/ grants it reads and Event creation only.
+    let sa_can_patch = c
+        .kube
+        .kubectl(
+            User::Admin,
+            &[
+                "auth",
+                "can-i",
+                "patch",
+                "virtualservices",
+                "--as",
+                "system:serviceaccount:switchyard:switchyard",
+            ],
+        )
+        .await
+        .unwrap_or_else(|e| e);
+    assert_eq!(sa_can_patch.trim(), "no");
+
+    // The operator's own token writes; the console's account records the history Event.
+    let res = http
+        .post(format!("{}/api/v1/shift", c.base))
+        .header("authorization", &operator)
+        .header("x-requested-by", "switchyard")
+        .json(&json!({"targets": [{"namespace": c.ns, "name": "review"}], "weights": {"old": 80, "new": 20}}))
+        .send()
+        .await
+        .unwrap();
+    let shifted: ShiftResponse = res.json().await.unwrap();
+    assert_eq!(
+        shifted.results[0].outcome,
+        ShiftOutcome::Changed,
+        "{shifted:?}"
+    );
+    let history = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let h: HistoryResponse = http
+                .get(format!("{}/api/v1/history", c.base))
+                .header("authorization", &operator)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if !h.changes.is_empty() {
+                return h;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the console's service account records the change as an Event");
+    assert_eq!(history.changes[0].user, "operator");
+    let events = c
+        .kube
+        .kubectl(
+            User::Admin,
+            &[
+                "get",
+                "events",
+                "-o",
+                "jsonpath={.items[*].reportingComponent}",
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        !events.trim().is_empty(),
+        "the history Event is in the cluster"
+    );
+}

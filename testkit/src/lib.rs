@@ -174,10 +174,22 @@ impl TestCluster {
 
     /// kube-rs configuration for `user`, read from the kubeconfig as any client would.
     pub async fn config(&self, user: User) -> kube::Config {
+        self.config_for_context(self.context(user)).await
+    }
+
+    /// The real cluster's context for the console's own service account
+    /// (`system:serviceaccount:switchyard:switchyard`, with only the RBAC `deploy/` grants); the
+    /// simulated cluster has no such identity.
+    pub fn console_context(kind: Kind) -> Option<&'static str> {
+        (kind == Kind::Real).then_some("real-switchyard")
+    }
+
+    /// kube-rs configuration for a context of the kubeconfig.
+    pub async fn config_for_context(&self, context: &str) -> kube::Config {
         let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)
             .expect("the test kubeconfig reads");
         let options = kube::config::KubeConfigOptions {
-            context: Some(self.context(user).to_owned()),
+            context: Some(context.to_owned()),
             ..Default::default()
         };
         kube::Config::from_custom_kubeconfig(kubeconfig, &options)

@@ -17,6 +17,8 @@ pub use switchyard_testkit::{Kind, TestCluster, User};
 
 pub struct Options {
     pub mode: Mode,
+    /// The kubeconfig context the console runs as (default: the cluster's admin).
+    pub context: Option<String>,
     /// Anonymous mode: whether the console accepts writes (as when listening on loopback).
     pub anonymous_writes: bool,
     pub source: Option<Source>,
@@ -29,6 +31,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             mode: Mode::Anonymous,
+            context: None,
             anonymous_writes: true,
             source: None,
             // Long enough that no refresh happens unless a test asks for one.
@@ -69,7 +72,7 @@ pub struct TestConsole {
     pub kube: TestCluster,
     /// The namespace with the demo objects (`hands-on` on the simulated cluster).
     pub ns: String,
-    /// kube-rs as the cluster's admin: the console's own credentials in anonymous mode.
+    /// kube-rs with the console's own credentials (the cluster's admin unless `Options::context`).
     pub client: kube::Client,
     pub cluster: Cluster,
     pub live: Live,
@@ -97,7 +100,10 @@ pub async fn console(options: Options) -> TestConsole {
 /// credentials.
 pub async fn console_on(kind: Kind, options: Options) -> TestConsole {
     let kube = TestCluster::start(kind, options.rps).await;
-    let config = kube.config(User::Admin).await;
+    let config = match &options.context {
+        Some(context) => kube.config_for_context(context).await,
+        None => kube.config(User::Admin).await,
+    };
     let client = kube::Client::try_from(config.clone()).unwrap();
     let namespaces = vec![kube.namespace.clone()];
     let cluster = Cluster::start(client.clone(), &namespaces);
