@@ -68,8 +68,8 @@ pub async fn simulation(rps: f64) -> Sim {
 }
 
 pub struct TestConsole {
-    /// The cluster under the console; `cluster.namespace` is the one it watches.
-    pub kube: TestCluster,
+    /// The cluster under the console (shared by replicas); `kube.namespace` is the one it watches.
+    pub kube: std::sync::Arc<TestCluster>,
     /// The namespace with the demo objects (`hands-on` on the simulated cluster).
     pub ns: String,
     /// kube-rs with the console's own credentials (the cluster's admin unless `Options::context`).
@@ -100,6 +100,11 @@ pub async fn console(options: Options) -> TestConsole {
 /// credentials.
 pub async fn console_on(kind: Kind, options: Options) -> TestConsole {
     let kube = TestCluster::start(kind, options.rps).await;
+    attach(std::sync::Arc::new(kube), options).await
+}
+
+/// A console (one more replica, if others run) on an existing test cluster.
+pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> TestConsole {
     let config = match &options.context {
         Some(context) => kube.config_for_context(context).await,
         None => kube.config(User::Admin).await,
