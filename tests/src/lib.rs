@@ -65,13 +65,21 @@ pub fn switchyard_binary() -> Result<PathBuf> {
     }
 }
 
-/// A running `switchyard demo`: the console on the simulated cluster with namespace `hands-on`.
+pub use switchyard_testkit::{kinds, Kind, User};
+
+/// A running console under test: `switchyard demo` (the simulated cluster, namespace `hands-on`),
+/// or `switchyard serve` on the run's real kube-apiserver (a fresh namespace with the demo objects).
 pub struct Demo {
     /// e.g. `http://127.0.0.1:43127/`
     pub url: String,
     pub kubeconfig: PathBuf,
+    pub kind: Kind,
+    /// The namespace holding the demo objects.
+    pub namespace: String,
     log: PathBuf,
     child: Child,
+    /// The real cluster's namespace and kubeconfig copy live as long as the console.
+    _cluster: Option<switchyard_testkit::TestCluster>,
 }
 
 impl Demo {
@@ -83,14 +91,44 @@ impl Demo {
     /// Like [`Demo::start`], with extra command-line arguments for `switchyard demo`, e.g.
     /// `&["--auth", "token"]`.
     pub async fn start_with_args(dir: &Path, extra: &[&str]) -> Result<Demo> {
+        Demo::start_on(Kind::Simulated, dir, extra).await
+    }
+
+    /// The console on a cluster of `kind`, with extra arguments valid for both `switchyard demo`
+    /// and `switchyard serve` (e.g. `--auth token`, `--prometheus-url URL`).
+    pub async fn start_on(kind: Kind, dir: &Path, extra: &[&str]) -> Result<Demo> {
         let binary = switchyard_binary()?;
-        let kubeconfig = dir.join("kubeconfig");
         let log = dir.join("switchyard.log");
-        let mut child = Command::new(&binary)
-            .arg("demo")
+        let mut command = Command::new(&binary);
+        let (kubeconfig, namespace, cluster, prefix) = match kind {
+            Kind::Simulated => {
+                let kubeconfig = dir.join("kubeconfig");
+                command.arg("demo").arg("--kubeconfig-out").arg(&kubeconfig);
+                (
+                    kubeconfig,
+                    "hands-on".to_owned(),
+                    None,
+                    "switchyard demo listening on ",
+                )
+            }
+            Kind::Real => {
+                let cluster = switchyard_testkit::TestCluster::start(Kind::Real, 0.0).await;
+                command
+                    .arg("serve")
+                    .arg("--kubeconfig")
+                    .arg(cluster.kubeconfig())
+                    .args(["--context", cluster.context(User::Admin)])
+                    .args(["--namespace", &cluster.namespace]);
+                (
+                    cluster.kubeconfig().to_owned(),
+                    cluster.namespace.clone(),
+                    Some(cluster),
+                    "switchyard listening on ",
+                )
+            }
+        };
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
-            .arg("--kubeconfig-out")
-            .arg(&kubeconfig)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -100,7 +138,6 @@ impl Demo {
             .map_err(|e| format!("starting {}: {e}", binary.display()))?;
         let stdout = child.stdout.take().ok_or("demo stdout was not piped")?;
         let mut lines = BufReader::new(stdout).lines();
-        let prefix = "switchyard demo listening on ";
         let first = tokio::time::timeout(WAIT, async {
             while let Some(line) = lines.next_line().await? {
                 if let Some(url) = line.strip_prefix(prefix) {
@@ -136,8 +173,11 @@ impl Demo {
         Ok(Demo {
             url,
             kubeconfig,
+            kind,
+            namespace,
             log,
             child,
+            _cluster: cluster,
         })
     }
 
@@ -152,12 +192,13 @@ impl Demo {
         tail(&self.log)
     }
 
-    /// Runs `kubectl --kubeconfig <demo> -n hands-on ARGS…` and returns its stdout.
+    /// Runs `kubectl --kubeconfig <demo> -n <namespace> ARGS…` (as the cluster's admin) and
+    /// returns its stdout.
     pub async fn kubectl(&self, args: &[&str]) -> Result<String> {
         let output = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
-            .args(["-n", "hands-on"])
+            .args(["-n", &self.namespace])
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -176,6 +217,18 @@ impl Demo {
 }
 
 impl Demo {
+    /// The kubeconfig context of a test user on this console's cluster.
+    pub fn context(&self, user: User) -> &'static str {
+        match (self.kind, user) {
+            (Kind::Simulated, User::Admin) => "switchyard-sim",
+            (Kind::Simulated, User::Operator) => "switchyard-sim-operator",
+            (Kind::Simulated, User::Viewer) => "switchyard-sim-viewer",
+            (Kind::Real, User::Admin) => "real-admin",
+            (Kind::Real, User::Operator) => "real-operator",
+            (Kind::Real, User::Viewer) => "real-viewer",
+        }
+    }
+
     /// The bearer token of a context in the kubeconfig the demo wrote (e.g.
     /// `switchyard-sim-viewer`), read with kubectl so the kubeconfig's format stays kubectl's
     /// business.

@@ -6,17 +6,24 @@
 //! shifts and is named in the history. Rollback also works with Prometheus unreachable.
 
 use fantoccini::Locator;
-use switchyard_e2e::{fail, poll, Browser, Demo, Result, WAIT};
+use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Result, User, WAIT};
 
 const SERVICES: [&str; 3] = ["product", "recommendation", "review"];
 const JSONPATH_WEIGHTS: &str = "jsonpath={.spec.http[1].route[*].weight}";
 
-/// Starts a demo (with extra arguments) and a browser, runs the scenario, and on failure saves
-/// a screenshot and the demo's log tail in the panic message.
+/// On every cluster kind of the run (the simulated demo, `switchyard serve` on the real
+/// kube-apiserver): starts the console (with extra arguments) and a browser, runs the scenario,
+/// and on failure saves a screenshot and the console's log tail in the panic message.
 macro_rules! run {
     ($name:literal, $args:expr, $scenario:ident) => {{
+        for kind in kinds() {
+            eprintln!("-- on the {kind} cluster");
+            run!(@one kind, $name, $args, $scenario);
+        }
+    }};
+    (@one $kind:ident, $name:literal, $args:expr, $scenario:ident) => {{
         let dir = tempfile::tempdir().expect("a temp dir");
-        let demo = match Demo::start_with_args(dir.path(), $args).await {
+        let demo = match Demo::start_on($kind, dir.path(), $args).await {
             Ok(demo) => demo,
             Err(error) => panic!("{error}"),
         };
@@ -30,7 +37,8 @@ macro_rules! run {
                 Err(e) => format!("no screenshot: {e}"),
             };
             panic!(
-                "{error}\n{shot}\nswitchyard log (tail):\n{}",
+                "on the {} cluster: {error}\n{shot}\nswitchyard log (tail):\n{}",
+                $kind,
                 demo.log_tail()
             );
         }
@@ -150,17 +158,21 @@ async fn history_texts(browser: &Browser) -> Result<Vec<String>> {
 }
 
 /// Waits until, for every service, some history entry holds all of `parts` (with
-/// `{service}` replaced by the service's name).
-async fn wait_history(browser: &Browser, parts: &[&str]) -> Result<()> {
+/// `{service}` replaced by the service's name and `{ns}` by the demo's namespace).
+async fn wait_history(browser: &Browser, demo: &Demo, parts: &[&str]) -> Result<()> {
     let description = format!("history entries with {parts:?} for {SERVICES:?}");
     let last = std::sync::Mutex::new(Vec::new());
     let outcome = poll(&description, WAIT, || async {
         let texts = history_texts(browser).await?;
         let all = SERVICES.iter().all(|service| {
             texts.iter().any(|text| {
-                parts
-                    .iter()
-                    .all(|part| text.contains(&part.replace("{service}", service)))
+                parts.iter().all(|part| {
+                    text.contains(
+                        &part
+                            .replace("{service}", service)
+                            .replace("{ns}", &demo.namespace),
+                    )
+                })
             })
         });
         if let Ok(mut seen) = last.lock() {
@@ -266,20 +278,22 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
 
     wait_history(
         browser,
+        demo,
         &[
             "anonymous",
             "bulk shift",
-            "hands-on/{service} route 1",
+            "{ns}/{service} route 1",
             "old 100 / new 0 → old 0 / new 100",
         ],
     )
     .await?;
     wait_history(
         browser,
+        demo,
         &[
             "anonymous",
             "rollback",
-            "hands-on/{service} route 1",
+            "{ns}/{service} route 1",
             "old 0 / new 100 → old 100 / new 0",
         ],
     )
@@ -351,7 +365,7 @@ async fn conflict_after_preview(browser: &Browser, demo: &Demo) -> Result<()> {
             let texts = history_texts(browser).await?;
             let found = texts.iter().any(|t| {
                 t.contains("outside the console")
-                    && t.contains("hands-on/review route 1")
+                    && t.contains(&format!("{}/review route 1", demo.namespace))
                     && t.contains("old 100 / new 0 → old 80 / new 20")
             });
             Ok(found.then_some(()))
@@ -388,12 +402,13 @@ async fn sign_in(browser: &Browser, token: &str, user: &str) -> Result<()> {
 }
 
 async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
-    let viewer = demo.context_token("switchyard-sim-viewer").await?;
-    let operator = demo.context_token("switchyard-sim-operator").await?;
+    let viewer = demo.context_token(demo.context(User::Viewer)).await?;
+    let operator = demo.context_token(demo.context(User::Operator)).await?;
+    let card = format!("vs-{}-review", demo.namespace);
 
     browser.client.goto(&demo.url).await?;
     sign_in(browser, &viewer, "viewer").await?;
-    browser.wait_for("vs-hands-on-review").await?;
+    browser.wait_for(&card).await?;
     browser
         .wait_for_text("readonly-reason-review", "a reason", |t| {
             t.starts_with("read-only: ") && t.len() > "read-only: ".len()
@@ -412,7 +427,7 @@ async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
         }
     }
     look(browser, "rollout-token-viewer-actions", "bulk-shift").await?;
-    look(browser, "rollout-token-viewer-card", "vs-hands-on-review").await?;
+    look(browser, "rollout-token-viewer-card", &card).await?;
 
     // A direct write with the viewer's credentials is refused by the cluster's RBAC.
     let hosts = demo
@@ -428,7 +443,11 @@ async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
     let body = format!(
         r#"{{"weights":{{"old":0,"new":100}},"expected":[{{"host":"{host}","subset":"old","weight":100}},{{"host":"{host}","subset":"new","weight":0}}]}}"#
     );
-    let path = "/api/v1/namespaces/hands-on/virtualservices/review/routes/1/weights";
+    let path = format!(
+        "/api/v1/namespaces/{}/virtualservices/review/routes/1/weights",
+        demo.namespace
+    );
+    let path = path.as_str();
     let with_header = demo
         .http_status(
             "PUT",
@@ -462,7 +481,7 @@ async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
     // Sign out (the page starts over) and sign in as the operator.
     browser.click("sign-out").await?;
     sign_in(browser, &operator, "operator").await?;
-    browser.wait_for("vs-hands-on-review").await?;
+    browser.wait_for(&card).await?;
     poll("the operator's controls to be enabled", WAIT, || async {
         let enabled = browser.is_enabled("weight-review-1-old").await?
             && !browser.exists("readonly-reason-review").await?;
@@ -476,10 +495,11 @@ async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
     }
     wait_history(
         browser,
+        demo,
         &[
             "operator",
             "bulk shift",
-            "hands-on/{service} route 1",
+            "{ns}/{service} route 1",
             "old 100 / new 0 → old 0 / new 100",
         ],
     )
