@@ -1,11 +1,13 @@
-//! The API's error type: one place that turns every failure into a status code and an `ApiError`
-//! body. 5xx bodies say what failed, never internals.
+//! The API's error type, and the one place that says what every failure means in HTTP: a status
+//! code and an `ApiError` body, for a whole response or for one target of a bulk action. 5xx
+//! bodies say what failed, never internals.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use switchyard_protocol::ApiError;
+use switchyard_protocol::{ApiError, VirtualServiceRoutes};
 
+use crate::auth::AuthError;
 use crate::cluster;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,49 +30,73 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl From<crate::auth::AuthError> for Error {
-    fn from(e: crate::auth::AuthError) -> Self {
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
         match e {
-            crate::auth::AuthError::Unauthenticated(m) => Error::Unauthorized(m),
-            crate::auth::AuthError::Upstream(m) => Error::Cluster(cluster::Error::Upstream(m)),
+            AuthError::Unauthenticated(m) => Error::Unauthorized(m),
+            AuthError::Upstream(m) => Error::Cluster(cluster::Error::Upstream(m)),
         }
     }
 }
 
-impl Error {
-    fn parts(
-        self,
-    ) -> (
-        StatusCode,
-        &'static str,
-        String,
-        Option<switchyard_protocol::VirtualServiceRoutes>,
-    ) {
+/// What a failure means to a client: the status, the `code` of the `ApiError` body, the sentence
+/// for people, and the VirtualService as it is now when that helps (conflicts).
+#[derive(Debug, PartialEq)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub current: Option<VirtualServiceRoutes>,
+}
+
+impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: String) -> Self {
+        Failure {
+            status,
+            code,
+            message,
+            current: None,
+        }
+    }
+}
+
+impl From<cluster::Error> for Failure {
+    fn from(e: cluster::Error) -> Self {
+        Error::Cluster(e).into()
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
         use cluster::Error as C;
-        match self {
-            Error::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, None),
-            Error::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", m, None),
-            Error::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
-            Error::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
-            Error::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m, None),
-            Error::Cluster(C::NotFound(m)) => (StatusCode::NOT_FOUND, "not_found", m, None),
-            Error::Cluster(C::Invalid(m)) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", m, None),
-            Error::Cluster(C::Conflict { message, current }) => (
-                StatusCode::CONFLICT,
-                "conflict",
-                message,
-                current.map(|c| *c),
-            ),
-            Error::Cluster(C::Forbidden(m)) => (StatusCode::FORBIDDEN, "forbidden", m, None),
+        match e {
+            Error::BadRequest(m) => Failure::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            Error::Invalid(m) | Error::Cluster(C::Invalid(m)) => {
+                Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
+            }
+            Error::Cluster(C::NoFittingRoute { message, current }) => Failure {
+                current: Some(*current),
+                ..Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            },
+            Error::NotFound(m) | Error::Cluster(C::NotFound(m)) => {
+                Failure::new(StatusCode::NOT_FOUND, "not_found", m)
+            }
+            Error::Forbidden(m) | Error::Cluster(C::Forbidden(m)) => {
+                Failure::new(StatusCode::FORBIDDEN, "forbidden", m)
+            }
+            Error::Unauthorized(m) => Failure::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
+            Error::Cluster(C::Conflict { message, current }) => Failure {
+                current: current.map(|c| *c),
+                ..Failure::new(StatusCode::CONFLICT, "conflict", message)
+            },
             Error::Cluster(C::Upstream(m)) => {
                 // The detail goes to the log; the client learns which dependency failed.
                 tracing::warn!(error = %m, "kubernetes api call failed");
-                (
+                Failure::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "upstream",
                     "the Kubernetes API server could not be reached or failed; try again"
                         .to_owned(),
-                    None,
                 )
             }
         }
@@ -79,12 +105,67 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let (status, code, message, current) = self.parts();
+        let failure = Failure::from(self);
         let body = ApiError {
-            code: code.to_owned(),
-            message,
-            current,
+            code: failure.code.to_owned(),
+            message: failure.message,
+            current: failure.current,
         };
-        (status, Json(body)).into_response()
+        (failure.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cluster::Error as C;
+
+    fn vs(name: &str) -> VirtualServiceRoutes {
+        VirtualServiceRoutes {
+            namespace: "hands-on".into(),
+            name: name.into(),
+            resource_version: "1".into(),
+            hosts: vec![],
+            routes: vec![],
+        }
+    }
+
+    #[test]
+    fn cluster_errors_map_to_their_statuses() {
+        let status = |e: C| Failure::from(e).status.as_u16();
+        assert_eq!(status(C::NotFound("x".into())), 404);
+        assert_eq!(status(C::Invalid("x".into())), 422);
+        assert_eq!(status(C::Forbidden("x".into())), 403);
+        assert_eq!(status(C::Upstream("x".into())), 503);
+        assert_eq!(
+            status(C::Conflict {
+                message: "x".into(),
+                current: None
+            }),
+            409
+        );
+    }
+
+    #[test]
+    fn conflicts_and_unfitting_routes_carry_the_current_object() {
+        let f = Failure::from(C::Conflict {
+            message: "changed".into(),
+            current: Some(Box::new(vs("review"))),
+        });
+        assert_eq!((f.code, f.message.as_str()), ("conflict", "changed"));
+        assert_eq!(f.current, Some(vs("review")));
+        let f = Failure::from(C::NoFittingRoute {
+            message: "no route".into(),
+            current: Box::new(vs("rating")),
+        });
+        assert_eq!((f.status.as_u16(), f.code), (422, "invalid"));
+        assert_eq!(f.current, Some(vs("rating")));
+    }
+
+    #[test]
+    fn upstream_failures_do_not_leak_details() {
+        let f = Failure::from(C::Upstream("dial tcp 10.0.0.1:6443: secret detail".into()));
+        assert_eq!(f.code, "upstream");
+        assert!(!f.message.contains("10.0.0.1"), "{}", f.message);
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cluster;
 pub mod error;
 pub mod graph;
+pub mod istio;
 pub mod live;
 pub mod metrics;
 pub mod routes;

@@ -6,6 +6,11 @@
 //! - `header`: behind a trusted proxy (e.g. oauth2-proxy) that names the user and groups in
 //!   headers; the console impersonates them (`Impersonate-User`/`Impersonate-Group`).
 //!
+//! Besides the cluster caches in `cluster/`, this is the only module that calls the Kubernetes
+//! API: SelfSubjectReviews (who a token belongs to) and SelfSubjectAccessReviews (which
+//! namespaces a caller may read, whether they may patch a VirtualService). Every answer is kept
+//! per caller for a minute, so requests do not repeat the reviews.
+//!
 //! Tokens are kept in memory only, as cache keys for per-user clients; they are never logged.
 
 use axum::http::request::Parts;
@@ -17,6 +22,7 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::PostParams;
 use kube::{Api, Client};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +31,9 @@ pub const TOKEN_COOKIE: &str = "switchyard_token";
 
 /// How long a token's identity and per-user client are reused before the cluster is asked again.
 const IDENTITY_TTL: Duration = Duration::from_secs(60);
-/// Most per-user clients kept at once.
+/// How long an answer to "may this caller patch that VirtualService" is reused.
+const ACCESS_TTL: Duration = Duration::from_secs(60);
+/// Most per-user clients (and per-user access answers) kept at once.
 const MAX_CLIENTS: usize = 256;
 
 #[derive(Clone, Debug)]
@@ -70,6 +78,8 @@ pub struct Caller {
     /// Namespaces whose VirtualServices the caller may list, as the cluster says; `None` for
     /// every namespace in scope (anonymous mode, where the console's own view is shown).
     pub readable: Option<Vec<String>>,
+    /// Which identity this is, for the per-caller caches (holds the token; never logged).
+    key: String,
 }
 
 impl Caller {
@@ -81,10 +91,66 @@ impl Caller {
     }
 }
 
-struct Cached {
-    caller: Caller,
-    at: Instant,
+/// Values kept for a while per caller key, at most `MAX_CLIENTS` of them.
+struct Expiring<V> {
+    ttl: Duration,
+    entries: HashMap<String, (Instant, V)>,
 }
+
+impl<V: Clone> Expiring<V> {
+    fn new(ttl: Duration) -> Self {
+        Expiring {
+            ttl,
+            entries: HashMap::new(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&V> {
+        self.entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v)
+    }
+
+    /// The live entry for `key`, a fresh default one when there is none or it expired.
+    fn entry(&mut self, key: &str) -> &mut V
+    where
+        V: Default,
+    {
+        if self.get(key).is_none() {
+            self.insert(key.to_owned(), V::default());
+        }
+        &mut self
+            .entries
+            .entry(key.to_owned())
+            .or_insert_with(|| (Instant::now(), V::default()))
+            .1
+    }
+
+    fn insert(&mut self, key: String, value: V) {
+        if self.entries.len() >= MAX_CLIENTS {
+            let ttl = self.ttl;
+            self.entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            if self.entries.len() >= MAX_CLIENTS {
+                if let Some(oldest) = self
+                    .entries
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| k.clone())
+                {
+                    self.entries.remove(&oldest);
+                }
+            }
+        }
+        self.entries.insert(key, (Instant::now(), value));
+    }
+}
+
+/// A SelfSubjectAccessReview's answer: allowed, and the authorizer's reason when it gave one.
+pub type Decision = (bool, Option<String>);
+
+/// One caller's answers, per VirtualService (namespace, name).
+type Answers = HashMap<(String, String), Decision>;
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -95,9 +161,13 @@ pub struct Auth {
     /// Connection settings (URL, CA) the per-user clients share, without credentials.
     base: Option<kube::Config>,
     console: Client,
-    callers: Arc<Mutex<HashMap<String, Cached>>>,
+    callers: Arc<Mutex<Expiring<Caller>>>,
+    /// Per caller: whether they may patch each VirtualService (namespace, name).
+    access: Arc<Mutex<Expiring<Answers>>>,
     /// Namespaces in scope, checked for read access per user.
     namespaces: Arc<Vec<String>>,
+    /// SelfSubjectReviews and SelfSubjectAccessReviews posted so far.
+    reviews: Arc<AtomicU64>,
 }
 
 impl Auth {
@@ -113,8 +183,10 @@ impl Auth {
             anonymous_writes,
             base,
             console,
-            callers: Arc::default(),
+            callers: Arc::new(Mutex::new(Expiring::new(IDENTITY_TTL))),
+            access: Arc::new(Mutex::new(Expiring::new(ACCESS_TTL))),
             namespaces: Arc::default(),
+            reviews: Arc::default(),
         }
     }
 
@@ -133,7 +205,8 @@ impl Auth {
         }
         let mut readable = Vec::new();
         for namespace in self.namespaces.iter() {
-            let (allowed, _) = may(client, "list", namespace, None)
+            let (allowed, _) = self
+                .review(client, "list", namespace, None)
                 .await
                 .map_err(|e| AuthError::Upstream(e.to_string()))?;
             if allowed {
@@ -141,6 +214,41 @@ impl Auth {
             }
         }
         Ok(Some(readable))
+    }
+
+    /// How many SelfSubjectReviews and SelfSubjectAccessReviews the console has posted.
+    pub fn reviews_sent(&self) -> u64 {
+        self.reviews.load(Ordering::Relaxed)
+    }
+
+    /// Whether `caller` may patch VirtualService `namespace/name`, as a SelfSubjectAccessReview
+    /// with their credentials answers. Answers are kept per caller for a minute; a review that
+    /// failed is not kept, so the next request asks again.
+    pub async fn may_patch(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Decision, kube::Error> {
+        let target = (namespace.to_owned(), name.to_owned());
+        if let Some(decision) = self
+            .access
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&caller.key)
+            .and_then(|answers| answers.get(&target))
+        {
+            return Ok(decision.clone());
+        }
+        let decision = self
+            .review(&caller.client, "patch", namespace, Some(name))
+            .await?;
+        self.access
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(&caller.key)
+            .insert(target, decision.clone());
+        Ok(decision)
     }
 
     pub fn mode(&self) -> &Mode {
@@ -161,6 +269,7 @@ impl Auth {
                 client: self.console.clone(),
                 may_write: self.anonymous_writes,
                 readable: None,
+                key: "anonymous".into(),
                 reason: (!self.anonymous_writes).then(|| {
                     "this console runs without authentication and is not on loopback, so it is read-only".to_owned()
                 }),
@@ -201,33 +310,12 @@ impl Auth {
 
     fn cached(&self, key: &str) -> Option<Caller> {
         let callers = self.callers.lock().unwrap_or_else(|e| e.into_inner());
-        callers
-            .get(key)
-            .filter(|c| c.at.elapsed() < IDENTITY_TTL)
-            .map(|c| c.caller.clone())
+        callers.get(key).cloned()
     }
 
     fn remember(&self, key: String, caller: Caller) {
         let mut callers = self.callers.lock().unwrap_or_else(|e| e.into_inner());
-        if callers.len() >= MAX_CLIENTS {
-            callers.retain(|_, c| c.at.elapsed() < IDENTITY_TTL);
-            if callers.len() >= MAX_CLIENTS {
-                if let Some(oldest) = callers
-                    .iter()
-                    .min_by_key(|(_, c)| c.at)
-                    .map(|(k, _)| k.clone())
-                {
-                    callers.remove(&oldest);
-                }
-            }
-        }
-        callers.insert(
-            key,
-            Cached {
-                caller,
-                at: Instant::now(),
-            },
-        );
+        callers.insert(key, caller);
     }
 
     fn base_config(&self) -> Result<kube::Config, AuthError> {
@@ -247,6 +335,7 @@ impl Auth {
         let mut config = self.base_config()?;
         config.auth_info.token = Some(secrecy::SecretString::from(token.to_owned()));
         let client = Client::try_from(config).map_err(|e| AuthError::Upstream(e.to_string()))?;
+        self.reviews.fetch_add(1, Ordering::Relaxed);
         let review = Api::<SelfSubjectReview>::all(client.clone())
             .create(&PostParams::default(), &SelfSubjectReview::default())
             .await
@@ -265,6 +354,7 @@ impl Auth {
             may_write: true,
             reason: None,
             readable,
+            key: key.clone(),
         };
         self.remember(key, caller.clone());
         Ok(caller)
@@ -293,19 +383,34 @@ impl Auth {
             may_write: true,
             reason: None,
             readable,
+            key: key.clone(),
         };
         self.remember(key, caller.clone());
         Ok(caller)
     }
 }
 
-/// Asks the cluster whether the caller may `verb` VirtualServices (named, or all) in a namespace.
-pub async fn may(
+impl Auth {
+    /// Asks the cluster whether the client's user may `verb` VirtualServices (named, or all) in a
+    /// namespace. Uncached: callers go through `readable` or `may_patch`, which keep the answers.
+    async fn review(
+        &self,
+        client: &Client,
+        verb: &str,
+        namespace: &str,
+        name: Option<&str>,
+    ) -> Result<Decision, kube::Error> {
+        self.reviews.fetch_add(1, Ordering::Relaxed);
+        access_review(client, verb, namespace, name).await
+    }
+}
+
+async fn access_review(
     client: &Client,
     verb: &str,
     namespace: &str,
     name: Option<&str>,
-) -> Result<(bool, Option<String>), kube::Error> {
+) -> Result<Decision, kube::Error> {
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
@@ -365,6 +470,30 @@ mod tests {
             req = req.header(*k, *v);
         }
         req.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn kept_answers_expire_and_stay_bounded() {
+        let mut kept: Expiring<u32> = Expiring::new(Duration::from_secs(60));
+        kept.insert("a".into(), 1);
+        assert_eq!(kept.get("a"), Some(&1));
+        *kept.entry("a") += 1;
+        assert_eq!(kept.get("a"), Some(&2));
+        // A new key starts from the default.
+        assert_eq!(*kept.entry("b"), 0);
+        for i in 0..(MAX_CLIENTS as u32 + 10) {
+            kept.insert(format!("k{i}"), i);
+        }
+        assert!(kept.entries.len() <= MAX_CLIENTS);
+        // The newest is always kept.
+        let newest = MAX_CLIENTS as u32 + 9;
+        assert_eq!(kept.get(&format!("k{newest}")), Some(&newest));
+
+        let mut expired: Expiring<u32> = Expiring::new(Duration::ZERO);
+        expired.insert("a".into(), 1);
+        assert_eq!(expired.get("a"), None);
+        // An expired entry is replaced, not reused.
+        assert_eq!(*expired.entry("a"), 0);
     }
 
     #[test]

@@ -7,7 +7,12 @@ use switchyard_protocol::{
     Edge, Graph, MetricsStatus, Node, NodeKind, ServiceSplit, VersionSplit, VirtualServiceRoutes,
 };
 
+use crate::istio::{host, DestinationRule};
 use crate::metrics::Samples;
+
+/// A DestinationRule as the topology holds it (read by `istio::destination_rule`); the name
+/// callers building a `Topology` by hand use.
+pub use crate::istio::DestinationRule as DestinationRuleInfo;
 
 /// What the cluster says exists, whether or not traffic flows.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -15,7 +20,7 @@ pub struct Topology {
     pub services: Vec<ServiceInfo>,
     pub workloads: Vec<WorkloadInfo>,
     pub virtual_services: Vec<VirtualServiceRoutes>,
-    pub destination_rules: Vec<DestinationRuleInfo>,
+    pub destination_rules: Vec<DestinationRule>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -30,15 +35,6 @@ pub struct WorkloadInfo {
     pub name: String,
     pub app: Option<String>,
     pub version: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct DestinationRuleInfo {
-    pub namespace: String,
-    /// Fully qualified host.
-    pub host: String,
-    /// Subset name → its label selector.
-    pub subsets: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 pub const ENTRY: &str = "entry";
@@ -280,8 +276,8 @@ fn splits(
         let Some(first) = route.destinations.first() else {
             continue;
         };
-        let fqdn = crate::cluster::qualify(&first.host, &vs.namespace);
-        let Some((service, service_ns)) = service_of(&fqdn) else {
+        let fqdn = host::resolve(&first.host, &vs.namespace);
+        let Some((service, service_ns)) = host::kubernetes_service(&fqdn) else {
             continue;
         };
         if !seen.insert((service_ns.clone(), service.clone())) {
@@ -337,14 +333,6 @@ fn splits(
         });
     }
     out
-}
-
-/// `review.hands-on.svc.cluster.local` → (`review`, `hands-on`).
-fn service_of(fqdn: &str) -> Option<(String, String)> {
-    let mut parts = fqdn.split('.');
-    let name = parts.next()?;
-    let namespace = parts.next()?;
-    Some((name.to_owned(), namespace.to_owned()))
 }
 
 /// The part of a graph in namespaces `keep` accepts; nodes outside any namespace (entry, unknown)

@@ -107,7 +107,7 @@ fn topology(old: u32, new: u32) -> Topology {
             },
         ],
         virtual_services: vec![review_vs(old, new)],
-        destination_rules: vec![DestinationRuleInfo {
+        destination_rules: vec![DestinationRule {
             namespace: "hands-on".into(),
             host: "review.hands-on.svc.cluster.local".into(),
             subsets,
@@ -271,6 +271,26 @@ fn no_traffic_means_no_observed_share_and_no_verdict() {
     assert_eq!(g.splits[0].versions[1].observed, None);
     assert_eq!(g.splits[0].agrees, None);
     assert_eq!(g.splits[0].versions[1].requested, 20.0);
+}
+
+#[test]
+fn hosts_follow_istios_resolution() {
+    // A fully qualified host names the same service as the short one.
+    let mut t = topology(80, 20);
+    for d in &mut t.virtual_services[0].routes[1].destinations {
+        d.host = "review.hands-on.svc.cluster.local".into();
+    }
+    let g = build(&t, Some(&demo_samples(16.0, 4.0)), fresh(), 30, 100.0);
+    assert_eq!(g.splits.len(), 1);
+    assert_eq!(g.splits[0].service, "review");
+    assert_eq!(g.splits[0].versions[1].version.as_deref(), Some("v2"));
+    // `review.other` is taken literally by Istio: no Kubernetes service, so no split, and in
+    // particular not the split of a `review` service in namespace `other`.
+    for d in &mut t.virtual_services[0].routes[1].destinations {
+        d.host = "review.other".into();
+    }
+    let g = build(&t, Some(&demo_samples(16.0, 4.0)), fresh(), 30, 100.0);
+    assert!(g.splits.is_empty(), "{:?}", g.splits);
 }
 
 #[test]

@@ -40,7 +40,8 @@ pub struct RequestRate {
 }
 
 impl RequestRate {
-    /// 5xx and "no response" (code 0) count as errors, as in Kiali; 4xx are the client's.
+    /// 5xx and "no response" (code 0) count as errors; 4xx are the client's (`docs/metrics.md`,
+    /// "What counts as an error").
     pub fn is_error(&self) -> bool {
         self.response_code.starts_with('5') || self.response_code == "0"
     }

@@ -1,5 +1,6 @@
 //! Reads Prometheus HTTP API responses (pure): the envelope, instant vectors, and error bodies.
-//! Sample values arrive as strings and may be `NaN` or `±Inf`.
+//! Sample values arrive as strings and may be `NaN` or `±Inf` (`docs/metrics.md`, "Prometheus
+//! HTTP API").
 
 use serde::Deserialize;
 use serde_json::Value;

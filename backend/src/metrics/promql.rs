@@ -1,6 +1,6 @@
-//! Builds the PromQL the console runs (pure). One reporter per query, never both (see the
-//! reference §3.3): the destination reporter for traffic that reached a workload, the source
-//! reporter only for requests that never did.
+//! Builds the PromQL the console runs (pure). One reporter per query, never both (see
+//! `docs/metrics.md`, "One reporter per series set"): the destination reporter for traffic that
+//! reached a workload, the source reporter only for requests that never did.
 
 use std::time::Duration;
 

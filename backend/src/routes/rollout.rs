@@ -1,18 +1,21 @@
 //! Rollout actions for a team: `POST /api/v1/shift` (one split for several VirtualServices),
 //! `POST /api/v1/rollback` (everything back to the old version), `GET /api/v1/history`, and
-//! `GET /api/v1/access` (may the caller patch each VirtualService, as the cluster says).
+//! `GET /api/v1/access` (may the caller patch each VirtualService, as the cluster says; the
+//! answers are kept per caller for a minute by `auth`).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::collections::BTreeMap;
-use switchyard_protocol::{Access, AccessResponse, HistoryResponse, ShiftRequest, ShiftResponse};
+use switchyard_protocol::{
+    Access, AccessResponse, HistoryResponse, ShiftOutcome, ShiftRequest, ShiftResponse, ShiftResult,
+};
 
 use super::{json_rejection, writable};
-use crate::auth::{self, Caller};
-use crate::cluster::{weights, Actor};
-use crate::error::{Error, Result};
+use crate::auth::Caller;
+use crate::cluster::{weights, Actor, ShiftAttempt};
+use crate::error::{Error, Failure, Result};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -41,10 +44,12 @@ async fn shift(
         user: &caller.user,
         source: "bulk",
     };
-    let results = state
-        .cluster
-        .shift(&actor, &targets, &request.weights)
-        .await;
+    let results = shift_results(
+        state
+            .cluster
+            .shift(&actor, &targets, &request.weights)
+            .await,
+    );
     tracing::info!(user = %caller.user, targets = results.len(), "bulk shift");
     Ok(Json(ShiftResponse { results }))
 }
@@ -63,9 +68,49 @@ async fn rollback(State(state): State<AppState>, caller: Caller) -> Result<Json<
         user: &caller.user,
         source: "rollback",
     };
-    let results = state.cluster.shift(&actor, &targets, &weights).await;
+    let results = shift_results(state.cluster.shift(&actor, &targets, &weights).await);
     tracing::warn!(user = %caller.user, targets = results.len(), "rollback");
     Ok(Json(ShiftResponse { results }))
+}
+
+/// Bulk results on the wire: a failure carries the status and message the single-route API would
+/// have answered, as `crate::error` maps them.
+fn shift_results(attempts: Vec<ShiftAttempt>) -> Vec<ShiftResult> {
+    attempts
+        .into_iter()
+        .map(|attempt| {
+            let (outcome, message, status, virtual_service) = match attempt.result {
+                Ok(shifted) => (
+                    if shifted.changed {
+                        ShiftOutcome::Changed
+                    } else {
+                        ShiftOutcome::Unchanged
+                    },
+                    shifted.message,
+                    None,
+                    Some(shifted.after),
+                ),
+                Err(e) => {
+                    let failure = Failure::from(e);
+                    (
+                        ShiftOutcome::Failed,
+                        failure.message,
+                        Some(failure.status.as_u16()),
+                        failure.current,
+                    )
+                }
+            };
+            ShiftResult {
+                namespace: attempt.namespace,
+                name: attempt.name,
+                outcome,
+                route_index: attempt.route_index,
+                message,
+                status,
+                virtual_service,
+            }
+        })
+        .collect()
 }
 
 async fn history(State(state): State<AppState>, caller: Caller) -> Json<HistoryResponse> {
@@ -85,7 +130,7 @@ async fn access(State(state): State<AppState>, caller: Caller) -> Result<Json<Ac
         let (can_patch, reason) = if !caller.may_write {
             (false, caller.reason.clone())
         } else {
-            match auth::may(&caller.client, "patch", &vs.namespace, Some(&vs.name)).await {
+            match state.auth.may_patch(&caller, &vs.namespace, &vs.name).await {
                 Ok((true, _)) => (true, None),
                 Ok((false, reason)) => (
                     false,

@@ -1,0 +1,154 @@
+//! The one write the console makes: new weights for one http route of a VirtualService, as a
+//! JSON Patch guarded by `test` operations (planned in `weights`), sent with the caller's own
+//! client so the cluster's RBAC decides. A fresh read replaces the cache only when the cache
+//! disagrees with the client, or when the API server refused the guard.
+
+use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::{Api, Client};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use switchyard_protocol::{SetWeightsRequest, VirtualServiceRoutes};
+
+use super::{history, view, virtual_service_resource, weights, Cluster, Error};
+use crate::istio::host;
+
+/// Who a write is made for, and how: their client (so the cluster's RBAC decides), their name
+/// for the history, and which console action it is (`console`, `bulk`, `rollback`).
+pub struct Actor<'a> {
+    pub client: &'a Client,
+    pub user: &'a str,
+    pub source: &'a str,
+}
+
+/// The result of a weight change.
+#[derive(Debug)]
+pub struct WeightChange {
+    pub changed: bool,
+    pub summary: String,
+    pub before: VirtualServiceRoutes,
+    pub after: VirtualServiceRoutes,
+}
+
+/// Current time in RFC 3339 with microseconds, so text order is time order.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+impl Cluster {
+    /// Sets the weights of route `index` of a VirtualService, guarded so that a route changed or
+    /// moved since the client saw it is never overwritten.
+    pub async fn set_weights(
+        &self,
+        actor: &Actor<'_>,
+        namespace: &str,
+        name: &str,
+        index: usize,
+        request: &SetWeightsRequest,
+    ) -> Result<WeightChange, Error> {
+        let mut object = self.cached_virtual_service(namespace, name)?;
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(actor.client.clone(), namespace, &virtual_service_resource());
+        // DestinationRules are keyed by resolved host; the plan looks them up by the route's host
+        // as written, resolved the same way.
+        let by_host = self.defined_subsets(namespace)?;
+        let defined: BTreeMap<String, Vec<String>> = request
+            .expected
+            .iter()
+            .map(|d| {
+                let subsets = by_host
+                    .get(&host::resolve(&d.host, namespace))
+                    .cloned()
+                    .unwrap_or_default();
+                (d.host.clone(), subsets)
+            })
+            .collect();
+        let stamp = |object: &Value| history::LastChange {
+            id: uuid::Uuid::new_v4().to_string(),
+            time: now_rfc3339(),
+            user: actor.user.to_owned(),
+            source: actor.source.to_owned(),
+            route_index: index,
+            before: history::route_weights(object)
+                .get(index)
+                .cloned()
+                .unwrap_or_default(),
+            after: request.weights.clone(),
+        };
+        let mut plan = weights::plan(
+            &object,
+            index,
+            request,
+            Some(&defined),
+            Some(&stamp(&object)),
+        );
+        if let Err(weights::PlanError::Changed(_)) = plan {
+            // The cache may lag behind the cluster (say, the client's own write a moment ago):
+            // only a fresh read decides that the client's view is stale.
+            let fresh = api
+                .get(name)
+                .await
+                .map_err(|e| Error::from_kube(e, namespace, name))?;
+            object = serde_json::to_value(&fresh).map_err(Error::unreadable)?;
+            plan = weights::plan(
+                &object,
+                index,
+                request,
+                Some(&defined),
+                Some(&stamp(&object)),
+            );
+        }
+        let before = view::virtual_service_routes(&object);
+        let plan = plan.map_err(|e| Error::from_plan(e, &before))?;
+        let Some(patch) = plan.patch else {
+            return Ok(WeightChange {
+                changed: false,
+                summary: plan.summary,
+                after: before.clone(),
+                before,
+            });
+        };
+        let params = PatchParams {
+            field_manager: Some("switchyard".into()),
+            ..PatchParams::default()
+        };
+        match api.patch(name, &params, &Patch::Json::<()>(patch)).await {
+            Ok(obj) => {
+                let after = serde_json::to_value(&obj)
+                    .map(|v| view::virtual_service_routes(&v))
+                    .map_err(Error::unreadable)?;
+                Ok(WeightChange {
+                    changed: true,
+                    summary: plan.summary,
+                    before,
+                    after,
+                })
+            }
+            // A failed `test` is 422 Invalid on a real API server: the route moved or changed
+            // under us. Read it fresh (the cache may lag) and say what changed.
+            Err(kube::Error::Api(status)) if status.code == 422 || status.code == 409 => {
+                let fresh = api
+                    .get(name)
+                    .await
+                    .map_err(|e| Error::from_kube(e, namespace, name))?;
+                let fresh = serde_json::to_value(&fresh)
+                    .map(|v| view::virtual_service_routes(&v))
+                    .map_err(Error::unreadable)?;
+                let now: Vec<_> = fresh
+                    .routes
+                    .get(index)
+                    .map(|r| r.destinations.iter().map(Into::into).collect())
+                    .unwrap_or_default();
+                let message = if fresh.routes.len() <= index {
+                    format!("route {index} of {name} no longer exists; nothing was written")
+                } else {
+                    weights::describe_change(name, index, &request.expected, &now)
+                };
+                Err(Error::Conflict {
+                    message,
+                    current: Some(Box::new(fresh)),
+                })
+            }
+            Err(e) => Err(Error::from_kube(e, namespace, name)),
+        }
+    }
+}
