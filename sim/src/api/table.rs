@@ -572,6 +572,43 @@ mod tests {
     }
 
     #[test]
+    fn event_and_service_rows_as_kube_apiserver_prints_them() {
+        use crate::api::resources::{EVENTS, SERVICES};
+        let event = json!({"metadata": {"name": "e2"},
+            "involvedObject": {"kind": "VirtualService", "name": "review", "fieldPath": "spec.http[1]"},
+            "reason": "X", "message": " m ", "type": "Normal",
+            "source": {"component": "sy", "host": "h"}, "count": 3,
+            "firstTimestamp": "2020-01-01T00:00:00Z"});
+        let table = render(&EVENTS, &[event], "1", "None");
+        let cells = &table["rows"][0]["cells"];
+        // Last Seen falls back to First Seen when lastTimestamp is unset.
+        assert_eq!(cells[0], cells[7]);
+        assert_eq!(
+            cells.as_array().unwrap()[1..7],
+            [
+                json!("Normal"),
+                json!("X"),
+                json!("virtualservice/review"),
+                json!("spec.http[1]"),
+                json!("sy, h"),
+                json!("m")
+            ]
+        );
+        assert_eq!(
+            (cells[8].clone(), cells[9].clone()),
+            (json!(3), json!("e2"))
+        );
+        let svc = json!({"metadata": {"name": "s"}, "spec": {"selector": {"z": "1", "a": "2"}, "ports": [{"port": 80}]}});
+        let table = render(&SERVICES, &[svc], "1", "None");
+        let cells = &table["rows"][0]["cells"];
+        assert_eq!(cells[2], "<none>");
+        assert_eq!(cells[4], "80/TCP");
+        assert_eq!(cells[6], "a=2,z=1");
+        assert_eq!(table["columnDefinitions"][5]["type"], "string");
+        assert_eq!(table["columnDefinitions"][6]["priority"], 1);
+    }
+
+    #[test]
     fn deployment_ready_column() {
         let d = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"readyReplicas": 1}});
         let table = render(&DEPLOYMENTS, &[d], "1", "None");
