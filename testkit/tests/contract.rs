@@ -8,7 +8,8 @@
 //! create, get), `watch` (resume, bookmarks, 410), `list` (selectors, pagination), `auth`
 //! (access reviews, whoami, impersonation), `events`, `tables` (Table output, `kubectl get`),
 //! `discovery` (legacy, aggregated, OpenAPI v3, `kubectl explain` and `apply`), `schema`
-//! (what the real Istio CRD schema rejects or prunes).
+//! (what the real Istio CRD schema rejects or prunes), `kube_rs` (the same through kube-rs, as the
+//! console's client and reflectors see it).
 
 #[path = "contract/support.rs"]
 mod support;
@@ -39,3 +40,6 @@ mod discovery;
 
 #[path = "contract/schema.rs"]
 mod schema;
+
+#[path = "contract/kube_rs.rs"]
+mod kube_rs;
