@@ -140,7 +140,10 @@ impl Store {
         (items, inner.rv)
     }
 
-    /// Stores a new object, filling in uid, resourceVersion, generation and creationTimestamp.
+    /// Stores a new object, filling in uid, resourceVersion and creationTimestamp, and
+    /// `generation: 1` when the object comes with a `metadata.generation` (the types whose
+    /// strategy counts generations: custom resources, Deployments, Pods; Services, Namespaces,
+    /// Events and the like have none).
     pub fn create(&self, key: Key, mut object: Value) -> Result<Arc<Value>, StoreError> {
         let mut inner = self.lock();
         if inner.objects.contains_key(&key) {
@@ -155,7 +158,9 @@ impl Store {
         }
         meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         meta.insert("resourceVersion".into(), json!(rv.to_string()));
-        meta.insert("generation".into(), json!(1));
+        if meta.contains_key("generation") {
+            meta.insert("generation".into(), json!(1));
+        }
         meta.insert(
             "creationTimestamp".into(),
             json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -168,7 +173,7 @@ impl Store {
 
     /// Atomically replaces an object with `update(current)`. The new object keeps identity fields
     /// (uid, creationTimestamp), gets a new resourceVersion, and a new generation when its spec
-    /// changed. If the result carries a resourceVersion that is not the current one, the write is a
+    /// changed and it counts generations. If the result carries a resourceVersion that is not the current one, the write is a
     /// `Conflict` (optimistic concurrency, as for PUT and for patches that set it). Returns the new
     /// object, or the current one unchanged when the update changed nothing.
     pub fn update<F>(&self, key: &Key, update: F) -> Result<Arc<Value>, StoreError>
@@ -212,13 +217,10 @@ impl Store {
         if next == *current {
             return Ok(current);
         }
-        if next.get("spec") != current.get("spec") {
-            let generation = cur_meta
-                .get("generation")
-                .and_then(Value::as_i64)
-                .unwrap_or(0)
-                + 1;
-            metadata_mut(&mut next).insert("generation".into(), json!(generation));
+        if let Some(generation) = cur_meta.get("generation").and_then(Value::as_i64) {
+            if next.get("spec") != current.get("spec") {
+                metadata_mut(&mut next).insert("generation".into(), json!(generation + 1));
+            }
         }
         inner.rv += 1;
         let rv = inner.rv;
@@ -343,10 +345,18 @@ mod tests {
     fn create_fills_metadata_and_rejects_duplicates() {
         let store = Store::new();
         let obj = store
-            .create(vs_key(), json!({"spec": {"hosts": ["review"]}}))
+            .create(
+                vs_key(),
+                json!({"metadata": {"generation": 7}, "spec": {"hosts": ["review"]}}),
+            )
             .unwrap();
         assert_eq!(obj["metadata"]["resourceVersion"], "1");
         assert_eq!(obj["metadata"]["generation"], 1);
+        // A type without generations gets none.
+        let svc = store
+            .create(Key::new("services", "hands-on", "review"), json!({}))
+            .unwrap();
+        assert!(svc["metadata"].get("generation").is_none());
         assert_eq!(obj["metadata"]["namespace"], "hands-on");
         assert!(obj["metadata"]["uid"].is_string());
         assert_eq!(
@@ -358,7 +368,12 @@ mod tests {
     #[test]
     fn update_bumps_versions_and_detects_stale_writes() {
         let store = Store::new();
-        store.create(vs_key(), json!({"spec": {"a": 1}})).unwrap();
+        store
+            .create(
+                vs_key(),
+                json!({"metadata": {"generation": 1}, "spec": {"a": 1}}),
+            )
+            .unwrap();
         let next = store
             .update(&vs_key(), |cur| {
                 let mut v = cur.clone();

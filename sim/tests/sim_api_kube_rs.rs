@@ -208,9 +208,9 @@ async fn put_requires_the_current_resource_version() {
             .expect_err("PUT without resourceVersion"),
     );
     assert_eq!(status.code, 422);
-    assert!(status.message.ends_with(
-        "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
-    ));
+    assert!(status
+        .message
+        .ends_with("metadata.resourceVersion: Invalid value: 0: must be specified for an update"));
 }
 
 #[tokio::test]

@@ -171,18 +171,10 @@ pub fn impersonate(caller: Identity, headers: &HeaderMap) -> Result<Identity, Ap
         if groups.is_empty() && uids.is_empty() && !has_extra {
             return Ok(caller);
         }
-        // apiserver prints the requested []ObjectReference with %v.
-        let requested: Vec<String> = groups
-            .iter()
-            .map(|g| format!("{{Group  {g}  authentication.k8s.io/v1  }}"))
-            .chain(
-                uids.iter()
-                    .map(|u| format!("{{UID  {u}  authentication.k8s.io/v1  }}")),
-            )
-            .collect();
+        // kube-apiserver 1.37 prints the requested user info with Go's %#v.
         return Err(ApiError::bad_request(format!(
-            "requested [{}] without impersonating a user",
-            requested.join(" ")
+            "requested {} without impersonating a user name",
+            go_user_info(&groups, &uids, headers)
         )));
     }
     let user = users[0].clone();
@@ -229,6 +221,43 @@ pub fn impersonate(caller: Identity, headers: &HeaderMap) -> Result<Identity, Ap
         user,
         groups: all_groups,
     })
+}
+
+/// `&user.DefaultInfo{Name:"", UID:"", Groups:[]string{"a"}, Extra:map[string][]string(nil)}`:
+/// the impersonation a request asked for without a user, as Go's `%#v` prints it.
+fn go_user_info(groups: &[String], uids: &[String], headers: &HeaderMap) -> String {
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""));
+    let strings = |items: &[String]| {
+        if items.is_empty() {
+            "[]string(nil)".to_owned()
+        } else {
+            let quoted: Vec<String> = items.iter().map(|i| quote(i)).collect();
+            format!("[]string{{{}}}", quoted.join(", "))
+        }
+    };
+    let mut extra: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, value) in headers {
+        if let Some(key) = name.as_str().strip_prefix("impersonate-extra-") {
+            extra
+                .entry(key.to_owned())
+                .or_default()
+                .push(value.to_str().unwrap_or_default().to_owned());
+        }
+    }
+    let extra = if extra.is_empty() {
+        "map[string][]string(nil)".to_owned()
+    } else {
+        let entries: Vec<String> = extra
+            .iter()
+            .map(|(k, v)| format!("{}:{}", quote(k), strings(v)))
+            .collect();
+        format!("map[string][]string{{{}}}", entries.join(", "))
+    };
+    format!(
+        "&user.DefaultInfo{{Name:\"\", UID:{}, Groups:{}, Extra:{extra}}}",
+        quote(uids.first().map(String::as_str).unwrap_or("")),
+        strings(groups)
+    )
 }
 
 /// What a request wants to do, as RBAC sees it.
@@ -590,7 +619,7 @@ mod tests {
         assert_eq!(err.code, 400);
         assert_eq!(
             err.message,
-            "requested [{Group  switchyard:viewers  authentication.k8s.io/v1  }] without impersonating a user"
+            "requested &user.DefaultInfo{Name:\"\", UID:\"\", Groups:[]string{\"switchyard:viewers\"}, Extra:map[string][]string(nil)} without impersonating a user name"
         );
         h.append("impersonate-user", "jane".parse().unwrap());
         h.append("impersonate-group", "team-a".parse().unwrap());

@@ -94,6 +94,17 @@ pub fn api_group(group: &str) -> Option<Value> {
     Some(doc)
 }
 
+/// apimachinery's `discovery.StorageVersionHash`: base64 of the first 8 bytes of
+/// SHA-256(`group/version/kind`) of the storage version. Clients (the storage version migrator)
+/// compare it to notice a storage version change; this server's never changes.
+pub fn storage_version_hash(def: &ResourceDef) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let gvk = format!("{}/{}/{}", def.group, def.storage_version(), def.kind);
+    let digest = sha2::Sha256::digest(gvk.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(&digest[..8])
+}
+
 fn status_verbs(def: &ResourceDef) -> Option<&'static [&'static str]> {
     def.custom.then_some(&["get", "patch", "update"][..])
 }
@@ -119,6 +130,10 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         if !def.categories.is_empty() {
             entry["categories"] = json!(def.categories);
         }
+        // Review types are never stored, so they have no storage version.
+        if !def.review {
+            entry["storageVersionHash"] = json!(storage_version_hash(def));
+        }
         entries.push(entry);
         if let Some(verbs) = status_verbs(def) {
             entries.push(json!({
@@ -135,12 +150,16 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     } else {
         format!("{group}/{version}")
     };
-    Some(json!({
+    let mut list = json!({
         "kind": "APIResourceList",
-        "apiVersion": "v1",
         "groupVersion": group_version,
         "resources": entries,
-    }))
+    });
+    // The core group's list (`/api/v1`) goes out without apiVersion; the groups' lists with it.
+    if !group.is_empty() {
+        list["apiVersion"] = json!("v1");
+    }
+    Some(list)
 }
 
 /// Aggregated discovery for `/api` (`core == true`) or `/apis`.
@@ -155,8 +174,13 @@ pub fn aggregated(core: bool) -> Value {
                     let resources: Vec<Value> = resources::in_group_version(group, version)
                         .into_iter()
                         .map(|def| {
-                            let kind =
-                                json!({"group": group, "version": version, "kind": def.kind});
+                            // Built-in types leave group and version of responseKind
+                            // empty; CRDs fill them in.
+                            let kind = if def.custom {
+                                json!({"group": group, "version": version, "kind": def.kind})
+                            } else {
+                                json!({"group": "", "version": "", "kind": def.kind})
+                            };
                             let mut entry = json!({
                                 "resource": def.plural,
                                 "responseKind": kind,
@@ -184,9 +208,9 @@ pub fn aggregated(core: bool) -> Value {
                 })
                 .collect();
             let metadata = if group.is_empty() {
-                json!({"creationTimestamp": null})
+                json!({})
             } else {
-                json!({"name": group, "creationTimestamp": null})
+                json!({"name": group})
             };
             json!({"metadata": metadata, "versions": versions})
         })
@@ -219,6 +243,18 @@ mod tests {
         assert_eq!(list["resources"][1]["name"], "virtualservices/status");
         assert!(resource_list("networking.istio.io", "v1alpha3").is_none());
         assert!(api_group("nope").is_none());
+    }
+
+    #[test]
+    fn storage_version_hashes_match_kube_apiserver() {
+        // As kube-apiserver 1.37 lists them in /apis/networking.istio.io/v1 and /api/v1.
+        assert_eq!(
+            storage_version_hash(&resources::VIRTUAL_SERVICES),
+            "4myxAxwji4I="
+        );
+        assert_eq!(storage_version_hash(&resources::SERVICES), "0/CO1lhkEBI=");
+        let list = resource_list("", "v1").unwrap();
+        assert_eq!(list["resources"][0]["storageVersionHash"], "Q3oi5N2YM8M=");
     }
 
     #[test]

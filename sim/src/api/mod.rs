@@ -2,7 +2,9 @@
 //!
 //! Real kubectl and kube-rs talk to it over plain HTTP as they would to a cluster: the paths,
 //! status codes, `Status` errors, watch streams and patch semantics follow kube-apiserver (see
-//! `/work/shared/reference/istio-k8s-prometheus.md` §2). Everything runs in one axum fallback
+//! <https://kubernetes.io/docs/reference/using-api/api-concepts/>; the contract suite in
+//! `testkit/tests/contract.rs` compares them with a real one, and `docs/sim-divergences.md` lists
+//! where they still differ). Everything runs in one axum fallback
 //! handler because Kubernetes paths (`/api/v1/namespaces/{ns}` vs `/api/v1/namespaces/{ns}/pods`)
 //! overlap in ways a route table would have to special-case anyway.
 
@@ -99,31 +101,17 @@ impl Format {
         Err(ApiError {
             code: 406,
             reason: "NotAcceptable",
-            message: "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io".to_owned(),
+            message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf".to_owned(),
             details: None,
         })
     }
 }
 
 impl Format {
-    /// The response with the Content-Type naming the negotiated shape, as the API server sets it.
+    /// The response. kube-apiserver labels a Table or PartialObjectMetadata body plain
+    /// `application/json` (the shape is in its `kind`), as it does every JSON body.
     fn respond(self, code: StatusCode, body: &Value) -> Response {
-        let content_type = match (self, body.get("kind").and_then(Value::as_str)) {
-            (Format::Object, _) => "application/json",
-            (Format::Table { .. }, _) => "application/json;as=Table;v=v1;g=meta.k8s.io",
-            (Format::Metadata, Some("PartialObjectMetadata")) => {
-                "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io"
-            }
-            (Format::Metadata, _) => {
-                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
-            }
-        };
-        (
-            code,
-            [(header::CONTENT_TYPE, content_type)],
-            body.to_string(),
-        )
-            .into_response()
+        json_response(code, body)
     }
 }
 

@@ -210,6 +210,9 @@ pub fn prepare_create(
     ] {
         meta.remove(managed);
     }
+    if def.has_generation() {
+        meta.insert("generation".into(), json!(1));
+    }
     if def.custom {
         // `status` is a subresource: creates do not set it.
         if let Some(map) = object.as_object_mut() {
@@ -258,6 +261,14 @@ pub fn apply_defaults(
             spec.entry("sessionAffinity")
                 .or_insert_with(|| json!("None"));
             let external_name = spec.get("type").and_then(Value::as_str) == Some("ExternalName");
+            if !external_name {
+                // A single-stack IPv4 cluster, as the simulated one is.
+                spec.entry("internalTrafficPolicy")
+                    .or_insert_with(|| json!("Cluster"));
+                spec.entry("ipFamilies").or_insert_with(|| json!(["IPv4"]));
+                spec.entry("ipFamilyPolicy")
+                    .or_insert_with(|| json!("SingleStack"));
+            }
             if !external_name
                 && spec
                     .get("clusterIP")
@@ -294,9 +305,86 @@ pub fn apply_defaults(
                 spec.entry("strategy").or_insert_with(|| {
                     json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
                 });
+                if let Some(pod) = spec
+                    .get_mut("template")
+                    .and_then(|t| t.get_mut("spec"))
+                    .and_then(Value::as_object_mut)
+                {
+                    pod_spec_defaults(pod);
+                }
             }
         }
+        ("", "events") => {
+            // Fields of the Event type that are not `omitempty` come back as their zero values.
+            map.entry("source").or_insert_with(|| json!({}));
+            map.entry("reportingComponent").or_insert_with(|| json!(""));
+            map.entry("reportingInstance").or_insert_with(|| json!(""));
+            // firstTimestamp and lastTimestamp are metav1.Time (second precision); eventTime
+            // is a MicroTime.
+            for field in ["firstTimestamp", "lastTimestamp"] {
+                let value = map.entry(field).or_insert(Value::Null);
+                if let Some(seconds) = value.as_str().and_then(to_seconds) {
+                    *value = json!(seconds);
+                }
+            }
+            map.entry("eventTime").or_insert(Value::Null);
+        }
         _ => {}
+    }
+}
+
+/// A time as metav1.Time writes it: RFC 3339 in UTC, whole seconds.
+fn to_seconds(time: &str) -> Option<String> {
+    chrono::DateTime::parse_from_rfc3339(time).ok().map(|t| {
+        t.with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    })
+}
+
+/// The defaults kube-apiserver gives a PodSpec (of a Pod or a workload's template), as far as
+/// the demo's manifests leave them out.
+fn pod_spec_defaults(spec: &mut Map<String, Value>) {
+    spec.entry("restartPolicy")
+        .or_insert_with(|| json!("Always"));
+    spec.entry("terminationGracePeriodSeconds")
+        .or_insert_with(|| json!(30));
+    spec.entry("dnsPolicy")
+        .or_insert_with(|| json!("ClusterFirst"));
+    spec.entry("securityContext").or_insert_with(|| json!({}));
+    spec.entry("schedulerName")
+        .or_insert_with(|| json!("default-scheduler"));
+    for list in ["initContainers", "containers"] {
+        let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for container in containers.iter_mut().filter_map(Value::as_object_mut) {
+            // `:latest` or no tag pulls always, any other tag only when missing.
+            let image = container.get("image").and_then(Value::as_str).unwrap_or("");
+            let tag = image
+                .rsplit('/')
+                .next()
+                .and_then(|last| last.split('@').next())
+                .and_then(|last| last.split_once(':').map(|(_, tag)| tag));
+            let policy = match tag {
+                None | Some("latest") => "Always",
+                Some(_) => "IfNotPresent",
+            };
+            container
+                .entry("imagePullPolicy")
+                .or_insert_with(|| json!(policy));
+            container.entry("resources").or_insert_with(|| json!({}));
+            container
+                .entry("terminationMessagePath")
+                .or_insert_with(|| json!("/dev/termination-log"));
+            container
+                .entry("terminationMessagePolicy")
+                .or_insert_with(|| json!("File"));
+            if let Some(ports) = container.get_mut("ports").and_then(Value::as_array_mut) {
+                for port in ports.iter_mut().filter_map(Value::as_object_mut) {
+                    port.entry("protocol").or_insert_with(|| json!("TCP"));
+                }
+            }
+        }
     }
 }
 
@@ -349,6 +437,40 @@ mod tests {
         assert_eq!(obj["apiVersion"], "networking.istio.io/v1");
         assert_eq!(obj["metadata"]["namespace"], "hands-on");
         assert!(obj.get("status").is_none());
+        assert_eq!(obj["metadata"]["generation"], 1);
+    }
+
+    #[test]
+    fn events_and_deployments_get_their_defaults() {
+        let ips = IpAllocator::new(Store::new());
+        let (_, event) = prepare_create(
+            &resources::EVENTS,
+            "v1",
+            "ns",
+            json!({"metadata": {"name": "e"}, "firstTimestamp": "2026-11-27T10:00:00.123456+01:00"}),
+            &ips,
+        )
+        .unwrap();
+        assert_eq!(event["firstTimestamp"], "2026-11-27T09:00:00Z");
+        assert_eq!(event["lastTimestamp"], Value::Null);
+        assert_eq!(event["source"], json!({}));
+        assert!(event["metadata"].get("generation").is_none());
+        let (_, deployment) = prepare_create(
+            &resources::DEPLOYMENTS,
+            "v1",
+            "ns",
+            json!({"metadata": {"name": "d"}, "spec": {"template": {"spec": {"containers": [
+                {"name": "a", "image": "r/a:v1", "ports": [{"containerPort": 80}]},
+                {"name": "b", "image": "localhost:5000/b"}]}}}}),
+            &ips,
+        )
+        .unwrap();
+        let pod = &deployment["spec"]["template"]["spec"];
+        assert_eq!(pod["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(pod["containers"][0]["ports"][0]["protocol"], "TCP");
+        assert_eq!(pod["containers"][1]["imagePullPolicy"], "Always");
+        assert_eq!(pod["dnsPolicy"], "ClusterFirst");
+        assert_eq!(deployment["metadata"]["generation"], 1);
     }
 
     #[test]
@@ -392,6 +514,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(svc["spec"]["clusterIP"], "10.96.0.2");
+        assert_eq!(svc["spec"]["ipFamilies"], json!(["IPv4"]));
+        assert!(svc["metadata"].get("generation").is_none());
         assert_eq!(svc["spec"]["ports"][0]["targetPort"], 80);
         assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP");
     }

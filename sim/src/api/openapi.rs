@@ -8,12 +8,20 @@
 //! falls back to downloading `/openapi/v2` for client-side validation and fails when that is
 //! missing too. So the documents here describe every served path and operation honestly, with
 //! object schemas that preserve unknown fields: this server keeps every field it is given, so
-//! strict validation never finds an unknown one. No component schemas name a kind, so kubectl
-//! computes strategic merge patches for built-in types from its compiled-in types, as it does for
-//! a server without OpenAPI v2. `/openapi/v2` is not served (404).
+//! strict validation never finds an unknown one. No component schema names a built-in kind, so
+//! kubectl computes strategic merge patches for built-in types from its compiled-in types, as it
+//! does for a server without OpenAPI v2. `/openapi/v2` is not served (404).
+//!
+//! The Istio kinds do get their component schemas (`io.istio.networking.<version>.<Kind>`, tagged
+//! with their GVK, with the ObjectMeta schemas they refer to), which `kubectl explain` reads:
+//! `openapi_istio.json` holds them as kube-apiserver 1.37 publishes them from the Istio CRDs of
+//! istio.io/api v1.32.0 (<https://github.com/istio/api/blob/v1.32.0/kubernetes/customresourcedefinitions.gen.yaml>);
+//! the schema is the same in every served version. kubectl still patches them with merge
+//! patches: their PATCH operations do not offer strategic merge.
 
 use axum::http::Uri;
 use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
 
 use super::resources::{self, ResourceDef};
 use super::status::ApiError;
@@ -26,6 +34,34 @@ pub fn document(rest: &[&str], _uri: &Uri) -> Result<Value, ApiError> {
         ["v3", "apis", group, version] => group_version(group, version),
         _ => Err(ApiError::no_such_path()),
     }
+}
+
+/// `{"kinds": {Kind: schema}, "meta": {name: schema}}` for the Istio kinds.
+const ISTIO_SCHEMAS: &str = include_str!("openapi_istio.json");
+
+fn istio_schemas() -> &'static Value {
+    static SCHEMAS: OnceLock<Value> = OnceLock::new();
+    SCHEMAS.get_or_init(|| serde_json::from_str(ISTIO_SCHEMAS).unwrap_or(Value::Null))
+}
+
+/// The component schemas of a group version's custom kinds (empty for built-in groups).
+fn component_schemas(defs: &[&ResourceDef], version: &str) -> Map<String, Value> {
+    let schemas = istio_schemas();
+    let mut out = Map::new();
+    for def in defs.iter().filter(|d| d.custom) {
+        let Some(schema) = schemas["kinds"].get(def.kind) else {
+            continue;
+        };
+        let mut schema = schema.clone();
+        schema["x-kubernetes-group-version-kind"] =
+            json!([{"group": def.group, "kind": def.kind, "version": version}]);
+        let prefix = def.group.split('.').rev().collect::<Vec<_>>().join(".");
+        out.insert(format!("{prefix}.{version}.{}", def.kind), schema);
+        if let Some(meta) = schemas["meta"].as_object() {
+            out.extend(meta.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    out
 }
 
 fn gv_path(group: &str, version: &str) -> String {
@@ -116,7 +152,7 @@ fn group_version(group: &str, version: &str) -> Result<Value, ApiError> {
     let prefix = format!("/{}", gv_path(group, version));
     let path_param = |name: &str| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}});
     let mut paths = Map::new();
-    for def in defs {
+    for def in defs.iter().copied() {
         let collection = if def.namespaced {
             format!("{prefix}/namespaces/{{namespace}}/{}", def.plural)
         } else {
@@ -171,7 +207,7 @@ fn group_version(group: &str, version: &str) -> Result<Value, ApiError> {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.32.0"},
         "paths": paths,
-        "components": {},
+        "components": {"schemas": component_schemas(&defs, version)},
     }))
 }
 
@@ -216,5 +252,27 @@ mod tests {
         assert!(!content.contains_key("application/strategic-merge-patch+json"));
         assert!(document(&["v3", "apis", "nope", "v1"], &Uri::from_static("/")).is_err());
         assert!(document(&["v2"], &Uri::from_static("/")).is_err());
+    }
+
+    #[test]
+    fn istio_kinds_have_component_schemas_for_explain() {
+        assert!(istio_schemas().is_object(), "openapi_istio.json parses");
+        let doc = group_version("networking.istio.io", "v1beta1").unwrap();
+        let vs = &doc["components"]["schemas"]["io.istio.networking.v1beta1.VirtualService"];
+        assert_eq!(
+            vs["x-kubernetes-group-version-kind"],
+            json!([{"group": "networking.istio.io", "kind": "VirtualService", "version": "v1beta1"}])
+        );
+        let weight = vs.pointer(
+            "/properties/spec/properties/http/items/properties/route/items/properties/weight",
+        );
+        assert_eq!(weight.map(|w| w["type"].clone()), Some(json!("integer")));
+        assert!(
+            doc["components"]["schemas"]["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]
+                .is_object()
+        );
+        // Built-in groups name no kind.
+        let apps = group_version("apps", "v1").unwrap();
+        assert_eq!(apps["components"]["schemas"], json!({}));
     }
 }

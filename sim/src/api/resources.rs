@@ -325,6 +325,17 @@ impl ResourceDef {
     pub fn has_verb(&self, verb: &str) -> bool {
         self.verbs.contains(&verb)
     }
+
+    /// Whether the type's objects carry `metadata.generation` (their strategy counts spec
+    /// changes): custom resources, Deployments and Pods; not Services, Namespaces, Events,
+    /// ServiceAccounts or RBAC objects.
+    pub fn has_generation(&self) -> bool {
+        self.custom
+            || matches!(
+                (self.group, self.plural),
+                ("apps", "deployments") | ("", "pods")
+            )
+    }
 }
 
 /// Store keys (the `resource` part of [`crate::store::Key`]) for other parts of the

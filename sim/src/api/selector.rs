@@ -259,7 +259,7 @@ impl FieldSelector {
             };
             let field = field.trim();
             if !supported_fields(def).contains(&field) {
-                return Err(format!("field label not supported: {field}"));
+                return Err(unsupported(def, field));
             }
             terms.push((field.to_owned(), equal, value.trim().to_owned()));
         }
@@ -268,7 +268,11 @@ impl FieldSelector {
 
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, equal, value)| {
-            let pointer = format!("/{}", field.replace('.', "/"));
+            // Events index `source` as the reporting component.
+            let pointer = match field.as_str() {
+                "source" => "/source/component".to_owned(),
+                other => format!("/{}", other.replace('.', "/")),
+            };
             let actual = match object.pointer(&pointer) {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Null) | None => String::new(),
@@ -276,6 +280,20 @@ impl FieldSelector {
             };
             (actual == *value) == *equal
         })
+    }
+}
+
+/// The refusal of a field the type does not index. Types with their own field label conversion
+/// (core types with indexed fields, and custom resources) and types with only the default one
+/// (apps, RBAC, ServiceAccounts) word it differently.
+fn unsupported(def: &ResourceDef, field: &str) -> String {
+    let own_conversion = def.custom
+        || (def.group.is_empty()
+            && matches!(def.plural, "pods" | "events" | "namespaces" | "services"));
+    if own_conversion {
+        format!("field label not supported: {field}")
+    } else {
+        format!("{field:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"")
     }
 }
 
@@ -291,6 +309,7 @@ fn supported_fields(def: &ResourceDef) -> Vec<&'static str> {
             "status.podIP",
             "status.nominatedNodeName",
         ]),
+        ("", "services") => fields.extend(["spec.clusterIP", "spec.type"]),
         ("", "events") => fields.extend([
             "involvedObject.kind",
             "involvedObject.namespace",

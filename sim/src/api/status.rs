@@ -151,7 +151,7 @@ impl ApiError {
             def.group,
             name,
             "metadata.resourceVersion",
-            "Invalid value: 0x0: must be specified for an update",
+            "Invalid value: 0: must be specified for an update",
             "FieldValueInvalid",
         )
     }
@@ -281,9 +281,11 @@ impl ApiError {
         Self::new(400, "BadRequest", message)
     }
 
+    /// 415 for a body or patch type the resource does not take. The API server writes no
+    /// `details` here (unlike most of its errors).
     pub fn unsupported_media_type(accepted: &[&str]) -> Self {
         ApiError {
-            details: Some(json!({})),
+            details: None,
             ..Self::new(
                 415,
                 "UnsupportedMediaType",
@@ -404,7 +406,7 @@ mod tests {
         assert_eq!(err.code, 422);
         assert_eq!(
             err.message,
-            "virtualservices.networking.istio.io \"reviews\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+            "virtualservices.networking.istio.io \"reviews\" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update"
         );
         assert_eq!(
             err.details.unwrap()["causes"][0]["field"],

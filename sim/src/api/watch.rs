@@ -71,7 +71,10 @@ pub fn serve(store: &Store, req: WatchRequest) -> Result<Response, ApiError> {
                 items.into_iter().filter(|o| filter.matches(o)).collect();
             Start::Ok {
                 backlog: initial.iter().map(|o| ("ADDED", o.clone())).collect(),
-                initial_end: req.send_initial_events,
+                // kube-apiserver 1.37 marks the end of the synthetic ADDED events with the
+                // initial-events-end bookmark on every watch that allows bookmarks, streaming
+                // list (`sendInitialEvents`) or not.
+                initial_end: req.send_initial_events || req.bookmarks,
                 rv,
                 live,
             }

@@ -252,6 +252,8 @@ fn new_pod(deployment: &Value, template: &Value, namespace: &str, name: &str, ha
             "name": pod_name,
             "namespace": namespace,
             "generateName": format!("{replica_set}-"),
+            // Pods count generations (kube-apiserver 1.34+); the store starts it at 1.
+            "generation": 1,
             "labels": labels,
             "annotations": annotations,
             "ownerReferences": [{

@@ -1,0 +1,324 @@
+//! Watches as kube-rs's watcher and kubectl use them: resumed from a resourceVersion, bookmarks
+//! (`allowWatchBookmarks`, and the initial-events-end bookmark of a streaming list), and a
+//! resourceVersion too old to resume from (an ERROR event carrying 410 Expired, then a re-list).
+
+use super::support::{get_json, shape, watch_one, Both, Clusters, Compare, Message, Req, Watch};
+use serde_json::{json, Value};
+use switchyard_testkit::TestCluster;
+
+const VS: &str = "/apis/networking.istio.io/v1/namespaces/{ns}/virtualservices";
+
+fn has_bookmark(events: &[Value]) -> bool {
+    events.iter().any(|e| e["type"] == "BOOKMARK")
+}
+
+fn has_error(events: &[Value]) -> bool {
+    events.iter().any(|e| e["type"] == "ERROR")
+}
+
+fn has_deleted(events: &[Value]) -> bool {
+    events.iter().any(|e| e["type"] == "DELETED")
+}
+
+/// The list's resourceVersion on one cluster: where a watch resumes.
+async fn list_rv(cluster: &TestCluster) -> String {
+    get_json(cluster, VS).await["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("a list has a resourceVersion")
+        .to_owned()
+}
+
+/// `(type, name)` of the events that are not bookmarks.
+fn changes(watch: &Watch) -> Vec<(String, String)> {
+    watch
+        .summary()
+        .into_iter()
+        .filter(|(kind, _)| kind != "BOOKMARK")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_from_a_resource_version_sends_only_later_changes() {
+    let c = Clusters::start().await;
+    let rv = Both {
+        sim: list_rv(&c.sim).await,
+        real: list_rv(&c.real).await,
+    };
+    c.send(&Req::patch(
+        &format!("{VS}/review"),
+        "application/merge-patch+json",
+        r#"{"metadata":{"labels":{"step":"1"}}}"#,
+    ))
+    .await;
+    c.send(&Req::post(
+        VS,
+        &json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                "metadata": {"name": "later"}, "spec": {"hosts": ["later"]}}),
+    ))
+    .await;
+    c.send(&Req::new(reqwest::Method::DELETE, &format!("{VS}/later")))
+        .await;
+    let mut watches = Vec::new();
+    for cluster in [&c.sim, &c.real] {
+        let req = Req::get(&format!(
+            "{VS}?watch=true&resourceVersion={}&timeoutSeconds=20",
+            rv.get(cluster.kind)
+        ));
+        let one = watch_one(cluster, &req, has_deleted).await;
+        watches.push(one);
+    }
+    let real = watches.pop().expect("two watches");
+    let sim = watches.pop().expect("two watches");
+    let expected = vec![
+        ("MODIFIED".to_owned(), "review".to_owned()),
+        ("ADDED".to_owned(), "later".to_owned()),
+        ("DELETED".to_owned(), "later".to_owned()),
+    ];
+    assert_eq!(changes(&real), expected, "real: {:?}", real.events);
+    assert_eq!(changes(&sim), changes(&real), "sim: {:?}", sim.events);
+    // Each event carries the object at that change, in the watched version.
+    for watch in [&sim, &real] {
+        let modified = &watch.events[0]["object"];
+        assert_eq!(
+            modified["apiVersion"], "networking.istio.io/v1",
+            "{}",
+            watch.kind
+        );
+        assert_eq!(
+            modified["metadata"]["labels"]["step"], "1",
+            "{}",
+            watch.kind
+        );
+        let deleted = watch
+            .events
+            .iter()
+            .find(|e| e["type"] == "DELETED")
+            .expect("deleted");
+        let added = watch
+            .events
+            .iter()
+            .find(|e| e["type"] == "ADDED")
+            .expect("added");
+        let rv = |e: &Value| {
+            e.pointer("/object/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|v| v.parse::<u64>().ok())
+                .expect("numeric resourceVersion")
+        };
+        assert!(
+            rv(deleted) > rv(added),
+            "{}: a deletion has its own resourceVersion",
+            watch.kind
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streaming_list_ends_its_initial_events_with_a_bookmark() {
+    let c = Clusters::start().await;
+    let req = Req::get(&format!(
+        "{VS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=20"
+    ));
+    let both = c.watch(&req, has_bookmark).await;
+    assert_eq!(changes(&both.sim), changes(&both.real));
+    for watch in [&both.sim, &both.real] {
+        let last = watch.events.last().expect("events");
+        assert_eq!(
+            last["type"], "BOOKMARK",
+            "{}: {:?}",
+            watch.kind, watch.events
+        );
+        assert_eq!(
+            last.pointer("/object/metadata/annotations/k8s.io~1initial-events-end"),
+            Some(&json!("true")),
+            "{}",
+            watch.kind
+        );
+        assert_eq!(last["object"]["kind"], "VirtualService", "{}", watch.kind);
+        assert_eq!(
+            last["object"]["apiVersion"], "networking.istio.io/v1",
+            "{}",
+            watch.kind
+        );
+        // A bookmark carries only the resourceVersion (and the annotation).
+        let meta: Vec<&String> = last["object"]["metadata"]
+            .as_object()
+            .expect("metadata")
+            .keys()
+            .collect();
+        assert_eq!(meta, ["annotations", "resourceVersion"], "{}", watch.kind);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_with_bookmarks_marks_the_end_of_the_initial_state() {
+    // kube-apiserver 1.37 ends the synthetic ADDED events of any watch that allows bookmarks
+    // with the initial-events-end bookmark, not only streaming lists.
+    let c = Clusters::start().await;
+    let req = Req::get(&format!(
+        "{VS}?watch=true&allowWatchBookmarks=true&timeoutSeconds=20"
+    ));
+    let both = c.watch(&req, has_bookmark).await;
+    assert_eq!(changes(&both.sim), changes(&both.real));
+    assert_eq!(changes(&both.real).len(), 3);
+    for watch in [&both.sim, &both.real] {
+        let last = watch.events.last().expect("events");
+        assert_eq!(
+            last["type"], "BOOKMARK",
+            "{}: {:?}",
+            watch.kind, watch.events
+        );
+        assert_eq!(
+            last.pointer("/object/metadata/annotations/k8s.io~1initial-events-end"),
+            Some(&json!("true")),
+            "{}",
+            watch.kind
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_initial_events_needs_resource_version_match() {
+    // Open divergence "sendInitialEvents without resourceVersionMatch" (docs/sim-divergences.md,
+    // fix in server.rs): the real server refuses the watch with 422 Invalid ListOptions; the
+    // simulator streams it. kube-rs always sends both parameters together.
+    let c = Clusters::start().await;
+    let req = Req::get(&format!(
+        "{VS}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&timeoutSeconds=20"
+    ));
+    let both = c.watch(&req, has_bookmark).await;
+    assert_eq!(both.real.status, 422, "{:?}", both.real.error);
+    assert_eq!(both.real.error["reason"], "Invalid");
+    assert_eq!(
+        both.real.error["details"]["causes"][0]["field"],
+        "resourceVersionMatch"
+    );
+    assert_eq!(both.sim.status, 200);
+    assert!(has_bookmark(&both.sim.events));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_from_a_too_old_resource_version_is_an_expired_error_event() {
+    let c = Clusters::start().await;
+    // The real watch cache starts after the cluster's set-up, so resourceVersion 1 is long gone;
+    // the simulator keeps 10 000 changes, so push the first ones out.
+    let sim = c.sim.sim.as_ref().expect("the simulated cluster");
+    for i in 0..switchyard_sim::store::HISTORY_LEN + 1 {
+        sim.store
+            .create(
+                switchyard_sim::store::Key::new("events", &c.sim.namespace, &format!("e{i}")),
+                json!({}),
+            )
+            .expect("an event is stored");
+    }
+    let req = Req::get(&format!(
+        "{VS}?watch=true&resourceVersion=1&timeoutSeconds=20"
+    ));
+    let both = c.watch(&req, has_error).await;
+    for watch in [&both.sim, &both.real] {
+        assert_eq!(
+            watch.status, 200,
+            "{}: the error comes as an event",
+            watch.kind
+        );
+        assert_eq!(watch.events.len(), 1, "{}: {:?}", watch.kind, watch.events);
+        assert_eq!(watch.events[0]["type"], "ERROR", "{}", watch.kind);
+    }
+    let status = |w: &Watch| w.events[0]["object"].clone();
+    let (s, r) = (status(&both.sim), status(&both.real));
+    for field in ["kind", "apiVersion", "status", "reason", "code"] {
+        assert_eq!(s[field], r[field], "{field}: sim {s} real {r}");
+    }
+    assert_eq!(r["code"], 410);
+    assert_eq!(r["reason"], "Expired");
+    // kube-rs re-lists on 410 whatever the text; the template is the same anyway.
+    let text = |v: &Value, ns: &str| shape(v["message"].as_str().unwrap_or(""), ns);
+    assert_eq!(text(&s, &c.sim.namespace), text(&r, &c.real.namespace));
+    assert_eq!(s.get("details"), r.get("details"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_at_an_exact_resource_version() {
+    // Open divergence "list with resourceVersionMatch=Exact" (docs/sim-divergences.md, fix in
+    // server.rs): the real server serves the list as it was at that version (and 410 Expired
+    // once etcd has compacted it); the simulator ignores resourceVersion on lists and serves the
+    // current state.
+    let c = Clusters::start().await;
+    let rv = Both {
+        sim: list_rv(&c.sim).await,
+        real: list_rv(&c.real).await,
+    };
+    c.send(&Req::post(
+        VS,
+        &json!({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                "metadata": {"name": "later"}, "spec": {"hosts": ["later"]}}),
+    ))
+    .await;
+    let exact = |rv: &str| {
+        Req::get(&format!(
+            "{VS}?resourceVersion={rv}&resourceVersionMatch=Exact"
+        ))
+    };
+    let both = c
+        .send_each(&Both {
+            sim: exact(&rv.sim),
+            real: exact(&rv.real),
+        })
+        .await;
+    assert_eq!(both.real.status, 200, "{}", both.real.text);
+    assert_eq!(both.real.names(), ["product", "recommendation", "review"]);
+    assert_eq!(
+        both.real.json["metadata"]["resourceVersion"],
+        json!(rv.real)
+    );
+    assert_eq!(both.sim.status, 200, "{}", both.sim.text);
+    assert_eq!(
+        both.sim.names(),
+        ["later", "product", "recommendation", "review"]
+    );
+    // Without a match rule, resourceVersion=0 means "any version" (the real server may answer
+    // from its watch cache, a moment behind): both serve the list.
+    let both = c.send(&Req::get(&format!("{VS}?resourceVersion=0"))).await;
+    Compare::object(&[]).check("list at resourceVersion 0", &both);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_watch_parameters_are_400() {
+    let c = Clusters::start().await;
+    let both = c
+        .send(&Req::get(&format!("{VS}?watch=true&timeoutSeconds=abc")))
+        .await;
+    Compare::status()
+        .message(Message::Any)
+        .check("timeoutSeconds not a number", &both);
+    assert_eq!(both.real.status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_initial_events_false_starts_from_now() {
+    // Open divergence "sendInitialEvents=false" (docs/sim-divergences.md, fix in server.rs): a
+    // streaming watch that declines the initial events gets none from the real server; the
+    // simulator cannot tell `false` from absent and sends the current state as ADDED events.
+    let c = Clusters::start().await;
+    let req = Req::get(&format!(
+        "{VS}?watch=true&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=2"
+    ));
+    let both = c.watch(&req, |_| false).await;
+    assert_eq!((both.sim.status, both.real.status), (200, 200));
+    assert!(changes(&both.real).is_empty(), "{:?}", both.real.events);
+    assert_eq!(changes(&both.sim).len(), 3, "{:?}", both.sim.events);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_from_a_resource_version_that_is_not_a_number() {
+    // Divergence "watch resourceVersion not a number" (stays): the real server fails with a
+    // reasonless 500 (its parse error escapes as an internal error); the simulator answers 400
+    // BadRequest. No client sends such a version.
+    let c = Clusters::start().await;
+    let both = c
+        .send(&Req::get(&format!("{VS}?watch=true&resourceVersion=abc")))
+        .await;
+    assert_eq!(both.real.status, 500, "{}", both.real.text);
+    assert!(both.real.json.get("reason").is_none());
+    assert_eq!((both.sim.status, both.sim.reason()), (400, "BadRequest"));
+}
