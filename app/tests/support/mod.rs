@@ -11,6 +11,7 @@ use switchyard_console::cluster::Cluster;
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::Source;
 use switchyard_console::{app, AppState};
+use switchyard_protocol::Subsets;
 use switchyard_sim::Simulation;
 use switchyard_sim::Traffic;
 
@@ -22,6 +23,10 @@ pub struct Options {
     pub refresh: Duration,
     /// Simulated requests per second (0: no load generator).
     pub rps: f64,
+    /// What the console calls old and new.
+    pub subsets: Subsets,
+    /// The demo namespace's manifest instead of demo/hands-on.yaml.
+    pub manifest: Option<String>,
 }
 
 impl Default for Options {
@@ -33,6 +38,8 @@ impl Default for Options {
             // Long enough that no refresh happens unless a test asks for one.
             refresh: Duration::from_secs(3600),
             rps: 0.0,
+            subsets: Subsets::default(),
+            manifest: None,
         }
     }
 }
@@ -45,14 +52,20 @@ pub struct Sim {
 }
 
 pub async fn simulation(rps: f64) -> Sim {
+    simulation_with(rps, switchyard_sim::simulation::DEMO_MANIFEST).await
+}
+
+/// A simulated cluster with `manifest` in the demo namespace.
+pub async fn simulation_with(rps: f64, manifest: &str) -> Sim {
     let traffic = Traffic {
         rps,
         test_share: 0.0,
         seed: 1,
     };
-    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &traffic)
-        .await
-        .unwrap();
+    let sim =
+        Simulation::start_with_manifest("127.0.0.1:0".parse().unwrap(), Some(manifest), &traffic)
+            .await
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig).unwrap();
@@ -80,7 +93,10 @@ pub async fn console(options: Options) -> TestConsole {
         sim,
         kubeconfig,
         dir,
-    } = simulation(options.rps).await;
+    } = match &options.manifest {
+        Some(manifest) => simulation_with(options.rps, manifest).await,
+        None => simulation(options.rps).await,
+    };
     let config = switchyard_console::cluster::config_from_kubeconfig(&kubeconfig, None)
         .await
         .unwrap();
@@ -107,7 +123,9 @@ pub async fn console(options: Options) -> TestConsole {
     .scoped(namespaces);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState::new(cluster.clone(), live.clone(), auth));
+    let mut state = AppState::new(cluster.clone(), live.clone(), auth);
+    state.subsets = options.subsets;
+    let router = app(state);
     tokio::spawn(async move { axum::serve(listener, router).await });
     TestConsole {
         sim,
