@@ -77,7 +77,7 @@ pids+=($!)
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
     --cert-dir="$dir/certs" --token-auth-file="$dir/tokens.csv" --authorization-mode=RBAC \
     --service-account-issuer="https://127.0.0.1:$api_port" --service-account-key-file="$dir/sa.key" \
-    --service-account-signing-key-file="$dir/sa.key" --service-cluster-ip-range=10.0.0.0/24 \
+    --service-account-signing-key-file="$dir/sa.key" --service-cluster-ip-range=10.96.0.0/12 \
     --disable-admission-plugins=ServiceAccount --anonymous-auth=false --endpoint-reconciler-type=none \
     --v=0 >"$dir/apiserver.log" 2>&1 &
 pids+=($!)

@@ -75,10 +75,10 @@ pub struct AccessArgs {
     )]
     pub groups_header: String,
     /// Subset name of the old version (what rollback sends everything to).
-    #[arg(long, default_value = "old")]
+    #[arg(long, default_value = switchyard_protocol::subsets::DEFAULT_OLD)]
     pub old_subset: String,
     /// Subset name of the new version.
-    #[arg(long, default_value = "new")]
+    #[arg(long, default_value = switchyard_protocol::subsets::DEFAULT_NEW)]
     pub new_subset: String,
 }
 
@@ -118,6 +118,11 @@ pub struct DemoArgs {
     /// Also write a kubeconfig for the simulated cluster here, so kubectl can join in.
     #[arg(long)]
     pub kubeconfig_out: Option<PathBuf>,
+    /// Load this manifest (multi-document YAML, as for `kubectl apply -f`) into the demo
+    /// namespace instead of the built-in demo/hands-on.yaml. The simulated load still goes to
+    /// its service `product-composite`, when there is one.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]
@@ -186,5 +191,43 @@ mod tests {
         assert_eq!(args.metrics.refresh, Some(Duration::from_secs(2)));
         assert_eq!(args.metrics.window, Some(Duration::from_secs(60)));
         assert!(Cli::try_parse_from(["switchyard", "demo", "--window", "soon"]).is_err());
+    }
+
+    #[test]
+    fn the_demo_takes_a_manifest_and_subset_names() {
+        let cli = Cli::try_parse_from([
+            "switchyard",
+            "demo",
+            "--manifest",
+            "blue-green.yaml",
+            "--old-subset",
+            "blue",
+            "--new-subset",
+            "green",
+        ])
+        .unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!(args.manifest, Some(PathBuf::from("blue-green.yaml")));
+        assert_eq!(
+            (
+                args.access.old_subset.as_str(),
+                args.access.new_subset.as_str()
+            ),
+            ("blue", "green")
+        );
+        let cli = Cli::try_parse_from(["switchyard", "demo"]).unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!(args.manifest, None);
+        assert_eq!(
+            (
+                args.access.old_subset.as_str(),
+                args.access.new_subset.as_str()
+            ),
+            ("old", "new")
+        );
     }
 }

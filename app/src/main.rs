@@ -12,6 +12,7 @@ use switchyard_console::cluster::{config_from_kubeconfig, Cluster};
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::{PrometheusSource, Source};
 use switchyard_console::{app, AppState};
+use switchyard_protocol::Subsets;
 use switchyard_sim::simulation::{self as demo, Simulation};
 use tokio::net::TcpListener;
 
@@ -54,8 +55,17 @@ async fn main() -> anyhow::Result<()> {
             serve_console(args.listen, console, source, live, "switchyard").await
         }
         Command::Demo(args) => {
-            let sim =
-                Simulation::start("127.0.0.1:0".parse()?, false, &(&args.traffic).into()).await?;
+            let manifest = match &args.manifest {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the manifest {}", path.display()))?,
+                None => demo::DEMO_MANIFEST.to_owned(),
+            };
+            let sim = Simulation::start_with_manifest(
+                "127.0.0.1:0".parse()?,
+                Some(&manifest),
+                &(&args.traffic).into(),
+            )
+            .await?;
             let kubeconfig = args
                 .kubeconfig_out
                 .clone()
@@ -141,6 +151,8 @@ async fn serve_console(
         config,
         access,
     } = console;
+    let subsets = Subsets::new(access.old_subset, access.new_subset)
+        .context("--old-subset and --new-subset")?;
     let mode = match access.auth {
         AuthMode::Anonymous => Mode::Anonymous,
         AuthMode::Token => Mode::Token,
@@ -174,8 +186,7 @@ async fn serve_console(
     announce(&format!("{what} listening on http://{addr}/"))?;
     let live = Live::start(cluster.clone(), source, live);
     let mut state = AppState::new(cluster, live, auth);
-    state.old_subset = access.old_subset;
-    state.new_subset = access.new_subset;
+    state.subsets = subsets;
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

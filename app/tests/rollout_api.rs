@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use switchyard_console::auth::Mode;
 use switchyard_protocol::{
-    AccessResponse, ApiError, HistoryResponse, ShiftOutcome, ShiftResponse, WhoAmI,
+    AccessResponse, ApiError, HistoryResponse, Settings, ShiftOutcome, ShiftResponse, Subsets,
+    WhoAmI,
 };
 
 mod support;
@@ -479,4 +480,107 @@ async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_target
     )
     .await;
     assert_eq!(res.status(), 422);
+}
+
+async fn settings(c: &Console) -> Settings {
+    c.http
+        .get(format!("{}/api/v1/settings", c.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn other_subset_names_are_sent_to_the_page_and_used_by_shift_and_rollback() {
+    on_every_cluster!(|kind| other_subset_names_on(kind));
+}
+
+async fn other_subset_names_on(kind: Kind) {
+    let default = console(kind, Mode::Anonymous, true).await;
+    assert_eq!(settings(&default).await.subsets, Subsets::default());
+
+    // The demo with its subsets called blue and green, and a console told so.
+    let manifest = switchyard_sim::simulation::DEMO_MANIFEST
+        .replace("name: old\n", "name: blue\n")
+        .replace("subset: old\n", "subset: blue\n")
+        .replace("name: new\n", "name: green\n")
+        .replace("subset: new\n", "subset: green\n");
+    let subsets = Subsets::new("blue", "green").unwrap();
+    let c = support::console_on(
+        kind,
+        support::Options {
+            subsets: subsets.clone(),
+            manifest: Some(manifest),
+            ..support::Options::default()
+        },
+    )
+    .await;
+    assert_eq!(settings(&c).await.subsets, subsets);
+
+    let shift = |weights: Value| {
+        post(
+            &c.http,
+            format!("{}/api/v1/shift", c.base),
+            json!({"targets": [], "weights": weights}),
+        )
+    };
+    // The old names split no route here.
+    let res: ShiftResponse = shift(json!({"old": 0, "new": 100}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(res.results.is_empty(), "{res:?}");
+    let res: ShiftResponse = shift(json!({"blue": 0, "green": 100}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res.results.len(), 3, "{res:?}");
+    assert!(res
+        .results
+        .iter()
+        .all(|r| r.outcome == ShiftOutcome::Changed));
+    assert_eq!(weights(&c, "review").await, [0, 100]);
+    // As a person would: roll back once the console shows the shift (a rollback plans on the
+    // console's cache, and one that has not seen the shift yet finds nothing to do).
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let routes: switchyard_protocol::RoutesResponse = c
+                .http
+                .get(format!("{}/api/v1/routes", c.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let shifted = routes
+                .virtual_services
+                .iter()
+                .filter_map(|vs| subsets.shift_route(vs))
+                .filter(|route| subsets.split_of(route) == (0, 100))
+                .count();
+            if shifted == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the console sees the shift");
+
+    let res: ShiftResponse = post(&c.http, format!("{}/api/v1/rollback", c.base), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res.results.len(), 3, "{res:?}");
+    assert!(res.results.iter().all(|r| r.outcome == ShiftOutcome::Changed && r.message.contains("blue 100 / green 0")), "{res:?}");
+    for name in ["product", "recommendation", "review"] {
+        assert_eq!(weights(&c, name).await, [100, 0], "{name}");
+    }
 }

@@ -6,16 +6,16 @@ use crate::error::Error;
 use crate::live::Live;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use switchyard_protocol::Subsets;
 
 #[derive(Clone)]
 pub struct AppState {
     pub cluster: Cluster,
     pub live: Live,
     pub auth: Auth,
-    /// Subset names of the old and the new version (`old`/`new` by default): what rollback and
-    /// the presets mean by "old" and "new".
-    pub old_subset: String,
-    pub new_subset: String,
+    /// Subset names of the old and the new version (`old`/`new` by default): what rollback
+    /// means by "old", and what the page's bulk shift and rollback offer (`GET /api/v1/settings`).
+    pub subsets: Subsets,
 }
 
 impl AppState {
@@ -25,8 +25,7 @@ impl AppState {
             cluster,
             live,
             auth,
-            old_subset: "old".into(),
-            new_subset: "new".into(),
+            subsets: Subsets::default(),
         }
     }
 }

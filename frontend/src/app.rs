@@ -1,5 +1,5 @@
-//! The root component: provides the routes store, the session and access answers, the history
-//! and the connection state; starts the live event stream once the session allows it (after
+//! The root component: provides the routes store, the session and access answers, the
+//! console's settings (old and new subset names), the history and the connection state; starts the live event stream once the session allows it (after
 //! sign-in in token mode); and lays out the page.
 
 use crate::{
@@ -10,7 +10,10 @@ use crate::{
         history_timeline::HistoryTimeline, rollout_actions::RolloutActions, session,
         session_gate::SessionGate, who_am_i::WhoAmI,
     },
-    state::{access::provide_access, history::provide_history, routes::provide_routes},
+    state::{
+        access::provide_access, history::provide_history, routes::provide_routes,
+        settings::provide_settings,
+    },
 };
 use crate::{
     graph_view::graph_view::GraphView,
@@ -22,8 +25,9 @@ use leptos::prelude::*;
 pub fn App() -> impl IntoView {
     let store = provide_routes();
     let access = provide_access();
+    let settings = provide_settings();
     provide_history();
-    provide_graph();
+    provide_graph(settings);
     provide_view();
     let connection = events::provide_connection();
     session::start(access, store, move || events::start(store, connection));

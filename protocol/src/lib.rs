@@ -1,8 +1,17 @@
-//! The wire contract between the Switchyard browser app and its server: plain serde data, no logic
-//! beyond small helpers, compiled for both wasm32 and native. Changing a type here is an API change.
+//! The wire contract between the Switchyard browser app and its server, compiled for both wasm32
+//! and native: plain serde data here (changing a type here is an API change), and in the modules
+//! the rules both sides apply, written once: [`weights`] (the weight policy and the presets),
+//! [`subsets`] (the old/new subset names and which route a shift or rollback changes) and
+//! [`events`] (the server-sent event names).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+pub mod events;
+pub mod subsets;
+pub mod weights;
+
+pub use subsets::Subsets;
 
 /// Every error the API returns: a stable machine code and a sentence a person can act on.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -327,6 +336,13 @@ pub struct WhoAmI {
     pub reason: Option<String>,
 }
 
+/// `GET /api/v1/settings`: how this console was started, as far as the page needs to know.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// The subset names of the old and the new version (`--old-subset`, `--new-subset`).
+    pub subsets: Subsets,
+}
+
 /// `GET /api/v1/access`: whether the caller may patch each VirtualService, as the cluster says.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct AccessResponse {
@@ -535,6 +551,17 @@ mod tests {
             serde_json::to_string(&res).unwrap(),
             r#"{"results":[{"namespace":"hands-on","name":"review","outcome":"failed","route_index":1,"message":"changed by someone else","status":409}]}"#
         );
+    }
+
+    #[test]
+    fn settings_json_is_stable() {
+        let settings = Settings {
+            subsets: Subsets::new("blue", "green").unwrap(),
+        };
+        let json = serde_json::to_string(&settings).unwrap();
+        assert_eq!(json, r#"{"subsets":{"old":"blue","new":"green"}}"#);
+        assert_eq!(serde_json::from_str::<Settings>(&json).unwrap(), settings);
+        assert!(serde_json::from_str::<Settings>(r#"{"subsets":{"old":"","new":"x"}}"#).is_err());
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Traffic {
 /// The demo namespace.
 pub const DEMO_NAMESPACE: &str = "hands-on";
 
+/// What the demo namespace holds unless told otherwise (demo/hands-on.yaml).
+pub const DEMO_MANIFEST: &str = api::DEMO_MANIFEST;
+
 /// A running simulated cluster.
 pub struct Simulation {
     pub store: Store,
@@ -40,10 +43,21 @@ pub struct Simulation {
 impl Simulation {
     /// Starts the simulated cluster on `listen`, with the demo namespace unless `empty`.
     pub async fn start(listen: SocketAddr, empty: bool, traffic: &Traffic) -> anyhow::Result<Self> {
+        let manifest = (!empty).then_some(DEMO_MANIFEST);
+        Self::start_with_manifest(listen, manifest, traffic).await
+    }
+
+    /// Starts the simulated cluster on `listen` with `manifest` (multi-document YAML, as for
+    /// `kubectl apply -f`) loaded into the demo namespace, or empty without one.
+    pub async fn start_with_manifest(
+        listen: SocketAddr,
+        manifest: Option<&str>,
+        traffic: &Traffic,
+    ) -> anyhow::Result<Self> {
         let store = Store::new();
-        if !empty {
-            api::load_manifest(&store, DEMO_NAMESPACE, api::DEMO_MANIFEST)
-                .map_err(|e| anyhow::anyhow!("loading the demo manifest: {e}"))?;
+        if let Some(manifest) = manifest {
+            api::load_manifest(&store, DEMO_NAMESPACE, manifest)
+                .map_err(|e| anyhow::anyhow!("loading the manifest: {e}"))?;
         }
         let auth = Authenticator::demo();
         let mesh = Mesh::new(store.clone());

@@ -80,21 +80,32 @@ impl TestCluster {
     /// `rps` starts the simulated load generator (simulated kind; the real cluster gets traffic
     /// from `switchyard mesh`).
     pub async fn start(kind: Kind, rps: f64) -> TestCluster {
+        Self::start_with_manifest(kind, rps, None).await
+    }
+
+    /// Like [`TestCluster::start`], with `manifest` (kubectl-appliable YAML) in the test's
+    /// namespace instead of `demo/hands-on.yaml`.
+    pub async fn start_with_manifest(kind: Kind, rps: f64, manifest: Option<&str>) -> TestCluster {
         match kind {
-            Kind::Simulated => Self::simulated(rps).await,
-            Kind::Real => Self::real().await,
+            Kind::Simulated => Self::simulated(rps, manifest).await,
+            Kind::Real => Self::real(manifest).await,
         }
     }
 
-    async fn simulated(rps: f64) -> TestCluster {
+    async fn simulated(rps: f64, manifest: Option<&str>) -> TestCluster {
         let traffic = Traffic {
             rps,
             test_share: 0.0,
             seed: 1,
         };
-        let sim = Simulation::start("127.0.0.1:0".parse().expect("loopback"), false, &traffic)
-            .await
-            .expect("the simulated cluster starts");
+        let manifest = manifest.unwrap_or(switchyard_sim::simulation::DEMO_MANIFEST);
+        let sim = Simulation::start_with_manifest(
+            "127.0.0.1:0".parse().expect("loopback"),
+            Some(manifest),
+            &traffic,
+        )
+        .await
+        .expect("the simulated cluster starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let kubeconfig = dir.path().join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig)
@@ -120,10 +131,10 @@ impl TestCluster {
         }
     }
 
-    async fn real() -> TestCluster {
+    async fn real(manifest: Option<&str>) -> TestCluster {
         let real = RealCluster::shared();
         let namespace = fresh_namespace_name();
-        real.prepare_namespace(&namespace).await;
+        real.prepare_namespace(&namespace, manifest).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
         // A copy whose contexts default to this test's namespace.
         let kubeconfig = dir.path().join("kubeconfig");

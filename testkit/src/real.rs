@@ -130,16 +130,18 @@ impl RealCluster {
 
     /// Creates `namespace` with the demo objects and the same per-namespace rights the demo
     /// namespace has: operators may patch VirtualServices, the console's service account reads.
-    pub async fn prepare_namespace(&self, namespace: &str) {
+    /// `manifest` replaces `demo/hands-on.yaml` when given.
+    pub async fn prepare_namespace(&self, namespace: &str, manifest: Option<&str>) {
         let kubeconfig = self.kubeconfig.clone();
         let namespace = namespace.to_owned();
-        tokio::task::spawn_blocking(move || prepare(&kubeconfig, &namespace))
+        let manifest = manifest.map(str::to_owned);
+        tokio::task::spawn_blocking(move || prepare(&kubeconfig, &namespace, manifest.as_deref()))
             .await
             .expect("preparing the namespace did not panic");
     }
 }
 
-fn prepare(kubeconfig: &Path, namespace: &str) {
+fn prepare(kubeconfig: &Path, namespace: &str, manifest: Option<&str>) {
     let root = workspace_root();
     let bindings = format!(
         r#"apiVersion: v1
@@ -177,12 +179,21 @@ subjects:
 "#
     );
     kubectl(kubeconfig, &["apply", "-f", "-"], Some(&bindings));
-    let demo = root.join("demo").join("hands-on.yaml");
-    kubectl(
-        kubeconfig,
-        &["apply", "-n", namespace, "-f", &demo.to_string_lossy()],
-        None,
-    );
+    match manifest {
+        Some(text) => kubectl(
+            kubeconfig,
+            &["apply", "-n", namespace, "-f", "-"],
+            Some(text),
+        ),
+        None => {
+            let demo = root.join("demo").join("hands-on.yaml");
+            kubectl(
+                kubeconfig,
+                &["apply", "-n", namespace, "-f", &demo.to_string_lossy()],
+                None,
+            );
+        }
+    }
 }
 
 fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use switchyard_console::graph::{self, DestinationRuleInfo, ServiceInfo, Topology, WorkloadInfo};
 use switchyard_console::metrics::{Latency, RequestRate, Samples, Workload};
 use switchyard_e2e::{poll, Browser, Demo};
-use switchyard_frontend::graph_view::{layout, synthetic};
+use switchyard_frontend::graph_view::{layout, synthetic, test_ids};
 use switchyard_protocol::{
     Destination, Graph, HttpRoute, MetricsStatus, NodeKind, VirtualServiceRoutes,
 };
@@ -200,8 +200,8 @@ async fn browser_render_ms(nodes: usize) -> Result<Vec<(f64, f64)>, String> {
                 .map_err(|e| e.to_string())
             }
         };
-        let render = read("bench-render-ms").await?;
-        let layout = read("bench-layout-ms").await?;
+        let render = read(test_ids::BENCH_RENDER_MS).await?;
+        let layout = read(test_ids::BENCH_LAYOUT_MS).await?;
         runs.push((render, layout));
     }
     if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {

@@ -1,6 +1,7 @@
 //! When the server goes away, the open page says so instead of silently showing stale weights.
 
 use switchyard_e2e::{Browser, Demo, Result};
+use switchyard_frontend::weight_controls::test_ids as card;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_the_server_shows_the_reconnecting_banner() {
@@ -30,17 +31,21 @@ async fn losing_the_server_shows_the_reconnecting_banner() {
 
 async fn scenario(browser: &Browser, demo: &mut Demo) -> Result<()> {
     browser.client.goto(&demo.url).await?;
-    browser.wait_for("vs-hands-on-review").await?;
-    if browser.exists("connection-banner").await? {
+    browser
+        .wait_for(&card::virtual_service("hands-on", "review"))
+        .await?;
+    if browser.exists(card::CONNECTION_BANNER).await? {
         return Err("the banner shows while connected".into());
     }
     demo.stop().await?;
     browser
-        .wait_for_text("connection-banner", "connection lost", |text| {
+        .wait_for_text(card::CONNECTION_BANNER, "connection lost", |text| {
             text.starts_with("connection lost — reconnecting")
         })
         .await?;
     // The last known routes stay on the page, with the banner saying they may be stale.
-    browser.wait_for("weight-review-1-old").await?;
+    browser
+        .wait_for(&card::weight_range("review", 1, "old"))
+        .await?;
     Ok(())
 }

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 use switchyard_e2e::{fail, poll, Browser, Demo, Result};
+use switchyard_frontend::graph_view::test_ids as ids;
+use switchyard_frontend::weight_controls::test_ids as card;
 
 const NODES: [&str; 12] = [
     "entry",
@@ -86,9 +88,9 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
              rebuild it with `cargo build -p switchyard`",
         );
     }
-    first.wait_for("graph").await?;
+    first.wait_for(ids::GRAPH).await?;
     for id in NODES {
-        first.wait_for(&format!("graph-node-{id}")).await?;
+        first.wait_for(&ids::node(id)).await?;
     }
     // Traffic flows entry → product-composite → its v1 → the three services → their v1.
     for (source, target) in [
@@ -96,19 +98,17 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
         ("wl:hands-on:product-composite-v1", "svc:hands-on:review"),
         ("svc:hands-on:review", "wl:hands-on:review-v1"),
     ] {
-        first
-            .wait_for(&format!("graph-edge-{source}--{target}"))
-            .await?;
+        first.wait_for(&ids::edge(source, target)).await?;
     }
     // Each service gets a third of product-composite-v1's calls (requests distribution).
     first
         .wait_for_text(
-            "edge-label-wl:hands-on:product-composite-v1--svc:hands-on:review",
+            &ids::edge_label("wl:hands-on:product-composite-v1", "svc:hands-on:review"),
             "33.3%",
             |t| t == "33.3%",
         )
         .await?;
-    wait_for_content(first, "requested-review", "requested 0%", |t| {
+    wait_for_content(first, &ids::requested("review"), "requested 0%", |t| {
         t == "requested 0%"
     })
     .await?;
@@ -116,7 +116,7 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
     // The second window opens on the same view before the change; it must follow without a
     // reload (a marker a reload would wipe proves it).
     second.client.goto(&demo.url).await?;
-    wait_for_content(second, "requested-review", "requested 0%", |t| {
+    wait_for_content(second, &ids::requested("review"), "requested 0%", |t| {
         t == "requested 0%"
     })
     .await?;
@@ -127,18 +127,18 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
 
     // Click review on the graph: its card opens beside the graph, and the URL remembers it.
     first
-        .wait_for("graph-node-svc:hands-on:review")
+        .wait_for(&ids::node("svc:hands-on:review"))
         .await?
         .click()
         .await?;
-    first.wait_for("selected-service").await?;
+    first.wait_for(ids::SELECTED_SERVICE).await?;
     let url = first.client.current_url().await?;
     if !url.as_str().contains("select=svc:hands-on:review") {
         return fail(format!("the URL does not keep the selection: {url}"));
     }
-    let preset = scoped("selected-service", "preset-review-1-80-20");
-    let apply = scoped("selected-service", "apply-review-1");
-    let status = scoped("selected-service", "status-review-1");
+    let preset = scoped(ids::SELECTED_SERVICE, &card::preset("review", 1, 80, 20));
+    let apply = scoped(ids::SELECTED_SERVICE, &card::apply("review", 1));
+    let status = scoped(ids::SELECTED_SERVICE, &card::status("review", 1));
     first.wait_for_css(&preset).await?.click().await?;
     first.wait_for_css(&apply).await?.click().await?;
     let applied = poll("the Apply outcome", switchyard_e2e::WAIT, || async {
@@ -150,28 +150,28 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
         return fail(format!("unexpected outcome: {applied:?}"));
     }
 
-    wait_for_content(first, "requested-review", "requested 20%", |t| {
+    wait_for_content(first, &ids::requested("review"), "requested 20%", |t| {
         t == "requested 20%"
     })
     .await?;
     // Observed v2 share of review settles near 20% as the window fills with new traffic.
-    let observed = poll_content(first, "observed-review", SETTLE, |t| {
+    let observed = poll_content(first, &ids::observed("review"), SETTLE, |t| {
         observed_percent(t).is_some_and(|p| (p - 20.0).abs() <= MARGIN)
     })
     .await?;
-    let requested = content(first, "requested-review").await?;
+    let requested = content(first, &ids::requested("review")).await?;
     if requested != "requested 20%" {
         return fail(format!(
             "requested changed to {requested:?} while observed read {observed:?}"
         ));
     }
     // The side panel says the same, with a sparkline and a marker at the change.
-    first.wait_for("split-panel-review").await?;
-    first.wait_for("sparkline-review").await?;
-    first.wait_for("change-marker-review").await?;
+    first.wait_for(&ids::split_panel("review")).await?;
+    first.wait_for(&ids::sparkline("review")).await?;
+    first.wait_for(&ids::change_marker("review")).await?;
 
     // The second window saw it live.
-    wait_for_content(second, "requested-review", "requested 20%", |t| {
+    wait_for_content(second, &ids::requested("review"), "requested 20%", |t| {
         t == "requested 20%"
     })
     .await?;

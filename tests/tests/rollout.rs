@@ -3,13 +3,18 @@
 //! a confirmation, the history naming the user for both, a route changed with kubectl between
 //! preview and apply failing alone with 409, and in token mode a viewer seeing read-only
 //! controls (a direct write with the viewer's token is refused with 403) while an operator
-//! shifts and is named in the history. Rollback also works with Prometheus unreachable.
+//! shifts and is named in the history. Rollback also works with Prometheus unreachable. The
+//! bulk shift and rollback also run on a demo whose subsets are called `blue`/`green`
+//! (`--manifest`, `--old-subset`, `--new-subset`), where every label and request uses those names.
 
 use fantoccini::Locator;
-use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Result, User, WAIT};
+use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result, User, WAIT};
+use switchyard_frontend::rollout::test_ids as ids;
+use switchyard_frontend::weight_controls::test_ids as card;
 
 const SERVICES: [&str; 3] = ["product", "recommendation", "review"];
 const JSONPATH_WEIGHTS: &str = "jsonpath={.spec.http[1].route[*].weight}";
+const JSONPATH_SUBSETS: &str = "jsonpath={.spec.http[1].route[*].destination.subset}";
 
 /// On every cluster kind of the run (the simulated demo, `switchyard serve` on the real
 /// kube-apiserver): starts the console (with extra arguments) and a browser, runs the scenario,
@@ -58,6 +63,62 @@ async fn bulk_shift_then_rollback_with_history() {
     run!("rollout-bulk-rollback", &[], bulk_shift_then_rollback);
 }
 
+/// With other subset names the page offers, previews, shifts and rolls back in those names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_shift_then_rollback_with_blue_green_subsets() {
+    let manifest = tempfile::tempdir().expect("a temp dir");
+    let path = match blue_green_manifest(manifest.path()) {
+        Ok(path) => path,
+        Err(error) => panic!("{error}"),
+    };
+    let path = path.to_string_lossy().into_owned();
+    let args = [
+        "--manifest",
+        path.as_str(),
+        "--old-subset",
+        BLUE_GREEN.old,
+        "--new-subset",
+        BLUE_GREEN.new,
+    ];
+    // `--manifest` is the demo's: this scenario runs on the simulated cluster (the API-level
+    // test of other subset names, app/tests/rollout_api.rs, runs on both).
+    let kind = Kind::Simulated;
+    run!(@one kind, "rollout-blue-green", &args, blue_green_shift_then_rollback);
+}
+
+/// demo/hands-on.yaml with its subsets `old` and `new` renamed `blue` and `green` (in the
+/// DestinationRules and in the VirtualServices' destinations), written into `dir`.
+fn blue_green_manifest(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let demo =
+        std::fs::read_to_string(switchyard_e2e::workspace_root().join("demo/hands-on.yaml"))?;
+    let mut renamed = 0;
+    let lines: Vec<String> = demo
+        .lines()
+        .map(|line| {
+            let (indent, text) = line.split_at(line.len() - line.trim_start().len());
+            let text = match text {
+                "- name: old" => "- name: blue",
+                "- name: new" => "- name: green",
+                "subset: old" => "subset: blue",
+                "subset: new" => "subset: green",
+                _ => return line.to_owned(),
+            };
+            renamed += 1;
+            format!("{indent}{text}")
+        })
+        .collect();
+    // Three DestinationRules name two subsets each; three VirtualServices route to them three
+    // times each.
+    if renamed != 15 {
+        return fail(format!(
+            "demo/hands-on.yaml changed shape: renamed {renamed} subset lines, expected 15"
+        ));
+    }
+    let path = dir.join("blue-green.yaml");
+    std::fs::write(&path, lines.join("\n") + "\n")?;
+    Ok(path)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_changed_after_the_preview_fails_alone() {
     run!("rollout-conflict", &[], conflict_after_preview);
@@ -103,13 +164,13 @@ async fn open_console(browser: &Browser, demo: &Demo) -> Result<()> {
              rebuild it with `cargo build -p switchyard`",
         );
     }
-    browser.wait_for("bulk-shift").await?;
+    browser.wait_for(ids::BULK_SHIFT).await?;
     Ok(())
 }
 
 async fn wait_ticked(browser: &Browser, services: &[&str], ticked: bool) -> Result<()> {
     for service in services {
-        let id = format!("bulk-target-{service}");
+        let id = ids::bulk_target(service);
         poll(&format!("{id} ticked={ticked}"), WAIT, || async {
             let checked = browser.wait_for(&id).await?.prop("checked").await?;
             Ok((checked.as_deref() == Some(if ticked { "true" } else { "false" })).then_some(()))
@@ -149,7 +210,10 @@ async fn history_texts(browser: &Browser) -> Result<Vec<String>> {
     let mut texts = Vec::new();
     for entry in browser
         .client
-        .find_all(Locator::Css("[data-testid^=\"history-entry-\"]"))
+        .find_all(Locator::Css(&format!(
+            "[data-testid^=\"{}\"]",
+            ids::HISTORY_ENTRY_PREFIX
+        )))
         .await?
     {
         texts.push(entry.text().await?);
@@ -187,23 +251,50 @@ async fn wait_history(browser: &Browser, demo: &Demo, parts: &[&str]) -> Result<
     })
 }
 
+/// What old and new are called: the demo's own names, or the ones a test starts it with.
+#[derive(Clone, Copy)]
+struct Names {
+    old: &'static str,
+    new: &'static str,
+}
+
+const OLD_NEW: Names = Names {
+    old: "old",
+    new: "new",
+};
+const BLUE_GREEN: Names = Names {
+    old: "blue",
+    new: "green",
+};
+
+impl Names {
+    /// "old 100 / new 0 → old 0 / new 100" for `from` → `to` as (old, new) weights.
+    fn change(self, from: (u32, u32), to: (u32, u32)) -> String {
+        let Names { old, new } = self;
+        format!(
+            "{old} {} / {new} {} → {old} {} / {new} {}",
+            from.0, from.1, to.0, to.1
+        )
+    }
+}
+
 /// Presets 0/100 over every ticked service, checks the preview, applies, checks the results.
-async fn bulk_shift_to_0_100(browser: &Browser) -> Result<()> {
-    browser.click("bulk-preset-0-100").await?;
+async fn bulk_shift_to_0_100(browser: &Browser, names: Names) -> Result<()> {
+    let change = names.change((100, 0), (0, 100));
+    browser.click(&ids::bulk_preset(0, 100)).await?;
     for service in SERVICES {
         browser
-            .wait_for_text(
-                &format!("bulk-preview-{service}"),
-                "old 100 / new 0 → old 0 / new 100",
-                |text| text.contains("old 100 / new 0 → old 0 / new 100"),
-            )
+            .wait_for_text(&ids::bulk_preview(service), &change, |text| {
+                text.contains(&change)
+            })
             .await?;
     }
-    browser.click("bulk-apply").await?;
+    browser.click(ids::BULK_APPLY).await?;
+    let changed = format!("changed: {change}");
     for service in SERVICES {
         browser
-            .wait_for_text(&format!("bulk-result-{service}"), "changed", |text| {
-                text.contains("changed: old 100 / new 0 → old 0 / new 100")
+            .wait_for_text(&ids::bulk_result(service), "changed", |text| {
+                text.contains(&changed)
             })
             .await?;
     }
@@ -211,24 +302,56 @@ async fn bulk_shift_to_0_100(browser: &Browser) -> Result<()> {
 }
 
 async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> {
+    bulk_shift_then_rollback_named(browser, demo, OLD_NEW).await
+}
+
+/// The demo on a manifest whose subsets are `blue`/`green`, the console started with those
+/// names: the same scenario, every label and request in those names.
+async fn blue_green_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> {
+    let subsets = demo
+        .kubectl(&["get", "virtualservice", "review", "-o", JSONPATH_SUBSETS])
+        .await?;
+    if subsets.trim() != "blue green" {
+        return fail(format!(
+            "the demo did not load the blue/green manifest: review's subsets are {subsets:?}"
+        ));
+    }
+    open_console(browser, demo).await?;
+    // The cards key their controls by the subsets as they are.
+    browser
+        .wait_for(&card::weight_range("review", 1, "blue"))
+        .await?;
+    bulk_shift_then_rollback_named(browser, demo, BLUE_GREEN).await?;
+    let button = browser.text(ids::ROLLBACK).await?;
+    if button != "Roll back everything to blue" {
+        return fail(format!("the rollback button reads {button:?}"));
+    }
+    Ok(())
+}
+
+async fn bulk_shift_then_rollback_named(
+    browser: &Browser,
+    demo: &Demo,
+    names: Names,
+) -> Result<()> {
     open_console(browser, demo).await?;
     browser
-        .wait_for_text("whoami", "anonymous", |t| t.contains("anonymous"))
+        .wait_for_text(ids::WHOAMI, "anonymous", |t| t.contains("anonymous"))
         .await?;
     // Every service with an old/new route is chosen without anyone ticking anything.
     wait_ticked(browser, &SERVICES, true).await?;
-    bulk_shift_to_0_100(browser).await?;
+    bulk_shift_to_0_100(browser, names).await?;
     for service in SERVICES {
         wait_kubectl(demo, service, "0 100").await?;
     }
-    look(browser, "rollout-bulk-applied", "bulk-shift").await?;
+    look(browser, "rollout-bulk-applied", ids::BULK_SHIFT).await?;
 
     // Cancel changes nothing and closes the question.
-    browser.click("rollback").await?;
-    browser.click("rollback-cancel").await?;
+    browser.click(ids::ROLLBACK).await?;
+    browser.click(ids::ROLLBACK_CANCEL).await?;
     poll("the confirmation to close", WAIT, || async {
         let shown = browser
-            .wait_for("rollback-confirm")
+            .wait_for(ids::ROLLBACK_CONFIRM)
             .await?
             .is_displayed()
             .await?;
@@ -240,9 +363,9 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
     }
 
     // Rollback: one button, one plain question, one answer.
-    browser.click("rollback").await?;
+    browser.click(ids::ROLLBACK).await?;
     browser
-        .wait_for_text("rollback-confirm", "the confirm button", |t| {
+        .wait_for_text(ids::ROLLBACK_CONFIRM, "the confirm button", |t| {
             t.contains("Roll back everything")
         })
         .await?;
@@ -252,7 +375,8 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
         .await?
         .text()
         .await?;
-    if !question.contains("Send ALL traffic of 3 services back to old?") {
+    let asked = format!("Send ALL traffic of 3 services back to {}?", names.old);
+    if !question.contains(&asked) {
         return fail(format!("the confirmation asks {question:?}"));
     }
     // The modal dialog takes the keyboard: focus is on its confirm button.
@@ -262,15 +386,17 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
         .await?
         .attr("data-testid")
         .await?;
-    if focused.as_deref() != Some("rollback-confirm") {
+    if focused.as_deref() != Some(ids::ROLLBACK_CONFIRM) {
         return fail(format!(
             "focus is on {focused:?}, not on the confirm button"
         ));
     }
-    look(browser, "rollout-rollback-confirm", "rollback").await?;
-    browser.click("rollback-confirm").await?;
+    look(browser, "rollout-rollback-confirm", ids::ROLLBACK).await?;
+    browser.click(ids::ROLLBACK_CONFIRM).await?;
     browser
-        .wait_for_text("rollback-result", "3 changed", |t| t.contains("3 changed"))
+        .wait_for_text(ids::ROLLBACK_RESULT, "3 changed", |t| {
+            t.contains("3 changed")
+        })
         .await?;
     for service in SERVICES {
         wait_kubectl(demo, service, "100 0").await?;
@@ -283,7 +409,7 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
             "anonymous",
             "bulk shift",
             "{ns}/{service} route 1",
-            "old 100 / new 0 → old 0 / new 100",
+            &names.change((100, 0), (0, 100)),
         ],
     )
     .await?;
@@ -294,22 +420,24 @@ async fn bulk_shift_then_rollback(browser: &Browser, demo: &Demo) -> Result<()> 
             "anonymous",
             "rollback",
             "{ns}/{service} route 1",
-            "old 0 / new 100 → old 100 / new 0",
+            &names.change((0, 100), (100, 0)),
         ],
     )
     .await?;
-    look(browser, "rollout-history", "history").await?;
+    look(browser, "rollout-history", ids::HISTORY).await?;
     Ok(())
 }
 
 async fn shift_then_roll_back(browser: &Browser, demo: &Demo) -> Result<()> {
     open_console(browser, demo).await?;
     wait_ticked(browser, &SERVICES, true).await?;
-    bulk_shift_to_0_100(browser).await?;
-    browser.click("rollback").await?;
-    browser.click("rollback-confirm").await?;
+    bulk_shift_to_0_100(browser, OLD_NEW).await?;
+    browser.click(ids::ROLLBACK).await?;
+    browser.click(ids::ROLLBACK_CONFIRM).await?;
     browser
-        .wait_for_text("rollback-result", "3 changed", |t| t.contains("3 changed"))
+        .wait_for_text(ids::ROLLBACK_RESULT, "3 changed", |t| {
+            t.contains("3 changed")
+        })
         .await?;
     for service in SERVICES {
         wait_kubectl(demo, service, "100 0").await?;
@@ -320,9 +448,9 @@ async fn shift_then_roll_back(browser: &Browser, demo: &Demo) -> Result<()> {
 async fn conflict_after_preview(browser: &Browser, demo: &Demo) -> Result<()> {
     open_console(browser, demo).await?;
     wait_ticked(browser, &SERVICES, true).await?;
-    browser.click("bulk-preset-50-50").await?;
+    browser.click(&ids::bulk_preset(50, 50)).await?;
     browser
-        .wait_for_text("bulk-preview-review", "a preview row", |t| {
+        .wait_for_text(&ids::bulk_preview("review"), "a preview row", |t| {
             t.contains("old 100 / new 0 → old 50 / new 50")
         })
         .await?;
@@ -338,19 +466,19 @@ async fn conflict_after_preview(browser: &Browser, demo: &Demo) -> Result<()> {
     .await?;
     // The page learns of it live and says the preview is out of date for review.
     browser
-        .wait_for_text("bulk-preview-review", "the stale note", |t| {
+        .wait_for_text(&ids::bulk_preview("review"), "the stale note", |t| {
             t.contains("changed since this preview")
         })
         .await?;
-    browser.click("bulk-apply").await?;
+    browser.click(ids::BULK_APPLY).await?;
     browser
-        .wait_for_text("bulk-result-review", "failed with 409", |t| {
+        .wait_for_text(&ids::bulk_result("review"), "failed with 409", |t| {
             t.contains("failed (409")
         })
         .await?;
     for service in ["product", "recommendation"] {
         browser
-            .wait_for_text(&format!("bulk-result-{service}"), "changed", |t| {
+            .wait_for_text(&ids::bulk_result(service), "changed", |t| {
                 t.contains("changed: old 100 / new 0 → old 50 / new 50")
             })
             .await?;
@@ -372,19 +500,19 @@ async fn conflict_after_preview(browser: &Browser, demo: &Demo) -> Result<()> {
         },
     )
     .await?;
-    look(browser, "rollout-conflict-results", "bulk-shift").await?;
+    look(browser, "rollout-conflict-results", ids::BULK_SHIFT).await?;
     Ok(())
 }
 
 async fn sign_in(browser: &Browser, token: &str, user: &str) -> Result<()> {
-    let field = browser.wait_for("sign-in-token").await?;
+    let field = browser.wait_for(ids::SIGN_IN_TOKEN).await?;
     if field.attr("type").await?.as_deref() != Some("password") {
         return fail("the token field is not a password field");
     }
     field.send_keys(token).await?;
-    browser.click("sign-in-submit").await?;
+    browser.click(ids::SIGN_IN_SUBMIT).await?;
     browser
-        .wait_for_text("whoami", user, |t| t.contains(user))
+        .wait_for_text(ids::WHOAMI, user, |t| t.contains(user))
         .await?;
     // The token is in no storage the page's scripts can read, nor in the URL.
     let exposed = browser
@@ -404,30 +532,36 @@ async fn sign_in(browser: &Browser, token: &str, user: &str) -> Result<()> {
 async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
     let viewer = demo.context_token(demo.context(User::Viewer)).await?;
     let operator = demo.context_token(demo.context(User::Operator)).await?;
-    let card = format!("vs-{}-review", demo.namespace);
 
     browser.client.goto(&demo.url).await?;
     sign_in(browser, &viewer, "viewer").await?;
-    browser.wait_for(&card).await?;
     browser
-        .wait_for_text("readonly-reason-review", "a reason", |t| {
+        .wait_for(&card::virtual_service(&demo.namespace, "review"))
+        .await?;
+    browser
+        .wait_for_text(&ids::readonly_reason("review"), "a reason", |t| {
             t.starts_with("read-only: ") && t.len() > "read-only: ".len()
         })
         .await?;
     for id in [
-        "weight-review-1-old",
-        "weight-number-review-1-old",
-        "preset-review-1-0-100",
-        "apply-review-1",
-        "bulk-target-review",
-        "rollback",
+        card::weight_range("review", 1, "old"),
+        card::weight_number("review", 1, "old"),
+        card::preset("review", 1, 0, 100),
+        card::apply("review", 1),
+        ids::bulk_target("review"),
+        ids::ROLLBACK.to_owned(),
     ] {
-        if browser.is_enabled(id).await? {
+        if browser.is_enabled(&id).await? {
             return fail(format!("{id} is enabled for the viewer"));
         }
     }
-    look(browser, "rollout-token-viewer-actions", "bulk-shift").await?;
-    look(browser, "rollout-token-viewer-card", &card).await?;
+    look(browser, "rollout-token-viewer-actions", ids::BULK_SHIFT).await?;
+    look(
+        browser,
+        "rollout-token-viewer-card",
+        &card::virtual_service(&demo.namespace, "review"),
+    )
+    .await?;
 
     // A direct write with the viewer's credentials is refused by the cluster's RBAC.
     let hosts = demo
@@ -479,17 +613,21 @@ async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
     wait_kubectl(demo, "review", "100 0").await?;
 
     // Sign out (the page starts over) and sign in as the operator.
-    browser.click("sign-out").await?;
+    browser.click(ids::SIGN_OUT).await?;
     sign_in(browser, &operator, "operator").await?;
-    browser.wait_for(&card).await?;
+    browser
+        .wait_for(&card::virtual_service(&demo.namespace, "review"))
+        .await?;
     poll("the operator's controls to be enabled", WAIT, || async {
-        let enabled = browser.is_enabled("weight-review-1-old").await?
-            && !browser.exists("readonly-reason-review").await?;
+        let enabled = browser
+            .is_enabled(&card::weight_range("review", 1, "old"))
+            .await?
+            && !browser.exists(&ids::readonly_reason("review")).await?;
         Ok(enabled.then_some(()))
     })
     .await?;
     wait_ticked(browser, &SERVICES, true).await?;
-    bulk_shift_to_0_100(browser).await?;
+    bulk_shift_to_0_100(browser, OLD_NEW).await?;
     for service in SERVICES {
         wait_kubectl(demo, service, "0 100").await?;
     }

@@ -5,13 +5,8 @@
 
 use fantoccini::key::Key;
 use switchyard_e2e::{fail, Browser, Demo, Result};
+use switchyard_frontend::weight_controls::test_ids as card;
 
-const OLD: &str = "weight-review-1-old";
-const NEW: &str = "weight-review-1-new";
-const OLD_NUMBER: &str = "weight-number-review-1-old";
-const NEW_NUMBER: &str = "weight-number-review-1-new";
-const APPLY: &str = "apply-review-1";
-const STATUS: &str = "status-review-1";
 const JSONPATH_WEIGHTS: &str = "jsonpath={.spec.http[1].route[*].weight}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,6 +44,13 @@ async fn shift_review_to_80_20_and_follow_kubectl_changes() {
 }
 
 async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
+    // review's default route (index 1), by the page's own test ids.
+    let old: &str = &card::weight_range("review", 1, "old");
+    let new: &str = &card::weight_range("review", 1, "new");
+    let old_number: &str = &card::weight_number("review", 1, "old");
+    let new_number: &str = &card::weight_number("review", 1, "new");
+    let apply: &str = &card::apply("review", 1);
+    let status: &str = &card::status("review", 1);
     browser.client.goto(&demo.url).await?;
     let source = browser.client.source().await?;
     if source.contains("UI not built") {
@@ -57,13 +59,15 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
              rebuild it with `cargo build -p switchyard`",
         );
     }
-    browser.wait_for("vs-hands-on-review").await?;
+    browser
+        .wait_for(&card::virtual_service("hands-on", "review"))
+        .await?;
     browser
         .wait_for_values(&[
-            (OLD, "100"),
-            (NEW, "0"),
-            (OLD_NUMBER, "100"),
-            (NEW_NUMBER, "0"),
+            (old, "100"),
+            (new, "0"),
+            (old_number, "100"),
+            (new_number, "0"),
         ])
         .await?;
     // A marker that a reload would wipe: proves later updates arrive live.
@@ -71,58 +75,58 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
         .client
         .execute("window.__switchyardE2e = 'still here';", vec![])
         .await?;
-    if browser.wait_for(APPLY).await?.is_enabled().await? {
+    if browser.wait_for(apply).await?.is_enabled().await? {
         return fail("Apply is enabled before anything changed");
     }
 
     // Keyboard on the slider (send_keys focuses it, as Tab would; a click would move the thumb
     // to the pointer): three ArrowLefts take `old` to 97 and the linked `new` to 3.
-    let old_slider = browser.wait_for(OLD).await?;
+    let old_slider = browser.wait_for(old).await?;
     let left = char::from(Key::Left).to_string();
     old_slider.send_keys(&left.repeat(3)).await?;
     browser
         .wait_for_values(&[
-            (OLD, "97"),
-            (OLD_NUMBER, "97"),
-            (NEW, "3"),
-            (NEW_NUMBER, "3"),
+            (old, "97"),
+            (old_number, "97"),
+            (new, "3"),
+            (new_number, "3"),
         ])
         .await?;
 
     // Typing into the other number field moves the first. Backspace, not WebDriver's clear():
     // clear() also blurs, and leaving an emptied field puts its weight back, as for a person.
-    let new_number = browser.wait_for(NEW_NUMBER).await?;
+    let new_field = browser.wait_for(new_number).await?;
     let backspace = char::from(Key::Backspace).to_string();
-    new_number
+    new_field
         .send_keys(&format!("{}35", backspace.repeat(3)))
         .await?;
     browser
-        .wait_for_values(&[(OLD_NUMBER, "65"), (OLD, "65"), (NEW, "35")])
+        .wait_for_values(&[(old_number, "65"), (old, "65"), (new, "35")])
         .await?;
 
     // The preset a person would use for a canary step.
     browser
-        .wait_for("preset-review-1-80-20")
+        .wait_for(&card::preset("review", 1, 80, 20))
         .await?
         .click()
         .await?;
     browser
         .wait_for_values(&[
-            (OLD, "80"),
-            (NEW, "20"),
-            (OLD_NUMBER, "80"),
-            (NEW_NUMBER, "20"),
+            (old, "80"),
+            (new, "20"),
+            (old_number, "80"),
+            (new_number, "20"),
         ])
         .await?;
 
-    browser.wait_for(APPLY).await?.click().await?;
-    let status = browser
-        .wait_for_text(STATUS, "the outcome", |t| {
+    browser.wait_for(apply).await?.click().await?;
+    let outcome = browser
+        .wait_for_text(status, "the outcome", |t| {
             t.contains("applied") || is_failure(t)
         })
         .await?;
-    if status != "review: applied old 80 / new 20" {
-        return fail(format!("unexpected status after Apply: {status:?}"));
+    if outcome != "review: applied old 80 / new 20" {
+        return fail(format!("unexpected status after Apply: {outcome:?}"));
     }
     let weights = demo
         .kubectl(&["get", "vs", "review", "-o", JSONPATH_WEIGHTS])
@@ -133,7 +137,7 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
         ));
     }
     browser
-        .wait_for_text("requested-review-1-new", "requested 20%", |t| {
+        .wait_for_text(&card::requested("review", 1, "new"), "requested 20%", |t| {
             t == "requested 20%"
         })
         .await?;
@@ -142,14 +146,14 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
     patch_review(demo, 50, 50).await?;
     browser
         .wait_for_values(&[
-            (OLD, "50"),
-            (NEW, "50"),
-            (OLD_NUMBER, "50"),
-            (NEW_NUMBER, "50"),
+            (old, "50"),
+            (new, "50"),
+            (old_number, "50"),
+            (new_number, "50"),
         ])
         .await?;
     browser
-        .wait_for_text("requested-review-1-old", "requested 50%", |t| {
+        .wait_for_text(&card::requested("review", 1, "old"), "requested 50%", |t| {
             t == "requested 50%"
         })
         .await?;
@@ -163,23 +167,25 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
 
     // An unsaved draft survives a server change, which is announced next to it…
     browser
-        .wait_for("preset-review-1-100-0")
+        .wait_for(&card::preset("review", 1, 100, 0))
         .await?
         .click()
         .await?;
-    browser.wait_for_values(&[(OLD, "100"), (NEW, "0")]).await?;
+    browser.wait_for_values(&[(old, "100"), (new, "0")]).await?;
     patch_review(demo, 30, 70).await?;
     browser
-        .wait_for_text("server-change-review-1", "the server's change", |t| {
-            t.contains("changed on the server (now old 30 / new 70)")
-        })
+        .wait_for_text(
+            &card::server_change("review", 1),
+            "the server's change",
+            |t| t.contains("changed on the server (now old 30 / new 70)"),
+        )
         .await?;
-    browser.wait_for_values(&[(OLD, "100"), (NEW, "0")]).await?;
+    browser.wait_for_values(&[(old, "100"), (new, "0")]).await?;
     // …and applying it anyway is refused (it was based on 50/50): the page shows the server's
     // sentence and the route as it is now.
-    browser.wait_for(APPLY).await?.click().await?;
+    browser.wait_for(apply).await?.click().await?;
     let refusal = browser
-        .wait_for_text(STATUS, "the refusal", |t| {
+        .wait_for_text(status, "the refusal", |t| {
             !t.is_empty() && !t.contains("applying")
         })
         .await?;
@@ -188,10 +194,10 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
     }
     browser
         .wait_for_values(&[
-            (OLD, "30"),
-            (NEW, "70"),
-            (OLD_NUMBER, "30"),
-            (NEW_NUMBER, "70"),
+            (old, "30"),
+            (new, "70"),
+            (old_number, "30"),
+            (new_number, "70"),
         ])
         .await?;
     let weights = demo
@@ -203,17 +209,21 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
 
     // "discard my draft" drops the draft and shows the server's weights.
     browser
-        .wait_for("preset-review-1-0-100")
+        .wait_for(&card::preset("review", 1, 0, 100))
         .await?
         .click()
         .await?;
     patch_review(demo, 80, 20).await?;
-    browser.wait_for("discard-review-1").await?.click().await?;
-    browser.wait_for_values(&[(OLD, "80"), (NEW, "20")]).await?;
-    if browser.exists("server-change-review-1").await? {
+    browser
+        .wait_for(&card::discard("review", 1))
+        .await?
+        .click()
+        .await?;
+    browser.wait_for_values(&[(old, "80"), (new, "20")]).await?;
+    if browser.exists(&card::server_change("review", 1)).await? {
         return fail("the server-change notice stayed after discarding the draft");
     }
-    if browser.wait_for(APPLY).await?.is_enabled().await? {
+    if browser.wait_for(apply).await?.is_enabled().await? {
         return fail("Apply is enabled with no draft");
     }
     Ok(())

@@ -11,6 +11,7 @@ use switchyard_console::cluster::Cluster;
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::Source;
 use switchyard_console::{app, AppState};
+use switchyard_protocol::Subsets;
 use switchyard_sim::Simulation;
 use switchyard_sim::Traffic;
 pub use switchyard_testkit::{Kind, TestCluster, User};
@@ -25,6 +26,10 @@ pub struct Options {
     pub refresh: Duration,
     /// Simulated requests per second (0: no load generator).
     pub rps: f64,
+    /// What the console calls old and new.
+    pub subsets: Subsets,
+    /// The demo namespace's manifest instead of demo/hands-on.yaml.
+    pub manifest: Option<String>,
 }
 
 impl Default for Options {
@@ -37,6 +42,8 @@ impl Default for Options {
             // Long enough that no refresh happens unless a test asks for one.
             refresh: Duration::from_secs(3600),
             rps: 0.0,
+            subsets: Subsets::default(),
+            manifest: None,
         }
     }
 }
@@ -49,14 +56,20 @@ pub struct Sim {
 }
 
 pub async fn simulation(rps: f64) -> Sim {
+    simulation_with(rps, switchyard_sim::simulation::DEMO_MANIFEST).await
+}
+
+/// A simulated cluster with `manifest` in the demo namespace.
+pub async fn simulation_with(rps: f64, manifest: &str) -> Sim {
     let traffic = Traffic {
         rps,
         test_share: 0.0,
         seed: 1,
     };
-    let sim = Simulation::start("127.0.0.1:0".parse().unwrap(), false, &traffic)
-        .await
-        .unwrap();
+    let sim =
+        Simulation::start_with_manifest("127.0.0.1:0".parse().unwrap(), Some(manifest), &traffic)
+            .await
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig).unwrap();
@@ -99,7 +112,8 @@ pub async fn console(options: Options) -> TestConsole {
 /// The console on a test cluster of `kind`, watching the test's namespace with the admin's
 /// credentials.
 pub async fn console_on(kind: Kind, options: Options) -> TestConsole {
-    let kube = TestCluster::start(kind, options.rps).await;
+    let kube =
+        TestCluster::start_with_manifest(kind, options.rps, options.manifest.as_deref()).await;
     attach(std::sync::Arc::new(kube), options).await
 }
 
@@ -132,7 +146,9 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
     .scoped(namespaces);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState::new(cluster.clone(), live.clone(), auth));
+    let mut state = AppState::new(cluster.clone(), live.clone(), auth);
+    state.subsets = options.subsets;
+    let router = app(state);
     tokio::spawn(async move { axum::serve(listener, router).await });
     TestConsole {
         ns: kube.namespace.clone(),

@@ -33,11 +33,7 @@ pub struct Shifted {
 /// The route a bulk shift or rollback changes: the last route whose destinations are exactly
 /// the subsets named in `weights` (the default route after any header or URI matches).
 fn shift_route(vs: &VirtualServiceRoutes, keys: &[&str]) -> Option<usize> {
-    vs.routes.iter().rev().find_map(|r| {
-        let mut route_keys: Vec<&str> = r.destinations.iter().map(|d| d.key()).collect();
-        route_keys.sort_unstable();
-        (route_keys.len() >= 2 && route_keys == keys).then_some(r.index)
-    })
+    switchyard_protocol::subsets::shift_route(vs, keys).map(|r| r.index)
 }
 
 impl Cluster {

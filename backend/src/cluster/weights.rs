@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use switchyard_protocol::weights::{validate_for_route, validate_values, WeightError};
 use switchyard_protocol::{ExpectedDestination, SetWeightsRequest};
 
 use super::history::{annotation_ops, LastChange};
@@ -21,6 +22,13 @@ pub enum PlanError {
     /// The route is not as the client saw it; the sentence says what changed.
     #[error("{0}")]
     Changed(String),
+}
+
+/// A broken weight policy is an invalid request, in the policy's own sentence.
+impl From<WeightError> for PlanError {
+    fn from(error: WeightError) -> Self {
+        PlanError::Invalid(error.to_string())
+    }
 }
 
 /// What to send: `None` when the route already has exactly these weights.
@@ -78,7 +86,9 @@ pub fn plan(
             &current,
         )));
     }
-    validate_policy(&current, &request.weights)?;
+    // The console's policy, as the page checks it too (`switchyard_protocol::weights`).
+    let keys: Vec<&str> = current.iter().map(key_of).collect();
+    validate_for_route(&keys, &request.weights)?;
     if let Some(defined) = defined_subsets {
         for d in &current {
             let weight = request.weights.get(key_of(d)).copied().unwrap_or(0);
@@ -128,44 +138,6 @@ pub fn plan(
         patch: Some(patch),
         summary,
     })
-}
-
-/// The console's policy: one integer weight 0..=100 per destination of the route, summing to 100.
-pub fn validate_policy(
-    destinations: &[ExpectedDestination],
-    weights: &BTreeMap<String, u32>,
-) -> Result<(), PlanError> {
-    let keys: Vec<&str> = destinations.iter().map(key_of).collect();
-    for key in weights.keys() {
-        if !keys.contains(&key.as_str()) {
-            return Err(PlanError::Invalid(format!(
-                "the route has no destination {key}; its destinations are {}",
-                keys.join(", ")
-            )));
-        }
-    }
-    for key in &keys {
-        if !weights.contains_key(*key) {
-            return Err(PlanError::Invalid(format!("a weight for {key} is missing")));
-        }
-    }
-    validate_values(weights)
-}
-
-/// Each weight 0..=100 and all adding up to 100, whatever the route.
-pub fn validate_values(weights: &BTreeMap<String, u32>) -> Result<(), PlanError> {
-    if let Some((key, w)) = weights.iter().find(|(_, &w)| w > 100) {
-        return Err(PlanError::Invalid(format!(
-            "weight {w} for {key} is out of range: weights are 0 to 100"
-        )));
-    }
-    let sum: u64 = weights.values().map(|&w| u64::from(w)).sum();
-    if sum != 100 {
-        return Err(PlanError::Invalid(format!(
-            "weights must add up to 100, these add up to {sum}"
-        )));
-    }
-    Ok(())
 }
 
 /// The key a destination is addressed by in weight maps: its subset, or its host without one.

@@ -9,7 +9,7 @@ use axum::Router;
 use futures::stream::{self, Stream, StreamExt};
 use std::convert::Infallible;
 use std::time::Duration;
-use switchyard_protocol::ServerEvent;
+use switchyard_protocol::{events, ServerEvent};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
 use crate::auth::Caller;
@@ -21,13 +21,7 @@ pub fn router() -> Router<AppState> {
 
 /// The SSE message for an event: its name is the event's tag, its data the whole event.
 pub fn sse_event(event: &ServerEvent) -> Event {
-    let name = match event {
-        ServerEvent::Routes(_) => "routes",
-        ServerEvent::VirtualServiceChanged(_) => "virtual_service_changed",
-        ServerEvent::VirtualServiceDeleted { .. } => "virtual_service_deleted",
-        ServerEvent::Graph(_) => "graph",
-        ServerEvent::Change(_) => "change",
-    };
+    let name = events::name(event);
     Event::default()
         .event(name)
         .json_data(event)

@@ -4,6 +4,7 @@ mod events;
 mod graph;
 mod rollout;
 mod session;
+mod settings;
 mod virtual_services;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -28,6 +29,7 @@ pub fn api() -> Router<AppState> {
         .merge(graph::router())
         .merge(rollout::router())
         .merge(session::router())
+        .merge(settings::router())
         // Liveness and readiness for Kubernetes probes: the process serves requests.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         // Unknown API paths answer in JSON; everything else falls through to the browser app.

@@ -7,14 +7,14 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::collections::BTreeMap;
+use switchyard_protocol::weights;
 use switchyard_protocol::{
     Access, AccessResponse, HistoryResponse, ShiftOutcome, ShiftRequest, ShiftResponse, ShiftResult,
 };
 
 use super::{json_rejection, writable};
 use crate::auth::Caller;
-use crate::cluster::{weights, Actor, ShiftAttempt};
+use crate::cluster::{Actor, ShiftAttempt};
 use crate::error::{Error, Failure, Result};
 use crate::state::AppState;
 
@@ -58,10 +58,7 @@ async fn shift(
 /// state the metrics are in.
 async fn rollback(State(state): State<AppState>, caller: Caller) -> Result<Json<ShiftResponse>> {
     writable(&caller)?;
-    let weights = BTreeMap::from([
-        (state.old_subset.clone(), 100),
-        (state.new_subset.clone(), 0),
-    ]);
+    let weights = state.subsets.rollback_weights();
     let targets = state.cluster.shift_targets(&weights);
     let actor = Actor {
         client: &caller.client,

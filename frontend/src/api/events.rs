@@ -11,19 +11,10 @@ use crate::state::{graph::GraphStore, history::HistoryStore, routes::RoutesStore
 use futures::{channel::mpsc, StreamExt};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize};
-use switchyard_protocol::ServerEvent;
+use switchyard_protocol::{events, ServerEvent};
 use wasm_bindgen::{closure::Closure, JsCast};
 
 const EVENTS_URL: &str = "/api/v1/events";
-
-/// The SSE event names the server sends; each equals the `ServerEvent` tag.
-const EVENT_NAMES: [&str; 5] = [
-    "routes",
-    "virtual_service_changed",
-    "virtual_service_deleted",
-    "change",
-    "graph",
-];
 
 /// First retry delay and the ceiling the doubling stops at.
 const FIRST_RETRY_MS: u32 = 500;
@@ -99,11 +90,13 @@ pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
         }
     }
     match name {
-        "routes" => envelope(name, data).map(ServerEvent::Routes),
-        "virtual_service_changed" => envelope(name, data).map(ServerEvent::VirtualServiceChanged),
-        "change" => envelope(name, data).map(ServerEvent::Change),
-        "graph" => envelope(name, data).map(ServerEvent::Graph),
-        "virtual_service_deleted" => {
+        events::ROUTES => envelope(name, data).map(ServerEvent::Routes),
+        events::VIRTUAL_SERVICE_CHANGED => {
+            envelope(name, data).map(ServerEvent::VirtualServiceChanged)
+        }
+        events::CHANGE => envelope(name, data).map(ServerEvent::Change),
+        events::GRAPH => envelope(name, data).map(ServerEvent::Graph),
+        events::VIRTUAL_SERVICE_DELETED => {
             envelope(name, data).map(|deleted: Deleted| ServerEvent::VirtualServiceDeleted {
                 namespace: deleted.namespace,
                 name: deleted.name,
@@ -183,7 +176,8 @@ async fn stream_once(
     };
     listen("open", |_, _| Incoming::Opened);
     listen("error", |_, _| Incoming::Failed);
-    for name in EVENT_NAMES {
+    // The names the server writes (`switchyard_protocol::events`, used by its SSE writer too).
+    for name in events::ALL {
         listen(name, |name, event| {
             let data = event
                 .dyn_into::<web_sys::MessageEvent>()
@@ -291,6 +285,32 @@ mod tests {
             r#"{"type":"change","data":{"id":"e1","time":"2026-11-27T16:40:05Z","user":"anonymous","source":"bulk","namespace":"hands-on","virtual_service":"review","route_index":1,"before":{"old":100,"new":0},"after":{"old":0,"new":100},"resource_version":"12"}}"#,
         );
         assert!(matches!(change, Ok(ServerEvent::Change(c)) if c.user == "anonymous"));
+    }
+
+    #[test]
+    fn every_name_the_server_sends_is_decoded() {
+        // Each protocol event, encoded as the server encodes it, decodes under its name.
+        let samples = [
+            ServerEvent::Routes(Default::default()),
+            ServerEvent::VirtualServiceDeleted {
+                namespace: "hands-on".into(),
+                name: "review".into(),
+            },
+            ServerEvent::Graph(Default::default()),
+        ];
+        for event in samples {
+            let data = serde_json::to_string(&event).expect("encodes");
+            assert_eq!(decode_event(events::name(&event), &data), Ok(event));
+        }
+        for name in events::ALL {
+            // Known names fail on bad data, not as an unexpected event.
+            let error = decode_event(name, "{}").unwrap_err();
+            assert!(!error.starts_with("unexpected event"), "{name}: {error}");
+        }
+        assert_eq!(
+            decode_event("gossip", "{}"),
+            Err("unexpected event gossip".to_owned())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Typed calls for the rollout actions and the session: bulk shift, rollback, history, access
-//! reviews, who am I, and signing in and out with a bearer token (token mode).
+//! Typed calls for the rollout actions and the session: the console's settings, bulk shift,
+//! rollback, history, access reviews, who am I, and signing in and out with a bearer token
+//! (token mode).
 //!
 //! The token goes to the server once, in the body of `POST /api/v1/session`; the server keeps it
 //! in an HttpOnly cookie the page's scripts cannot read. Nothing here stores it or logs it.
@@ -8,8 +9,13 @@ use super::client::{decode_body, get_json, send_json as send, write, API};
 use super::Error;
 use gloo_net::http::Request;
 use switchyard_protocol::{
-    AccessResponse, HistoryResponse, SessionRequest, ShiftRequest, ShiftResponse, WhoAmI,
+    AccessResponse, HistoryResponse, SessionRequest, Settings, ShiftRequest, ShiftResponse, WhoAmI,
 };
+
+/// `GET /api/v1/settings`: the old and new subset names the server was started with.
+pub async fn fetch_settings() -> Result<Settings, Error> {
+    get_json(&format!("{API}/settings")).await
+}
 
 /// `GET /api/v1/whoami`.
 pub async fn fetch_whoami() -> Result<WhoAmI, Error> {

@@ -166,13 +166,17 @@ impl Health {
     }
 }
 
-/// The version a rollout moves traffic to: subset `new`, else version `v2`, else the last
-/// destination. Its observed share is what the sparkline follows.
-pub fn rollout_version(split: &ServiceSplit) -> Option<&VersionSplit> {
+/// The version a rollout moves traffic to: the server's new subset (`new_subset`, from the
+/// console's settings, when known), else version `v2`, else the last destination. Its observed
+/// share is what the sparkline follows.
+pub fn rollout_version<'a>(
+    split: &'a ServiceSplit,
+    new_subset: Option<&str>,
+) -> Option<&'a VersionSplit> {
     split
         .versions
         .iter()
-        .find(|v| v.subset == "new")
+        .find(|v| Some(v.subset.as_str()) == new_subset)
         .or_else(|| {
             split
                 .versions
@@ -197,8 +201,8 @@ pub struct SplitText {
 }
 
 /// Requested against observed for the rollout version of a split.
-pub fn split_text(split: &ServiceSplit) -> Option<SplitText> {
-    let version = rollout_version(split)?;
+pub fn split_text(split: &ServiceSplit, new_subset: Option<&str>) -> Option<SplitText> {
+    let version = rollout_version(split, new_subset)?;
     let observed = match version.observed {
         Some(observed) if split.rate > 0.0 => format!("observed {}", short_percent(observed)),
         _ => "no traffic yet".to_owned(),
@@ -226,11 +230,11 @@ pub fn split_text(split: &ServiceSplit) -> Option<SplitText> {
 /// The sentence a person would otherwise work out by hand, e.g. "6.4% of
 /// product-composite-v1's calls reach review v2, out of the 33.3% going to review → 19% of
 /// review's traffic; requested 20%, in line (±4.2 points)".
-pub fn explanation(split: &ServiceSplit, graph: &Graph) -> String {
-    let Some(text) = split_text(split) else {
+pub fn explanation(split: &ServiceSplit, graph: &Graph, new_subset: Option<&str>) -> String {
+    let Some(text) = split_text(split, new_subset) else {
         return format!("{} has no weighted destinations", split.service);
     };
-    let Some(version) = rollout_version(split) else {
+    let Some(version) = rollout_version(split, new_subset) else {
         return String::new();
     };
     let service = &split.service;
@@ -411,30 +415,41 @@ mod tests {
 
     #[test]
     fn split_text_says_requested_observed_and_verdict() {
-        let text = split_text(&review_split(Some(19.2), Some(true), 20.0)).unwrap();
+        let text = split_text(&review_split(Some(19.2), Some(true), 20.0), NEW).unwrap();
         assert_eq!(text.version, "v2");
         assert_eq!(text.requested, "requested 20%");
         assert_eq!(text.observed, "observed 19%");
         assert_eq!(text.verdict.as_deref(), Some("in line"));
 
-        let off = split_text(&review_split(Some(31.0), Some(false), 20.0)).unwrap();
+        let off = split_text(&review_split(Some(31.0), Some(false), 20.0), NEW).unwrap();
         assert_eq!(off.verdict.as_deref(), Some("off by 11 points"));
 
-        let idle = split_text(&review_split(None, None, 0.0)).unwrap();
+        let idle = split_text(&review_split(None, None, 0.0), NEW).unwrap();
         assert_eq!(idle.observed, "no traffic yet");
         assert_eq!(idle.verdict, None);
     }
 
+    /// The demo's (and the server's default) name of the new subset.
+    const NEW: Option<&str> = Some("new");
+
     #[test]
     fn rollout_version_prefers_new_then_v2_then_last() {
         let mut split = review_split(None, None, 0.0);
-        assert_eq!(rollout_version(&split).unwrap().subset, "new");
+        assert_eq!(rollout_version(&split, NEW).unwrap().subset, "new");
         split.versions[1].subset = "canary".into();
-        assert_eq!(rollout_version(&split).unwrap().subset, "canary");
+        assert_eq!(rollout_version(&split, NEW).unwrap().subset, "canary");
         split.versions[1].version = Some("v3".into());
-        assert_eq!(rollout_version(&split).unwrap().subset, "canary");
+        assert_eq!(rollout_version(&split, NEW).unwrap().subset, "canary");
+        // The server's name for new wins over version v2, whatever it is.
+        let mut named = review_split(None, None, 0.0);
+        named.versions[0].subset = "green".into();
+        assert_eq!(
+            rollout_version(&named, Some("green")).unwrap().subset,
+            "green"
+        );
+        assert_eq!(rollout_version(&named, None).unwrap().subset, "new");
         split.versions.clear();
-        assert!(split_text(&split).is_none());
+        assert!(split_text(&split, NEW).is_none());
     }
 
     #[test]
@@ -451,12 +466,12 @@ mod tests {
             ..Graph::default()
         };
         assert_eq!(
-            explanation(&review_split(Some(19.2), Some(true), 20.0), &graph),
+            explanation(&review_split(Some(19.2), Some(true), 20.0), &graph, NEW),
             "6.4% of product-composite-v1's calls reach review v2, out of the 33.3% going to \
              review → 19% of review's traffic; requested 20%, in line (±4.2 points)"
         );
         assert_eq!(
-            explanation(&review_split(None, None, 0.0), &graph),
+            explanation(&review_split(None, None, 0.0), &graph, NEW),
             "review has had no traffic over the last 30 s; requested 20% to v2"
         );
     }

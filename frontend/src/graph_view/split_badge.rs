@@ -2,6 +2,7 @@
 //! 19%" and "v2 in line" (or "off by N points", or nothing without traffic).
 
 use super::{label::split_text, layout::NODE_HEIGHT, test_ids, use_graph_data};
+use crate::state::settings::use_settings;
 use leptos::prelude::*;
 
 #[component]
@@ -11,7 +12,13 @@ pub fn SplitBadge(service_id: String) -> impl IntoView {
         let id = service_id.clone();
         Memo::new(move |_| data.splits.with(|s| s.get(&id).cloned()))
     };
-    let text = Memo::new(move |_| split.with(|s| s.as_ref().and_then(split_text)));
+    let settings = use_settings();
+    let text = Memo::new(move |_| {
+        settings.subsets.with(|subsets| {
+            let new_subset = subsets.as_ref().map(|s| s.new_name());
+            split.with(|s| s.as_ref().and_then(|s| split_text(s, new_subset)))
+        })
+    });
     let point = {
         let id = service_id.clone();
         Memo::new(move |_| data.positions.with(|p| p.point(&id)))

@@ -7,7 +7,7 @@ use super::{
     test_ids, use_graph_data,
 };
 use crate::state::graph::HORIZON_SECONDS;
-use crate::state::{graph::use_graph, view_url::use_view};
+use crate::state::{graph::use_graph, settings::use_settings, view_url::use_view};
 use leptos::prelude::*;
 
 #[component]
@@ -30,11 +30,28 @@ pub fn SplitRow(service_id: String) -> impl IntoView {
             })
             .unwrap_or_default()
     });
-    let text = Memo::new(move |_| split.with(|s| s.as_ref().and_then(split_text)));
-    let sentence = move || {
+    let settings = use_settings();
+    // The server's name of the new subset, once known.
+    let new_subset = move || {
+        settings
+            .subsets
+            .with(|s| s.as_ref().map(|s| s.new_name().to_owned()))
+    };
+    let text = Memo::new(move |_| {
+        let new_subset = new_subset();
         split.with(|s| {
             s.as_ref()
-                .map(|s| data.graph.with(|g| explanation(s, g)))
+                .and_then(|s| split_text(s, new_subset.as_deref()))
+        })
+    });
+    let sentence = move || {
+        let new_subset = new_subset();
+        split.with(|s| {
+            s.as_ref()
+                .map(|s| {
+                    data.graph
+                        .with(|g| explanation(s, g, new_subset.as_deref()))
+                })
                 .unwrap_or_default()
         })
     };
@@ -53,7 +70,12 @@ pub fn SplitRow(service_id: String) -> impl IntoView {
         })
     };
     let requested = Signal::derive(move || {
-        split.with(|s| s.as_ref().and_then(rollout_version).map(|v| v.requested))
+        let new_subset = new_subset();
+        split.with(|s| {
+            s.as_ref()
+                .and_then(|s| rollout_version(s, new_subset.as_deref()))
+                .map(|v| v.requested)
+        })
     });
     let selected = {
         let id = service_id.clone();

@@ -1,11 +1,12 @@
-//! Bulk shift: choose VirtualServices (every one with an old/new route, by default), choose a
-//! split (a preset or any value), see exactly what will change per VirtualService, and apply it
+//! Bulk shift: choose VirtualServices (every one with an old/new route, by default: a route split
+//! between exactly the subsets the server calls old and new), choose a split (a preset or any
+//! value), see exactly what will change per VirtualService, and apply it
 //! with one request. The preview is a snapshot taken when the choice changes — what is sent as
 //! `expected` is what was shown, so a route someone changes afterwards fails with 409 and is
 //! left alone while the others proceed. The page says which did what.
 
 use super::{
-    shift_preview::{error_text, shift_route, split_text, Plan, PreviewRow, NEW, OLD, PRESETS},
+    shift_preview::{error_text, split_text, Plan, PreviewRow},
     shift_results::ShiftResults,
     test_ids,
 };
@@ -14,12 +15,16 @@ use crate::{
     state::{
         access::{use_access, Permission},
         routes::{use_routes, VsKey},
+        settings::use_settings,
     },
     weight_controls::split::parse_weight,
 };
 use leptos::prelude::*;
 use std::collections::BTreeSet;
-use switchyard_protocol::{ShiftResponse, VirtualServiceRoutes};
+use switchyard_protocol::{
+    weights::{PRESETS, TOTAL},
+    ShiftResponse, Subsets, VirtualServiceRoutes,
+};
 
 /// One VirtualService that can take part: its key, its old/new split now, and whether the
 /// person may change it.
@@ -30,24 +35,15 @@ struct Candidate {
     permission: Permission,
 }
 
-fn split_now(vs: &VirtualServiceRoutes) -> Option<(u32, u32)> {
-    shift_route(vs).map(|route| {
-        let weight = |key: &str| {
-            route
-                .destinations
-                .iter()
-                .filter(|d| d.key() == key)
-                .map(|d| d.weight)
-                .sum::<u32>()
-        };
-        (weight(OLD), weight(NEW))
-    })
+fn split_now(subsets: &Subsets, vs: &VirtualServiceRoutes) -> Option<(u32, u32)> {
+    subsets.shift_route(vs).map(|route| subsets.split_of(route))
 }
 
 #[component]
 pub fn BulkShift() -> impl IntoView {
     let routes = use_routes();
     let access = use_access();
+    let settings = use_settings();
     // Unticked by the person; everything else that may be changed is chosen, including
     // VirtualServices that appear later.
     let unticked = RwSignal::new(BTreeSet::<VsKey>::new());
@@ -56,12 +52,16 @@ pub fn BulkShift() -> impl IntoView {
     // The answer, with the preview rows it was applied from.
     let outcome = RwSignal::new(None::<Result<(ShiftResponse, Vec<PreviewRow>), String>>);
 
+    // Nothing is a candidate until the server said what old and new are called.
     let candidates = Memo::new(move |_| {
+        let Some(subsets) = settings.subsets() else {
+            return Vec::new();
+        };
         routes
             .entries()
             .into_iter()
             .filter_map(|entry| {
-                let split = entry.routes.with(split_now)?;
+                let split = entry.routes.with(|vs| split_now(&subsets, vs))?;
                 let permission = access
                     .map(|a| a.permission(&entry.key))
                     .unwrap_or(Permission::Editable);
@@ -79,7 +79,9 @@ pub fn BulkShift() -> impl IntoView {
 
     // Takes the snapshot the person sees and applies.
     let preview = move || {
-        let Some(old) = old_weight.get_untracked() else {
+        let (Some(old), Some(subsets)) =
+            (old_weight.get_untracked(), settings.subsets.get_untracked())
+        else {
             plan.set(None);
             return;
         };
@@ -97,7 +99,7 @@ pub fn BulkShift() -> impl IntoView {
                 .map(|e| e.routes.get())
                 .collect()
         });
-        plan.set(Some(Plan::new(&chosen, old)));
+        plan.set(Some(Plan::new(&subsets, &chosen, old)));
         outcome.set(None);
     };
     let choose_split = move |old: u32| {
@@ -109,6 +111,14 @@ pub fn BulkShift() -> impl IntoView {
         let request = applied.request();
         let shown = applied.rows.clone();
         async move {
+            // The policy the server applies, checked first: a refusal reads the same either way.
+            let request = match request {
+                Ok(request) => request,
+                Err(error) => {
+                    outcome.set(Some(Err(format!("refused (invalid): {error}"))));
+                    return;
+                }
+            };
             let answer = rollout::shift(&request).await;
             match answer {
                 Ok(response) => {
@@ -128,6 +138,21 @@ pub fn BulkShift() -> impl IntoView {
     let can_apply =
         move || !sending.get() && plan.with(|p| p.as_ref().is_some_and(|p| !p.rows.is_empty()));
 
+    // The subset names in the labels; empty only before the settings arrive (nothing is
+    // offered then).
+    let old_name = move || {
+        settings
+            .subsets
+            .with(|s| s.as_ref().map(|s| s.old_name().to_owned()))
+            .unwrap_or_default()
+    };
+    let new_name = move || {
+        settings
+            .subsets
+            .with(|s| s.as_ref().map(|s| s.new_name().to_owned()))
+            .unwrap_or_default()
+    };
+
     let target_row = move |candidate: Candidate| {
         let name = candidate.key.name.clone();
         let id = format!("bulk-target-{}-{}", candidate.key.namespace, name);
@@ -140,7 +165,7 @@ pub fn BulkShift() -> impl IntoView {
         };
         let reason = candidate.permission.reason().map(|reason| {
             view! {
-                <span class="bulk-target-reason" data-testid=format!("bulk-target-reason-{name}")>
+                <span class="bulk-target-reason" data-testid=test_ids::bulk_target_reason(&name)>
                     {format!("read-only: {reason}")}
                 </span>
             }
@@ -169,7 +194,14 @@ pub fn BulkShift() -> impl IntoView {
                 <label for=label_id>
                     <span class="bulk-target-name">{name.clone()}</span>
                     <span class="bulk-target-split">
-                        {split_text(candidate.split.0, candidate.split.1)}
+                        {move || {
+                            settings
+                                .subsets
+                                .with(|s| {
+                                    s.as_ref()
+                                        .map(|s| split_text(s, candidate.split.0, candidate.split.1))
+                                })
+                        }}
                     </span>
                 </label>
                 {reason}
@@ -247,17 +279,32 @@ pub fn BulkShift() -> impl IntoView {
                     />
                 </ul>
                 {move || {
+                    settings.problem.get().map(|text| view! { <p class="rollout-error" role="alert">{text}</p> })
+                }}
+                {move || {
+                    let subsets = settings.subsets.get()?;
                     (routes.is_loaded() && candidates.with(Vec::is_empty))
-                        .then(|| view! { <p class="page-note">"No VirtualService has an old/new route."</p> })
+                        .then(|| {
+                            let text = format!(
+                                "No VirtualService has a route split between exactly {} and {}.",
+                                subsets.old_name(),
+                                subsets.new_name(),
+                            );
+                            view! { <p class="page-note">{text}</p> }
+                        })
                 }}
             </fieldset>
             <fieldset class="bulk-split">
                 <legend>"Split"</legend>
-                <div class="preset-buttons" role="group" aria-label="preset splits, old / new">
+                <div
+                    class="preset-buttons"
+                    role="group"
+                    aria-label=move || format!("preset splits, {} / {}", old_name(), new_name())
+                >
                     {presets}
                 </div>
                 <label class="bulk-old-weight-field" for="bulk-old-weight">
-                    <span>"old"</span>
+                    <span>{old_name}</span>
                     <input
                         type="number"
                         id="bulk-old-weight"
@@ -280,8 +327,8 @@ pub fn BulkShift() -> impl IntoView {
                     {move || {
                         old_weight
                             .get()
-                            .map(|old| format!("new {}%", 100 - old))
-                            .unwrap_or_else(|| "new gets the rest".into())
+                            .map(|old| format!("{} {}%", new_name(), TOTAL.saturating_sub(old)))
+                            .unwrap_or_else(|| format!("{} gets the rest", new_name()))
                     }}
                 </span>
             </fieldset>
@@ -292,7 +339,7 @@ pub fn BulkShift() -> impl IntoView {
                     let changes = current.change_count();
                     let heading = format!(
                         "Preview: {} — {changes} of {count} would change",
-                        split_text(current.old, current.new),
+                        split_text(&current.subsets, current.old, current.new),
                     );
                     Some(
                         view! {

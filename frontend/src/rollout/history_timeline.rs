@@ -5,7 +5,10 @@
 use super::{shift_preview::error_text, test_ids};
 use crate::{
     api::rollout,
-    state::history::{change_text, source_label, time_text, use_history},
+    state::{
+        history::{change_text, source_label, time_text, use_history},
+        settings::use_settings,
+    },
 };
 use leptos::prelude::*;
 use switchyard_protocol::ChangeRecord;
@@ -13,6 +16,7 @@ use switchyard_protocol::ChangeRecord;
 #[component]
 pub fn HistoryTimeline() -> impl IntoView {
     let history = use_history();
+    let settings = use_settings();
     leptos::task::spawn_local(async move {
         match rollout::fetch_history().await {
             Ok(response) => history.seed(response.changes),
@@ -29,7 +33,7 @@ pub fn HistoryTimeline() -> impl IntoView {
         entries.reverse();
         entries
     };
-    let entry = |(index, change): (usize, ChangeRecord)| {
+    let entry = move |(index, change): (usize, ChangeRecord)| {
         let source_class = format!("history-source is-{}", change.source);
         view! {
             <li class="history-entry" data-testid=test_ids::history_entry(index)>
@@ -39,7 +43,9 @@ pub fn HistoryTimeline() -> impl IntoView {
                 <span class="history-target">
                     {format!("{}/{} route {}", change.namespace, change.virtual_service, change.route_index)}
                 </span>
-                <span class="history-change">{change_text(&change)}</span>
+                <span class="history-change">
+                    {move || settings.subsets.with(|s| change_text(&change, s.as_ref()))}
+                </span>
             </li>
         }
     };

@@ -1,11 +1,11 @@
 //! Rollback: one clearly marked button that sends every old/new route in scope to old 100 /
-//! new 0, after one plain question. The server picks the routes from its cluster cache, so this
+//! new 0 (old and new as the server names the subsets), after one plain question. The server picks the routes from its cluster cache, so this
 //! works whatever state the metrics (Prometheus) are in; the page needs nothing but the routes
 //! it already shows to ask the question.
 
 use super::{
     confirm_dialog::ConfirmDialog,
-    shift_preview::{error_text, shift_route},
+    shift_preview::{error_text, split_text},
     shift_results::ShiftResults,
     test_ids,
 };
@@ -14,6 +14,7 @@ use crate::{
     state::{
         access::{use_access, Permission},
         routes::use_routes,
+        settings::use_settings,
     },
 };
 use leptos::prelude::*;
@@ -23,15 +24,20 @@ use switchyard_protocol::ShiftResponse;
 pub fn RollbackButton() -> impl IntoView {
     let routes = use_routes();
     let access = use_access();
+    let settings = use_settings();
     let asking = RwSignal::new(false);
     let outcome = RwSignal::new(None::<Result<ShiftResponse, String>>);
 
     // The VirtualServices a rollback reaches, with whether the person may change each.
+    // Nothing until the server said what old and new are called.
     let reach = Memo::new(move |_| {
+        let Some(subsets) = settings.subsets() else {
+            return Vec::new();
+        };
         routes
             .entries()
             .into_iter()
-            .filter(|entry| entry.routes.with(|vs| shift_route(vs).is_some()))
+            .filter(|entry| entry.routes.with(|vs| subsets.shift_route(vs).is_some()))
             .map(|entry| {
                 access
                     .map(|a| a.permission(&entry.key))
@@ -40,7 +46,7 @@ pub fn RollbackButton() -> impl IntoView {
             .collect::<Vec<_>>()
     });
     // Read-only only when every reachable VirtualService is; otherwise the server does what it
-    // may and reports the rest.
+    // may and reports the rest. Without the settings there is nothing to ask about.
     let refusal = Memo::new(move |_| {
         reach.with(|all| {
             if all.is_empty() || all.iter().any(Permission::is_editable) {
@@ -50,13 +56,32 @@ pub fn RollbackButton() -> impl IntoView {
             }
         })
     });
+    let old_name = move || {
+        settings
+            .subsets
+            .with(|s| s.as_ref().map(|s| s.old_name().to_owned()))
+            .unwrap_or_default()
+    };
     let question = Signal::derive(move || {
         let n = reach.with(Vec::len);
         format!(
-            "Send ALL traffic of {n} service{} back to old?",
-            if n == 1 { "" } else { "s" }
+            "Send ALL traffic of {n} service{} back to {}?",
+            if n == 1 { "" } else { "s" },
+            old_name()
         )
     });
+    let help = move || match settings.subsets.get() {
+        Some(s) => format!(
+            "Sends every {}/{} route in scope to {}. Needs no metrics.",
+            s.old_name(),
+            s.new_name(),
+            split_text(&s, switchyard_protocol::weights::TOTAL, 0)
+        ),
+        None => settings
+            .problem
+            .get()
+            .unwrap_or_else(|| "Waiting for the console's settings…".into()),
+    };
 
     let rollback = Action::new_local(move |_: &()| async move {
         outcome.set(None);
@@ -77,17 +102,23 @@ pub fn RollbackButton() -> impl IntoView {
     view! {
         <section class="rollback" aria-labelledby="rollback-title">
             <h2 class="rollout-title" id="rollback-title">"Rollback"</h2>
-            <p class="rollout-help">
-                "Sends every old/new route in scope to old 100 / new 0. Needs no metrics."
-            </p>
+            <p class="rollout-help">{help}</p>
             <button
                 type="button"
                 class="danger-button rollback-button"
                 data-testid=test_ids::ROLLBACK
-                prop:disabled=move || sending.get() || refusal.with(Option::is_some)
+                prop:disabled=move || {
+                    sending.get() || refusal.with(Option::is_some) || settings.subsets.with(Option::is_none)
+                }
                 on:click=move |_| asking.set(true)
             >
-                {move || if sending.get() { "Rolling back…" } else { "Roll back everything to old" }}
+                {move || {
+                    if sending.get() {
+                        "Rolling back…".to_owned()
+                    } else {
+                        format!("Roll back everything to {}", old_name())
+                    }
+                }}
             </button>
             {move || {
                 refusal

@@ -4,41 +4,19 @@
 //! Also the sentences for the per-target results. Pure: no signals, no DOM; tested natively.
 
 use crate::{api::Error, state::route_draft::expected_of};
-use std::collections::BTreeMap;
 use switchyard_protocol::{
-    ExpectedDestination, HttpRoute, ShiftOutcome, ShiftRequest, ShiftResult, ShiftTarget,
+    weights::{validate_values, WeightError},
+    ExpectedDestination, ShiftOutcome, ShiftRequest, ShiftResult, ShiftTarget, Subsets,
     VirtualServiceRoutes,
 };
 
-/// The subset names of the two versions, as the demo and the server's defaults name them.
-pub const OLD: &str = "old";
-pub const NEW: &str = "new";
-
-/// The splits offered as one-click presets, as (old, new).
-pub const PRESETS: [(u32, u32); 4] = [(100, 0), (80, 20), (50, 50), (0, 100)];
-
-/// The route a bulk shift changes, as the server picks it: the last route whose destinations are
-/// exactly `old` and `new` (the default traffic; header-matched routes come before it).
-pub fn shift_route(vs: &VirtualServiceRoutes) -> Option<&HttpRoute> {
-    vs.routes.iter().rev().find(|route| {
-        let keys: Vec<&str> = route.destinations.iter().map(|d| d.key()).collect();
-        keys.len() == 2 && keys.contains(&OLD) && keys.contains(&NEW)
-    })
-}
-
-/// The weight of `key` in a route (0 when absent, as Istio reads a missing weight).
-fn weight_of(route: &HttpRoute, key: &str) -> u32 {
-    route
-        .destinations
-        .iter()
-        .filter(|d| d.key() == key)
-        .map(|d| d.weight)
-        .sum()
-}
-
-/// "old 80 / new 20".
-pub fn split_text(old: u32, new: u32) -> String {
-    format!("{OLD} {old} / {NEW} {new}")
+/// "old 80 / new 20", with the subset names the server uses.
+pub fn split_text(subsets: &Subsets, old: u32, new: u32) -> String {
+    format!(
+        "{} {old} / {} {new}",
+        subsets.old_name(),
+        subsets.new_name()
+    )
 }
 
 /// One VirtualService of a preview.
@@ -53,6 +31,8 @@ pub struct PreviewRow {
     pub after: (u32, u32),
     /// The route's destinations as shown: the guard the server checks.
     pub expected: Vec<ExpectedDestination>,
+    /// What old and new are called.
+    pub subsets: Subsets,
 }
 
 impl PreviewRow {
@@ -62,9 +42,12 @@ impl PreviewRow {
 
     /// "old 100 / new 0 → old 0 / new 100", or "old 0 / new 100 (no change)".
     pub fn text(&self) -> String {
-        let before = split_text(self.before.0, self.before.1);
+        let before = split_text(&self.subsets, self.before.0, self.before.1);
         if self.changes() {
-            format!("{before} → {}", split_text(self.after.0, self.after.1))
+            format!(
+                "{before} → {}",
+                split_text(&self.subsets, self.after.0, self.after.1)
+            )
         } else {
             format!("{before} (no change)")
         }
@@ -73,16 +56,17 @@ impl PreviewRow {
     /// Whether `now` (the VirtualService as the page knows it now) no longer matches what the
     /// preview showed; applying will then fail for this one with 409.
     pub fn is_stale(&self, now: &VirtualServiceRoutes) -> bool {
-        shift_route(now).is_none_or(|route| {
+        self.subsets.shift_route(now).is_none_or(|route| {
             route.index != self.route_index || expected_of(route) != self.expected
         })
     }
 }
 
 /// A bulk shift as previewed: the split and one row per chosen VirtualService that has an
-/// old/new route.
+/// old/new route (the one the server will change, by the protocol's rule).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
+    pub subsets: Subsets,
     pub old: u32,
     pub new: u32,
     pub rows: Vec<PreviewRow>,
@@ -90,24 +74,34 @@ pub struct Plan {
 
 impl Plan {
     /// The preview for `old` percent to the old version (the rest to new) over `chosen`.
-    pub fn new<'a>(chosen: impl IntoIterator<Item = &'a VirtualServiceRoutes>, old: u32) -> Plan {
-        let old = old.min(100);
-        let new = 100 - old;
+    pub fn new<'a>(
+        subsets: &Subsets,
+        chosen: impl IntoIterator<Item = &'a VirtualServiceRoutes>,
+        old: u32,
+    ) -> Plan {
+        let weights = subsets.weights(old);
+        let (old, new) = (weights[subsets.old_name()], weights[subsets.new_name()]);
         let rows = chosen
             .into_iter()
             .filter_map(|vs| {
-                let route = shift_route(vs)?;
+                let route = subsets.shift_route(vs)?;
                 Some(PreviewRow {
                     namespace: vs.namespace.clone(),
                     name: vs.name.clone(),
                     route_index: route.index,
-                    before: (weight_of(route, OLD), weight_of(route, NEW)),
+                    before: subsets.split_of(route),
                     after: (old, new),
                     expected: expected_of(route),
+                    subsets: subsets.clone(),
                 })
             })
             .collect();
-        Plan { old, new, rows }
+        Plan {
+            subsets: subsets.clone(),
+            old,
+            new,
+            rows,
+        }
     }
 
     /// How many of the rows would change.
@@ -115,10 +109,13 @@ impl Plan {
         self.rows.iter().filter(|r| r.changes()).count()
     }
 
-    /// The one request that applies the whole preview. Targets are always named (an empty list
-    /// would mean "every VirtualService", which is not what a preview of none shows).
-    pub fn request(&self) -> ShiftRequest {
-        ShiftRequest {
+    /// The one request that applies the whole preview, checked against the weight policy the
+    /// server applies. Targets are always named (an empty list would mean "every
+    /// VirtualService", which is not what a preview of none shows).
+    pub fn request(&self) -> Result<ShiftRequest, WeightError> {
+        let weights = self.subsets.weights(self.old);
+        validate_values(&weights)?;
+        Ok(ShiftRequest {
             targets: self
                 .rows
                 .iter()
@@ -128,8 +125,8 @@ impl Plan {
                     expected: Some(row.expected.clone()),
                 })
                 .collect(),
-            weights: BTreeMap::from([(OLD.to_owned(), self.old), (NEW.to_owned(), self.new)]),
-        }
+            weights,
+        })
     }
 }
 
@@ -170,7 +167,7 @@ pub fn result_text(result: &ShiftResult, shown: Option<&PreviewRow>) -> String {
 }
 
 /// "3 changed, 1 failed" over all results; "nothing to do" for none.
-pub fn results_summary(results: &[ShiftResult]) -> String {
+pub fn results_summary(results: &[ShiftResult], subsets: Option<&Subsets>) -> String {
     let count = |outcome| results.iter().filter(|r| r.outcome == outcome).count();
     let parts: Vec<String> = [
         (ShiftOutcome::Changed, "changed"),
@@ -184,7 +181,14 @@ pub fn results_summary(results: &[ShiftResult]) -> String {
     })
     .collect();
     if parts.is_empty() {
-        "nothing to do: no VirtualService has an old/new route".into()
+        match subsets {
+            Some(s) => format!(
+                "nothing to do: no VirtualService has a route split between exactly {} and {}",
+                s.old_name(),
+                s.new_name()
+            ),
+            None => "nothing to do: no VirtualService has a route to change".into(),
+        }
     } else {
         parts.join(", ")
     }
@@ -202,7 +206,12 @@ pub fn error_text(error: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_protocol::Destination;
+    use std::collections::BTreeMap;
+    use switchyard_protocol::{Destination, HttpRoute};
+
+    fn old_new() -> Subsets {
+        Subsets::default()
+    }
 
     fn dest(subset: &str, weight: u32) -> Destination {
         Destination {
@@ -225,53 +234,24 @@ mod tests {
 
     /// The demo's shape: route 0 pins testers to new, route 1 is the old/new split.
     fn vs(name: &str, old: u32, new: u32) -> VirtualServiceRoutes {
+        vs_named(&old_new(), name, old, new)
+    }
+
+    /// The same shape with other subset names.
+    fn vs_named(subsets: &Subsets, name: &str, old: u32, new: u32) -> VirtualServiceRoutes {
         VirtualServiceRoutes {
             namespace: "hands-on".into(),
             name: name.into(),
             resource_version: "7".into(),
             hosts: vec![name.into()],
             routes: vec![
-                route(0, vec![dest(NEW, 100)]),
-                route(1, vec![dest(OLD, old), dest(NEW, new)]),
+                route(0, vec![dest(subsets.new_name(), 100)]),
+                route(
+                    1,
+                    vec![dest(subsets.old_name(), old), dest(subsets.new_name(), new)],
+                ),
             ],
         }
-    }
-
-    #[test]
-    fn the_old_new_route_is_the_last_with_exactly_those_subsets() {
-        let demo = vs("review", 100, 0);
-        assert_eq!(shift_route(&demo).map(|r| r.index), Some(1));
-
-        let mut three_way = vs("review", 100, 0);
-        three_way.routes[1].destinations.push(dest("canary", 0));
-        assert_eq!(shift_route(&three_way), None);
-
-        let mut two_splits = vs("review", 100, 0);
-        two_splits
-            .routes
-            .insert(0, route(0, vec![dest(NEW, 50), dest(OLD, 50)]));
-        two_splits.routes[1].index = 1;
-        two_splits.routes[2].index = 2;
-        assert_eq!(shift_route(&two_splits).map(|r| r.index), Some(2));
-
-        let hosts_only = VirtualServiceRoutes {
-            routes: vec![route(
-                0,
-                vec![
-                    Destination {
-                        subset: None,
-                        ..dest("x", 50)
-                    },
-                    Destination {
-                        subset: None,
-                        host: "other".into(),
-                        ..dest("x", 50)
-                    },
-                ],
-            )],
-            ..vs("product", 0, 0)
-        };
-        assert_eq!(shift_route(&hosts_only), None);
     }
 
     #[test]
@@ -281,7 +261,7 @@ mod tests {
             vs("recommendation", 100, 0),
             vs("review", 0, 100),
         ];
-        let plan = Plan::new(&services, 0);
+        let plan = Plan::new(&old_new(), &services, 0);
         let texts: Vec<(String, String)> = plan
             .rows
             .iter()
@@ -299,14 +279,14 @@ mod tests {
             ]
         );
         assert_eq!(plan.change_count(), 2);
-        assert_eq!(Plan::new(&services, 250).new, 0);
+        assert_eq!(Plan::new(&old_new(), &services, 250).new, 0);
     }
 
     #[test]
     fn the_request_carries_the_split_and_the_routes_as_shown() {
         let services = [vs("product", 80, 20), vs("review", 100, 0)];
-        let plan = Plan::new(&services, 50);
-        let request = plan.request();
+        let plan = Plan::new(&old_new(), &services, 50);
+        let request = plan.request().expect("within the policy");
         assert_eq!(
             request.weights,
             BTreeMap::from([("new".to_owned(), 50), ("old".to_owned(), 50)])
@@ -320,16 +300,57 @@ mod tests {
         );
         // A VirtualService without an old/new route is not a target.
         let lone = VirtualServiceRoutes {
-            routes: vec![route(0, vec![dest(OLD, 100)])],
+            routes: vec![route(0, vec![dest("old", 100)])],
             ..vs("product-composite", 0, 0)
         };
-        assert!(Plan::new([&lone], 0).request().targets.is_empty());
+        assert!(Plan::new(&old_new(), [&lone], 0)
+            .request()
+            .unwrap()
+            .targets
+            .is_empty());
+    }
+
+    #[test]
+    fn other_subset_names_are_previewed_and_sent_as_the_server_named_them() {
+        let blue_green = Subsets::new("blue", "green").unwrap();
+        let services = [
+            vs_named(&blue_green, "product", 100, 0),
+            vs_named(&blue_green, "review", 60, 40),
+            // Split between old and new: not a route this console shifts.
+            vs("recommendation", 100, 0),
+        ];
+        let plan = Plan::new(&blue_green, &services, 0);
+        let texts: Vec<(&str, String)> = plan
+            .rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.text()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (
+                    "product",
+                    "blue 100 / green 0 → blue 0 / green 100".to_owned()
+                ),
+                (
+                    "review",
+                    "blue 60 / green 40 → blue 0 / green 100".to_owned()
+                ),
+            ]
+        );
+        let request = plan.request().expect("within the policy");
+        assert_eq!(
+            request.weights,
+            BTreeMap::from([("blue".to_owned(), 0), ("green".to_owned(), 100)])
+        );
+        // With the default names nothing of the blue/green services would be offered.
+        assert_eq!(Plan::new(&old_new(), &services[..2], 0).rows, []);
     }
 
     #[test]
     fn a_route_changed_after_the_preview_is_stale() {
         let shown = vs("review", 100, 0);
-        let plan = Plan::new([&shown], 0);
+        let plan = Plan::new(&old_new(), [&shown], 0);
         let row = &plan.rows[0];
         assert!(!row.is_stale(&shown));
         let mut newer_version_same_route = shown.clone();
@@ -360,7 +381,9 @@ mod tests {
             result_text(&changed, None),
             "changed: set to old 0 / new 100"
         );
-        let shown = Plan::new([&vs("review", 100, 0)], 0).rows.remove(0);
+        let shown = Plan::new(&old_new(), [&vs("review", 100, 0)], 0)
+            .rows
+            .remove(0);
         assert_eq!(
             result_text(&changed, Some(&shown)),
             "changed: old 100 / new 0 → old 0 / new 100"
@@ -374,10 +397,17 @@ mod tests {
             "failed (403 forbidden): viewer may not patch"
         );
         assert_eq!(
-            results_summary(&[changed.clone(), changed, conflict, same]),
+            results_summary(
+                &[changed.clone(), changed, conflict, same],
+                Some(&old_new())
+            ),
             "2 changed, 1 unchanged, 1 failed"
         );
-        assert!(results_summary(&[]).starts_with("nothing to do"));
+        assert!(results_summary(&[], None).starts_with("nothing to do"));
+        assert_eq!(
+            results_summary(&[], Some(&Subsets::new("blue", "green").unwrap())),
+            "nothing to do: no VirtualService has a route split between exactly blue and green"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! per target ("changed: old 100 / new 0 → old 0 / new 100", "failed (409 conflict): …").
 
 use super::shift_preview::{result_text, results_summary, PreviewRow};
+use crate::state::settings::use_settings;
 use leptos::prelude::*;
 use switchyard_protocol::{ShiftOutcome, ShiftResult};
 
@@ -23,7 +24,8 @@ pub fn ShiftResults(
     #[prop(optional)]
     shown: Vec<PreviewRow>,
 ) -> impl IntoView {
-    let summary = results_summary(&results);
+    let subsets = use_settings().subsets.get_untracked();
+    let summary = results_summary(&results, subsets.as_ref());
     let rows = results
         .into_iter()
         .map(|result| {

@@ -7,6 +7,10 @@ pub const BULK_SHIFT: &str = "bulk-shift";
 pub fn bulk_target(name: &str) -> String {
     format!("bulk-target-{name}")
 }
+/// Beside a disabled checkbox, why it is read-only: `bulk-target-reason-{name}`.
+pub fn bulk_target_reason(name: &str) -> String {
+    format!("bulk-target-reason-{name}")
+}
 /// A preset split: `bulk-preset-{old}-{new}`.
 pub fn bulk_preset(old: u32, new: u32) -> String {
     format!("bulk-preset-{old}-{new}")
@@ -36,8 +40,10 @@ pub const ROLLBACK_RESULT: &str = "rollback-result";
 /// the oldest change, so an entry keeps its id as newer ones arrive.
 pub const HISTORY: &str = "history";
 pub fn history_entry(index: usize) -> String {
-    format!("history-entry-{index}")
+    format!("{HISTORY_ENTRY_PREFIX}{index}")
 }
+/// What every history entry's id starts with (for `[data-testid^="history-entry-"]`).
+pub const HISTORY_ENTRY_PREFIX: &str = "history-entry-";
 
 /// Who the page thinks you are.
 pub const WHOAMI: &str = "whoami";
@@ -58,6 +64,7 @@ mod tests {
     #[test]
     fn ids_follow_the_documented_shapes() {
         assert_eq!(bulk_target("review"), "bulk-target-review");
+        assert_eq!(bulk_target_reason("review"), "bulk-target-reason-review");
         assert_eq!(bulk_preset(0, 100), "bulk-preset-0-100");
         assert_eq!(bulk_preview("review"), "bulk-preview-review");
         assert_eq!(bulk_result("review"), "bulk-result-review");

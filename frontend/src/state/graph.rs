@@ -6,7 +6,7 @@
 //! [`ShareHistory`] and [`ChangeMarks`] are plain data with pure methods, unit-tested natively;
 //! [`GraphStore`] only holds them in signals.
 
-use crate::graph_view::label::rollout_version;
+use crate::{graph_view::label::rollout_version, state::settings::SettingsStore};
 use leptos::prelude::*;
 use std::collections::{BTreeMap, VecDeque};
 use switchyard_protocol::{ChangeRecord, Graph};
@@ -34,15 +34,17 @@ pub struct ShareHistory {
 }
 
 impl ShareHistory {
-    /// Adds one snapshot. The same snapshot twice (the stream resends the latest on reconnect)
-    /// and snapshots older than the newest seen are ignored, so time only moves forward.
-    pub fn record(&mut self, graph: &Graph) {
+    /// Adds one snapshot, following each split's rollout version (see [`rollout_version`]; the
+    /// server's new subset is `new_subset`, when known). The same snapshot twice (the stream
+    /// resends the latest on reconnect) and snapshots older than the newest seen are ignored,
+    /// so time only moves forward.
+    pub fn record(&mut self, graph: &Graph, new_subset: Option<&str>) {
         if graph.generated_at <= self.latest {
             return;
         }
         self.latest = graph.generated_at;
         for split in &graph.splits {
-            let observed = rollout_version(split)
+            let observed = rollout_version(split, new_subset)
                 .and_then(|v| v.observed)
                 .filter(|_| split.rate > 0.0);
             self.series
@@ -197,10 +199,13 @@ pub struct GraphStore {
     pub changes: RwSignal<ChangeMarks>,
     /// While the render benchmark runs, live snapshots must not replace its synthetic graph.
     pub frozen: RwSignal<bool>,
+    /// Which subset is the new version.
+    pub settings: SettingsStore,
 }
 
-pub fn provide_graph() -> GraphStore {
+pub fn provide_graph(settings: SettingsStore) -> GraphStore {
     let store = GraphStore {
+        settings,
         graph: RwSignal::new(None),
         history: RwSignal::new(ShareHistory::default()),
         changes: RwSignal::new(ChangeMarks::default()),
@@ -228,7 +233,9 @@ impl GraphStore {
         if !newer {
             return;
         }
-        self.history.update(|h| h.record(&graph));
+        let subsets = self.settings.subsets.get_untracked();
+        let new_subset = subsets.as_ref().map(|s| s.new_name());
+        self.history.update(|h| h.record(&graph, new_subset));
         self.graph.set(Some(graph));
     }
 
@@ -280,11 +287,11 @@ mod tests {
     #[test]
     fn history_keeps_the_rollout_share_in_time_order_once() {
         let mut history = ShareHistory::default();
-        history.record(&graph(100.0, None));
-        history.record(&graph(105.0, Some(10.0)));
-        history.record(&graph(105.0, Some(99.0)));
-        history.record(&graph(103.0, Some(99.0)));
-        history.record(&graph(110.0, Some(19.5)));
+        history.record(&graph(100.0, None), Some("new"));
+        history.record(&graph(105.0, Some(10.0)), Some("new"));
+        history.record(&graph(105.0, Some(99.0)), Some("new"));
+        history.record(&graph(103.0, Some(99.0)), Some("new"));
+        history.record(&graph(110.0, Some(19.5)), Some("new"));
         let observed: Vec<Option<f64>> =
             history.samples(&key()).iter().map(|s| s.observed).collect();
         assert_eq!(observed, vec![None, Some(10.0), Some(19.5)]);
@@ -296,13 +303,13 @@ mod tests {
     fn history_forgets_what_is_older_than_the_horizon_and_stays_bounded() {
         let mut history = ShareHistory::default();
         for i in 0..2000 {
-            history.record(&graph(f64::from(i), Some(20.0)));
+            history.record(&graph(f64::from(i), Some(20.0)), Some("new"));
         }
         let samples = history.samples(&key());
         assert_eq!(samples.len(), MAX_SAMPLES);
         assert!(samples.iter().all(|s| s.at >= 1999.0 - HORIZON_SECONDS));
         // A gap longer than the horizon leaves only the new sample.
-        history.record(&graph(10_000.0, Some(1.0)));
+        history.record(&graph(10_000.0, Some(1.0)), Some("new"));
         assert_eq!(history.samples(&key()).len(), 1);
     }
 

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use std::collections::{BTreeMap, HashSet};
-use switchyard_protocol::ChangeRecord;
+use switchyard_protocol::{ChangeRecord, Subsets};
 
 /// Adds `incoming` records not already present (by id), keeping `into`'s order and appending the
 /// new ones in their own order: the server sends the history oldest first and each live change
@@ -28,13 +28,10 @@ pub fn seed(live_so_far: &[ChangeRecord], read: Vec<ChangeRecord>) -> Vec<Change
     merged
 }
 
-/// "old 100 / new 0": weights by key, `old` first and `new` second, then the others by name.
-pub fn weights_text(weights: &BTreeMap<String, u32>) -> String {
-    let rank = |key: &str| match key {
-        "old" => 0,
-        "new" => 1,
-        _ => 2,
-    };
+/// "old 100 / new 0": weights by key, the server's old subset first and its new one second,
+/// then the others by name (all by name while the subset names are not known).
+pub fn weights_text(weights: &BTreeMap<String, u32>, subsets: Option<&Subsets>) -> String {
+    let rank = |key: &str| subsets.map_or(0, |s| s.rank(key));
     let mut entries: Vec<(&String, &u32)> = weights.iter().collect();
     entries.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
     if entries.is_empty() {
@@ -48,11 +45,11 @@ pub fn weights_text(weights: &BTreeMap<String, u32>) -> String {
 }
 
 /// "old 100 / new 0 → old 0 / new 100".
-pub fn change_text(record: &ChangeRecord) -> String {
+pub fn change_text(record: &ChangeRecord, subsets: Option<&Subsets>) -> String {
     format!(
         "{} → {}",
-        weights_text(&record.before),
-        weights_text(&record.after)
+        weights_text(&record.before, subsets),
+        weights_text(&record.after, subsets)
     )
 }
 
@@ -178,13 +175,25 @@ mod tests {
 
     #[test]
     fn changes_read_as_sentences() {
+        let old_new = Subsets::default();
         assert_eq!(
-            change_text(&change("a", (100, 0), (0, 100))),
+            change_text(&change("a", (100, 0), (0, 100)), Some(&old_new)),
             "old 100 / new 0 → old 0 / new 100"
         );
         let three = BTreeMap::from([("new".into(), 10), ("canary".into(), 5), ("old".into(), 85)]);
-        assert_eq!(weights_text(&three), "old 85 / new 10 / canary 5");
-        assert_eq!(weights_text(&BTreeMap::new()), "nothing");
+        assert_eq!(
+            weights_text(&three, Some(&old_new)),
+            "old 85 / new 10 / canary 5"
+        );
+        assert_eq!(weights_text(&BTreeMap::new(), Some(&old_new)), "nothing");
+        // Other names lead when the server uses them; without names, keys go by name.
+        let blue_green = Subsets::new("green", "blue").unwrap();
+        let weights = BTreeMap::from([("blue".into(), 30), ("green".into(), 70)]);
+        assert_eq!(
+            weights_text(&weights, Some(&blue_green)),
+            "green 70 / blue 30"
+        );
+        assert_eq!(weights_text(&three, None), "canary 5 / new 10 / old 85");
         assert_eq!(source_label("external"), "outside the console");
         assert_eq!(source_label("bulk"), "bulk shift");
         assert_eq!(source_label("robot"), "robot");

@@ -6,4 +6,5 @@ pub mod graph;
 pub mod history;
 pub mod route_draft;
 pub mod routes;
+pub mod settings;
 pub mod view_url;

@@ -2,7 +2,10 @@
 //! data and functions (no signals) so the rules — when Apply is possible, when the server moved
 //! underneath a draft, what the request carries — are unit-tested natively.
 
-use switchyard_protocol::{ExpectedDestination, HttpRoute, SetWeightsRequest, SetWeightsResponse};
+use switchyard_protocol::{
+    weights::{validate_for_route, WeightError},
+    ExpectedDestination, HttpRoute, SetWeightsRequest, SetWeightsResponse,
+};
 
 /// Unsaved weights for one route, remembered together with the route as the page showed it when
 /// editing began: that is what the server must still hold for the change to apply.
@@ -60,16 +63,21 @@ impl RouteDraft {
 
     /// The request that applies this draft; the guard is the route as it was when editing began,
     /// so a change someone else made meanwhile makes the server answer 409 instead of losing it.
-    pub fn request(&self, server: &HttpRoute) -> SetWeightsRequest {
-        SetWeightsRequest {
-            weights: server
-                .destinations
-                .iter()
-                .zip(&self.weights)
-                .map(|(d, &w)| (d.key().to_owned(), w))
-                .collect(),
+    /// Checked against the weight policy the server applies, so a draft the server would refuse
+    /// is never sent and says why in the server's words.
+    pub fn request(&self, server: &HttpRoute) -> Result<SetWeightsRequest, WeightError> {
+        let weights = server
+            .destinations
+            .iter()
+            .zip(&self.weights)
+            .map(|(d, &w)| (d.key().to_owned(), w))
+            .collect();
+        let keys: Vec<&str> = server.destinations.iter().map(|d| d.key()).collect();
+        validate_for_route(&keys, &weights)?;
+        Ok(SetWeightsRequest {
+            weights,
             expected: self.base.clone(),
-        }
+        })
     }
 }
 
@@ -171,10 +179,29 @@ mod tests {
         assert_eq!(draft.base, expected_of(&server));
         assert!(draft.differs_from(&server));
         assert!(!draft.changed_on_server(&server));
-        let request = draft.request(&server);
+        let request = draft.request(&server).expect("within the policy");
         assert_eq!(request.weights.get("old"), Some(&80));
         assert_eq!(request.weights.get("new"), Some(&20));
         assert_eq!(request.expected[0].weight, 100);
+    }
+
+    #[test]
+    fn a_draft_the_server_would_refuse_is_not_sent() {
+        let server = route(&[("old", 100), ("new", 0)]);
+        let short = RouteDraft::edit(None, &server, vec![70, 20]).expect("a draft");
+        assert_eq!(
+            short.request(&server).unwrap_err().to_string(),
+            "weights must add up to 100, these add up to 90"
+        );
+        // The route gained a destination while the draft was open: it has no weight for it.
+        let draft = RouteDraft::edit(None, &server, vec![80, 20]).expect("a draft");
+        let now = route(&[("old", 100), ("new", 0), ("canary", 0)]);
+        assert_eq!(
+            draft.request(&now),
+            Err(WeightError::Missing {
+                key: "canary".into()
+            })
+        );
     }
 
     #[test]
@@ -192,7 +219,10 @@ mod tests {
         assert!(draft.changed_on_server(&now));
         assert!(draft.differs_from(&now));
         // The guard still names what the person saw, so the server refuses to overwrite 50/50.
-        assert_eq!(draft.request(&now).expected, expected_of(&shown));
+        assert_eq!(
+            draft.request(&now).expect("within the policy").expected,
+            expected_of(&shown)
+        );
         // Editing on keeps the original base, and matching the new server state keeps the draft
         // (it is still based on an outdated view) but makes Apply pointless.
         let same = RouteDraft::edit(Some(draft), &now, vec![50, 50]).expect("kept");

@@ -1,8 +1,9 @@
 //! One-click splits for a two-way route (100/0, 80/20, 50/50, 0/100): the common steps of a
 //! canary rollout and its rollback.
 
-use super::{split::TWO_WAY_PRESETS, test_ids};
+use super::test_ids;
 use leptos::prelude::*;
+use switchyard_protocol::weights::PRESETS;
 
 #[component]
 pub fn PresetButtons(
@@ -15,7 +16,7 @@ pub fn PresetButtons(
     /// Called with (first, second) weights.
     on_pick: Callback<(u32, u32)>,
 ) -> impl IntoView {
-    let buttons = TWO_WAY_PRESETS
+    let buttons = PRESETS
         .iter()
         .map(|&(a, b)| {
             view! {

@@ -1,11 +1,9 @@
 //! Pure weight arithmetic behind the linked sliders: when one destination's weight is set, the
-//! others move so the route still sums to 100. No DOM, no signals, so it is unit-tested natively.
+//! others move so the route still sums to 100 (the weight policy of
+//! `switchyard_protocol::weights`, which the server applies too). No DOM, no signals, so it is
+//! unit-tested natively.
 
-/// The total every edited route sums to; Istio accepts other sums, but this console writes 100.
-pub const TOTAL: u32 = 100;
-
-/// The presets offered for a two-way route, as (first, second) weights.
-pub const TWO_WAY_PRESETS: [(u32, u32); 4] = [(100, 0), (80, 20), (50, 50), (0, 100)];
+use switchyard_protocol::weights::TOTAL;
 
 /// Sets destination `changed` to `value` (clamped to 0..=100) and spreads the rest of 100 over
 /// the other destinations.

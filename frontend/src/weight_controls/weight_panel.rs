@@ -59,14 +59,16 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
         status.set(None);
     };
 
+    // The draft as the request Apply would send, or why the server would refuse it (the weight
+    // policy both sides apply).
+    let draft_request =
+        Memo::new(move |_| draft.with(|d| d.as_ref().map(|d| route.with(|r| d.request(r)))));
+
     let apply = Action::new_local({
         let (namespace, name) = (namespace.clone(), name.clone());
         move |_: &()| {
             let (namespace, name) = (namespace.clone(), name.clone());
-            let request = draft.with_untracked(|d| {
-                d.as_ref()
-                    .map(|d| route.with_untracked(|server| d.request(server)))
-            });
+            let request = draft_request.get_untracked().and_then(Result::ok);
             async move {
                 let Some(request) = request else { return };
                 status.set(Some(Status {
@@ -116,11 +118,27 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
     let locked = Signal::derive(move || sending.get() || read_only.get());
     let can_apply = Memo::new(move |_| {
         !locked.get()
+            && draft_request.with(|r| matches!(r, Some(Ok(_))))
             && draft.with(|d| {
                 d.as_ref()
                     .is_some_and(|d| route.with(|r| d.differs_from(r)))
             })
     });
+    // The last outcome, or else why the draft cannot be applied.
+    let shown_status = {
+        let name = name.clone();
+        Memo::new(move |_| {
+            status.get().or_else(|| {
+                draft_request.with(|r| match r {
+                    Some(Err(error)) => Some(Status {
+                        kind: StatusKind::Failed,
+                        text: format!("{name}: cannot apply: {error}"),
+                    }),
+                    _ => None,
+                })
+            })
+        })
+    };
     // While our own write is in flight its echo on the event stream is not "someone else".
     let server_change = Memo::new(move |_| {
         if sending.get() {
@@ -249,12 +267,12 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
                     </button>
                 </div>
                 <p
-                    class=move || status.with(|s| s.as_ref().map_or("weight-panel-status", |s| s.kind.class()))
+                    class=move || shown_status.with(|s| s.as_ref().map_or("weight-panel-status", |s| s.kind.class()))
                     data-testid=test_ids::status(&name, index)
                     role="status"
                     aria-live="polite"
                 >
-                    {move || status.with(|s| s.as_ref().map(|s| s.text.clone()).unwrap_or_default())}
+                    {move || shown_status.with(|s| s.as_ref().map(|s| s.text.clone()).unwrap_or_default())}
                 </p>
             </section>
         </li>

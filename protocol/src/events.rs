@@ -1,0 +1,79 @@
+//! The names of the server-sent events of `GET /api/v1/events`: the SSE `event:` field the
+//! server writes and the page listens for. Each name is the [`ServerEvent`]'s serde tag, so the
+//! data (`{"type": name, "data": …}`) and the event name always agree.
+
+use crate::ServerEvent;
+
+pub const ROUTES: &str = "routes";
+pub const VIRTUAL_SERVICE_CHANGED: &str = "virtual_service_changed";
+pub const VIRTUAL_SERVICE_DELETED: &str = "virtual_service_deleted";
+pub const GRAPH: &str = "graph";
+pub const CHANGE: &str = "change";
+
+/// Every event name, for a client that listens for each.
+pub const ALL: [&str; 5] = [
+    ROUTES,
+    VIRTUAL_SERVICE_CHANGED,
+    VIRTUAL_SERVICE_DELETED,
+    GRAPH,
+    CHANGE,
+];
+
+/// The SSE event name of `event`.
+pub fn name(event: &ServerEvent) -> &'static str {
+    match event {
+        ServerEvent::Routes(_) => ROUTES,
+        ServerEvent::VirtualServiceChanged(_) => VIRTUAL_SERVICE_CHANGED,
+        ServerEvent::VirtualServiceDeleted { .. } => VIRTUAL_SERVICE_DELETED,
+        ServerEvent::Graph(_) => GRAPH,
+        ServerEvent::Change(_) => CHANGE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ChangeRecord, Graph, RoutesResponse, VirtualServiceRoutes};
+
+    fn one_of_each() -> Vec<ServerEvent> {
+        let vs = VirtualServiceRoutes {
+            namespace: "hands-on".into(),
+            name: "review".into(),
+            resource_version: "1".into(),
+            hosts: vec![],
+            routes: vec![],
+        };
+        vec![
+            ServerEvent::Routes(RoutesResponse::default()),
+            ServerEvent::VirtualServiceChanged(vs),
+            ServerEvent::VirtualServiceDeleted {
+                namespace: "hands-on".into(),
+                name: "review".into(),
+            },
+            ServerEvent::Graph(Graph::default()),
+            ServerEvent::Change(ChangeRecord {
+                id: "c1".into(),
+                time: "2026-11-27T10:00:00Z".into(),
+                user: "jane".into(),
+                source: "console".into(),
+                namespace: "hands-on".into(),
+                virtual_service: "review".into(),
+                route_index: 1,
+                before: Default::default(),
+                after: Default::default(),
+                resource_version: "2".into(),
+            }),
+        ]
+    }
+
+    #[test]
+    fn each_name_is_the_events_tag_and_all_lists_each_once() {
+        let events = one_of_each();
+        for event in &events {
+            let json = serde_json::to_value(event).unwrap();
+            assert_eq!(json["type"], name(event), "{event:?}");
+        }
+        let names: Vec<&str> = events.iter().map(name).collect();
+        assert_eq!(names, ALL);
+    }
+}
