@@ -452,13 +452,14 @@ fn unknown_entry_or_no_pods_gets_no_connection() {
     assert_eq!(mesh.send(NS, "nope", &[], &mut rng()).status, 0);
     assert_eq!(mesh.send("other", "front", &[], &mut rng()).status, 0);
     mesh.store()
+        .expect("in-process store")
         .update(&Key::new(DEPLOYMENTS, NS, "front-v1"), |d| {
             let mut d = d.clone();
             d["spec"]["replicas"] = json!(0);
             Ok(d)
         })
         .unwrap();
-    reconcile_pods(mesh.store());
+    reconcile_pods(mesh.store().expect("in-process store"));
     let outcome = mesh.send(NS, "front", &[], &mut rng());
     assert_eq!((outcome.status, outcome.flags), (0, ResponseFlags::UF));
 }
@@ -537,6 +538,6 @@ fn topology_recompiles_only_after_writes() {
     let a = mesh.topology();
     let b = mesh.topology();
     assert!(Arc::ptr_eq(&a, &b));
-    subsets(mesh.store(), "other");
+    subsets(mesh.store().expect("in-process store"), "other");
     assert!(!Arc::ptr_eq(&a, &mesh.topology()));
 }

@@ -17,7 +17,6 @@ pub(crate) use compile::workload_name;
 pub(crate) use virtual_service::compile_match;
 
 use super::metrics::{PeerId, ServiceId};
-use crate::store::Store;
 use hosts::dns_host;
 use regex::Regex;
 use serde_json::Value;
@@ -37,7 +36,8 @@ pub(crate) const DEPLOYMENTS: &str = "deployments.apps";
 pub(crate) const VIRTUAL_SERVICES: &str = "virtualservices.networking.istio.io";
 pub(crate) const DESTINATION_RULES: &str = "destinationrules.networking.istio.io";
 
-/// The objects a topology is compiled from.
+/// The objects a topology is compiled from, as an [`ObjectSource`](super::ObjectSource) hands them
+/// over.
 #[derive(Default)]
 pub struct Objects {
     pub services: Vec<Arc<Value>>,
@@ -45,23 +45,6 @@ pub struct Objects {
     pub deployments: Vec<Arc<Value>>,
     pub virtual_services: Vec<Arc<Value>>,
     pub destination_rules: Vec<Arc<Value>>,
-}
-
-impl Objects {
-    /// Every namespace's objects; the revision read before listing, so a write that lands during
-    /// the listing makes the next request rebuild again.
-    pub fn from_store(store: &Store) -> (Self, u64) {
-        let revision = store.revision();
-        let list = |resource| store.list(resource, None).0;
-        let objects = Objects {
-            services: list(SERVICES),
-            pods: list(PODS),
-            deployments: list(DEPLOYMENTS),
-            virtual_services: list(VIRTUAL_SERVICES),
-            destination_rules: list(DESTINATION_RULES),
-        };
-        (objects, revision)
-    }
 }
 
 /// A workload's simulated behaviour.
