@@ -2,7 +2,7 @@
 //!
 //! Real kubectl and kube-rs talk to it over plain HTTP as they would to a cluster: the paths,
 //! status codes, `Status` errors, watch streams and patch semantics follow kube-apiserver (see
-//! `/work/shared/reference/istio-k8s-prometheus.md` §2). Everything runs in one axum fallback
+//! docs/kubernetes-api.md for each behaviour and its source). Everything runs in one axum fallback
 //! handler because Kubernetes paths (`/api/v1/namespaces/{ns}` vs `/api/v1/namespaces/{ns}/pods`)
 //! overlap in ways a route table would have to special-case anyway.
 

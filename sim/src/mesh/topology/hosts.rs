@@ -14,10 +14,16 @@ pub(super) fn host_specificity(pattern: &str, fqdn: &str) -> Option<u8> {
     }
 }
 
-/// Istio's short-name resolution for VirtualService/DestinationRule hosts: a name without a dot
-/// is a service in the object's namespace; anything else is taken literally.
+/// Istio's short-name resolution for VirtualService and DestinationRule hosts
+/// (`ResolveShortnameToFQDN`, see docs/istio-routing.md): `*`, an IP address and any host with a
+/// dot are taken literally (so `review.other` stays `review.other`); a bare name is a service in
+/// the rule's namespace. An empty host stays empty and matches nothing.
 pub(crate) fn resolve_host(host: &str, namespace: &str) -> String {
-    if host.contains('.') || host.contains('*') {
+    let literal = host.is_empty()
+        || host == "*"
+        || host.contains('.')
+        || host.parse::<std::net::IpAddr>().is_ok();
+    if literal {
         host.to_owned()
     } else {
         fqdn(host, namespace)
@@ -52,6 +58,16 @@ mod tests {
             resolve_host("review.other.svc.cluster.local", "x"),
             "review.other.svc.cluster.local"
         );
+        // A dot makes a rule host literal, where a pod's resolver would expand it.
+        assert_eq!(resolve_host("review.other", "x"), "review.other");
+        assert_eq!(resolve_host("*", "x"), "*");
+        assert_eq!(
+            resolve_host("*.hands-on.svc.cluster.local", "x"),
+            "*.hands-on.svc.cluster.local"
+        );
+        assert_eq!(resolve_host("10.0.0.7", "x"), "10.0.0.7");
+        assert_eq!(resolve_host("::1", "x"), "::1");
+        assert_eq!(resolve_host("", "x"), "");
         assert_eq!(
             dns_host("review.other", "x"),
             "review.other.svc.cluster.local"

@@ -82,7 +82,7 @@ fn compile_route(
             .unwrap_or_default();
         let mut destinations = Vec::new();
         if entries.len() == 1 {
-            // A lone destination gets everything, whatever its weight (reference §1.4).
+            // A lone destination gets everything, whatever its weight (docs/istio-routing.md).
             destinations.push((
                 1,
                 compile_target(&entries[0], namespace, context, ctx, warnings),
