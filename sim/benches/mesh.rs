@@ -2,7 +2,7 @@
 //! product-composite (each fans out to three services: 7 sidecar records per request), plus the
 //! cost of a scrape and of recompiling the topology after an edit. Prints figures; asserts nothing.
 //!
-//! Run: `SWITCHYARD_SKIP_UI=1 cargo bench -p switchyard --bench mesh`
+//! Run: `SWITCHYARD_SKIP_UI=1 cargo bench -p switchyard-sim --bench mesh`
 
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -92,7 +92,7 @@ fn main() {
     let edits = 200;
     let start = Instant::now();
     for i in 0..edits {
-        set_review_weights(mesh.store(), 80 + (i % 2), 20);
+        set_review_weights(mesh.store().expect("in-process store"), 80 + (i % 2), 20);
         black_box(mesh.send(NS, "product-composite", &[], &mut rng));
     }
     let per_edit = start.elapsed().as_secs_f64() / edits as f64;

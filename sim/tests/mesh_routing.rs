@@ -49,6 +49,7 @@ fn demo() -> Mesh {
 
 fn edit_vs(mesh: &Mesh, name: &str, edit: impl FnOnce(&mut Value)) {
     mesh.store()
+        .expect("in-process store")
         .update(&Key::new(VS, NS, name), |current| {
             let mut next = current.clone();
             edit(&mut next);
@@ -232,13 +233,14 @@ fn a_subset_without_pods_gives_503_uh() {
     let mesh = demo();
     review_weights(&mesh, 0, 100);
     mesh.store()
+        .expect("in-process store")
         .update(&Key::new("deployments.apps", NS, "review-v2"), |d| {
             let mut d = d.clone();
             d["spec"]["replicas"] = json!(0);
             Ok(d)
         })
         .expect("scaled");
-    mesh::reconcile_pods(mesh.store());
+    mesh::reconcile_pods(mesh.store().expect("in-process store"));
     send_many(&mesh, 100, &[], 8);
     let snapshot = mesh.snapshot();
     let failed: Vec<&Series> = series(&snapshot, "source", "review").collect();
@@ -346,4 +348,85 @@ async fn metrics_endpoint_serves_the_text_format() {
             .expect("series kept");
         assert!(later.requests >= s.requests);
     }
+}
+
+/// The demo's objects in an [`mesh::ObjectFeed`], as a watcher of an API server would push them:
+/// no Pods, so the Deployments give the workloads.
+fn demo_feed() -> (Mesh, mesh::ObjectFeed) {
+    let store = Store::new();
+    load(&store, DEMO);
+    let feed = mesh::ObjectFeed::new();
+    for (kind, resource) in [
+        (mesh::Kind::Service, "services"),
+        (mesh::Kind::Deployment, "deployments.apps"),
+        (mesh::Kind::VirtualService, VS),
+        (
+            mesh::Kind::DestinationRule,
+            "destinationrules.networking.istio.io",
+        ),
+    ] {
+        let (objects, _) = store.list(resource, Some(NS));
+        feed.replace(kind, NS, objects.iter().map(|o| (**o).clone()).collect())
+            .expect("demo objects are named");
+    }
+    let mesh = Mesh::with_source(std::sync::Arc::new(feed.clone()));
+    assert_eq!(mesh.warnings(), Vec::<String>::new());
+    (mesh, feed)
+}
+
+#[test]
+fn a_feed_without_pods_routes_exactly_as_the_store_with_its_pods() {
+    let from_store = demo();
+    review_weights(&from_store, 80, 20);
+    let (from_feed, feed) = demo_feed();
+    let mut review = from_store
+        .store()
+        .expect("in-process store")
+        .get(&Key::new(VS, NS, "review"))
+        .map(|vs| (*vs).clone())
+        .expect("review VirtualService");
+    feed.apply(mesh::Kind::VirtualService, review.clone())
+        .expect("named");
+    send_many(&from_store, 2_500, &[], 42);
+    send_many(&from_feed, 2_500, &[], 42);
+    assert_eq!(
+        by_version(&from_feed, "review"),
+        by_version(&from_store, "review")
+    );
+    assert_eq!(
+        from_feed.snapshot(),
+        from_store.snapshot(),
+        "same series, same counts"
+    );
+
+    // A change pushed into the feed routes the next request.
+    review["spec"]["http"][1]["route"][0]["weight"] = json!(0);
+    review["spec"]["http"][1]["route"][1]["weight"] = json!(100);
+    feed.apply(mesh::Kind::VirtualService, review)
+        .expect("named");
+    let before = by_version(&from_feed, "review");
+    send_many(&from_feed, 300, &[], 7);
+    let after = by_version(&from_feed, "review");
+    assert_eq!(after["v1"], before["v1"], "no more traffic to v1");
+    assert_eq!(after["v2"], before["v2"] + 300);
+
+    // Scaling a Deployment to zero in the feed leaves its subset without endpoints: 503 UH.
+    let mut v2 = from_store
+        .store()
+        .expect("in-process store")
+        .get(&Key::new("deployments.apps", NS, "review-v2"))
+        .map(|d| (*d).clone())
+        .expect("review-v2");
+    v2["spec"]["replicas"] = json!(0);
+    feed.apply(mesh::Kind::Deployment, v2).expect("named");
+    send_many(&from_feed, 50, &[], 8);
+    let snapshot = from_feed.snapshot();
+    let failed: Vec<&Series> = series(&snapshot, "source", "review")
+        .filter(|s| s.labels.response_flags == "UH")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].labels.response_code.as_str(), failed[0].requests),
+        ("503", 50)
+    );
 }

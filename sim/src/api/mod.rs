@@ -2,7 +2,7 @@
 //!
 //! Real kubectl and kube-rs talk to it over plain HTTP as they would to a cluster: the paths,
 //! status codes, `Status` errors, watch streams and patch semantics follow kube-apiserver (see
-//! <https://kubernetes.io/docs/reference/using-api/api-concepts/>; the contract suite in
+//! `docs/kubernetes-api.md` for each behaviour and its source; the contract suite in
 //! `testkit/tests/contract.rs` compares them with a real one, and `docs/sim-divergences.md` lists
 //! where they still differ). Everything runs in one axum fallback
 //! handler because Kubernetes paths (`/api/v1/namespaces/{ns}` vs `/api/v1/namespaces/{ns}/pods`)

@@ -2,10 +2,12 @@
 //! the simulated cluster, simulates each workload's latency and errors, and records what Istio's
 //! sidecars would report.
 //!
-//! The topology is compiled from the store and recompiled on the first request after any write,
-//! so an edit through the console, kubectl or the API changes routing on the next request.
-//! Endpoints are the ready Pods a Service selects; [`run_pod_controller`] keeps Pods in step with
-//! Deployments (tests may call [`reconcile_pods`] instead).
+//! The topology is compiled from an [`ObjectSource`] and recompiled on the first request after its
+//! revision moves, so an edit through the console, kubectl or the API changes routing on the next
+//! request. The source is the in-process store (the demo, `switchyard sim`) or an [`ObjectFeed`]
+//! that a watcher of any API server fills (`switchyard mesh`). Endpoints are the ready Pods a
+//! Service selects; in the store, [`run_pod_controller`] keeps Pods in step with Deployments (tests
+//! may call [`reconcile_pods`] instead); a feed has no Pods and derives them from Deployments.
 //!
 //! Annotations a user writes on a Deployment (or a bare Pod) — see [`topology`] for formats:
 //! `sim.switchyard.dev/calls`, `sim.switchyard.dev/latency`, `sim.switchyard.dev/error-rate`,
@@ -15,11 +17,13 @@ pub mod controller;
 pub mod load;
 pub mod metrics;
 pub mod routing;
+pub mod source;
 pub mod topology;
 
 pub use controller::{reconcile_pods, run_pod_controller};
 pub use load::{run_load, LoadConfig, LoadGenerator};
 pub use metrics::{ResponseFlags, Series, SeriesLabels};
+pub use source::{FeedError, Kind, ObjectFeed, ObjectSource};
 pub use topology::{
     ANNOTATION_CALLS, ANNOTATION_ERROR_CODE, ANNOTATION_ERROR_RATE, ANNOTATION_LATENCY,
 };
@@ -33,7 +37,7 @@ use axum::Router;
 use metrics::Registry;
 use routing::{Request, Walk};
 use std::sync::{Arc, Mutex, RwLock};
-use topology::{Objects, Topology};
+use topology::Topology;
 
 /// The content type of the Prometheus text format this simulator serves.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -49,14 +53,17 @@ pub struct Outcome {
     pub served_by: Option<Arc<str>>,
 }
 
-/// The simulated mesh over one store. Cheap to clone; all clones share topology and counters.
+/// The simulated mesh over one object source. Cheap to clone; all clones share topology and
+/// counters.
 #[derive(Clone)]
 pub struct Mesh {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    store: Store,
+    source: Arc<dyn ObjectSource>,
+    /// The store, when the source is the in-process one (for tests and tools that edit it).
+    store: Option<Store>,
     registry: Registry,
     topology: RwLock<Arc<Topology>>,
     /// Serialises recompiles and remembers the last warnings, so they are logged once.
@@ -64,9 +71,20 @@ struct Inner {
 }
 
 impl Mesh {
+    /// The mesh of the in-process store.
     pub fn new(store: Store) -> Self {
+        Self::build(Arc::new(store.clone()), Some(store))
+    }
+
+    /// The mesh of any object source, e.g. an [`ObjectFeed`] filled by a watcher.
+    pub fn with_source(source: Arc<dyn ObjectSource>) -> Self {
+        Self::build(source, None)
+    }
+
+    fn build(source: Arc<dyn ObjectSource>, store: Option<Store>) -> Self {
         Mesh {
             inner: Arc::new(Inner {
+                source,
                 store,
                 registry: Registry::new(),
                 topology: RwLock::new(Arc::new(Topology::empty())),
@@ -75,24 +93,25 @@ impl Mesh {
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.inner.store
+    /// The in-process store this mesh reads, if it was made with [`Mesh::new`].
+    pub fn store(&self) -> Option<&Store> {
+        self.inner.store.as_ref()
     }
 
-    /// The compiled topology of the store's current revision.
+    /// The compiled topology of the source's current revision.
     pub fn topology(&self) -> Arc<Topology> {
         let current = self.current_topology();
-        if current.revision() == self.inner.store.revision() {
+        if current.revision() == self.inner.source.revision() {
             return current;
         }
         // The lock guards nothing but itself and a Vec of strings: a poisoned one is still usable.
         let mut last_warnings = self.inner.rebuild.lock().unwrap_or_else(|e| e.into_inner());
         // Another request may have recompiled while this one waited.
         let current = self.current_topology();
-        if current.revision() == self.inner.store.revision() {
+        if current.revision() == self.inner.source.revision() {
             return current;
         }
-        let (objects, revision) = Objects::from_store(&self.inner.store);
+        let (objects, revision) = self.inner.source.objects();
         let compiled = Arc::new(Topology::compile(&objects, revision, &self.inner.registry));
         if compiled.warnings != *last_warnings {
             for warning in &compiled.warnings {

@@ -263,7 +263,7 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
     }
 
     /// The client sidecar answers without reaching a workload: only it reports, with unknown
-    /// destination workload labels (reference §3.3).
+    /// destination workload labels (docs/istio-routing.md, Metrics).
     fn local_reply(
         &mut self,
         source_peer: PeerId,

@@ -452,13 +452,14 @@ fn unknown_entry_or_no_pods_gets_no_connection() {
     assert_eq!(mesh.send(NS, "nope", &[], &mut rng()).status, 0);
     assert_eq!(mesh.send("other", "front", &[], &mut rng()).status, 0);
     mesh.store()
+        .expect("in-process store")
         .update(&Key::new(DEPLOYMENTS, NS, "front-v1"), |d| {
             let mut d = d.clone();
             d["spec"]["replicas"] = json!(0);
             Ok(d)
         })
         .unwrap();
-    reconcile_pods(mesh.store());
+    reconcile_pods(mesh.store().expect("in-process store"));
     let outcome = mesh.send(NS, "front", &[], &mut rng());
     assert_eq!((outcome.status, outcome.flags), (0, ResponseFlags::UF));
 }
@@ -537,6 +538,84 @@ fn topology_recompiles_only_after_writes() {
     let a = mesh.topology();
     let b = mesh.topology();
     assert!(Arc::ptr_eq(&a, &b));
-    subsets(mesh.store(), "other");
+    subsets(mesh.store().expect("in-process store"), "other");
     assert!(!Arc::ptr_eq(&a, &mesh.topology()));
+}
+
+/// Istio's `ResolveShortnameToFQDN` (see docs/istio-routing.md): a VirtualService host or
+/// destination with a dot is taken literally, a bare name is a service of the rule's namespace.
+/// `back.t` is therefore not `back.t.svc.cluster.local` in a rule, although a pod's resolver (and
+/// so the calls annotation) would expand it.
+#[test]
+fn rule_hosts_with_a_dot_are_literal_and_bare_names_take_the_rules_namespace() {
+    let base = || {
+        let store = Store::new();
+        service(&store, "front");
+        service(&store, "back");
+        deployment(&store, "front", "v1", json!({ANNOTATION_CALLS: "back.t"}));
+        deployment(&store, "back", "v1", json!({}));
+        subsets(&store, "back");
+        reconcile_pods(&store);
+        store
+    };
+    let teapot = json!([{"directResponse": {"status": 418}}]);
+    let answer = |hosts: Value, http: Value| {
+        let store = base();
+        store
+            .create(
+                Key::new(VIRTUAL_SERVICES, NS, "back"),
+                json!({"spec": {"hosts": hosts, "http": http}}),
+            )
+            .unwrap();
+        let mesh = Mesh::new(store);
+        mesh.send(NS, "front", &[], &mut rng());
+        (back_series(&mesh, "source"), mesh.warnings())
+    };
+
+    // The calls annotation reaches back.t.svc.cluster.local through the search path.
+    let (plain, warnings) = answer(json!(["elsewhere"]), teapot.clone());
+    assert_eq!(plain, vec![sv("v1", "200", "-", 1)]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    // A bare host and the full name own the service; `back.t` is a different, literal host.
+    for host in ["back", "back.t.svc.cluster.local"] {
+        let (owned, _) = answer(json!([host]), teapot.clone());
+        assert_eq!(owned, vec![sv("unknown", "418", "-", 1)], "host {host}");
+    }
+    let (not_owned, _) = answer(json!(["back.t"]), teapot);
+    assert_eq!(not_owned, vec![sv("v1", "200", "-", 1)]);
+
+    // A destination `back.t` names no service: Envoy has no cluster for it (503 NC).
+    let store = base();
+    store
+        .create(
+            Key::new(VIRTUAL_SERVICES, NS, "back"),
+            json!({"spec": {"hosts": ["back"], "http": [{"route": [{"destination": {"host": "back.t", "subset": "old"}}]}]}}),
+        )
+        .unwrap();
+    let mesh = Mesh::new(store);
+    mesh.send(NS, "front", &[], &mut rng());
+    let failed: Vec<(String, String, String, u64)> = mesh
+        .snapshot()
+        .into_iter()
+        .filter(|s| s.labels.reporter == "source" && s.labels.source_workload == "front-v1")
+        .map(|s| {
+            (
+                s.labels.destination_service.clone(),
+                s.labels.response_code.clone(),
+                s.labels.response_flags.clone(),
+                s.requests,
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        vec![("back.t".to_owned(), "503".to_owned(), "NC".to_owned(), 1)]
+    );
+    let warnings = mesh.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("\"back.t\" is not a service")),
+        "{warnings:?}"
+    );
 }
