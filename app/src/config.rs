@@ -24,6 +24,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run only the simulated cluster (Kubernetes API + simulated mesh + /metrics).
     Sim(SimArgs),
+    /// Run only the simulated mesh, routing by the Services, Deployments, VirtualServices and
+    /// DestinationRules of any Kubernetes API server, with load and Istio's /metrics.
+    Mesh(MeshArgs),
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +149,52 @@ pub struct SimArgs {
     pub traffic: TrafficArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct MeshArgs {
+    /// Kubeconfig of the API server to watch; without it the usual inference applies.
+    #[arg(long, env = "SWITCHYARD_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context of the kubeconfig (default: its current context).
+    #[arg(long, env = "SWITCHYARD_CONTEXT")]
+    pub context: Option<String>,
+    /// Namespaces to watch (repeatable or comma-separated); the load goes into the first.
+    #[arg(
+        long = "namespace",
+        short = 'n',
+        value_delimiter = ',',
+        required = true,
+        value_parser = namespace_name
+    )]
+    pub namespaces: Vec<String>,
+    /// Address of the mesh's /metrics (port 0 picks a free one; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:15090")]
+    pub listen: SocketAddr,
+    /// The service the load generator sends to, as a pod of the first namespace names it
+    /// (`name`, `name.namespace` or a full host).
+    #[arg(long, default_value = "product-composite")]
+    pub entry: String,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+/// A namespace name as Kubernetes accepts it: an RFC 1123 label.
+fn namespace_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit)"
+        ))
+    }
+}
+
 /// The simulated load generator, like Siege against the entry service.
 #[derive(Args, Debug, Clone)]
 pub struct TrafficArgs {
@@ -179,6 +228,36 @@ mod tests {
         };
         assert_eq!(args.namespaces, ["a", "b", "c"]);
         assert!(Cli::try_parse_from(["switchyard", "serve"]).is_err());
+    }
+
+    #[test]
+    fn mesh_takes_namespaces_and_refuses_bad_names() {
+        let cli = Cli::try_parse_from([
+            "switchyard",
+            "mesh",
+            "--kubeconfig",
+            "k",
+            "-n",
+            "hands-on,other",
+            "--rps",
+            "50",
+        ])
+        .unwrap();
+        let Command::Mesh(args) = cli.command else {
+            panic!("not mesh")
+        };
+        assert_eq!(args.namespaces, ["hands-on", "other"]);
+        assert_eq!(args.traffic.rps, 50.0);
+        assert_eq!(args.entry, "product-composite");
+        assert!(Cli::try_parse_from(["switchyard", "mesh"]).is_err());
+        for bad in ["", "Hands-On", "-x", "a_b"] {
+            let flag = format!("--namespace={bad}");
+            let err = Cli::try_parse_from(["switchyard", "mesh", flag.as_str()]).unwrap_err();
+            assert!(
+                err.to_string().contains("is not a namespace name"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

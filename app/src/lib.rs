@@ -1,8 +1,10 @@
-//! The wiring of the `switchyard` binary: its command line and the adapters that join the console
-//! to the simulated cluster for `switchyard demo`. The console (`switchyard-console`) and the
+//! The wiring of the `switchyard` binary: its command line, the adapters that join the console
+//! to the simulated cluster for `switchyard demo`, and the kube-rs feeder of the simulated mesh
+//! for `switchyard mesh`. The console (`switchyard-console`) and the
 //! simulator (`switchyard-sim`) know nothing of each other; only this crate depends on both.
 
 pub mod config;
+pub mod mesh_feed;
 pub mod sim_metrics;
 
 pub use sim_metrics::SimulatedSource;

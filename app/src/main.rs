@@ -1,11 +1,14 @@
 //! The `switchyard` binary: parses the command line, starts tracing, and runs the console, the
-//! demo (console on a simulated cluster) or the simulated cluster alone.
+//! demo (console on a simulated cluster), the simulated cluster alone, or the simulated mesh fed
+//! by any cluster.
 
 use anyhow::Context;
 use clap::Parser;
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
-use switchyard::config::{AccessArgs, AuthMode, Cli, Command, MetricsArgs};
+use switchyard::config::{AccessArgs, AuthMode, Cli, Command, MeshArgs, MetricsArgs};
+use switchyard::mesh_feed::{self, MeshFeed};
 use switchyard::SimulatedSource;
 use switchyard_console::auth::{Auth, Mode};
 use switchyard_console::cluster::{config_from_kubeconfig, Cluster};
@@ -13,6 +16,7 @@ use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::{PrometheusSource, Source};
 use switchyard_console::{app, AppState};
 use switchyard_protocol::Subsets;
+use switchyard_sim::mesh::LoadConfig;
 use switchyard_sim::simulation::{self as demo, Simulation};
 use tokio::net::TcpListener;
 
@@ -30,14 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
-            let config = match &args.kubeconfig {
-                Some(path) => config_from_kubeconfig(path, args.context.clone())
-                    .await
-                    .with_context(|| format!("reading kubeconfig {}", path.display()))?,
-                None => kube::Config::infer()
-                    .await
-                    .context("no kubeconfig and no in-cluster config")?,
-            };
+            let config = kube_config(args.kubeconfig.as_deref(), args.context.clone()).await?;
             let client = kube::Client::try_from(config.clone())?;
             let cluster = Cluster::start(client.clone(), &args.namespaces);
             let console = Console {
@@ -105,7 +102,57 @@ async fn main() -> anyhow::Result<()> {
             tokio::signal::ctrl_c().await?;
             Ok(())
         }
+        Command::Mesh(args) => run_mesh(args).await,
     }
+}
+
+async fn kube_config(
+    kubeconfig: Option<&Path>,
+    context: Option<String>,
+) -> anyhow::Result<kube::Config> {
+    match kubeconfig {
+        Some(path) => config_from_kubeconfig(path, context)
+            .await
+            .with_context(|| format!("reading kubeconfig {}", path.display())),
+        None => kube::Config::infer()
+            .await
+            .context("no kubeconfig and no in-cluster config"),
+    }
+}
+
+/// `switchyard mesh`: the simulated mesh routing by what it watches, with load and /metrics.
+async fn run_mesh(args: MeshArgs) -> anyhow::Result<()> {
+    let config = kube_config(args.kubeconfig.as_deref(), args.context.clone()).await?;
+    let client = kube::Client::try_from(config)?;
+    let feeder = MeshFeed::start(client, &args.namespaces);
+    if tokio::time::timeout(Duration::from_secs(30), feeder.wait_synced())
+        .await
+        .is_err()
+    {
+        tracing::warn!(pending = ?feeder.pending(), "not every watch has listed its objects after 30 s; serving anyway, routing follows as they arrive");
+    }
+    let mesh = feeder.mesh();
+    // Compile once now: problems in the objects are logged at start-up, not on the first request.
+    let _ = mesh.topology();
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding the mesh's /metrics to {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let load = LoadConfig {
+        // clap requires at least one namespace.
+        namespace: args.namespaces.first().cloned().unwrap_or_default(),
+        entry: args.entry.clone(),
+        rps: args.traffic.rps,
+        test_header_share: args.traffic.test_share,
+        seed: args.traffic.seed,
+    };
+    announce(&format!("mesh listening on http://{addr}/"))?;
+    mesh_feed::serve(listener, mesh, Some(load), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    drop(feeder);
+    Ok(())
 }
 
 fn prometheus(args: &MetricsArgs) -> Option<Source> {
