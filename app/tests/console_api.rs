@@ -61,14 +61,7 @@ impl ConsoleExt for Console {
     }
 
     async fn routes(&self) -> RoutesResponse {
-        self.http
-            .get(format!("{}/api/v1/routes", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get("/api/v1/routes").await
     }
 }
 

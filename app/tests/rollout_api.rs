@@ -482,17 +482,6 @@ async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_target
     assert_eq!(res.status(), 422);
 }
 
-async fn settings(c: &Console) -> Settings {
-    c.http
-        .get(format!("{}/api/v1/settings", c.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn other_subset_names_are_sent_to_the_page_and_used_by_shift_and_rollback() {
     on_every_cluster!(|kind| other_subset_names_on(kind));
@@ -500,7 +489,10 @@ async fn other_subset_names_are_sent_to_the_page_and_used_by_shift_and_rollback(
 
 async fn other_subset_names_on(kind: Kind) {
     let default = console(kind, Mode::Anonymous, true).await;
-    assert_eq!(settings(&default).await.subsets, Subsets::default());
+    assert_eq!(
+        default.get::<Settings>("/api/v1/settings").await.subsets,
+        Subsets::default()
+    );
 
     // The demo with its subsets called blue and green, and a console told so.
     let manifest = switchyard_sim::simulation::DEMO_MANIFEST
@@ -518,7 +510,7 @@ async fn other_subset_names_on(kind: Kind) {
         },
     )
     .await;
-    assert_eq!(settings(&c).await.subsets, subsets);
+    assert_eq!(c.get::<Settings>("/api/v1/settings").await.subsets, subsets);
 
     let shift = |weights: Value| {
         post(
@@ -549,15 +541,7 @@ async fn other_subset_names_on(kind: Kind) {
     // console's cache, and one that has not seen the shift yet finds nothing to do).
     tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            let routes: switchyard_protocol::RoutesResponse = c
-                .http
-                .get(format!("{}/api/v1/routes", c.base))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let routes: switchyard_protocol::RoutesResponse = c.get("/api/v1/routes").await;
             let shifted = routes
                 .virtual_services
                 .iter()

@@ -327,6 +327,56 @@ mod tests {
         assert_eq!(shift_route(&vs("blue", "green"), &["green", "green"]), None);
     }
 
+    /// The page's former copy of the rule, kept: old/new on the demo's shape (`svc` hosts).
+    #[test]
+    fn the_old_new_route_is_the_last_with_exactly_those_subsets() {
+        let old_new = Subsets::default();
+        let dest = |subset: &str, weight| Destination {
+            host: "svc".into(),
+            ..dest(Some(subset), weight)
+        };
+        let vs = |old, new| VirtualServiceRoutes {
+            routes: vec![
+                route(0, vec![dest("new", 100)]),
+                route(1, vec![dest("old", old), dest("new", new)]),
+            ],
+            ..vs("old", "new")
+        };
+        let demo = vs(100, 0);
+        assert_eq!(old_new.shift_route(&demo).map(|r| r.index), Some(1));
+
+        let mut three_way = vs(100, 0);
+        three_way.routes[1].destinations.push(dest("canary", 0));
+        assert_eq!(old_new.shift_route(&three_way), None);
+
+        let mut two_splits = vs(100, 0);
+        two_splits
+            .routes
+            .insert(0, route(0, vec![dest("new", 50), dest("old", 50)]));
+        two_splits.routes[1].index = 1;
+        two_splits.routes[2].index = 2;
+        assert_eq!(old_new.shift_route(&two_splits).map(|r| r.index), Some(2));
+
+        let hosts_only = VirtualServiceRoutes {
+            routes: vec![route(
+                0,
+                vec![
+                    Destination {
+                        subset: None,
+                        ..dest("x", 50)
+                    },
+                    Destination {
+                        subset: None,
+                        host: "other".into(),
+                        ..dest("x", 50)
+                    },
+                ],
+            )],
+            ..vs(0, 0)
+        };
+        assert_eq!(old_new.shift_route(&hosts_only), None);
+    }
+
     #[test]
     fn splits_and_weights_use_the_names() {
         let subsets = Subsets::new("blue", "green").unwrap();

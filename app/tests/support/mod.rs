@@ -104,6 +104,20 @@ impl TestConsole {
     }
 }
 
+impl TestConsole {
+    /// `GET {path}` of the console, read as JSON (anonymous, no cookies).
+    pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
 /// The console on a fresh simulated cluster, watching `hands-on`.
 pub async fn console(options: Options) -> TestConsole {
     console_on(Kind::Simulated, options).await
