@@ -20,7 +20,8 @@ if ! command -v go >/dev/null; then
     exit 1
 fi
 
-key() { sha256sum "$root/realk8s/$1/go.mod" "$root/realk8s/$1/go.sum" | sha256sum | cut -c1-12; }
+# The key is the content of go.mod and go.sum (not their paths: every checkout shares the cache).
+key() { cat "$root/realk8s/$1/go.mod" "$root/realk8s/$1/go.sum" | sha256sum | cut -c1-12; }
 cache_root="${SWITCHYARD_K8S_CACHE:-$HOME/.cache/switchyard/k8s}"
 cache="$cache_root/kube-$KUBE_VERSION-$(key apiserver)-etcd-$ETCD_VERSION-$(key etcd)"
 mkdir -p "$cache"
