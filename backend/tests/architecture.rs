@@ -397,3 +397,38 @@ fn every_source_file_says_what_it_is_for() {
         .collect();
     assert!(missing.is_empty(), "no //! line: {missing:?}");
 }
+
+/// The console library depends on nothing of the simulator: neither `switchyard-sim` nor the
+/// crates only the simulator needs appear in its dependency tree (normal, build and dev
+/// dependencies, as `cargo tree -p switchyard-console` resolves them for this machine).
+#[test]
+fn the_console_does_not_depend_on_the_simulator() {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let output = std::process::Command::new(cargo)
+        .args(["tree", "-p", "switchyard-console", "-e", "normal,build,dev"])
+        .args(["--prefix", "none", "--format", "{p}", "--manifest-path"])
+        .arg(&manifest)
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        output.status.success(),
+        "cargo tree: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tree = String::from_utf8_lossy(&output.stdout);
+    let names: BTreeSet<&str> = tree
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert!(
+        names.contains("kube-client"),
+        "the tree lists the console's dependencies: {names:?}"
+    );
+    for only_the_simulator in ["switchyard-sim", "prost", "rand", "serde_yaml"] {
+        assert!(
+            !names.contains(only_the_simulator),
+            "switchyard-console depends on {only_the_simulator}"
+        );
+    }
+}
