@@ -131,7 +131,7 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
     }
     use serde_json::json;
     use support::{Kind, User};
-    use switchyard_protocol::{HistoryResponse, RoutesResponse, ShiftOutcome, ShiftResponse};
+    use switchyard_protocol::{RoutesResponse, ShiftOutcome, ShiftResponse};
     let context = switchyard_testkit::TestCluster::console_context(Kind::Real)
         .unwrap()
         .to_owned();
@@ -191,25 +191,15 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
         ShiftOutcome::Changed,
         "{shifted:?}"
     );
-    let history = tokio::time::timeout(std::time::Duration::from_secs(20), async {
-        loop {
-            let h: HistoryResponse = http
-                .get(format!("{}/api/v1/history", c.base))
-                .header("authorization", &operator)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if !h.changes.is_empty() {
-                return h;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("the console's service account records the change as an Event");
+    let as_operator = reqwest::Client::builder()
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::AUTHORIZATION,
+            reqwest::header::HeaderValue::from_str(&operator).unwrap(),
+        )]))
+        .build()
+        .unwrap();
+    // The console's service account records the change as an Event.
+    let history = support::history_until(&as_operator, &c.base, 1).await;
     assert_eq!(history.changes[0].user, "operator");
     let events = c
         .kube

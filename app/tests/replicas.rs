@@ -77,24 +77,7 @@ async fn two_replicas_on(kind: Kind) {
 
     // Both replicas record what they see; the history has each change once, on both.
     for console in [&a, &b] {
-        let history = tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                let h: HistoryResponse = http
-                    .get(format!("{}/api/v1/history", console.base))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if h.changes.len() >= CHANGES {
-                    return h;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-        .await
-        .expect("the history fills");
+        let history = support::history_until(&http, &console.base, CHANGES).await;
         let recorded: Vec<&str> = history
             .changes
             .iter()

@@ -6,13 +6,12 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use switchyard_console::auth::Mode;
 use switchyard_protocol::{
-    AccessResponse, ApiError, HistoryResponse, Settings, ShiftOutcome, ShiftResponse, Subsets,
-    WhoAmI,
+    AccessResponse, ApiError, Settings, ShiftOutcome, ShiftResponse, Subsets, WhoAmI,
 };
 
 mod support;
 
-use support::{Kind, User};
+use support::{history_until, Kind, User};
 use switchyard_testkit::on_every_cluster;
 
 type Console = support::TestConsole;
@@ -64,27 +63,6 @@ async fn weights(c: &Console, name: &str) -> Vec<u64> {
         .iter()
         .map(|d| d["weight"].as_u64().unwrap_or(0))
         .collect()
-}
-
-async fn history_until(http: &reqwest::Client, base: &str, n: usize) -> HistoryResponse {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let h: HistoryResponse = http
-                .get(format!("{base}/api/v1/history"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if h.changes.len() >= n {
-                return h;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("history records the changes")
 }
 
 #[tokio::test]

@@ -174,3 +174,29 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
         http: reqwest::Client::new(),
     }
 }
+
+/// Polls `GET /api/v1/history` until it holds at least `n` changes (30 s at most).
+pub async fn history_until(
+    http: &reqwest::Client,
+    base: &str,
+    n: usize,
+) -> switchyard_protocol::HistoryResponse {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let h: switchyard_protocol::HistoryResponse = http
+                .get(format!("{base}/api/v1/history"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if h.changes.len() >= n {
+                return h;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the history records the changes")
+}
