@@ -7,7 +7,13 @@
 //! debug included — carries the whole UI inside the binary. Text and wasm assets also get a
 //! gzip copy made here once, so the server never compresses them per request.
 //!
+//! Which wasm: a release build of this crate (cargo's `PROFILE` is `release`) builds the frontend
+//! with the size-optimised `wasm-release` profile and runs wasm-opt; a debug build uses
+//! `wasm-dev` (no LTO, incremental, no wasm-opt) so a frontend edit is quickly ready for a debug
+//! test run. docs/build.md has the figures and the reasons.
+//!
 //! Environment switches:
+//! - `SWITCHYARD_WASM_PROFILE=wasm-release|wasm-dev`: override the choice above.
 //! - `SWITCHYARD_SKIP_UI=1`: skip the wasm step and embed a placeholder page (fast check/clippy).
 //! - `SWITCHYARD_WASM_OPT=/path/to/wasm-opt`: the wasm-opt to use (npm binaryen >= 116);
 //!   `SWITCHYARD_WASM_OPT=skip` builds without it. Default: `.tools/node_modules/.bin/wasm-opt`
@@ -38,8 +44,12 @@ const STYLE_ORDER: &[&str] = &[
 
 const FRONTEND_PACKAGE: &str = "switchyard-frontend";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-const WASM_PROFILE: &str = "wasm-release";
-/// The first npm binaryen release whose wasm-opt output runs in browsers here (see build-notes).
+/// The size-optimised profile (fat LTO, `opt-level = "z"`), followed by wasm-opt.
+const WASM_RELEASE: &str = "wasm-release";
+/// The quick profile of debug builds (no LTO, incremental), without wasm-opt.
+const WASM_DEV: &str = "wasm-dev";
+/// The first npm binaryen release whose wasm-opt output runs in browsers (docs/build.md: Debian's
+/// binaryen 108 emits wasm that fails at start-up).
 const MIN_WASM_OPT: u32 = 116;
 
 /// One file to embed, as the server will serve it.
@@ -57,6 +67,7 @@ fn main() {
         "SWITCHYARD_SKIP_UI",
         "SWITCHYARD_WASM_OPT",
         "SWITCHYARD_WASM_TARGET_DIR",
+        "SWITCHYARD_WASM_PROFILE",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -68,7 +79,7 @@ fn main() {
     let out_dir = PathBuf::from(env_or_die("OUT_DIR"));
 
     // Only what the UI is made of: an edit to the backend must not rebuild the wasm. Cargo.lock
-    // and the workspace manifest are here for dependency bumps and the wasm-release profile.
+    // and the workspace manifest are here for dependency bumps and the wasm profiles.
     for input in ["frontend", "protocol", "style", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
@@ -100,7 +111,8 @@ fn build_ui(workspace: &Path, out_dir: &Path) -> Vec<Asset> {
     let target_dir = env::var_os("SWITCHYARD_WASM_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target").join("wasm"));
-    let wasm = build_wasm(workspace, &target_dir);
+    let profile = wasm_profile();
+    let wasm = build_wasm(workspace, &target_dir, profile);
 
     let started = Instant::now();
     let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
@@ -123,7 +135,11 @@ fn build_ui(workspace: &Path, out_dir: &Path) -> Vec<Asset> {
     let js = output.js().to_owned();
     eprintln!("wasm-bindgen took {:.1} s", started.elapsed().as_secs_f64());
     let started = Instant::now();
-    let wasm_bytes = optimize(workspace, out_dir, bindgen_wasm);
+    let wasm_bytes = if profile == WASM_RELEASE {
+        optimize(workspace, out_dir, bindgen_wasm)
+    } else {
+        bindgen_wasm
+    };
     eprintln!(
         "wasm-opt step took {:.1} s ({} bytes)",
         started.elapsed().as_secs_f64(),
@@ -214,8 +230,27 @@ fn build_ui(workspace: &Path, out_dir: &Path) -> Vec<Asset> {
     assets
 }
 
+/// The nested build's profile: `SWITCHYARD_WASM_PROFILE` when set, else `wasm-release` for a
+/// release build of this crate and `wasm-dev` for anything else.
+fn wasm_profile() -> &'static str {
+    match env::var("SWITCHYARD_WASM_PROFILE").ok().as_deref() {
+        Some(WASM_RELEASE) => WASM_RELEASE,
+        Some(WASM_DEV) => WASM_DEV,
+        Some("") | None => {
+            if env::var("PROFILE").is_ok_and(|profile| profile == "release") {
+                WASM_RELEASE
+            } else {
+                WASM_DEV
+            }
+        }
+        Some(other) => die(&format!(
+            "SWITCHYARD_WASM_PROFILE={other}: expected {WASM_RELEASE} or {WASM_DEV}"
+        )),
+    }
+}
+
 /// Runs the nested cargo build and returns the path of the raw wasm.
-fn build_wasm(workspace: &Path, target_dir: &Path) -> PathBuf {
+fn build_wasm(workspace: &Path, target_dir: &Path, profile: &str) -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut command = Command::new(cargo);
     command
@@ -224,7 +259,7 @@ fn build_wasm(workspace: &Path, target_dir: &Path) -> PathBuf {
         .arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"))
         .args(["-p", FRONTEND_PACKAGE, "--bin", FRONTEND_PACKAGE])
-        .args(["--target", WASM_TARGET, "--profile", WASM_PROFILE])
+        .args(["--target", WASM_TARGET, "--profile", profile])
         // The outer cargo has already resolved (and if needed written) Cargo.lock; the nested
         // build must never rewrite it underneath.
         .arg("--locked")
@@ -247,12 +282,12 @@ fn build_wasm(workspace: &Path, target_dir: &Path) -> PathBuf {
     }
     // Visible with `cargo build -vv`; normal builds stay quiet on success.
     eprintln!(
-        "nested wasm build took {:.1} s",
+        "nested wasm build ({profile}) took {:.1} s",
         started.elapsed().as_secs_f64()
     );
     target_dir
         .join(WASM_TARGET)
-        .join(WASM_PROFILE)
+        .join(profile)
         .join(format!("{FRONTEND_PACKAGE}.wasm"))
 }
 
