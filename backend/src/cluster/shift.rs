@@ -1,12 +1,15 @@
 //! Bulk actions: one split for several VirtualServices (bulk shift, rollback). Each target
 //! succeeds or fails on its own, with a typed error; `crate::error` says what a failure means in
-//! HTTP. Which route a shift changes is decided here from the cache.
+//! HTTP. Which route a shift changes is decided here: from the cache when the client says what it
+//! saw, else from a fresh read, so a rollback right after a change never plans on a cache that
+//! has not seen that change yet.
 
 use std::collections::BTreeMap;
 use switchyard_protocol::{
     ExpectedDestination, SetWeightsRequest, ShiftTarget, VirtualServiceRoutes,
 };
 
+use super::write::{read_fresh, virtual_services};
 use super::{view, weights, Actor, Cluster, Error};
 
 /// What happened to one target of a bulk action.
@@ -79,7 +82,17 @@ impl Cluster {
         weights: &BTreeMap<String, u32>,
     ) -> (Option<usize>, Result<Shifted, Error>) {
         let keys: Vec<&str> = weights.keys().map(String::as_str).collect();
-        let current = match self.cached_virtual_service(&target.namespace, &target.name) {
+        // Without the client's view, "what is there now" must be the cluster's answer: the
+        // cache may lag a write made a moment ago, and planning on it would report "already"
+        // for a route that is not.
+        let current = match &target.expected {
+            Some(_) => self.cached_virtual_service(&target.namespace, &target.name),
+            None => {
+                let api = virtual_services(actor.client, &target.namespace);
+                read_fresh(&api, &target.namespace, &target.name).await
+            }
+        };
+        let current = match current {
             Ok(v) => view::virtual_service_routes(&v),
             Err(e) => return (None, Err(e)),
         };

@@ -34,6 +34,24 @@ pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// A VirtualService read from the API server now (not the cache), with the caller's client.
+pub(super) async fn read_fresh(
+    api: &Api<DynamicObject>,
+    namespace: &str,
+    name: &str,
+) -> Result<Value, Error> {
+    let fresh = api
+        .get(name)
+        .await
+        .map_err(|e| Error::from_kube(e, namespace, name))?;
+    serde_json::to_value(&fresh).map_err(Error::unreadable)
+}
+
+/// The VirtualService API of one namespace, as `client` sees it.
+pub(super) fn virtual_services(client: &Client, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), namespace, &virtual_service_resource())
+}
+
 impl Cluster {
     /// Sets the weights of route `index` of a VirtualService, guarded so that a route changed or
     /// moved since the client saw it is never overwritten.
@@ -46,8 +64,7 @@ impl Cluster {
         request: &SetWeightsRequest,
     ) -> Result<WeightChange, Error> {
         let mut object = self.cached_virtual_service(namespace, name)?;
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(actor.client.clone(), namespace, &virtual_service_resource());
+        let api = virtual_services(actor.client, namespace);
         // DestinationRules are keyed by resolved host; the plan looks them up by the route's host
         // as written, resolved the same way.
         let by_host = self.defined_subsets(namespace)?;
@@ -84,11 +101,7 @@ impl Cluster {
         if let Err(weights::PlanError::Changed(_)) = plan {
             // The cache may lag behind the cluster (say, the client's own write a moment ago):
             // only a fresh read decides that the client's view is stale.
-            let fresh = api
-                .get(name)
-                .await
-                .map_err(|e| Error::from_kube(e, namespace, name))?;
-            object = serde_json::to_value(&fresh).map_err(Error::unreadable)?;
+            object = read_fresh(&api, namespace, name).await?;
             plan = weights::plan(
                 &object,
                 index,
@@ -126,13 +139,7 @@ impl Cluster {
             // A failed `test` is 422 Invalid on a real API server: the route moved or changed
             // under us. Read it fresh (the cache may lag) and say what changed.
             Err(kube::Error::Api(status)) if status.code == 422 || status.code == 409 => {
-                let fresh = api
-                    .get(name)
-                    .await
-                    .map_err(|e| Error::from_kube(e, namespace, name))?;
-                let fresh = serde_json::to_value(&fresh)
-                    .map(|v| view::virtual_service_routes(&v))
-                    .map_err(Error::unreadable)?;
+                let fresh = view::virtual_service_routes(&read_fresh(&api, namespace, name).await?);
                 let now: Vec<_> = fresh
                     .routes
                     .get(index)

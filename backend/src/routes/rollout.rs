@@ -54,8 +54,8 @@ async fn shift(
     Ok(Json(ShiftResponse { results }))
 }
 
-/// Every old/new route in scope to 100% old. Reads only the cluster caches, so it works whatever
-/// state the metrics are in.
+/// Every old/new route in scope to 100% old. Needs only the API server (the targets from the
+/// cache, each route read fresh before its guarded write), never the metrics.
 async fn rollback(State(state): State<AppState>, caller: Caller) -> Result<Json<ShiftResponse>> {
     writable(&caller)?;
     let weights = state.subsets.rollback_weights();
