@@ -2,121 +2,18 @@
 //! over `istio_requests_total` shows the split the VirtualService asks for. Fails (does not skip)
 //! when Prometheus is missing: the compatibility it checks is a product feature.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use switchyard_sim::api;
 use switchyard_sim::mesh::{self, LoadConfig, Mesh};
 use switchyard_sim::store::{Key, Store};
+use switchyard_testkit::Prometheus;
 
-const PROMETHEUS: &str = "/usr/bin/prometheus";
 const NS: &str = "hands-on";
 const SPLIT_QUERY: &str = r#"sum(rate(istio_requests_total{reporter="destination",destination_service_name="review"}[30s])) by (destination_version)"#;
 const VOLUME_QUERY: &str = r#"sum(increase(istio_requests_total{reporter="destination",destination_service_name="review"}[30s]))"#;
 const DEADLINE: Duration = Duration::from_secs(90);
-
-/// A Prometheus server in its own process group, killed with it on drop.
-struct Prometheus {
-    child: Child,
-    url: String,
-    log: std::path::PathBuf,
-}
-
-impl Prometheus {
-    fn start(dir: &Path, target: &str) -> Prometheus {
-        use std::os::unix::process::CommandExt;
-        assert!(
-            Path::new(PROMETHEUS).exists(),
-            "{PROMETHEUS} is missing: install the Debian package `prometheus`"
-        );
-        let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: switchyard-sim\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    \
-                 metrics_path: /metrics\n    static_configs:\n      - targets: ['{target}']\n"
-            ),
-        )
-        .expect("write prometheus.yml");
-        let port = free_port();
-        let log = dir.join("prometheus.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file)
-            .process_group(0)
-            .spawn()
-            .expect("start prometheus");
-        Prometheus {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-        }
-    }
-
-    /// Fails the test with Prometheus' log if it has exited.
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("prometheus exited ({status}): {}", self.log_tail());
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        // The whole process group, in case it ever forks helpers; then reap the child.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port that was free a moment ago (Prometheus needs a number, not a listener).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// An instant query's vector result as (labels, value) pairs; `None` while Prometheus cannot
-/// answer yet.
-async fn query(client: &reqwest::Client, base: &str, promql: &str) -> Option<Vec<(Value, f64)>> {
-    let response = client
-        .get(format!("{base}/api/v1/query"))
-        .query(&[("query", promql)])
-        .send()
-        .await
-        .ok()?;
-    let body: Value = response.json().await.ok()?;
-    if body["status"] != "success" {
-        return None;
-    }
-    body["data"]["result"]
-        .as_array()?
-        .iter()
-        .map(|r| Some((r["metric"].clone(), r["value"][1].as_str()?.parse().ok()?)))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_sees_the_split_the_virtual_service_asks_for() {
@@ -178,13 +75,15 @@ async fn prometheus_sees_the_split_the_virtual_service_asks_for() {
         );
         poll.tick().await;
         prometheus.assert_running();
-        volume = query(&client, &prometheus.url, VOLUME_QUERY)
+        volume = prometheus
+            .query(&client, VOLUME_QUERY)
             .await
             .and_then(|r| r.first().map(|(_, v)| *v))
             .unwrap_or(0.0);
     }
 
-    let rates: BTreeMap<String, f64> = query(&client, &prometheus.url, SPLIT_QUERY)
+    let rates: BTreeMap<String, f64> = prometheus
+        .query(&client, SPLIT_QUERY)
         .await
         .expect("split query answers")
         .into_iter()

@@ -8,11 +8,13 @@
 //! stopped when it exits. Nothing here skips silently: a real cluster that cannot start is a
 //! failure with the script's output.
 
+pub mod prometheus;
 mod real;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use prometheus::Prometheus;
 pub use real::RealCluster;
 use switchyard_sim::{Simulation, Traffic};
 

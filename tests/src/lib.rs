@@ -78,6 +78,8 @@ pub struct Demo {
     pub namespace: String,
     log: PathBuf,
     child: Child,
+    /// On the real cluster: the simulated data plane and the Prometheus scraping it.
+    _traffic: Option<Mesh>,
     /// The real cluster's namespace and kubeconfig copy live as long as the console.
     _cluster: Option<switchyard_testkit::TestCluster>,
 }
@@ -96,10 +98,16 @@ impl Demo {
 
     /// The console on a cluster of `kind`, with extra arguments valid for both `switchyard demo`
     /// and `switchyard serve` (e.g. `--auth token`, `--prometheus-url URL`).
+    ///
+    /// On the real cluster the console has traffic to show as the demo does: a simulated data
+    /// plane (`switchyard mesh`, at the demo's 20 requests/s) watches the test namespace, a real
+    /// Prometheus scrapes it every second, and `switchyard serve` reads it with the demo's
+    /// refresh (5 s) and window (30 s) — unless `extra` names its own `--prometheus-url`.
     pub async fn start_on(kind: Kind, dir: &Path, extra: &[&str]) -> Result<Demo> {
         let binary = switchyard_binary()?;
         let log = dir.join("switchyard.log");
         let mut command = Command::new(&binary);
+        let mut traffic = None;
         let (kubeconfig, namespace, cluster, prefix) = match kind {
             Kind::Simulated => {
                 let kubeconfig = dir.join("kubeconfig");
@@ -119,6 +127,17 @@ impl Demo {
                     .arg(cluster.kubeconfig())
                     .args(["--context", cluster.context(User::Admin)])
                     .args(["--namespace", &cluster.namespace]);
+                if !extra.contains(&"--prometheus-url") {
+                    let mesh = Mesh::start(&binary, dir, &cluster).await?;
+                    command
+                        .args(["--prometheus-url", &mesh.prometheus.url])
+                        .args([
+                            "--scrape-interval",
+                            switchyard_testkit::prometheus::SCRAPE_INTERVAL,
+                        ])
+                        .args(["--refresh", "5s", "--window", "30s"]);
+                    traffic = Some(mesh);
+                }
                 (
                     cluster.kubeconfig().to_owned(),
                     cluster.namespace.clone(),
@@ -127,43 +146,8 @@ impl Demo {
                 )
             }
         };
-        let mut child = command
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(&log)?))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
-        let stdout = child.stdout.take().ok_or("demo stdout was not piped")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(WAIT, async {
-            while let Some(line) = lines.next_line().await? {
-                if let Some(url) = line.strip_prefix(prefix) {
-                    return Ok::<_, std::io::Error>(Some(url.trim().to_owned()));
-                }
-            }
-            Ok(None)
-        })
-        .await;
-        let url = match first {
-            Ok(Ok(Some(url))) => url,
-            Ok(Ok(None)) | Ok(Err(_)) => {
-                return fail(format!(
-                    "switchyard demo exited without printing \"{prefix}…\"; its log:\n{}",
-                    tail(&log)
-                ))
-            }
-            Err(_) => {
-                return fail(format!(
-                    "switchyard demo printed no \"{prefix}…\" line within {WAIT:?}; its log:\n{}",
-                    tail(&log)
-                ))
-            }
-        };
-        // Keep draining stdout so the demo never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        command.args(["--listen", "127.0.0.1:0"]).args(extra);
+        let (child, url) = spawn_announcing(command, &binary, &log, prefix).await?;
         if !kubeconfig.is_file() {
             return fail(format!(
                 "the demo is listening but {} does not exist",
@@ -177,6 +161,7 @@ impl Demo {
             namespace,
             log,
             child,
+            _traffic: traffic,
             _cluster: cluster,
         })
     }
@@ -189,7 +174,16 @@ impl Demo {
 
     /// The last lines of the demo's log, for failure messages.
     pub fn log_tail(&self) -> String {
-        tail(&self.log)
+        let mesh = self.log.with_file_name("mesh.log");
+        if self._traffic.is_some() && mesh.is_file() {
+            format!(
+                "{}\nswitchyard mesh log (tail):\n{}",
+                tail(&self.log),
+                tail(&mesh)
+            )
+        } else {
+            tail(&self.log)
+        }
     }
 
     /// Runs `kubectl --kubeconfig <demo> -n <namespace> ARGS…` (as the cluster's admin) and
@@ -304,6 +298,92 @@ impl Browser {
     pub async fn is_enabled(&self, id: &str) -> Result<bool> {
         Ok(self.wait_for(id).await?.is_enabled().await?)
     }
+}
+
+/// `switchyard mesh` on a real cluster's test namespace with a Prometheus scraping it; both
+/// stop when this is dropped.
+struct Mesh {
+    // Field order is drop order: Prometheus first, then the mesh it scrapes.
+    prometheus: switchyard_testkit::Prometheus,
+    _child: Child,
+}
+
+impl Mesh {
+    async fn start(
+        binary: &Path,
+        dir: &Path,
+        cluster: &switchyard_testkit::TestCluster,
+    ) -> Result<Mesh> {
+        let mut command = Command::new(binary);
+        command
+            .arg("mesh")
+            .arg("--kubeconfig")
+            .arg(cluster.kubeconfig())
+            .args(["--context", cluster.context(User::Admin)])
+            .args(["--namespace", &cluster.namespace])
+            .args(["--listen", "127.0.0.1:0", "--rps", "20"]);
+        let log = dir.join("mesh.log");
+        let (child, url) = spawn_announcing(command, binary, &log, "mesh listening on ").await?;
+        let target = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let prometheus_dir = dir.join("prometheus");
+        std::fs::create_dir_all(&prometheus_dir)?;
+        let prometheus = switchyard_testkit::Prometheus::start(&prometheus_dir, &target);
+        Ok(Mesh {
+            prometheus,
+            _child: child,
+        })
+    }
+}
+
+/// Spawns `command` (stderr to `log`, killed on drop) and waits, bounded, for the stdout line
+/// starting with `prefix`; returns the child and the rest of that line (a URL). Keeps draining
+/// stdout afterwards so the child never blocks on a full pipe.
+async fn spawn_announcing(
+    mut command: Command,
+    binary: &Path,
+    log: &Path,
+    prefix: &str,
+) -> Result<(Child, String)> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(log)?))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+    let stdout = child.stdout.take().ok_or("stdout was not piped")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(WAIT, async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(url) = line.strip_prefix(prefix) {
+                return Ok::<_, std::io::Error>(Some(url.trim().to_owned()));
+            }
+        }
+        Ok(None)
+    })
+    .await;
+    let url = match first {
+        Ok(Ok(Some(url))) => url,
+        Ok(Ok(None)) | Ok(Err(_)) => {
+            return fail(format!(
+                "{} exited without printing \"{prefix}…\"; its log:\n{}",
+                binary.display(),
+                tail(log)
+            ))
+        }
+        Err(_) => {
+            return fail(format!(
+                "{} printed no \"{prefix}…\" line within {WAIT:?}; its log:\n{}",
+                binary.display(),
+                tail(log)
+            ))
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, url))
 }
 
 fn tail(path: &Path) -> String {

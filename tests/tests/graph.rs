@@ -3,26 +3,30 @@
 //! and sets it to 80/20 with the card that opens beside it; within the bounded wait the graph
 //! shows review's observed v2 share near 20% next to "requested 20%"; and a second browser
 //! window, opened before the change, shows the new requested share without reloading.
+//!
+//! On every cluster kind of the run: the simulated demo, and `switchyard serve` on the real
+//! kube-apiserver with the simulated data plane (`switchyard mesh`) watching it and a real
+//! Prometheus scraping that.
 
 use std::time::Duration;
-use switchyard_e2e::{fail, poll, Browser, Demo, Result};
+use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result};
 use switchyard_frontend::graph_view::test_ids as ids;
 use switchyard_frontend::weight_controls::test_ids as card;
 
-const NODES: [&str; 12] = [
-    "entry",
-    "svc:hands-on:product-composite",
-    "wl:hands-on:product-composite-v1",
-    "svc:hands-on:product",
-    "svc:hands-on:recommendation",
-    "svc:hands-on:review",
-    "wl:hands-on:product-v1",
-    "wl:hands-on:product-v2",
-    "wl:hands-on:recommendation-v1",
-    "wl:hands-on:recommendation-v2",
-    "wl:hands-on:review-v1",
-    "wl:hands-on:review-v2",
-];
+/// The graph's node ids of the demo in `ns`.
+fn nodes(ns: &str) -> Vec<String> {
+    let mut nodes = vec!["entry".to_owned()];
+    for service in ["product-composite", "product", "recommendation", "review"] {
+        nodes.push(format!("svc:{ns}:{service}"));
+    }
+    nodes.push(format!("wl:{ns}:product-composite-v1"));
+    for service in ["product", "recommendation", "review"] {
+        for version in ["v1", "v2"] {
+            nodes.push(format!("wl:{ns}:{service}-{version}"));
+        }
+    }
+    nodes
+}
 
 /// The observed share must reach the requested 20% within this margin (points). The demo's
 /// 30 s window at 20 rps holds ~600 requests: three standard errors of a 20% share are ~5
@@ -38,8 +42,15 @@ fn scoped(scope: &str, id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_shows_requested_and_observed_split_live_in_two_windows() {
+    for kind in kinds() {
+        eprintln!("-- on the {kind} cluster");
+        on(kind).await;
+    }
+}
+
+async fn on(kind: Kind) {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let demo = match Demo::start(dir.path()).await {
+    let demo = match Demo::start_on(kind, dir.path(), &[]).await {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
@@ -55,20 +66,20 @@ async fn graph_shows_requested_and_observed_split_live_in_two_windows() {
     if let Err(error) = outcome {
         let mut shots = Vec::new();
         for (browser, name) in [(&first, "graph"), (&second, "graph-second-window")] {
-            shots.push(match browser.screenshot(name).await {
+            shots.push(match browser.screenshot(&format!("{name}-{kind}")).await {
                 Ok(path) => format!("screenshot: {}", path.display()),
                 Err(e) => format!("no screenshot: {e}"),
             });
         }
         panic!(
-            "{error}\n{}\nswitchyard log (tail):\n{}",
+            "on the {kind} cluster: {error}\n{}\nswitchyard log (tail):\n{}",
             shots.join("\n"),
             demo.log_tail()
         );
     }
     if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
         for (browser, name) in [(&first, "graph-final"), (&second, "graph-second-final")] {
-            if let Err(error) = browser.screenshot(name).await {
+            if let Err(error) = browser.screenshot(&format!("{name}-{kind}")).await {
                 panic!("saving the final screenshot: {error}");
             }
         }
@@ -89,21 +100,24 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
         );
     }
     first.wait_for(ids::GRAPH).await?;
-    for id in NODES {
-        first.wait_for(&ids::node(id)).await?;
+    let ns = demo.namespace.as_str();
+    let svc = |name: &str| format!("svc:{ns}:{name}");
+    let wl = |name: &str| format!("wl:{ns}:{name}");
+    for id in nodes(ns) {
+        first.wait_for(&ids::node(&id)).await?;
     }
     // Traffic flows entry → product-composite → its v1 → the three services → their v1.
     for (source, target) in [
-        ("entry", "svc:hands-on:product-composite"),
-        ("wl:hands-on:product-composite-v1", "svc:hands-on:review"),
-        ("svc:hands-on:review", "wl:hands-on:review-v1"),
+        ("entry".to_owned(), svc("product-composite")),
+        (wl("product-composite-v1"), svc("review")),
+        (svc("review"), wl("review-v1")),
     ] {
-        first.wait_for(&ids::edge(source, target)).await?;
+        first.wait_for(&ids::edge(&source, &target)).await?;
     }
     // Each service gets a third of product-composite-v1's calls (requests distribution).
     first
         .wait_for_text(
-            &ids::edge_label("wl:hands-on:product-composite-v1", "svc:hands-on:review"),
+            &ids::edge_label(&wl("product-composite-v1"), &svc("review")),
             "33.3%",
             |t| t == "33.3%",
         )
@@ -127,13 +141,13 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
 
     // Click review on the graph: its card opens beside the graph, and the URL remembers it.
     first
-        .wait_for(&ids::node("svc:hands-on:review"))
+        .wait_for(&ids::node(&svc("review")))
         .await?
         .click()
         .await?;
     first.wait_for(ids::SELECTED_SERVICE).await?;
     let url = first.client.current_url().await?;
-    if !url.as_str().contains("select=svc:hands-on:review") {
+    if !url.as_str().contains(&format!("select={}", svc("review"))) {
         return fail(format!("the URL does not keep the selection: {url}"));
     }
     let preset = scoped(ids::SELECTED_SERVICE, &card::preset("review", 1, 80, 20));
