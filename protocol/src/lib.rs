@@ -209,8 +209,26 @@ pub struct ServiceSplit {
     pub samples: f64,
     /// Largest difference (percentage points) that sampling alone explains at this sample size.
     pub tolerance: f64,
-    /// Whether observed and requested agree within the tolerance; `None` without traffic.
+    /// Whether observed and requested agree within the tolerance; `None` without traffic, while
+    /// settling, and for the first refresh that disagrees (a difference must persist for two
+    /// refreshes before it is called off).
     pub agrees: Option<bool>,
+    /// Set while the rate window still holds traffic from before the route's last weight change:
+    /// the observed share lags the request by design, so it is no verdict either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settling: Option<Settling>,
+}
+
+/// The time since a weight change during which the observed share cannot match it yet: until one
+/// full rate window has passed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Settling {
+    /// Unix seconds of the change.
+    pub since: f64,
+    /// Unix seconds when the window holds only traffic from after the change.
+    pub until: f64,
+    /// How far along, 0.0 to 1.0, at the graph's `generated_at`.
+    pub progress: f64,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -509,6 +527,7 @@ mod tests {
                 samples: 240.0,
                 tolerance: 7.7,
                 agrees: Some(true),
+                settling: None,
             }],
             metrics: MetricsStatus {
                 fresh: true,

@@ -330,6 +330,7 @@ fn splits(
             samples,
             tolerance: if widest.is_finite() { widest } else { 100.0 },
             agrees,
+            settling: None,
         });
     }
     out
@@ -385,6 +386,8 @@ pub fn annotate_observed(virtual_services: &mut [VirtualServiceRoutes], graph: &
         }
     }
 }
+
+pub mod settling;
 
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,12 @@
 //! One refresher for every viewer: polls the metrics source on an interval, assembles the graph
 //! with the cluster's topology, keeps the latest snapshot, and publishes every snapshot and every
 //! VirtualService change to all SSE viewers. Viewers never cause a metrics or cluster call.
+//! Splits of routes changed less than a window ago are published as settling, and a
+//! disagreement only once it persists (`graph::settling`).
 
-use std::collections::HashMap;
+mod changes;
+
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchyard_protocol::{
@@ -11,8 +15,9 @@ use switchyard_protocol::{
 use tokio::sync::{broadcast, watch};
 
 use crate::cluster::{Change, Cluster};
-use crate::graph;
+use crate::graph::{self, settling::RouteKey};
 use crate::metrics::{Samples, Source};
+use changes::RouteChanges;
 
 #[derive(Clone, Debug)]
 pub struct LiveConfig {
@@ -103,6 +108,10 @@ struct Refresher {
     status: MetricsStatus,
     latest: watch::Sender<Arc<Graph>>,
     events: broadcast::Sender<ServerEvent>,
+    /// When each route's weights last changed.
+    changes: RouteChanges,
+    /// Routes whose split disagreed at the last metrics refresh.
+    disagreed: BTreeSet<RouteKey>,
 }
 
 impl Refresher {
@@ -129,14 +138,27 @@ impl Refresher {
         }
     }
 
-    fn publish(&self) {
-        let graph = Arc::new(graph::build(
-            &self.cluster.topology(),
+    /// Publishes a new snapshot. `refreshed` says whether it follows a metrics refresh (which
+    /// counts towards a persisting disagreement) or a cluster change (which does not).
+    fn publish(&mut self, refreshed: bool) {
+        let now = now();
+        let topology = self.cluster.topology();
+        let cluster = &self.cluster;
+        self.changes
+            .observe(&topology.virtual_services, || cluster.history(), now);
+        let mut graph = graph::build(
+            &topology,
             self.samples.as_ref(),
             self.status.clone(),
             window_seconds(&self.config),
-            now(),
-        ));
+            now,
+        );
+        let disagreeing =
+            graph::settling::settle(&mut graph, self.changes.changed_at(), &self.disagreed);
+        if refreshed {
+            self.disagreed = disagreeing;
+        }
+        let graph = Arc::new(graph);
         self.latest.send_replace(graph.clone());
         // No viewers is fine.
         let _ = self.events.send(ServerEvent::Graph((*graph).clone()));
@@ -199,6 +221,8 @@ async fn refresh_loop(
         status: MetricsStatus::default(),
         latest,
         events,
+        changes: RouteChanges::default(),
+        disagreed: BTreeSet::new(),
     };
     loop {
         tokio::select! {
@@ -206,7 +230,7 @@ async fn refresh_loop(
                 if let Some(source) = &source {
                     r.refresh(source).await;
                 }
-                r.publish();
+                r.publish(true);
                 r.send_observed();
             }
             change = changes.recv() => {
@@ -231,7 +255,7 @@ async fn refresh_loop(
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
                 // The requested side of the graph follows the cluster at once, not at the next tick.
-                r.publish();
+                r.publish(false);
             }
         }
     }

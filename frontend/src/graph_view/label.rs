@@ -195,9 +195,12 @@ pub struct SplitText {
     pub requested: String,
     /// `observed 19%`, or `no traffic yet`.
     pub observed: String,
-    /// `in line`, `off by 7 points`, or nothing without traffic.
+    /// `in line`, `off by 7 points`, `settling 40%` while the window still holds traffic from
+    /// before the last change, or nothing without traffic.
     pub verdict: Option<String>,
     pub agrees: Option<bool>,
+    /// True while settling: neither in line nor off, whatever the numbers say.
+    pub settling: bool,
 }
 
 /// Requested against observed for the rollout version of a split.
@@ -208,6 +211,10 @@ pub fn split_text(split: &ServiceSplit, new_subset: Option<&str>) -> Option<Spli
         _ => "no traffic yet".to_owned(),
     };
     let verdict = match (split.agrees, version.observed) {
+        _ if split.settling.is_some() => split
+            .settling
+            .as_ref()
+            .map(|s| format!("settling {}%", fixed(s.progress.clamp(0.0, 1.0) * 100.0, 0))),
         (Some(true), Some(_)) => Some("in line".to_owned()),
         (Some(false), Some(observed)) => Some(format!(
             "off by {} points",
@@ -224,6 +231,7 @@ pub fn split_text(split: &ServiceSplit, new_subset: Option<&str>) -> Option<Spli
         observed,
         verdict,
         agrees: split.agrees,
+        settling: split.settling.is_some(),
     })
 }
 
@@ -335,6 +343,7 @@ mod tests {
             samples: rate * 30.0,
             tolerance: 4.2,
             agrees,
+            settling: None,
         }
     }
 
@@ -427,6 +436,23 @@ mod tests {
         let idle = split_text(&review_split(None, None, 0.0), NEW).unwrap();
         assert_eq!(idle.observed, "no traffic yet");
         assert_eq!(idle.verdict, None);
+    }
+
+    /// Right after a change the window still holds the old traffic: the numbers are shown, the
+    /// verdict is neither in line nor off, and says how far the window has come.
+    #[test]
+    fn a_settling_split_is_no_verdict_either_way() {
+        let mut split = review_split(Some(2.0), None, 20.0);
+        split.settling = Some(switchyard_protocol::Settling {
+            since: 100.0,
+            until: 130.0,
+            progress: 0.4,
+        });
+        let text = split_text(&split, NEW).unwrap();
+        assert_eq!(text.observed, "observed 2%");
+        assert_eq!(text.verdict.as_deref(), Some("settling 40%"));
+        assert!(text.settling);
+        assert_eq!(text.agrees, None);
     }
 
     /// The demo's (and the server's default) name of the new subset.

@@ -143,6 +143,7 @@ pub fn graph(nodes: usize, edges: usize) -> Graph {
                 samples: 300.0,
                 tolerance: 6.9,
                 agrees: Some((observed_new - 20.0).abs() <= 6.9),
+                settling: None,
             }
         })
         .collect();

@@ -274,6 +274,7 @@ mod tests {
                 samples: 600.0,
                 tolerance: 5.0,
                 agrees: None,
+                settling: None,
             }],
             generated_at: at,
             ..Graph::default()

@@ -1,0 +1,167 @@
+//! When each weighted route last changed its weights, as the refresher saw it (console writes,
+//! kubectl, anything else), seeded from the recorded history so a restarted console knows too.
+
+use std::collections::{BTreeMap, HashMap};
+use switchyard_protocol::{ChangeRecord, VirtualServiceRoutes};
+
+use crate::graph::settling::RouteKey;
+
+#[derive(Default)]
+pub(super) struct RouteChanges {
+    /// Weights per route last seen, per VirtualService (`(namespace, name)`).
+    seen: HashMap<(String, String), Vec<Vec<u32>>>,
+    changed_at: BTreeMap<RouteKey, f64>,
+}
+
+impl RouteChanges {
+    /// Compares the VirtualServices in scope with what was seen before: a route whose weights
+    /// differ changed at `now`. A VirtualService seen for the first time takes its routes' last
+    /// change from `history` (called at most once per call, and only then).
+    pub(super) fn observe(
+        &mut self,
+        virtual_services: &[VirtualServiceRoutes],
+        history: impl FnOnce() -> Vec<ChangeRecord>,
+        now: f64,
+    ) {
+        let mut history = Some(history);
+        let mut recorded: Option<BTreeMap<RouteKey, f64>> = None;
+        for vs in virtual_services {
+            let weights: Vec<Vec<u32>> = vs
+                .routes
+                .iter()
+                .map(|r| r.destinations.iter().map(|d| d.weight).collect())
+                .collect();
+            let id = (vs.namespace.clone(), vs.name.clone());
+            match self.seen.get(&id) {
+                Some(before) if *before == weights => continue,
+                Some(before) => {
+                    for (index, route) in weights.iter().enumerate() {
+                        if before.get(index) != Some(route) {
+                            self.changed_at
+                                .insert((id.0.clone(), id.1.clone(), index), now);
+                        }
+                    }
+                }
+                None => {
+                    let recorded = recorded.get_or_insert_with(|| {
+                        last_recorded(history.take().map(|h| h()).unwrap_or_default())
+                    });
+                    for index in 0..weights.len() {
+                        let key = (id.0.clone(), id.1.clone(), index);
+                        if let Some(&time) = recorded.get(&key) {
+                            self.changed_at.insert(key, time);
+                        }
+                    }
+                }
+            }
+            self.seen.insert(id, weights);
+        }
+    }
+
+    pub(super) fn changed_at(&self) -> &BTreeMap<RouteKey, f64> {
+        &self.changed_at
+    }
+}
+
+/// The latest recorded change time per route (records carry RFC 3339 times).
+fn last_recorded(records: Vec<ChangeRecord>) -> BTreeMap<RouteKey, f64> {
+    let mut latest = BTreeMap::new();
+    for record in records {
+        let Ok(time) = chrono::DateTime::parse_from_rfc3339(&record.time) else {
+            continue;
+        };
+        let seconds = time.timestamp_micros() as f64 / 1e6;
+        let key = (record.namespace, record.virtual_service, record.route_index);
+        let entry = latest.entry(key).or_insert(seconds);
+        if *entry < seconds {
+            *entry = seconds;
+        }
+    }
+    latest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_protocol::{Destination, HttpRoute};
+
+    fn vs(weights: [u32; 2]) -> VirtualServiceRoutes {
+        let destination = |subset: &str, weight| Destination {
+            host: "review".into(),
+            subset: Some(subset.into()),
+            weight,
+            requested_share: f64::from(weight),
+            observed_share: None,
+        };
+        VirtualServiceRoutes {
+            namespace: "hands-on".into(),
+            name: "review".into(),
+            resource_version: "1".into(),
+            hosts: vec!["review".into()],
+            routes: vec![
+                HttpRoute {
+                    index: 0,
+                    name: None,
+                    match_summary: "header x-group = test".into(),
+                    destinations: vec![destination("new", 100)],
+                },
+                HttpRoute {
+                    index: 1,
+                    name: None,
+                    match_summary: "all requests".into(),
+                    destinations: vec![
+                        destination("old", weights[0]),
+                        destination("new", weights[1]),
+                    ],
+                },
+            ],
+        }
+    }
+
+    fn key(index: usize) -> RouteKey {
+        ("hands-on".into(), "review".into(), index)
+    }
+
+    #[test]
+    fn a_weight_change_is_dated_when_seen_and_only_for_its_route() {
+        let mut changes = RouteChanges::default();
+        changes.observe(&[vs([100, 0])], Vec::new, 10.0);
+        assert!(
+            changes.changed_at().is_empty(),
+            "first sight, no history: no change"
+        );
+        changes.observe(&[vs([100, 0])], || panic!("history is read once"), 15.0);
+        assert!(changes.changed_at().is_empty());
+        changes.observe(&[vs([80, 20])], || panic!("history is read once"), 20.0);
+        assert_eq!(changes.changed_at(), &BTreeMap::from([(key(1), 20.0)]));
+    }
+
+    #[test]
+    fn a_restarted_console_takes_the_last_change_from_the_history() {
+        let record = |time: &str, index| ChangeRecord {
+            id: time.into(),
+            time: time.into(),
+            user: "operator".into(),
+            source: "console".into(),
+            namespace: "hands-on".into(),
+            virtual_service: "review".into(),
+            route_index: index,
+            before: BTreeMap::new(),
+            after: BTreeMap::new(),
+            resource_version: "2".into(),
+        };
+        let mut changes = RouteChanges::default();
+        changes.observe(
+            &[vs([80, 20])],
+            || {
+                vec![
+                    record("1970-01-01T00:01:40Z", 1),
+                    record("1970-01-01T00:02:00.5Z", 1),
+                    record("not a time", 1),
+                ]
+            },
+            130.0,
+        );
+        assert_eq!(changes.changed_at(), &BTreeMap::from([(key(1), 120.5)]));
+    }
+}
