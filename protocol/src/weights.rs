@@ -28,6 +28,43 @@ pub enum WeightError {
     /// A destination of the route has no weight.
     #[error("a weight for {key} is missing")]
     Missing { key: String },
+    /// What was typed for a weight is not a whole number (a fraction, an exponent, a sign,
+    /// letters, or nothing).
+    #[error(
+        "{key}: {} is not a weight: weights are whole numbers 0 to {TOTAL}",
+        quoted(text)
+    )]
+    NotAWeight { key: String, text: String },
+}
+
+fn quoted(text: &str) -> String {
+    if text.is_empty() {
+        "an empty field".to_owned()
+    } else {
+        format!("\"{text}\"")
+    }
+}
+
+/// What a person typed for the weight of `key`, strictly: ASCII digits only (surrounding blanks
+/// allowed), 0 to [`TOTAL`]. Anything else is refused with the rule, never rounded, clamped or
+/// read as something close: "150" is out of range, "12.5", "2e1", "-5" and "" are not weights.
+pub fn parse_weight(key: &str, text: &str) -> Result<u32, WeightError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WeightError::NotAWeight {
+            key: key.to_owned(),
+            text: trimmed.to_owned(),
+        });
+    }
+    // Digits only: the parse fails only on overflow, which is out of range too.
+    let weight = trimmed.parse::<u32>().unwrap_or(u32::MAX);
+    if weight > TOTAL {
+        return Err(WeightError::OutOfRange {
+            key: key.to_owned(),
+            weight,
+        });
+    }
+    Ok(weight)
 }
 
 /// Each weight 0..=[`TOTAL`] and all adding up to [`TOTAL`], whatever the route.
@@ -171,5 +208,37 @@ mod tests {
         }
         assert_eq!(PRESETS.first(), Some(&(TOTAL, 0)));
         assert_eq!(PRESETS.last(), Some(&(0, TOTAL)));
+    }
+
+    #[test]
+    fn typed_weights_are_whole_numbers_0_to_100_and_nothing_else() {
+        for (text, weight) in [("0", 0), ("20", 20), (" 7 ", 7), ("100", 100), ("080", 80)] {
+            assert_eq!(parse_weight("new", text), Ok(weight), "{text:?}");
+        }
+        assert_eq!(
+            parse_weight("new", "150").unwrap_err().to_string(),
+            "weight 150 for new is out of range: weights are 0 to 100"
+        );
+        assert!(matches!(
+            parse_weight("new", "99999999999999999999"),
+            Err(WeightError::OutOfRange { .. })
+        ));
+        for text in ["12.5", "2e1", "-5", "+5", "abc", "", " ", "1 0", "٣"] {
+            assert!(
+                matches!(
+                    parse_weight("new", text),
+                    Err(WeightError::NotAWeight { .. })
+                ),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            parse_weight("new", "12.5").unwrap_err().to_string(),
+            "new: \"12.5\" is not a weight: weights are whole numbers 0 to 100"
+        );
+        assert_eq!(
+            parse_weight("old", "").unwrap_err().to_string(),
+            "old: an empty field is not a weight: weights are whole numbers 0 to 100"
+        );
     }
 }

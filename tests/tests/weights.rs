@@ -1,7 +1,8 @@
 //! Shifting traffic through the real page: a person sets review's default route to 80/20 with
 //! the page's own controls, Apply writes it (checked with real `kubectl`), and changes made with
 //! `kubectl` appear on the open page without a reload — both for an untouched route and next to
-//! an unsaved draft (conflict on Apply, and "discard my draft").
+//! an unsaved draft (conflict on Apply, and "discard my draft"). Typed weights are strict:
+//! 150, 12.5 and 2e1 are refused with the rule and keep Apply disabled.
 
 use fantoccini::key::Key;
 use switchyard_e2e::{fail, Browser, Demo, Result};
@@ -103,6 +104,52 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
     browser
         .wait_for_values(&[(old_number, "65"), (old, "65"), (new, "35")])
         .await?;
+
+    // Strict input: what is not a whole number 0 to 100 is refused with the rule beside the
+    // field, never clamped or rounded, and Apply stays disabled. The other field keeps what the
+    // last valid prefix set ("15" of "150", "12" of "12.5", "2" of "2e1").
+    let new_error: &str = &card::weight_error("review", 1, "new");
+    for (typed, rule, old_then) in [
+        (
+            "150",
+            "weight 150 for new is out of range: weights are 0 to 100",
+            "85",
+        ),
+        ("12.5", "new: \"12.5\" is not a weight", "88"),
+        (
+            "2e1",
+            "is not a weight: weights are whole numbers 0 to 100",
+            "98",
+        ),
+    ] {
+        new_field
+            .send_keys(&format!("{}{typed}", backspace.repeat(6)))
+            .await?;
+        browser
+            .wait_for_text(new_error, rule, |t| t.contains(rule))
+            .await?;
+        browser.wait_for_values(&[(old_number, old_then)]).await?;
+        if browser.is_enabled(apply).await? {
+            return fail(format!("Apply is enabled with {typed:?} in the new field"));
+        }
+        if browser.value(new_number).await? != typed {
+            return fail(format!(
+                "the field no longer shows what was typed ({typed:?})"
+            ));
+        }
+    }
+    new_field
+        .send_keys(&format!("{}35", backspace.repeat(6)))
+        .await?;
+    browser
+        .wait_for_values(&[(old_number, "65"), (new, "35")])
+        .await?;
+    browser
+        .wait_for_text(new_error, "no error", str::is_empty)
+        .await?;
+    if !browser.is_enabled(apply).await? {
+        return fail("Apply stays disabled once the field holds a weight again");
+    }
 
     // The preset a person would use for a canary step.
     browser

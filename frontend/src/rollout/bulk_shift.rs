@@ -17,12 +17,11 @@ use crate::{
         routes::{use_routes, VsKey},
         settings::use_settings,
     },
-    weight_controls::split::parse_weight,
 };
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 use switchyard_protocol::{
-    weights::{PRESETS, TOTAL},
+    weights::{parse_weight, PRESETS, TOTAL},
     ShiftResponse, Subsets, VirtualServiceRoutes,
 };
 
@@ -48,6 +47,8 @@ pub fn BulkShift() -> impl IntoView {
     // VirtualServices that appear later.
     let unticked = RwSignal::new(BTreeSet::<VsKey>::new());
     let old_weight = RwSignal::new(None::<u32>);
+    // Why the typed weight is not one; while set there is no preview and nothing to apply.
+    let weight_error = RwSignal::new(None::<String>);
     let plan = RwSignal::new(None::<Plan>);
     // The answer, with the preview rows it was applied from.
     let outcome = RwSignal::new(None::<Result<(ShiftResponse, Vec<PreviewRow>), String>>);
@@ -103,6 +104,7 @@ pub fn BulkShift() -> impl IntoView {
         outcome.set(None);
     };
     let choose_split = move |old: u32| {
+        weight_error.set(None);
         old_weight.set(Some(old));
         preview();
     };
@@ -315,14 +317,31 @@ pub fn BulkShift() -> impl IntoView {
                         inputmode="numeric"
                         data-testid=test_ids::BULK_OLD_WEIGHT
                         prop:value=move || old_weight.get().map(|w| w.to_string()).unwrap_or_default()
+                        aria-invalid=move || if weight_error.with(Option::is_some) { "true" } else { "false" }
+                        aria-describedby="bulk-old-weight-error"
+                        class:is-invalid=move || weight_error.with(Option::is_some)
                         on:input=move |event| {
-                            if let Some(old) = parse_weight(&event_target_value(&event)) {
-                                choose_split(old);
+                            let typed = event_target_value(&event);
+                            match parse_weight(&old_name(), &typed) {
+                                Ok(old) => choose_split(old),
+                                // Never a preview of something other than what was typed.
+                                Err(reason) => {
+                                    weight_error.set(Some(reason.to_string()));
+                                    plan.set(None);
+                                }
                             }
                         }
                     />
                     <span>"%"</span>
                 </label>
+                <p
+                    class="weight-slider-error"
+                    id="bulk-old-weight-error"
+                    role="alert"
+                    data-testid=test_ids::BULK_WEIGHT_ERROR
+                >
+                    {move || weight_error.get().unwrap_or_default()}
+                </p>
                 <span class="bulk-new-weight">
                     {move || {
                         old_weight

@@ -17,6 +17,8 @@ pub fn bulk_preset(old: u32, new: u32) -> String {
 }
 /// The number field for the old version's weight (new gets the rest of 100).
 pub const BULK_OLD_WEIGHT: &str = "bulk-old-weight";
+/// Why the typed old weight is not a weight (empty while it is one).
+pub const BULK_WEIGHT_ERROR: &str = "bulk-weight-error";
 /// The preview list.
 pub const BULK_PREVIEW: &str = "bulk-preview";
 /// One preview row: `bulk-preview-{name}`.

@@ -67,21 +67,6 @@ pub fn rebalance(weights: &[u32], changed: usize, value: u32) -> Vec<u32> {
     result
 }
 
-/// Parses what a person typed into a number field: whole numbers only, clamped to 0..=100.
-/// `None` while the field holds something that is not (yet) a number, e.g. an empty field.
-pub fn parse_weight(text: &str) -> Option<u32> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    match text.parse::<u64>() {
-        Ok(n) => Some(u32::try_from(n.min(u64::from(TOTAL))).unwrap_or(TOTAL)),
-        // Browsers hand over "1e3" or "-5" as typed; treat a leading minus as zero.
-        Err(_) if text.starts_with('-') && text[1..].chars().all(|c| c.is_ascii_digit()) => Some(0),
-        Err(_) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,23 +139,5 @@ mod tests {
         assert_eq!(rebalance(&[100], 0, 40), vec![40]);
         assert_eq!(rebalance(&[80, 20], 5, 40), vec![80, 20]);
         assert_eq!(rebalance(&[], 0, 40), Vec::<u32>::new());
-    }
-
-    #[test]
-    fn typed_numbers_are_clamped() {
-        let cases = [
-            ("20", Some(20)),
-            (" 7 ", Some(7)),
-            ("100", Some(100)),
-            ("1000", Some(100)),
-            ("99999999999999999999999", None),
-            ("-5", Some(0)),
-            ("", None),
-            ("abc", None),
-            ("2.5", None),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_weight(text), expected, "{text:?}");
-        }
     }
 }

@@ -23,6 +23,12 @@ pub fn weight_number(name: &str, index: usize, key: &str) -> String {
     format!("weight-number-{name}-{index}-{key}")
 }
 
+/// Why what was typed into the number field is not a weight (shown while it is not):
+/// `weight-error-{name}-{index}-{key}`.
+pub fn weight_error(name: &str, index: usize, key: &str) -> String {
+    format!("weight-error-{name}-{index}-{key}")
+}
+
 /// "requested X%" from the server: `requested-{name}-{index}-{key}`.
 pub fn requested(name: &str, index: usize, key: &str) -> String {
     format!("requested-{name}-{index}-{key}")

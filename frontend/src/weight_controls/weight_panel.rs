@@ -116,8 +116,11 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
         Memo::new(move |_| access.is_some_and(|a| !a.permission(&key).is_editable()))
     };
     let locked = Signal::derive(move || sending.get() || read_only.get());
+    // Destinations whose number field holds something that is not a weight.
+    let invalid = RwSignal::new(std::collections::BTreeSet::<String>::new());
     let can_apply = Memo::new(move |_| {
         !locked.get()
+            && invalid.with(std::collections::BTreeSet::is_empty)
             && draft_request.with(|r| matches!(r, Some(Ok(_))))
             && draft.with(|d| {
                 d.as_ref()
@@ -177,6 +180,18 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
             let on_change = Callback::new(move |weight: u32| {
                 edit(split::rebalance(&shown.get_untracked(), position, weight))
             });
+            let on_invalid = {
+                let key = dest_key.clone();
+                Callback::new(move |reason: Option<String>| {
+                    invalid.update(|keys| {
+                        if reason.is_some() {
+                            keys.insert(key.clone());
+                        } else {
+                            keys.remove(&key);
+                        }
+                    });
+                })
+            };
             let element_id =
                 test_ids::element_id(&["w", &namespace, &name, &index.to_string(), &dest_key]);
             view! {
@@ -191,6 +206,7 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
                     observed
                     disabled=locked
                     on_change
+                    on_invalid
                 />
             }
         })
