@@ -3,7 +3,8 @@
 //! and sets it to 80/20 with the card that opens beside it; the badge says "settling" while the
 //! rate window still holds traffic from before the change, and is never "off by" on the way;
 //! within the bounded wait the graph shows review's observed v2 share near 20% next to
-//! "requested 20%"; and a second browser
+//! "requested 20%"; Esc clears the selection and Back returns to the view before it (inside the
+//! app, no reload); and a second browser
 //! window, opened before the change, shows the new requested share without reloading.
 //!
 //! On every cluster kind of the run: the simulated demo, and `switchyard serve` on the real
@@ -226,7 +227,49 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
     if marker != serde_json::json!("still here") {
         return fail("the second window reloaded instead of updating live");
     }
+    keyboard_and_history(first, demo).await
+}
+
+/// Esc clears the selection; a new selection is a history entry, so Back returns to the previous
+/// view inside the app (no reload) instead of leaving it.
+async fn keyboard_and_history(browser: &Browser, demo: &Demo) -> Result<()> {
+    let review = format!("svc:{}:review", demo.namespace);
+    let node = browser.wait_for(&ids::node(&review)).await?;
+    node.send_keys(&char::from(fantoccini::key::Key::Escape).to_string())
+        .await?;
+    wait_unselected(browser, "Esc").await?;
+
+    browser
+        .client
+        .execute("window.__switchyardBack = 'no reload';", vec![])
+        .await?;
+    browser.wait_for(&ids::node(&review)).await?.click().await?;
+    browser.wait_for(ids::SELECTED_SERVICE).await?;
+    browser.client.back().await?;
+    wait_unselected(browser, "Back").await?;
+    let marker = browser
+        .client
+        .execute("return window.__switchyardBack || null;", vec![])
+        .await?;
+    if marker != serde_json::json!("no reload") {
+        return fail("Back reloaded the page (or left the app) instead of restoring the view");
+    }
+    browser.client.forward().await?;
+    browser.wait_for(ids::SELECTED_SERVICE).await?;
     Ok(())
+}
+
+async fn wait_unselected(browser: &Browser, after: &str) -> Result<()> {
+    poll(
+        &format!("the selection to clear after {after}"),
+        switchyard_e2e::WAIT,
+        || async {
+            let url = browser.client.current_url().await?;
+            let panel = browser.exists(ids::SELECTED_SERVICE).await?;
+            Ok((!url.as_str().contains("select=") && !panel).then_some(()))
+        },
+    )
+    .await
 }
 
 /// `observed 19%` → 19.0.

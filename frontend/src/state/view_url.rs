@@ -1,7 +1,10 @@
 //! The graph view's state lives in the URL query, so a link shows a colleague the same view:
 //! `?mode=rate&select=svc:hands-on:review&ns=hands-on`. [`parse`] and [`format`] are pure and
 //! unit-tested natively; [`provide_view`] reads the query once on load and writes every change
-//! back with `history.replaceState` (no new history entry per click, no reload).
+//! back without a reload: a change of the selection is a new history entry (`pushState`), so
+//! Back returns to the previous selection instead of leaving the app; other changes (label mode,
+//! namespace) replace the current entry. Back and Forward (`popstate`) restore the view they
+//! reach, and Esc clears the selection.
 //!
 //! `bench=N` asks for the render benchmark: the page draws a synthetic graph of N nodes instead
 //! of the live one (see `graph_view::bench_probe`).
@@ -112,22 +115,52 @@ pub fn provide_view() -> View {
     let search = window().location().search().unwrap_or_default();
     let view = View(RwSignal::new(parse(&search)));
     provide_context(view);
-    Effect::new(move |_| {
-        let query = view.0.with(format);
+    Effect::new(move |previous: Option<ViewState>| {
+        let current = view.0.get();
+        let query = format(&current);
         let location = window().location();
         let path = location.pathname().unwrap_or_else(|_| "/".to_owned());
         if location.search().unwrap_or_default() != query {
             if let Ok(history) = window().history() {
-                // Replacing (not pushing) keeps Back meaning "the page before this one".
-                let _ = history.replace_state_with_url(
-                    &wasm_bindgen::JsValue::NULL,
-                    "",
-                    Some(&format!("{path}{query}")),
-                );
+                let url = format!("{path}{query}");
+                let null = wasm_bindgen::JsValue::NULL;
+                let _ = if is_new_entry(previous.as_ref(), &current) {
+                    history.push_state_with_url(&null, "", Some(&url))
+                } else {
+                    history.replace_state_with_url(&null, "", Some(&url))
+                };
             }
         }
+        current
+    });
+    // Back and Forward within the app: the URL they reach is the view to show.
+    let popstate = window_event_listener(leptos::ev::popstate, move |_| {
+        let search = window().location().search().unwrap_or_default();
+        let reached = parse(&search);
+        if view.0.with_untracked(|v| *v != reached) {
+            view.0.set(reached);
+        }
+    });
+    // Esc clears the selection, unless something on the page (a dialog) already used the key.
+    let escape = window_event_listener(leptos::ev::keydown, move |event| {
+        if event.key() == "Escape"
+            && !event.default_prevented()
+            && view.0.with_untracked(|v| v.select.is_some())
+        {
+            view.0.update(|v| v.select = None);
+        }
+    });
+    on_cleanup(move || {
+        popstate.remove();
+        escape.remove();
     });
     view
+}
+
+/// Whether going from `previous` to `current` deserves its own history entry: a change of the
+/// selection does (Back should undo it); the first render and other changes do not.
+fn is_new_entry(previous: Option<&ViewState>, current: &ViewState) -> bool {
+    previous.is_some_and(|p| p.select != current.select)
 }
 
 pub fn use_view() -> View {
@@ -137,6 +170,17 @@ pub fn use_view() -> View {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_new_selection_is_a_new_history_entry() {
+        let review = parse("?select=svc:hands-on:review");
+        let product = parse("?select=svc:hands-on:product");
+        let rate = parse("?select=svc:hands-on:review&mode=rate");
+        assert!(!is_new_entry(None, &review), "the first render replaces");
+        assert!(is_new_entry(Some(&review), &product));
+        assert!(is_new_entry(Some(&review), &ViewState::default()));
+        assert!(!is_new_entry(Some(&review), &rate), "a label mode replaces");
+    }
 
     #[test]
     fn the_documented_link_parses() {
