@@ -2,7 +2,8 @@
 //! the page's own controls, Apply writes it (checked with real `kubectl`), and changes made with
 //! `kubectl` appear on the open page without a reload — both for an untouched route and next to
 //! an unsaved draft (conflict on Apply, and "discard my draft"). Typed weights are strict:
-//! 150, 12.5 and 2e1 are refused with the rule and keep Apply disabled.
+//! 150, 12.5 and 2e1 are refused with the rule and keep Apply disabled; after a keyboard Apply
+//! the focus is on the outcome, not lost to the page.
 
 use fantoccini::key::Key;
 use switchyard_e2e::{fail, Browser, Demo, Result};
@@ -166,7 +167,12 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
         ])
         .await?;
 
-    browser.wait_for(apply).await?.click().await?;
+    // Apply from the keyboard (send_keys focuses the button, as Tab would).
+    browser
+        .wait_for(apply)
+        .await?
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await?;
     let outcome = browser
         .wait_for_text(status, "the outcome", |t| {
             t.contains("applied") || is_failure(t)
@@ -174,6 +180,20 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
         .await?;
     if outcome != "review: applied old 80 / new 20" {
         return fail(format!("unexpected status after Apply: {outcome:?}"));
+    }
+    // The button is disabled while the write is in flight; focus stays in the card, on the
+    // outcome, instead of dropping to the page.
+    let focused = browser
+        .client
+        .execute(
+            "return document.activeElement && document.activeElement.getAttribute('data-testid');",
+            vec![],
+        )
+        .await?;
+    if focused != serde_json::json!(status) {
+        return fail(format!(
+            "after a keyboard Apply the focus is on {focused}, not the outcome"
+        ));
     }
     let weights = demo
         .kubectl(&["get", "vs", "review", "-o", JSONPATH_WEIGHTS])

@@ -13,7 +13,7 @@ use crate::{
         routes::{use_routes, VsKey},
     },
 };
-use leptos::prelude::*;
+use leptos::{html, prelude::*};
 use switchyard_protocol::HttpRoute;
 
 /// What the status line says, and how it looks.
@@ -64,6 +64,19 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
     let draft_request =
         Memo::new(move |_| draft.with(|d| d.as_ref().map(|d| route.with(|r| d.request(r)))));
 
+    // Where focus goes after Apply: the button is disabled while the write is in flight, which
+    // drops keyboard focus to the page; the outcome sentence takes it instead.
+    let status_ref = NodeRef::<html::P>::new();
+    let keep_focus = move || {
+        let lost = document()
+            .active_element()
+            .is_none_or(|active| document().body().is_some_and(|body| *body == active));
+        if lost {
+            if let Some(status) = status_ref.get_untracked() {
+                let _ = status.focus();
+            }
+        }
+    };
     let apply = Action::new_local({
         let (namespace, name) = (namespace.clone(), name.clone());
         move |_: &()| {
@@ -103,6 +116,7 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
                         }));
                     }
                 }
+                keep_focus();
             }
         }
     });
@@ -285,6 +299,8 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
                 <p
                     class=move || shown_status.with(|s| s.as_ref().map_or("weight-panel-status", |s| s.kind.class()))
                     data-testid=test_ids::status(&name, index)
+                    node_ref=status_ref
+                    tabindex="-1"
                     role="status"
                     aria-live="polite"
                 >
