@@ -7,7 +7,8 @@ use crate::{
     components::connection_banner::ConnectionBanner,
     pages::routes_page::RoutesPage,
     rollout::{
-        history_timeline::HistoryTimeline, rollout_actions::RolloutActions, session,
+        health_banner::HealthBanner, history_timeline::HistoryTimeline,
+        rollback_button::provide_rollback_request, rollout_actions::RolloutActions, session,
         session_gate::SessionGate, who_am_i::WhoAmI,
     },
     state::{
@@ -29,6 +30,7 @@ pub fn App() -> impl IntoView {
     provide_history();
     provide_graph(settings);
     provide_view();
+    provide_rollback_request();
     let connection = events::provide_connection();
     session::start(access, store, move || events::start(store, connection));
     view! {
@@ -42,6 +44,7 @@ pub fn App() -> impl IntoView {
         <ConnectionBanner />
         <main class="app-main">
             <SessionGate>
+                <HealthBanner />
                 <GraphView />
                 <RolloutActions />
                 <RoutesPage />

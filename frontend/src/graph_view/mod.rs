@@ -10,6 +10,7 @@ pub mod edge;
 // The style brief names each file after its component, so `GraphView` lives in graph_view.rs.
 #[allow(clippy::module_inception)]
 pub mod graph_view;
+pub mod health;
 pub mod label;
 pub mod label_mode_selector;
 pub mod layout;

@@ -4,6 +4,7 @@
 
 pub mod bulk_shift;
 pub mod confirm_dialog;
+pub mod health_banner;
 pub mod history_timeline;
 pub mod rollback_button;
 pub mod rollout_actions;

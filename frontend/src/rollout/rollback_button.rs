@@ -20,12 +20,34 @@ use crate::{
 use leptos::prelude::*;
 use switchyard_protocol::ShiftResponse;
 
+/// Asks for the rollback confirmation from anywhere on the page (the health banner).
+#[derive(Clone, Copy)]
+pub struct RollbackRequest(RwSignal<bool>);
+
+impl RollbackRequest {
+    /// Opens the rollback question.
+    pub fn ask(&self) {
+        self.0.set(true);
+    }
+}
+
+pub fn provide_rollback_request() -> RollbackRequest {
+    let request = RollbackRequest(RwSignal::new(false));
+    provide_context(request);
+    request
+}
+
+/// The page's rollback request, or a private one where none was provided.
+pub fn use_rollback_request() -> RollbackRequest {
+    use_context::<RollbackRequest>().unwrap_or_else(|| RollbackRequest(RwSignal::new(false)))
+}
+
 #[component]
 pub fn RollbackButton() -> impl IntoView {
     let routes = use_routes();
     let access = use_access();
     let settings = use_settings();
-    let asking = RwSignal::new(false);
+    let asking = use_rollback_request().0;
     let outcome = RwSignal::new(None::<Result<ShiftResponse, String>>);
 
     // The VirtualServices a rollback reaches, with whether the person may change each.

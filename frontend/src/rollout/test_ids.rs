@@ -59,6 +59,15 @@ pub fn readonly_reason(name: &str) -> String {
     format!("readonly-reason-{name}")
 }
 
+/// The banner above the graph when a new version fails more than the old one.
+pub const HEALTH_BANNER: &str = "health-banner";
+/// One finding in it: `health-alarm-{service}`.
+pub fn health_alarm(service: &str) -> String {
+    format!("health-alarm-{service}")
+}
+/// The banner's rollback button (opens the rollback confirmation).
+pub const HEALTH_ROLLBACK: &str = "health-rollback";
+
 #[cfg(test)]
 mod tests {
     use super::*;
