@@ -142,6 +142,34 @@ impl ApiError {
         }
     }
 
+    /// A list or watch whose options do not go together: `ListOptions.meta.k8s.io "" is invalid:
+    /// field: detail`, or `[field: detail, field: detail]` with one cause each when there are
+    /// several. `causes` are `(field, detail, cause reason)`; it must not be empty.
+    pub fn invalid_list_options(causes: &[(&str, String, &str)]) -> Self {
+        let texts: Vec<String> = causes
+            .iter()
+            .map(|(field, detail, _)| format!("{field}: {detail}"))
+            .collect();
+        let text = match texts.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let causes: Vec<Value> = causes
+            .iter()
+            .map(|(field, detail, reason)| {
+                json!({"reason": reason, "message": detail, "field": field})
+            })
+            .collect();
+        ApiError {
+            details: Some(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": causes})),
+            ..Self::new(
+                422,
+                "Invalid",
+                format!("ListOptions.meta.k8s.io \"\" is invalid: {text}"),
+            )
+        }
+    }
+
     /// PUT without `metadata.resourceVersion` on a resource that does not allow unconditional
     /// updates (custom resources).
     pub fn resource_version_required(def: &ResourceDef, name: &str) -> Self {

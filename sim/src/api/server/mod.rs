@@ -58,8 +58,15 @@ impl QueryParams {
     pub(super) fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }
+    /// A boolean option as the API server's query decoder reads one: present and not `0` or
+    /// `false` (in any case) is true, even when empty (`?watch` watches).
     fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("true" | "1"))
+        self.optional_flag(key).unwrap_or(false)
+    }
+    /// A `*bool` option (`sendInitialEvents`): absent is `None`, otherwise as [`Self::flag`].
+    fn optional_flag(&self, key: &str) -> Option<bool> {
+        self.get(key)
+            .map(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
     }
 }
 
