@@ -121,7 +121,9 @@ impl ApiError {
         if !group.is_empty() {
             details.insert("group".into(), json!(group));
         }
-        details.insert("kind".into(), json!(details_kind));
+        if !details_kind.is_empty() {
+            details.insert("kind".into(), json!(details_kind));
+        }
         details.insert(
             "causes".into(),
             json!([{"reason": cause_reason, "message": detail, "field": field}]),

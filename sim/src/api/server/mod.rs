@@ -173,7 +173,7 @@ async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError>
         let body = read_body(body).await?;
         let review = decode_object(&parts.headers, &body)?;
         if target.def.kind == "SelfSubjectReview" {
-            return Ok(review::self_subject_review(&identity, review));
+            return Ok(review::self_subject_review(&identity));
         }
         return review::self_subject_access_review(&identity, review);
     }
