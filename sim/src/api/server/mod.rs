@@ -130,7 +130,17 @@ async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError>
         if parts.method != Method::GET && parts.method != Method::HEAD {
             return Err(ApiError::method_not_allowed());
         }
-        return Ok(super::json_response(StatusCode::OK, &doc?));
+        let doc = doc?;
+        if segments == ["openapi", "v3"] {
+            // kube-openapi serves its v3 index labelled as plain text (the body is JSON).
+            return Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                doc.to_string(),
+            )
+                .into_response());
+        }
+        return Ok(super::json_response(StatusCode::OK, &doc));
     }
     if identity.user == "system:anonymous" {
         return Err(ApiError::unauthorized());

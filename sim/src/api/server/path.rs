@@ -148,11 +148,20 @@ mod tests {
             (t.def.plural, t.name, t.subresource),
             ("namespaces", Some("ns"), Some("status"))
         );
+        // The Istio CRDs serve v1alpha3 too (v1 is stored and preferred).
+        let t = Target::parse(&[
+            "apis",
+            "networking.istio.io",
+            "v1alpha3",
+            "destinationrules",
+        ])
+        .unwrap();
+        assert_eq!((t.def.plural, t.version), ("destinationrules", "v1alpha3"));
         let t = Target::parse(&["api", "v1", "pods"]).unwrap();
         assert_eq!((t.def.plural, t.namespace), ("pods", None));
         for bad in [
             &["api", "v2", "pods"][..],
-            &["apis", "networking.istio.io", "v1alpha3", "virtualservices"],
+            &["apis", "networking.istio.io", "v1alpha2", "virtualservices"],
             &["api", "v1", "nodes"],
             &["api", "v1", "pods", "p"],
             &["api", "v1", "namespaces", "ns", "pods", "p", "log"],
