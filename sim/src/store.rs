@@ -171,11 +171,11 @@ impl Store {
         Ok(object)
     }
 
-    /// Atomically replaces an object with `update(current)`. The new object keeps identity fields
-    /// (uid, creationTimestamp), gets a new resourceVersion, and a new generation when its spec
-    /// changed and it counts generations. If the result carries a resourceVersion that is not the current one, the write is a
-    /// `Conflict` (optimistic concurrency, as for PUT and for patches that set it). Returns the new
-    /// object, or the current one unchanged when the update changed nothing.
+    /// Atomically replaces an object with `update(current)`, made the next version by
+    /// [`next_version`] (identity fields kept, generation counted, `Conflict` for a stale
+    /// resourceVersion: optimistic concurrency, as for PUT and for patches that set it), with a
+    /// new resourceVersion. Returns the new object, or the current one unchanged when the update
+    /// changed nothing.
     pub fn update<F>(&self, key: &Key, update: F) -> Result<Arc<Value>, StoreError>
     where
         F: FnOnce(&Value) -> Result<Value, StoreError>,
@@ -186,41 +186,9 @@ impl Store {
             .get(key)
             .cloned()
             .ok_or(StoreError::NotFound)?;
-        let mut next = update(&current)?;
-        let cur_meta = current
-            .get("metadata")
-            .cloned()
-            .unwrap_or_else(|| json!({}));
-        let next_rv = next
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        if let Some(rv) = next_rv {
-            if Some(rv.as_str()) != cur_meta.get("resourceVersion").and_then(Value::as_str) {
-                return Err(StoreError::Conflict);
-            }
-        }
-        let meta = metadata_mut(&mut next);
-        for field in [
-            "uid",
-            "creationTimestamp",
-            "name",
-            "namespace",
-            "generation",
-            "resourceVersion",
-        ] {
-            match cur_meta.get(field) {
-                Some(v) => meta.insert(field.into(), v.clone()),
-                None => meta.remove(field),
-            };
-        }
+        let mut next = next_version(&current, update(&current)?)?;
         if next == *current {
             return Ok(current);
-        }
-        if let Some(generation) = cur_meta.get("generation").and_then(Value::as_i64) {
-            if next.get("spec") != current.get("spec") {
-                metadata_mut(&mut next).insert("generation".into(), json!(generation + 1));
-            }
         }
         inner.rv += 1;
         let rv = inner.rv;
@@ -331,6 +299,47 @@ fn metadata_mut(object: &mut Value) -> &mut serde_json::Map<String, Value> {
         *meta = json!({});
     }
     meta.as_object_mut().expect("made an object above")
+}
+
+/// What an update of `current` to `next` stores, but for the new resourceVersion: the identity
+/// fields (uid, creationTimestamp, name, namespace) and the resourceVersion stay `current`'s, and
+/// the generation counts one more when the spec changed (for the types that count generations).
+/// `Conflict` when `next` carries a resourceVersion that is not the current one. A dry-run write
+/// answers with this, as the API server answers with the object it would store.
+pub fn next_version(current: &Value, mut next: Value) -> Result<Value, StoreError> {
+    let cur_meta = current
+        .get("metadata")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let next_rv = next
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(rv) = next_rv {
+        if Some(rv.as_str()) != cur_meta.get("resourceVersion").and_then(Value::as_str) {
+            return Err(StoreError::Conflict);
+        }
+    }
+    let meta = metadata_mut(&mut next);
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "name",
+        "namespace",
+        "generation",
+        "resourceVersion",
+    ] {
+        match cur_meta.get(field) {
+            Some(v) => meta.insert(field.into(), v.clone()),
+            None => meta.remove(field),
+        };
+    }
+    if let Some(generation) = cur_meta.get("generation").and_then(Value::as_i64) {
+        if next.get("spec") != current.get("spec") {
+            metadata_mut(&mut next).insert("generation".into(), json!(generation + 1));
+        }
+    }
+    Ok(next)
 }
 
 #[cfg(test)]

@@ -105,13 +105,9 @@ impl Ctx<'_> {
                 .store()
                 .get(&self.target.key())
                 .ok_or_else(|| ApiError::not_found(def, name))?;
-            let next = compute(&current)?;
-            if let Some(rv) = objects::meta_str(&next, "resourceVersion") {
-                if Some(rv) != objects::meta_str(&current, "resourceVersion") {
-                    return Err(ApiError::conflict(def, name));
-                }
-            }
-            return Ok(next);
+            // The object as the store would make it, but not stored.
+            return crate::store::next_version(&current, compute(&current)?)
+                .map_err(|e| objects::store_error(def, name, e));
         }
         let result = self.store().update(&self.target.key(), |current| {
             compute(current).map_err(|e| {
