@@ -342,6 +342,21 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
+    /// A read at a resourceVersion the server has not reached (it waits a moment first).
+    pub fn resource_version_too_large(requested: u64, current: u64) -> Self {
+        ApiError {
+            details: Some(json!({
+                "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                "retryAfterSeconds": 1,
+            })),
+            ..Self::new(
+                504,
+                "Timeout",
+                format!("Timeout: Too large resource version: {requested}, current: {current}"),
+            )
+        }
+    }
+
     pub fn too_large() -> Self {
         ApiError {
             details: Some(json!({})),

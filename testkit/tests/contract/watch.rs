@@ -260,10 +260,9 @@ async fn watch_from_a_too_old_resource_version_is_an_expired_error_event() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn list_at_an_exact_resource_version() {
-    // Open divergence "list with resourceVersionMatch=Exact" (docs/sim-divergences.md, fix in
-    // server.rs): the real server serves the list as it was at that version (and 410 Expired
-    // once etcd has compacted it); the simulator ignores resourceVersion on lists and serves the
-    // current state.
+    // A list with resourceVersionMatch=Exact is the list as it was at that version (410 Expired
+    // once the history no longer reaches back that far: etcd's compaction on the real server,
+    // the kept changes on the simulator; a version not reached yet is a 504 Timeout).
     let c = Clusters::start().await;
     let rv = Both {
         sim: list_rv(&c.sim).await,
@@ -275,6 +274,14 @@ async fn list_at_an_exact_resource_version() {
                 "metadata": {"name": "later"}, "spec": {"hosts": ["later"]}}),
     ))
     .await;
+    c.send(&Req::patch(
+        &format!("{VS}/review"),
+        "application/merge-patch+json",
+        r#"{"metadata":{"labels":{"step":"1"}}}"#,
+    ))
+    .await;
+    c.send(&Req::new(reqwest::Method::DELETE, &format!("{VS}/product")))
+        .await;
     let exact = |rv: &str| {
         Req::get(&format!(
             "{VS}?resourceVersion={rv}&resourceVersionMatch=Exact"
@@ -286,17 +293,27 @@ async fn list_at_an_exact_resource_version() {
             real: exact(&rv.real),
         })
         .await;
+    Compare::object(&["/items/2/metadata/labels"]).check("list at an exact version", &both);
     assert_eq!(both.real.status, 200, "{}", both.real.text);
     assert_eq!(both.real.names(), ["product", "recommendation", "review"]);
+    assert_eq!(both.sim.names(), both.real.names());
+    assert_eq!(both.sim.json["metadata"]["resourceVersion"], json!(rv.sim));
     assert_eq!(
         both.real.json["metadata"]["resourceVersion"],
         json!(rv.real)
     );
-    assert_eq!(both.sim.status, 200, "{}", both.sim.text);
-    assert_eq!(
-        both.sim.names(),
-        ["later", "product", "recommendation", "review"]
-    );
+    // A version neither has reached.
+    let ahead = |rv: &str| exact(&(rv.parse::<u64>().expect("numeric") + 100_000).to_string());
+    let both = c
+        .send_each(&Both {
+            sim: ahead(&rv.sim),
+            real: ahead(&rv.real),
+        })
+        .await;
+    Compare::status()
+        .message(Message::Shape)
+        .check("list at a version not reached", &both);
+    assert_eq!(both.real.status, 504);
     // Without a match rule, resourceVersion=0 means "any version" (the real server may answer
     // from its watch cache, a moment behind): both serve the list.
     let both = c.send(&Req::get(&format!("{VS}?resourceVersion=0"))).await;

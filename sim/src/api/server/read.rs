@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::Ctx;
 use crate::api::status::ApiError;
 use crate::api::{objects, table, watch, Format};
+use crate::store::StoreError;
 
 impl Ctx<'_> {
     pub(super) fn get(&self) -> Result<Response, ApiError> {
@@ -23,9 +24,29 @@ impl Ctx<'_> {
         let (labels, fields) = self.selectors()?;
         let limit = parse_limit(self.params.get("limit"))?;
         self.check_list_options(false)?;
-        let (items, rv) = self
-            .store()
-            .list(&self.def().qualified_resource(), self.target.namespace);
+        let resource = self.def().qualified_resource();
+        let (items, rv) = match self.params.get("resourceVersionMatch") {
+            // The list as it was at that version, from the store's history.
+            Some("Exact") => {
+                let text = self.params.get("resourceVersion").unwrap_or("");
+                let rv = text.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "invalid resource version: resourceVersion: Invalid value: {text:?}: strconv.ParseUint: parsing {text:?}: invalid syntax"
+                    ))
+                })?;
+                let items = self
+                    .store()
+                    .list_at(&resource, self.target.namespace, rv)
+                    .map_err(|e| match e {
+                        StoreError::Expired { .. } => ApiError::expired(
+                            "The resourceVersion for the provided list is too old.",
+                        ),
+                        e => objects::store_error(self.def(), "", e),
+                    })?;
+                (items, rv)
+            }
+            _ => self.store().list(&resource, self.target.namespace),
+        };
         let mut matching: Vec<Value> = items
             .iter()
             .filter(|o| labels.matches_object(o) && fields.matches(o))
