@@ -185,11 +185,11 @@ async fn impersonating_groups_without_a_user_is_400() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn impersonation_refused() {
-    // Open divergence "impersonation refused" (docs/sim-divergences.md, fix in server.rs): both
-    // answer 403 Forbidden naming the caller, which is what the console shows. kube-apiserver
-    // 1.37 (constrained impersonation, KEP-5284, beta since 1.36) reports the request being
+    // Divergence "impersonation refused" (stays, docs/sim-divergences.md): both answer 403
+    // Forbidden naming the caller, which is what the console shows. kube-apiserver 1.37
+    // (constrained impersonation, KEP-5284, beta since 1.36) reports the request being
     // impersonated (verb `impersonate-on:user-info:<verb>` on its resource); the simulator
-    // reports the legacy check (`impersonate` on `users`).
+    // reports the legacy check (`impersonate` on `users`), as clusters without the feature do.
     let c = Clusters::start().await;
     let both = c
         .send(

@@ -349,7 +349,7 @@ async fn server_side_apply_creates_updates_and_needs_a_field_manager() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_side_apply_field_ownership() {
-    // Accepted divergence "server-side apply field ownership" (docs/sim-divergences.md): the
+    // Divergence "server-side apply field ownership" (stays, docs/sim-divergences.md): the
     // simulator does not track managedFields, so a second manager's apply of an owned field
     // succeeds instead of 409 Conflict, and a manager that stops applying a field leaves it in
     // place instead of removing it. The console never applies; kubectl apply --server-side does.

@@ -257,9 +257,9 @@ async fn a_dry_run_patch_answers_with_the_next_generation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn yaml_is_an_accepted_response_type() {
-    // Open divergence "Accept: application/yaml" (docs/sim-divergences.md, fix in server.rs):
-    // the real server answers in YAML, the simulator only in JSON (406 NotAcceptable). Both
-    // name the same accepted types; kubectl and kube-rs ask for JSON.
+    // Divergence "Accept: application/yaml" (stays, docs/sim-divergences.md): the real server
+    // answers in YAML, the simulator only in JSON (406 NotAcceptable). Both name the same
+    // accepted types; kubectl and kube-rs ask for JSON (or protobuf).
     let c = Clusters::start().await;
     let both = c
         .send(&Req::get(&format!("{VS}/review")).header("Accept", "application/yaml"))
