@@ -54,6 +54,9 @@ pub struct StoredEvent {
     pub kind: EventType,
     pub key: Key,
     pub object: Arc<Value>,
+    /// The object before the change (`None` for a creation): what a list at an earlier
+    /// resourceVersion sees.
+    pub previous: Option<Arc<Value>>,
 }
 
 #[derive(Debug, PartialEq, thiserror::Error)]
@@ -68,6 +71,9 @@ pub enum StoreError {
     /// A watch asked to resume from a version older than the kept history.
     #[error("too old resource version: {requested} ({oldest})")]
     Expired { requested: u64, oldest: u64 },
+    /// A read asked for a version the store has not reached yet.
+    #[error("too large resource version: {requested}, current: {current}")]
+    TooLarge { requested: u64, current: u64 },
     /// The update function refused the change; the message is passed through.
     #[error("{0}")]
     Rejected(String),
@@ -140,6 +146,49 @@ impl Store {
         (items, inner.rv)
     }
 
+    /// The objects of a resource as they were at resourceVersion `rv` (a list with
+    /// `resourceVersionMatch=Exact`): the current ones with every later change undone.
+    /// `Expired` once the history no longer reaches back to `rv`, `TooLarge` for a version
+    /// the store has not reached.
+    pub fn list_at(
+        &self,
+        resource: &str,
+        namespace: Option<&str>,
+        rv: u64,
+    ) -> Result<Vec<Arc<Value>>, StoreError> {
+        let inner = self.lock();
+        if rv < inner.compacted {
+            return Err(StoreError::Expired {
+                requested: rv,
+                oldest: inner.compacted,
+            });
+        }
+        if rv > inner.rv {
+            return Err(StoreError::TooLarge {
+                requested: rv,
+                current: inner.rv,
+            });
+        }
+        let wanted =
+            |k: &Key| k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns);
+        let mut objects: BTreeMap<Key, Arc<Value>> = inner
+            .objects
+            .iter()
+            .filter(|(k, _)| wanted(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for event in inner.history.iter().rev().take_while(|e| e.rv > rv) {
+            if !wanted(&event.key) {
+                continue;
+            }
+            match &event.previous {
+                Some(previous) => objects.insert(event.key.clone(), previous.clone()),
+                None => objects.remove(&event.key),
+            };
+        }
+        Ok(objects.into_values().collect())
+    }
+
     /// Stores a new object, filling in uid, resourceVersion and creationTimestamp, and
     /// `generation: 1` when the object comes with a `metadata.generation` (the types whose
     /// strategy counts generations: custom resources, Deployments, Pods; Services, Namespaces,
@@ -167,15 +216,15 @@ impl Store {
         );
         let object = Arc::new(object);
         inner.objects.insert(key.clone(), object.clone());
-        self.commit(&mut inner, EventType::Added, key, object.clone());
+        self.commit(&mut inner, EventType::Added, key, object.clone(), None);
         Ok(object)
     }
 
-    /// Atomically replaces an object with `update(current)`. The new object keeps identity fields
-    /// (uid, creationTimestamp), gets a new resourceVersion, and a new generation when its spec
-    /// changed and it counts generations. If the result carries a resourceVersion that is not the current one, the write is a
-    /// `Conflict` (optimistic concurrency, as for PUT and for patches that set it). Returns the new
-    /// object, or the current one unchanged when the update changed nothing.
+    /// Atomically replaces an object with `update(current)`, made the next version by
+    /// [`next_version`] (identity fields kept, generation counted, `Conflict` for a stale
+    /// resourceVersion: optimistic concurrency, as for PUT and for patches that set it), with a
+    /// new resourceVersion. Returns the new object, or the current one unchanged when the update
+    /// changed nothing.
     pub fn update<F>(&self, key: &Key, update: F) -> Result<Arc<Value>, StoreError>
     where
         F: FnOnce(&Value) -> Result<Value, StoreError>,
@@ -186,48 +235,22 @@ impl Store {
             .get(key)
             .cloned()
             .ok_or(StoreError::NotFound)?;
-        let mut next = update(&current)?;
-        let cur_meta = current
-            .get("metadata")
-            .cloned()
-            .unwrap_or_else(|| json!({}));
-        let next_rv = next
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        if let Some(rv) = next_rv {
-            if Some(rv.as_str()) != cur_meta.get("resourceVersion").and_then(Value::as_str) {
-                return Err(StoreError::Conflict);
-            }
-        }
-        let meta = metadata_mut(&mut next);
-        for field in [
-            "uid",
-            "creationTimestamp",
-            "name",
-            "namespace",
-            "generation",
-            "resourceVersion",
-        ] {
-            match cur_meta.get(field) {
-                Some(v) => meta.insert(field.into(), v.clone()),
-                None => meta.remove(field),
-            };
-        }
+        let mut next = next_version(&current, update(&current)?)?;
         if next == *current {
             return Ok(current);
-        }
-        if let Some(generation) = cur_meta.get("generation").and_then(Value::as_i64) {
-            if next.get("spec") != current.get("spec") {
-                metadata_mut(&mut next).insert("generation".into(), json!(generation + 1));
-            }
         }
         inner.rv += 1;
         let rv = inner.rv;
         metadata_mut(&mut next).insert("resourceVersion".into(), json!(rv.to_string()));
         let next = Arc::new(next);
         inner.objects.insert(key.clone(), next.clone());
-        self.commit(&mut inner, EventType::Modified, key.clone(), next.clone());
+        self.commit(
+            &mut inner,
+            EventType::Modified,
+            key.clone(),
+            next.clone(),
+            Some(current),
+        );
         Ok(next)
     }
 
@@ -253,16 +276,30 @@ impl Store {
         let mut last = (*current).clone();
         metadata_mut(&mut last).insert("resourceVersion".into(), json!(inner.rv.to_string()));
         let last = Arc::new(last);
-        self.commit(&mut inner, EventType::Deleted, key.clone(), last.clone());
+        self.commit(
+            &mut inner,
+            EventType::Deleted,
+            key.clone(),
+            last.clone(),
+            Some(current),
+        );
         Ok(last)
     }
 
-    fn commit(&self, inner: &mut Inner, kind: EventType, key: Key, object: Arc<Value>) {
+    fn commit(
+        &self,
+        inner: &mut Inner,
+        kind: EventType,
+        key: Key,
+        object: Arc<Value>,
+        previous: Option<Arc<Value>>,
+    ) {
         let event = StoredEvent {
             rv: inner.rv,
             kind,
             key,
             object,
+            previous,
         };
         if inner.history.len() == HISTORY_LEN {
             if let Some(dropped) = inner.history.pop_front() {
@@ -331,6 +368,47 @@ fn metadata_mut(object: &mut Value) -> &mut serde_json::Map<String, Value> {
         *meta = json!({});
     }
     meta.as_object_mut().expect("made an object above")
+}
+
+/// What an update of `current` to `next` stores, but for the new resourceVersion: the identity
+/// fields (uid, creationTimestamp, name, namespace) and the resourceVersion stay `current`'s, and
+/// the generation counts one more when the spec changed (for the types that count generations).
+/// `Conflict` when `next` carries a resourceVersion that is not the current one. A dry-run write
+/// answers with this, as the API server answers with the object it would store.
+pub fn next_version(current: &Value, mut next: Value) -> Result<Value, StoreError> {
+    let cur_meta = current
+        .get("metadata")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let next_rv = next
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(rv) = next_rv {
+        if Some(rv.as_str()) != cur_meta.get("resourceVersion").and_then(Value::as_str) {
+            return Err(StoreError::Conflict);
+        }
+    }
+    let meta = metadata_mut(&mut next);
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "name",
+        "namespace",
+        "generation",
+        "resourceVersion",
+    ] {
+        match cur_meta.get(field) {
+            Some(v) => meta.insert(field.into(), v.clone()),
+            None => meta.remove(field),
+        };
+    }
+    if let Some(generation) = cur_meta.get("generation").and_then(Value::as_i64) {
+        if next.get("spec") != current.get("spec") {
+            metadata_mut(&mut next).insert("generation".into(), json!(generation + 1));
+        }
+    }
+    Ok(next)
 }
 
 #[cfg(test)]
@@ -443,5 +521,45 @@ mod tests {
             Err(StoreError::Expired { .. })
         ));
         assert!(store.watch_since(store.current_rv()).is_ok());
+    }
+
+    #[test]
+    fn lists_at_an_earlier_version_undo_later_changes() {
+        let store = Store::new();
+        let key = |n: &str| Key::new("things", "ns", n);
+        store.create(key("a"), json!({"spec": {"v": 1}})).unwrap();
+        store.create(key("b"), json!({"spec": {"v": 1}})).unwrap();
+        let rv = store.current_rv();
+        store.create(key("c"), json!({})).unwrap();
+        store
+            .update(&key("a"), |_| Ok(json!({"spec": {"v": 2}})))
+            .unwrap();
+        store.delete(&key("b")).unwrap();
+        store
+            .create(Key::new("others", "ns", "x"), json!({}))
+            .unwrap();
+        let then = store.list_at("things", Some("ns"), rv).unwrap();
+        let specs: Vec<&Value> = then.iter().map(|o| &o["spec"]).collect();
+        assert_eq!(specs, [&json!({"v": 1}), &json!({"v": 1})]);
+        assert_eq!(
+            store
+                .list_at("things", None, store.current_rv())
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(matches!(
+            store.list_at("things", None, store.current_rv() + 1),
+            Err(StoreError::TooLarge { .. })
+        ));
+        for i in 0..HISTORY_LEN {
+            store
+                .create(Key::new("others", "ns", &format!("e{i}")), json!({}))
+                .unwrap();
+        }
+        assert!(matches!(
+            store.list_at("things", None, rv),
+            Err(StoreError::Expired { .. })
+        ));
     }
 }

@@ -36,6 +36,9 @@ use super::status::ApiError;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub user: String,
+    /// The user's uid; empty when it has none (anonymous, or impersonated without
+    /// `Impersonate-Uid`).
+    pub uid: String,
     pub groups: Vec<String>,
 }
 
@@ -43,8 +46,15 @@ impl Identity {
     pub fn new(user: &str, groups: &[&str]) -> Self {
         Identity {
             user: user.to_owned(),
+            uid: String::new(),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         }
+    }
+
+    /// The same identity with a uid (a token file's third column).
+    pub fn with_uid(mut self, uid: &str) -> Self {
+        self.uid = uid.to_owned();
+        self
     }
 }
 
@@ -71,15 +81,16 @@ impl Authenticator {
         let mut tokens = HashMap::new();
         tokens.insert(
             admin.to_owned(),
-            Identity::new("admin", &["system:masters", AUTHENTICATED]),
+            Identity::new("admin", &["system:masters", AUTHENTICATED]).with_uid("admin"),
         );
         tokens.insert(
             operator.to_owned(),
-            Identity::new("operator", &["switchyard:operators", AUTHENTICATED]),
+            Identity::new("operator", &["switchyard:operators", AUTHENTICATED])
+                .with_uid("operator"),
         );
         tokens.insert(
             viewer.to_owned(),
-            Identity::new("viewer", &["switchyard:viewers", AUTHENTICATED]),
+            Identity::new("viewer", &["switchyard:viewers", AUTHENTICATED]).with_uid("viewer"),
         );
         Authenticator {
             admin: admin.to_owned(),
@@ -217,8 +228,32 @@ pub fn impersonate(caller: Identity, headers: &HeaderMap) -> Result<Identity, Ap
     if user != "system:anonymous" && !all_groups.iter().any(|g| g == AUTHENTICATED) {
         all_groups.push(AUTHENTICATED.to_owned());
     }
+    // `Impersonate-Uid` needs `impersonate` on `uids.authentication.k8s.io`.
+    let uid = uids.first().cloned().unwrap_or_default();
+    if !uid.is_empty()
+        && !authorize(
+            &caller,
+            &Attributes {
+                verb: "impersonate",
+                group: "authentication.k8s.io",
+                resource: "uids",
+                namespace: "",
+            },
+        )
+        .allowed
+    {
+        return Err(ApiError::forbidden(
+            &caller.user,
+            "impersonate",
+            "authentication.k8s.io",
+            "uids",
+            "",
+            &uid,
+        ));
+    }
     Ok(Identity {
         user,
+        uid,
         groups: all_groups,
     })
 }

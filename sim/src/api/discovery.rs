@@ -228,7 +228,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn istio_group_lists_both_versions_v1_preferred() {
+    fn istio_group_lists_its_three_versions_v1_preferred() {
         let doc = api_group("networking.istio.io").unwrap();
         assert_eq!(doc["preferredVersion"]["version"], "v1");
         assert_eq!(
@@ -241,7 +241,12 @@ mod tests {
         assert_eq!(vs["shortNames"], json!(["vs"]));
         assert_eq!(vs["categories"], json!(["istio-io", "networking-istio-io"]));
         assert_eq!(list["resources"][1]["name"], "virtualservices/status");
-        assert!(resource_list("networking.istio.io", "v1alpha3").is_none());
+        assert_eq!(
+            doc["versions"][2]["groupVersion"],
+            "networking.istio.io/v1alpha3"
+        );
+        assert!(resource_list("networking.istio.io", "v1alpha3").is_some());
+        assert!(resource_list("networking.istio.io", "v1alpha2").is_none());
         assert!(api_group("nope").is_none());
     }
 

@@ -77,6 +77,9 @@ pub fn store_error(def: &ResourceDef, name: &str, err: StoreError) -> ApiError {
         StoreError::Expired { requested, oldest } => {
             ApiError::expired(format!("too old resource version: {requested} ({oldest})"))
         }
+        StoreError::TooLarge { requested, current } => {
+            ApiError::resource_version_too_large(requested, current)
+        }
         StoreError::Rejected(message) => ApiError::internal(message),
     }
 }

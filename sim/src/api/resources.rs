@@ -116,7 +116,7 @@ pub static DEPLOYMENTS: ResourceDef = ResourceDef {
 
 pub static VIRTUAL_SERVICES: ResourceDef = ResourceDef {
     group: "networking.istio.io",
-    versions: &["v1", "v1beta1"],
+    versions: &["v1", "v1beta1", "v1alpha3"],
     plural: "virtualservices",
     singular: "virtualservice",
     kind: "VirtualService",
@@ -131,7 +131,7 @@ pub static VIRTUAL_SERVICES: ResourceDef = ResourceDef {
 
 pub static DESTINATION_RULES: ResourceDef = ResourceDef {
     group: "networking.istio.io",
-    versions: &["v1", "v1beta1"],
+    versions: &["v1", "v1beta1", "v1alpha3"],
     plural: "destinationrules",
     singular: "destinationrule",
     kind: "DestinationRule",

@@ -121,7 +121,9 @@ impl ApiError {
         if !group.is_empty() {
             details.insert("group".into(), json!(group));
         }
-        details.insert("kind".into(), json!(details_kind));
+        if !details_kind.is_empty() {
+            details.insert("kind".into(), json!(details_kind));
+        }
         details.insert(
             "causes".into(),
             json!([{"reason": cause_reason, "message": detail, "field": field}]),
@@ -138,6 +140,34 @@ impl ApiError {
                     field,
                     detail
                 ),
+            )
+        }
+    }
+
+    /// A list or watch whose options do not go together: `ListOptions.meta.k8s.io "" is invalid:
+    /// field: detail`, or `[field: detail, field: detail]` with one cause each when there are
+    /// several. `causes` are `(field, detail, cause reason)`; it must not be empty.
+    pub fn invalid_list_options(causes: &[(&str, String, &str)]) -> Self {
+        let texts: Vec<String> = causes
+            .iter()
+            .map(|(field, detail, _)| format!("{field}: {detail}"))
+            .collect();
+        let text = match texts.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let causes: Vec<Value> = causes
+            .iter()
+            .map(|(field, detail, reason)| {
+                json!({"reason": reason, "message": detail, "field": field})
+            })
+            .collect();
+        ApiError {
+            details: Some(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": causes})),
+            ..Self::new(
+                422,
+                "Invalid",
+                format!("ListOptions.meta.k8s.io \"\" is invalid: {text}"),
             )
         }
     }
@@ -310,6 +340,21 @@ impl ApiError {
 
     pub fn expired(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message)
+    }
+
+    /// A read at a resourceVersion the server has not reached (it waits a moment first).
+    pub fn resource_version_too_large(requested: u64, current: u64) -> Self {
+        ApiError {
+            details: Some(json!({
+                "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                "retryAfterSeconds": 1,
+            })),
+            ..Self::new(
+                504,
+                "Timeout",
+                format!("Timeout: Too large resource version: {requested}, current: {current}"),
+            )
+        }
     }
 
     pub fn too_large() -> Self {

@@ -39,7 +39,10 @@ pub struct WatchRequest {
     pub resource_version: Option<String>,
     pub timeout: Option<Duration>,
     pub bookmarks: bool,
-    pub send_initial_events: bool,
+    /// `sendInitialEvents` (a streaming list): `Some(true)` starts with the current state whatever
+    /// the resourceVersion; `Some(false)` without a resourceVersion (or with `"0"`) starts from now
+    /// with no initial events; `None` is a classic watch.
+    pub send_initial_events: Option<bool>,
     pub format: Format,
 }
 
@@ -53,6 +56,13 @@ pub fn serve(store: &Store, req: WatchRequest) -> Result<Response, ApiError> {
                 .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?,
         ),
     };
+    // A streaming list sends the current state (at least as new as the resourceVersion asked
+    // for, which the current state always is).
+    let since = if req.send_initial_events == Some(true) {
+        None
+    } else {
+        since
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(BUFFER);
     let filter = Filter {
         resource,
@@ -64,6 +74,21 @@ pub fn serve(store: &Store, req: WatchRequest) -> Result<Response, ApiError> {
     // Work out where the stream starts before answering, all under the store's lock (inside
     // `snapshot_and_subscribe`/`watch_since`), so no change is lost or repeated.
     let start = match since {
+        None if req.send_initial_events == Some(false) => {
+            // No initial events: start from now, knowing which objects the client would see.
+            let (items, rv, live) =
+                store.snapshot_and_subscribe(&filter.resource, filter.namespace.as_deref());
+            let mut matching = Matching::default();
+            for o in items.iter().filter(|o| filter.matches(o)) {
+                matching.insert(o);
+            }
+            Start::Resumed {
+                backlog: Vec::new(),
+                rv,
+                live,
+                matching,
+            }
+        }
         None => {
             let (items, rv, live) =
                 store.snapshot_and_subscribe(&filter.resource, filter.namespace.as_deref());
@@ -74,7 +99,7 @@ pub fn serve(store: &Store, req: WatchRequest) -> Result<Response, ApiError> {
                 // kube-apiserver 1.37 marks the end of the synthetic ADDED events with the
                 // initial-events-end bookmark on every watch that allows bookmarks, streaming
                 // list (`sendInitialEvents`) or not.
-                initial_end: req.send_initial_events || req.bookmarks,
+                initial_end: req.send_initial_events == Some(true) || req.bookmarks,
                 rv,
                 live,
             }

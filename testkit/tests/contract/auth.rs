@@ -64,30 +64,29 @@ async fn access_review_denied_has_no_reason() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_review_without_attributes_is_422() {
-    // Open divergence "access review without attributes" (docs/sim-divergences.md, fix in
-    // server.rs): both answer 422 Invalid, but the real server names the field `spec` (and, a
-    // quirk of its own, an empty kind), the simulator `spec.resourceAttributes` and the kind.
-    // The console always sends resourceAttributes.
+    // Exactly one of resourceAttributes and nonResourceAttributes: the API server validates the
+    // internal type, whose kind is still empty, so the message starts `.authorization.k8s.io ""`,
+    // the cause is on `spec` and `details` name no kind. The console always sends
+    // resourceAttributes.
     let c = Clusters::start().await;
-    let both = c
-        .send(&Req::post(
-            SSAR,
-            &json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}}),
-        ))
-        .await;
-    Compare::status()
-        .message(Message::Any)
-        .without_details()
-        .check("access review without attributes", &both);
-    assert_eq!(both.real.status, 422);
-    assert_eq!(
-        both.real.json.pointer("/details/causes/0/field"),
-        Some(&json!("spec"))
-    );
-    assert_eq!(
-        both.sim.json.pointer("/details/causes/0/field"),
-        Some(&json!("spec.resourceAttributes"))
-    );
+    for (case, review) in [
+        ("an empty spec", json!({"spec": {}})),
+        ("no spec", json!({})),
+        (
+            "both kinds of attributes",
+            json!({"spec": {"resourceAttributes": {"verb": "get"},
+                            "nonResourceAttributes": {"verb": "get", "path": "/healthz"}}}),
+        ),
+    ] {
+        let mut body =
+            json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview"});
+        body.as_object_mut()
+            .expect("an object")
+            .extend(review.as_object().expect("an object").clone());
+        let both = c.send(&Req::post(SSAR, &body)).await;
+        Compare::status().message(Message::Exact).check(case, &both);
+        assert_eq!(both.real.status, 422, "{case}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -103,15 +102,40 @@ async fn self_subject_review_names_the_user_and_groups() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn self_subject_review_uid_and_timestamp() {
-    // Open divergence "SelfSubjectReview uid and creationTimestamp" (docs/sim-divergences.md, fix
-    // in server.rs): the real server reports the token file's uid and stamps the review; the
-    // simulator reports neither. The console reads only username and groups.
+    // The review reports the token file's uid (the test clusters' token users have their name as
+    // uid) and is stamped when made; it keeps nothing of the request's metadata.
     let c = Clusters::start().await;
-    let both = c.send(&Req::post(SSR, &whoami()).user(User::Viewer)).await;
-    assert_eq!(both.real.json["status"]["userInfo"]["uid"], "viewer");
-    assert!(both.real.json["metadata"]["creationTimestamp"].is_string());
-    assert!(both.sim.json["status"]["userInfo"].get("uid").is_none());
-    assert!(both.sim.json["metadata"]["creationTimestamp"].is_null());
+    for user in [User::Viewer, User::Admin] {
+        let both = c.send(&Req::post(SSR, &whoami()).user(user)).await;
+        Compare::object(&["/status/userInfo", "/metadata/name"]).check("whoami uid", &both);
+        assert_eq!(both.real.status, 201);
+        for answer in [&both.sim, &both.real] {
+            let stamp = answer.json["metadata"]["creationTimestamp"]
+                .as_str()
+                .unwrap_or_else(|| {
+                    panic!("{}: no creationTimestamp: {}", answer.kind, answer.text)
+                });
+            // metav1.Time: RFC 3339 in UTC to the second, `2026-01-02T03:04:05Z`.
+            assert_eq!(
+                shape(stamp, "no such namespace"),
+                "N-N-NTN:N:NZ",
+                "{}: {stamp}",
+                answer.kind
+            );
+        }
+    }
+    let both = c
+        .send(&Req::post(SSR, &whoami()).header("Impersonate-User", "jane"))
+        .await;
+    Compare::object(&["/status/userInfo"]).check("whoami impersonated, no uid", &both);
+    let both = c
+        .send(
+            &Req::post(SSR, &whoami())
+                .header("Impersonate-User", "jane")
+                .header("Impersonate-Uid", "u-1"),
+        )
+        .await;
+    Compare::object(&["/status/userInfo"]).check("whoami impersonated with a uid", &both);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -161,11 +185,11 @@ async fn impersonating_groups_without_a_user_is_400() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn impersonation_refused() {
-    // Open divergence "impersonation refused" (docs/sim-divergences.md, fix in server.rs): both
-    // answer 403 Forbidden naming the caller, which is what the console shows. kube-apiserver
-    // 1.37 (constrained impersonation, KEP-5284, beta since 1.36) reports the request being
+    // Divergence "impersonation refused" (stays, docs/sim-divergences.md): both answer 403
+    // Forbidden naming the caller, which is what the console shows. kube-apiserver 1.37
+    // (constrained impersonation, KEP-5284, beta since 1.36) reports the request being
     // impersonated (verb `impersonate-on:user-info:<verb>` on its resource); the simulator
-    // reports the legacy check (`impersonate` on `users`).
+    // reports the legacy check (`impersonate` on `users`), as clusters without the feature do.
     let c = Clusters::start().await;
     let both = c
         .send(

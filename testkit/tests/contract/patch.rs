@@ -208,27 +208,28 @@ async fn merge_patch_with_null_removes_the_field() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn merge_patch_that_is_not_an_object() {
-    // Accepted divergence "merge patch not an object" (docs/sim-divergences.md): the real server
-    // cannot decode it (400 BadRequest), the simulator rejects it as it applies (422 Invalid).
-    // Either way nothing is written and kube-rs reports an API error.
+    // Go decodes a merge patch into a map: anything else is a 400 naming the JSON type it found,
+    // and `null` is "Invalid JSON Patch". A strategic merge patch says the same without the
+    // "error decoding patch" prefix, and applies `null` as an empty patch.
     let c = Clusters::start().await;
-    let both = c.send(&Req::patch(REVIEW, MERGE_PATCH, "[1]")).await;
-    assert_eq!(
-        (both.real.status, both.real.reason()),
-        (400, "BadRequest"),
-        "{}",
-        both.real.text
-    );
-    assert!(both
-        .real
-        .message()
-        .starts_with("error decoding patch: json: cannot unmarshal array"));
-    assert_eq!(
-        (both.sim.status, both.sim.reason()),
-        (422, "Invalid"),
-        "{}",
-        both.sim.text
-    );
+    for body in ["[1]", "1", "\"x\"", "true", "null"] {
+        let both = c.send(&Req::patch(REVIEW, MERGE_PATCH, body)).await;
+        Compare::status()
+            .message(Message::Exact)
+            .check(&format!("merge patch {body}"), &both);
+        assert_eq!(both.real.status, 400, "{body}");
+    }
+    let deployment = "/apis/apps/v1/namespaces/{ns}/deployments/review-v2";
+    let strategic = "application/strategic-merge-patch+json";
+    let both = c.send(&Req::patch(deployment, strategic, "[1]")).await;
+    Compare::status()
+        .message(Message::Exact)
+        .check("strategic merge patch [1]", &both);
+    assert_eq!(both.real.status, 400);
+    let both = c.send(&Req::patch(deployment, strategic, "null")).await;
+    Compare::object(&["/spec/replicas", "/metadata/generation"])
+        .check("strategic merge patch null", &both);
+    assert_eq!(both.real.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -348,7 +349,7 @@ async fn server_side_apply_creates_updates_and_needs_a_field_manager() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_side_apply_field_ownership() {
-    // Accepted divergence "server-side apply field ownership" (docs/sim-divergences.md): the
+    // Divergence "server-side apply field ownership" (stays, docs/sim-divergences.md): the
     // simulator does not track managedFields, so a second manager's apply of an owned field
     // succeeds instead of 409 Conflict, and a manager that stops applying a field leaves it in
     // place instead of removing it. The console never applies; kubectl apply --server-side does.

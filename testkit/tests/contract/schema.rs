@@ -1,8 +1,8 @@
 //! What the real Istio CRD schema does with a VirtualService it does not describe: a weight
 //! given as a string is rejected (422, FieldValueTypeInvalid), an unknown field is pruned (with a
 //! warning by default, silently with `fieldValidation=Ignore`) or refused (`Strict`, 400). The
-//! simulator validates nothing against a schema: it keeps what it is given. Open divergence
-//! "CRD schema validation and pruning" (docs/sim-divergences.md).
+//! simulator validates nothing against a schema: it keeps what it is given. Divergence "CRD schema
+//! validation and pruning" (stays, docs/sim-divergences.md).
 
 use super::support::{Clusters, Req};
 use serde_json::json;

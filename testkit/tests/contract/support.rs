@@ -19,9 +19,10 @@ pub struct Clusters {
     pub real: TestCluster,
 }
 
-/// Gives back the real namespace's service IPs when a test ends (passed or panicked): the real
-/// test cluster's service range is small, and namespaces there never finish deleting, so their
-/// Services would hold their IPs for the rest of the run.
+/// Gives back the real namespace's service IPs when a test ends (passed or panicked): namespaces
+/// on the real test cluster never finish deleting (no controller manager), so their Services
+/// would hold their IPs for the rest of the run (the range, 10.96.0.0/12, is large, but other
+/// suites share it).
 impl Drop for Clusters {
     fn drop(&mut self) {
         let result = std::process::Command::new("kubectl")

@@ -179,22 +179,43 @@ async fn watch_with_bookmarks_marks_the_end_of_the_initial_state() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn send_initial_events_needs_resource_version_match() {
-    // Open divergence "sendInitialEvents without resourceVersionMatch" (docs/sim-divergences.md,
-    // fix in server.rs): the real server refuses the watch with 422 Invalid ListOptions; the
-    // simulator streams it. kube-rs always sends both parameters together.
+    // The API server's ValidateListOptions: a streaming list needs
+    // resourceVersionMatch=NotOlderThan, a watch takes a match rule only with sendInitialEvents,
+    // a list takes one only with a resourceVersion, and never with continue. kube-rs always sends
+    // sendInitialEvents and resourceVersionMatch together.
     let c = Clusters::start().await;
+    for query in [
+        "watch=true&sendInitialEvents=true&allowWatchBookmarks=true",
+        "watch=true&sendInitialEvents=false",
+        "watch=true&resourceVersionMatch=NotOlderThan",
+        "watch=true&sendInitialEvents=true&resourceVersionMatch=Exact",
+        "watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&continue=abc",
+        "sendInitialEvents=true",
+        "resourceVersionMatch=NotOlderThan",
+        "resourceVersion=0&resourceVersionMatch=Exact",
+        "resourceVersion=1&resourceVersionMatch=Bogus",
+        "resourceVersion=1&resourceVersionMatch=NotOlderThan&continue=abc",
+    ] {
+        let both = c
+            .send(&Req::get(&format!("{VS}?{query}&timeoutSeconds=20")))
+            .await;
+        Compare::status()
+            .message(Message::Exact)
+            .check(query, &both);
+        assert_eq!(
+            (both.real.status, both.real.reason()),
+            (422, "Invalid"),
+            "{query}: {}",
+            both.real.text
+        );
+    }
+    // A watch client sees the same refusal instead of a stream.
     let req = Req::get(&format!(
         "{VS}?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&timeoutSeconds=20"
     ));
     let both = c.watch(&req, has_bookmark).await;
-    assert_eq!(both.real.status, 422, "{:?}", both.real.error);
-    assert_eq!(both.real.error["reason"], "Invalid");
-    assert_eq!(
-        both.real.error["details"]["causes"][0]["field"],
-        "resourceVersionMatch"
-    );
-    assert_eq!(both.sim.status, 200);
-    assert!(has_bookmark(&both.sim.events));
+    assert_eq!((both.sim.status, both.real.status), (422, 422));
+    assert_eq!(both.sim.error, both.real.error);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -239,10 +260,9 @@ async fn watch_from_a_too_old_resource_version_is_an_expired_error_event() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn list_at_an_exact_resource_version() {
-    // Open divergence "list with resourceVersionMatch=Exact" (docs/sim-divergences.md, fix in
-    // server.rs): the real server serves the list as it was at that version (and 410 Expired
-    // once etcd has compacted it); the simulator ignores resourceVersion on lists and serves the
-    // current state.
+    // A list with resourceVersionMatch=Exact is the list as it was at that version (410 Expired
+    // once the history no longer reaches back that far: etcd's compaction on the real server,
+    // the kept changes on the simulator; a version not reached yet is a 504 Timeout).
     let c = Clusters::start().await;
     let rv = Both {
         sim: list_rv(&c.sim).await,
@@ -254,6 +274,14 @@ async fn list_at_an_exact_resource_version() {
                 "metadata": {"name": "later"}, "spec": {"hosts": ["later"]}}),
     ))
     .await;
+    c.send(&Req::patch(
+        &format!("{VS}/review"),
+        "application/merge-patch+json",
+        r#"{"metadata":{"labels":{"step":"1"}}}"#,
+    ))
+    .await;
+    c.send(&Req::new(reqwest::Method::DELETE, &format!("{VS}/product")))
+        .await;
     let exact = |rv: &str| {
         Req::get(&format!(
             "{VS}?resourceVersion={rv}&resourceVersionMatch=Exact"
@@ -265,17 +293,27 @@ async fn list_at_an_exact_resource_version() {
             real: exact(&rv.real),
         })
         .await;
+    Compare::object(&["/items/2/metadata/labels"]).check("list at an exact version", &both);
     assert_eq!(both.real.status, 200, "{}", both.real.text);
     assert_eq!(both.real.names(), ["product", "recommendation", "review"]);
+    assert_eq!(both.sim.names(), both.real.names());
+    assert_eq!(both.sim.json["metadata"]["resourceVersion"], json!(rv.sim));
     assert_eq!(
         both.real.json["metadata"]["resourceVersion"],
         json!(rv.real)
     );
-    assert_eq!(both.sim.status, 200, "{}", both.sim.text);
-    assert_eq!(
-        both.sim.names(),
-        ["later", "product", "recommendation", "review"]
-    );
+    // A version neither has reached.
+    let ahead = |rv: &str| exact(&(rv.parse::<u64>().expect("numeric") + 100_000).to_string());
+    let both = c
+        .send_each(&Both {
+            sim: ahead(&rv.sim),
+            real: ahead(&rv.real),
+        })
+        .await;
+    Compare::status()
+        .message(Message::Shape)
+        .check("list at a version not reached", &both);
+    assert_eq!(both.real.status, 504);
     // Without a match rule, resourceVersion=0 means "any version" (the real server may answer
     // from its watch cache, a moment behind): both serve the list.
     let both = c.send(&Req::get(&format!("{VS}?resourceVersion=0"))).await;
@@ -296,17 +334,36 @@ async fn bad_watch_parameters_are_400() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn send_initial_events_false_starts_from_now() {
-    // Open divergence "sendInitialEvents=false" (docs/sim-divergences.md, fix in server.rs): a
-    // streaming watch that declines the initial events gets none from the real server; the
-    // simulator cannot tell `false` from absent and sends the current state as ADDED events.
+    // A streaming watch that declines the initial events gets none (and no initial-events-end
+    // bookmark): it starts from now. Any value but `false` or `0` counts as true, as Go's query
+    // decoder reads booleans.
     let c = Clusters::start().await;
-    let req = Req::get(&format!(
-        "{VS}?watch=true&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=2"
-    ));
-    let both = c.watch(&req, |_| false).await;
-    assert_eq!((both.sim.status, both.real.status), (200, 200));
-    assert!(changes(&both.real).is_empty(), "{:?}", both.real.events);
-    assert_eq!(changes(&both.sim).len(), 3, "{:?}", both.sim.events);
+    for value in ["false", "FALSE", "0"] {
+        let req = Req::get(&format!(
+            "{VS}?watch=true&sendInitialEvents={value}&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=2"
+        ));
+        let both = c.watch(&req, |_| false).await;
+        assert_eq!((both.sim.status, both.real.status), (200, 200), "{value}");
+        assert!(
+            both.real.events.is_empty(),
+            "{value}: {:?}",
+            both.real.events
+        );
+        assert_eq!(both.sim.summary(), both.real.summary(), "{value}");
+    }
+    for value in ["", "f", "yes"] {
+        let req = Req::get(&format!(
+            "{VS}?watch=true&sendInitialEvents={value}&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=20"
+        ));
+        let both = c.watch(&req, has_bookmark).await;
+        assert_eq!(
+            changes(&both.real).len(),
+            3,
+            "{value}: {:?}",
+            both.real.events
+        );
+        assert_eq!(changes(&both.sim), changes(&both.real), "{value}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use super::auth::{self, Attributes, Authenticator, Identity};
 use super::objects::{self, IpAllocator};
 use super::protobuf;
-use super::resources::ResourceDef;
+use super::resources::{self, ResourceDef};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::{discovery, openapi, table, Format};
@@ -58,8 +58,15 @@ impl QueryParams {
     pub(super) fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }
+    /// A boolean option as the API server's query decoder reads one: present and not `0` or
+    /// `false` (in any case) is true, even when empty (`?watch` watches).
     fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("true" | "1"))
+        self.optional_flag(key).unwrap_or(false)
+    }
+    /// A `*bool` option (`sendInitialEvents`): absent is `None`, otherwise as [`Self::flag`].
+    fn optional_flag(&self, key: &str) -> Option<bool> {
+        self.get(key)
+            .map(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
     }
 }
 
@@ -106,30 +113,61 @@ async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError>
             Some(Ok(discovery::api_versions(host)))
         }
         ["apis"] => Some(Ok(discovery::api_group_list())),
-        ["apis", group] => Some(discovery::api_group(group).ok_or_else(ApiError::no_such_path)),
+        ["apis", group] => match discovery::api_group(group) {
+            Some(doc) => Some(Ok(doc)),
+            None if !is_built_in_group(group) => Some(Err(NotServed::Page)),
+            None => Some(Err(ApiError::no_such_path().into())),
+        },
         ["api", "v1"] => {
-            Some(discovery::resource_list("", "v1").ok_or_else(ApiError::no_such_path))
+            Some(discovery::resource_list("", "v1").ok_or_else(|| ApiError::no_such_path().into()))
         }
-        ["apis", group, version] => {
-            Some(discovery::resource_list(group, version).ok_or_else(ApiError::no_such_path))
+        ["apis", group, version] => match discovery::resource_list(group, version) {
+            Some(doc) => Some(Ok(doc)),
+            None if !is_built_in_group(group) => Some(Err(NotServed::Page)),
+            None => Some(Err(ApiError::no_such_path().into())),
+        },
+        ["openapi", rest @ ..] => {
+            Some(openapi::document(rest, &parts.uri).map_err(NotServed::from))
         }
-        ["openapi", rest @ ..] => Some(openapi::document(rest, &parts.uri)),
         _ => None,
     };
     if let Some(doc) = non_resource {
         if identity.user == "system:anonymous" && !is_public(&path) {
             return Err(ApiError::unauthorized());
         }
+        if let Err(NotServed::Page) = doc {
+            return Ok(page_not_found());
+        }
         if parts.method != Method::GET && parts.method != Method::HEAD {
             return Err(ApiError::method_not_allowed());
         }
-        return Ok(super::json_response(StatusCode::OK, &doc?));
+        let doc = match doc {
+            Ok(doc) => doc,
+            Err(NotServed::Status(e)) => return Err(e),
+            Err(NotServed::Page) => return Ok(page_not_found()),
+        };
+        if segments == ["openapi", "v3"] {
+            // kube-openapi serves its v3 index labelled as plain text (the body is JSON).
+            return Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                doc.to_string(),
+            )
+                .into_response());
+        }
+        return Ok(super::json_response(StatusCode::OK, &doc));
     }
     if identity.user == "system:anonymous" {
         return Err(ApiError::unauthorized());
     }
 
-    let target = Target::parse(&segments)?;
+    let target = match Target::parse(&segments) {
+        Ok(target) => target,
+        Err(e) if e == ApiError::no_such_path() && !served_by_built_in_handlers(&segments) => {
+            return Ok(page_not_found());
+        }
+        Err(e) => return Err(e),
+    };
     let verb = target.verb(&parts.method, &params)?;
     let resource_for_rbac = match target.subresource {
         Some(sub) => format!("{}/{sub}", target.def.plural),
@@ -166,7 +204,7 @@ async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError>
         let body = read_body(body).await?;
         let review = decode_object(&parts.headers, &body)?;
         if target.def.kind == "SelfSubjectReview" {
-            return Ok(review::self_subject_review(&identity, review));
+            return Ok(review::self_subject_review(&identity));
         }
         return review::self_subject_access_review(&identity, review);
     }
@@ -188,6 +226,49 @@ async fn serve(state: &ApiState, request: Request) -> Result<Response, ApiError>
         "deletecollection" => ctx.delete_collection(),
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// Why a non-resource path has no document: the generic NotFound Status, or no handler at all
+/// (Go's plain-text 404).
+enum NotServed {
+    Status(ApiError),
+    Page,
+}
+
+impl From<ApiError> for NotServed {
+    fn from(e: ApiError) -> Self {
+        NotServed::Status(e)
+    }
+}
+
+/// Whether a group is one of kube-apiserver's own (served by its built-in handlers) rather than a
+/// custom resource group.
+fn is_built_in_group(group: &str) -> bool {
+    resources::ALL.iter().any(|d| d.group == group && !d.custom)
+}
+
+/// Whether a path belongs to kube-apiserver's built-in handlers, which answer what they do not
+/// serve with the generic NotFound Status: `/api/…` and the built-in groups under `/apis/…`.
+/// Everything else falls through the custom resource handler to Go's plain-text 404.
+fn served_by_built_in_handlers(segments: &[&str]) -> bool {
+    match segments {
+        ["api", ..] => true,
+        ["apis", group, ..] => is_built_in_group(group),
+        _ => false,
+    }
+}
+
+/// Go's `http.NotFound`: what kube-apiserver answers for a path no handler serves.
+fn page_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        "404 page not found\n",
+    )
+        .into_response()
 }
 
 fn plain_get(method: &Method, text: &'static str) -> Result<Response, ApiError> {

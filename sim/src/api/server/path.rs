@@ -33,19 +33,27 @@ impl<'a> Target<'a> {
                 .filter(|d| d.versions.contains(&version))
                 .ok_or_else(ApiError::no_such_path)
         };
-        let (namespace, plural, name, subresource) = match rest {
-            // `/namespaces/{ns}/{resource}…` is namespaced unless it is the namespace itself.
-            ["namespaces", ns, plural, tail @ ..] => match tail {
-                [] => (Some(*ns), *plural, None, None),
-                [name] => (Some(*ns), *plural, Some(*name), None),
-                [name, sub] => (Some(*ns), *plural, Some(*name), Some(*sub)),
-                _ => return Err(ApiError::no_such_path()),
-            },
-            [plural] => (None, *plural, None, None),
-            [plural, name] => (None, *plural, Some(*name), None),
-            [plural, name, sub] => (None, *plural, Some(*name), Some(*sub)),
-            _ => return Err(ApiError::no_such_path()),
+        // `/namespaces/{ns}/{resource}…` is namespaced unless it is the namespace itself.
+        let (namespace, item) = match rest {
+            ["namespaces", ns, plural, tail @ ..] => (Some(*ns), (*plural, tail)),
+            [plural, tail @ ..] => (None, (*plural, tail)),
+            [] => return Err(ApiError::no_such_path()),
         };
+        let (plural, tail) = item;
+        // More segments than name and subresource: the custom resource handler reads the first
+        // two as name and subresource, which it then does not serve.
+        let too_long = tail.len() > 2;
+        let (name, subresource) = match tail {
+            [] => (None, None),
+            [name] => (Some(*name), None),
+            [name, sub, ..] => (Some(*name), Some(*sub)),
+        };
+        if too_long {
+            return match lookup(plural) {
+                Ok(def) if def.custom => Err(ApiError::not_found(def, name.unwrap_or(""))),
+                _ => Err(ApiError::no_such_path()),
+            };
+        }
         // `/api/v1/namespaces/{ns}/status` style paths: a namespace's own subresource.
         let (def, namespace, name, subresource) = match (namespace, lookup(plural)) {
             (Some(ns), Err(_)) if group.is_empty() && name.is_none() => {
@@ -64,6 +72,9 @@ impl<'a> Target<'a> {
         match subresource {
             None => {}
             Some("status") if def.custom || def.plural == "namespaces" => {}
+            // The custom resource handler answers a subresource it does not serve as if the
+            // object were missing.
+            Some(_) if def.custom => return Err(ApiError::not_found(def, name.unwrap_or(""))),
             Some(_) => return Err(ApiError::no_such_path()),
         }
         Ok(Target {
@@ -148,11 +159,48 @@ mod tests {
             (t.def.plural, t.name, t.subresource),
             ("namespaces", Some("ns"), Some("status"))
         );
+        // The Istio CRDs serve v1alpha3 too (v1 is stored and preferred).
+        let t = Target::parse(&[
+            "apis",
+            "networking.istio.io",
+            "v1alpha3",
+            "destinationrules",
+        ])
+        .unwrap();
+        assert_eq!((t.def.plural, t.version), ("destinationrules", "v1alpha3"));
         let t = Target::parse(&["api", "v1", "pods"]).unwrap();
         assert_eq!((t.def.plural, t.namespace), ("pods", None));
+        let missing = |segments: &[&str]| Target::parse(segments).err().map(|e| e.message);
+        assert_eq!(
+            missing(&[
+                "apis",
+                "networking.istio.io",
+                "v1",
+                "namespaces",
+                "ns",
+                "virtualservices",
+                "r",
+                "scale"
+            ]),
+            Some(r#"virtualservices.networking.istio.io "r" not found"#.to_owned())
+        );
+        assert_eq!(
+            missing(&[
+                "apis",
+                "networking.istio.io",
+                "v1",
+                "namespaces",
+                "ns",
+                "virtualservices",
+                "r",
+                "s",
+                "t"
+            ]),
+            Some(r#"virtualservices.networking.istio.io "r" not found"#.to_owned())
+        );
         for bad in [
             &["api", "v2", "pods"][..],
-            &["apis", "networking.istio.io", "v1alpha3", "virtualservices"],
+            &["apis", "networking.istio.io", "v1alpha2", "virtualservices"],
             &["api", "v1", "nodes"],
             &["api", "v1", "pods", "p"],
             &["api", "v1", "namespaces", "ns", "pods", "p", "log"],

@@ -105,13 +105,9 @@ impl Ctx<'_> {
                 .store()
                 .get(&self.target.key())
                 .ok_or_else(|| ApiError::not_found(def, name))?;
-            let next = compute(&current)?;
-            if let Some(rv) = objects::meta_str(&next, "resourceVersion") {
-                if Some(rv) != objects::meta_str(&current, "resourceVersion") {
-                    return Err(ApiError::conflict(def, name));
-                }
-            }
-            return Ok(next);
+            // The object as the store would make it, but not stored.
+            return crate::store::next_version(&current, compute(&current)?)
+                .map_err(|e| objects::store_error(def, name, e));
         }
         let result = self.store().update(&self.target.key(), |current| {
             compute(current).map_err(|e| {
@@ -196,7 +192,7 @@ impl Ctx<'_> {
                 self.respond_object(StatusCode::OK, &updated)
             }
             "application/merge-patch+json" => {
-                let patch_doc = parse_patch_json(body)?;
+                let patch_doc = parse_patch_json(body, PatchKind::Merge)?;
                 let updated = self.write(|mut doc| {
                     patch::apply_merge_patch(&mut doc, &patch_doc);
                     Ok(doc)
@@ -204,7 +200,7 @@ impl Ctx<'_> {
                 self.respond_object(StatusCode::OK, &updated)
             }
             "application/strategic-merge-patch+json" if !def.custom => {
-                let patch_doc = parse_patch_json(body)?;
+                let patch_doc = parse_patch_json(body, PatchKind::StrategicMerge)?;
                 let updated = self.write(|mut doc| {
                     patch::apply_strategic_merge(&mut doc, &patch_doc);
                     Ok(doc)
@@ -421,11 +417,37 @@ impl Ctx<'_> {
     }
 }
 
-fn parse_patch_json(body: &[u8]) -> Result<Value, ApiError> {
+/// Which patch decoder a body goes through: the two answer non-objects in their own words.
+#[derive(Clone, Copy)]
+enum PatchKind {
+    Merge,
+    StrategicMerge,
+}
+
+/// A merge or strategic merge patch body. Go's decoder unmarshals it into a
+/// `map[string]interface {}`: anything but an object is a 400 naming the JSON type it found.
+/// `null` decodes to no map at all: the merge patch handler calls that an invalid patch, the
+/// strategic merge handler applies it as an empty patch.
+fn parse_patch_json(body: &[u8], kind: PatchKind) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::patch_rejected());
-    }
-    Ok(value)
+    let found = match &value {
+        Value::Object(_) => return Ok(value),
+        Value::Null => {
+            return match kind {
+                PatchKind::Merge => Err(ApiError::bad_request("Invalid JSON Patch")),
+                PatchKind::StrategicMerge => Ok(json!({})),
+            }
+        }
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+    };
+    let unmarshal =
+        format!("json: cannot unmarshal {found} into Go value of type map[string]interface {{}}");
+    Err(ApiError::bad_request(match kind {
+        PatchKind::Merge => format!("error decoding patch: {unmarshal}"),
+        PatchKind::StrategicMerge => unmarshal,
+    }))
 }
