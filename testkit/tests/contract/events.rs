@@ -82,7 +82,9 @@ async fn the_consoles_history_event_is_created_and_read_back_alike() {
         "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dswitchyard",
         "fieldSelector=involvedObject.name%3Dreview,involvedObject.kind%3DVirtualService",
         "fieldSelector=reason%3DWeightsChanged,type%3DNormal",
-        "fieldSelector=involvedObject.namespace%3D{ns}",
+        // With the kind too: the real server's ClusterIP repair loop may post its own Events
+        // about the namespace's Services ("ClusterIPNotAllocated … repairing").
+        "fieldSelector=involvedObject.namespace%3D{ns},involvedObject.kind%3DVirtualService",
     ] {
         let both = c
             .send(&Req::get(&format!("{EVENTS}?{query}")).user(User::Viewer))
