@@ -154,9 +154,9 @@ mod tests {
         assert_eq!(status(C::Invalid("x".into())), 422);
         assert_eq!(status(C::Forbidden("x".into())), 403);
         assert_eq!(status(C::Upstream("x".into())), 503);
-        let status = |e: Error| Failure::from(e).status.as_u16();
-        assert_eq!(status(Error::Misdirected("x".into())), 421);
-        assert_eq!(status(Error::TooLarge("x".into())), 413);
+        let api_status = |e: Error| Failure::from(e).status.as_u16();
+        assert_eq!(api_status(Error::Misdirected("x".into())), 421);
+        assert_eq!(api_status(Error::TooLarge("x".into())), 413);
         assert_eq!(
             status(C::Conflict {
                 message: "x".into(),
