@@ -77,6 +77,18 @@ pub struct AccessArgs {
         default_value = "x-forwarded-groups"
     )]
     pub groups_header: String,
+    /// A host name the console answers to besides localhost, 127.0.0.1 and [::1] (repeatable or
+    /// comma-separated; NAME or NAME:PORT), e.g. the name a proxy or an Ingress serves it under.
+    /// Requests naming any other host get 421, so that a foreign page whose name resolves to the
+    /// console (DNS rebinding) cannot use it. `*` turns the check off: unsafe, any page that can
+    /// reach the console can then read it and, in anonymous mode, write with its credentials.
+    #[arg(
+        long = "allowed-host",
+        env = "SWITCHYARD_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub allowed_hosts: Vec<String>,
     /// Subset name of the old version (what rollback sends everything to).
     #[arg(long, default_value = switchyard_protocol::subsets::DEFAULT_OLD)]
     pub old_subset: String,
@@ -270,6 +282,32 @@ mod tests {
         assert_eq!(args.metrics.refresh, Some(Duration::from_secs(2)));
         assert_eq!(args.metrics.window, Some(Duration::from_secs(60)));
         assert!(Cli::try_parse_from(["switchyard", "demo", "--window", "soon"]).is_err());
+    }
+
+    #[test]
+    fn allowed_hosts_are_repeatable_on_serve_and_demo() {
+        let cli = Cli::try_parse_from([
+            "switchyard",
+            "serve",
+            "-n",
+            "a",
+            "--allowed-host",
+            "console.example.com",
+            "--allowed-host=proxy.example:8443,other.example",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(
+            args.access.allowed_hosts,
+            ["console.example.com", "proxy.example:8443", "other.example"]
+        );
+        let cli = Cli::try_parse_from(["switchyard", "demo", "--allowed-host", "*"]).unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!(args.access.allowed_hosts, ["*"]);
     }
 
     #[test]

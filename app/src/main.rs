@@ -14,6 +14,7 @@ use switchyard_console::auth::{Auth, Mode};
 use switchyard_console::cluster::{config_from_kubeconfig, Cluster};
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::{PrometheusSource, Source};
+use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
 use switchyard_protocol::Subsets;
 use switchyard_sim::mesh::LoadConfig;
@@ -200,6 +201,12 @@ async fn serve_console(
     } = console;
     let subsets = Subsets::new(access.old_subset, access.new_subset)
         .context("--old-subset and --new-subset")?;
+    let allowed_hosts = AllowedHosts::new(&access.allowed_hosts)
+        .map_err(anyhow::Error::msg)
+        .context("--allowed-host")?;
+    if allowed_hosts.allows_any() {
+        tracing::warn!("--allowed-host '*': every Host is accepted, so a foreign page whose name resolves to this console (DNS rebinding) can use it");
+    }
     let mode = match access.auth {
         AuthMode::Anonymous => Mode::Anonymous,
         AuthMode::Token => Mode::Token,
@@ -234,6 +241,7 @@ async fn serve_console(
     let live = Live::start(cluster.clone(), source, live);
     let mut state = AppState::new(cluster, live, auth);
     state.subsets = subsets;
+    state.allowed_hosts = allowed_hosts;
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -53,6 +53,13 @@ fn vs_api(c: &Console) -> kube::Api<kube::api::DynamicObject> {
     )
 }
 
+/// The three demo VirtualServices with an old/new route, as bulk-shift targets (a shift names its
+/// targets; an empty list is refused).
+fn demo_targets(c: &Console) -> Value {
+    json!(["product", "recommendation", "review"]
+        .map(|name| json!({"namespace": c.ns, "name": name})))
+}
+
 /// The weights of route 1 as the cluster has them.
 async fn weights(c: &Console, name: &str) -> Vec<u64> {
     let obj = vs_api(c).get(name).await.unwrap().data;
@@ -129,11 +136,11 @@ async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them_o
         "{access:?}"
     );
 
-    // Bulk shift with no targets: every old/new route in scope.
+    // Bulk shift of every old/new route in scope, named.
     let res = post(
         &http,
         format!("{}/api/v1/shift", c.base),
-        json!({"targets": [], "weights": {"old": 0, "new": 100}}),
+        json!({"targets": demo_targets(&c), "weights": {"old": 0, "new": 100}}),
     )
     .await;
     assert_eq!(res.status(), 200);
@@ -248,11 +255,12 @@ async fn a_viewer_sees_read_only_controls_and_writes_are_refused_by_the_cluster_
         .post(format!("{}/api/v1/shift", c.base))
         .header("authorization", &bearer)
         .header("x-requested-by", "switchyard")
-        .json(&json!({"targets": [], "weights": {"old": 0, "new": 100}}))
+        .json(&json!({"targets": demo_targets(&c), "weights": {"old": 0, "new": 100}}))
         .send()
         .await
         .unwrap();
     let shifted: ShiftResponse = res.json().await.unwrap();
+    assert_eq!(shifted.results.len(), 3, "{shifted:?}");
     assert!(
         shifted
             .results
@@ -453,7 +461,7 @@ async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_target
     let res = post(
         &http,
         format!("{}/api/v1/shift", c.base),
-        json!({"targets": [], "weights": {"old": 10, "new": 10}}),
+        json!({"targets": demo_targets(&c), "weights": {"old": 10, "new": 10}}),
     )
     .await;
     assert_eq!(res.status(), 422);
@@ -493,16 +501,24 @@ async fn other_subset_names_on(kind: Kind) {
         post(
             &c.http,
             format!("{}/api/v1/shift", c.base),
-            json!({"targets": [], "weights": weights}),
+            json!({"targets": demo_targets(&c), "weights": weights}),
         )
     };
-    // The old names split no route here.
+    // The old names split no route here: each target says so, nothing is written.
     let res: ShiftResponse = shift(json!({"old": 0, "new": 100}))
         .await
         .json()
         .await
         .unwrap();
-    assert!(res.results.is_empty(), "{res:?}");
+    assert_eq!(res.results.len(), 3, "{res:?}");
+    assert!(
+        res.results.iter().all(|r| r.outcome == ShiftOutcome::Failed
+            && r.status == Some(422)
+            && r.message
+                .contains("no route that splits between exactly new and old")),
+        "{res:?}"
+    );
+    assert_eq!(weights(&c, "review").await, [100, 0]);
     let res: ShiftResponse = shift(json!({"blue": 0, "green": 100}))
         .await
         .json()

@@ -2,7 +2,7 @@
 //! code and an `ApiError` body, for a whole response or for one target of a bulk action. 5xx
 //! bodies say what failed, never internals.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use switchyard_protocol::{ApiError, VirtualServiceRoutes};
@@ -26,6 +26,12 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// The request names a host this console does not answer to (the DNS-rebinding guard).
+    #[error("{0}")]
+    Misdirected(String),
+    /// The request body is larger than the console accepts.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -85,6 +91,10 @@ impl From<Error> for Failure {
                 Failure::new(StatusCode::FORBIDDEN, "forbidden", m)
             }
             Error::Unauthorized(m) => Failure::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
+            Error::Misdirected(m) => {
+                Failure::new(StatusCode::MISDIRECTED_REQUEST, "misdirected", m)
+            }
+            Error::TooLarge(m) => Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
             Error::Cluster(C::Conflict { message, current }) => Failure {
                 current: current.map(|c| *c),
                 ..Failure::new(StatusCode::CONFLICT, "conflict", message)
@@ -111,7 +121,14 @@ impl IntoResponse for Error {
             message: failure.message,
             current: failure.current,
         };
-        (failure.status, Json(body)).into_response()
+        // An error is about this request only: no cache may keep it (successful API answers
+        // get the same header from `routes`).
+        (
+            failure.status,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            Json(body),
+        )
+            .into_response()
     }
 }
 
@@ -137,6 +154,9 @@ mod tests {
         assert_eq!(status(C::Invalid("x".into())), 422);
         assert_eq!(status(C::Forbidden("x".into())), 403);
         assert_eq!(status(C::Upstream("x".into())), 503);
+        let api_status = |e: Error| Failure::from(e).status.as_u16();
+        assert_eq!(api_status(Error::Misdirected("x".into())), 421);
+        assert_eq!(api_status(Error::TooLarge("x".into())), 413);
         assert_eq!(
             status(C::Conflict {
                 message: "x".into(),

@@ -26,9 +26,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
 base-uri 'none'; form-action 'self'; object-src 'none'";
 
-/// The whole HTTP surface: the JSON+SSE API under `/api/v1` and the embedded browser app, with
-/// security headers on every response.
+/// The whole HTTP surface: the JSON+SSE API under `/api/v1` and the embedded browser app, behind
+/// the host allow-list (`state.allowed_hosts`), with security headers on every response.
 pub fn app(state: AppState) -> Router {
+    let hosts = state.allowed_hosts.clone();
     let headers = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -42,7 +43,11 @@ pub fn app(state: AppState) -> Router {
     headers.into_iter().fold(
         Router::new()
             .merge(routes::api().with_state(state))
-            .merge(ui::router()),
+            .merge(ui::router())
+            .layer(axum::middleware::from_fn_with_state(
+                hosts,
+                routes::host_guard,
+            )),
         |router, (name, value)| {
             router.layer(SetResponseHeaderLayer::if_not_present(
                 name,

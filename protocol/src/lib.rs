@@ -82,10 +82,13 @@ impl Destination {
     }
 }
 
-/// `PUT /api/v1/namespaces/{ns}/virtualservices/{name}/routes/{index}/weights`.
+/// `PUT /api/v1/namespaces/{ns}/virtualservices/{name}/routes/{index}/weights`. Request bodies
+/// are strict: an unknown field or a repeated key is an error, never ignored or last-wins.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct SetWeightsRequest {
     /// New weight per destination key (subset, or host when the destination has no subset).
+    #[serde(deserialize_with = "serde_with::rust::maps_duplicate_key_is_error::deserialize")]
     pub weights: BTreeMap<String, u32>,
     /// The destinations as the client saw them; the change applies only if they still hold.
     pub expected: Vec<ExpectedDestination>,
@@ -93,6 +96,7 @@ pub struct SetWeightsRequest {
 
 /// A destination as the client last saw it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ExpectedDestination {
     pub host: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -257,17 +261,21 @@ pub struct MetricsStatus {
     pub error: Option<String>,
 }
 
-/// `POST /api/v1/shift`: one split for several VirtualServices in one request.
+/// `POST /api/v1/shift`: one split for the VirtualServices named in `targets` (at least one;
+/// rollback is the action for everything). Strict like every request body.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ShiftRequest {
     pub targets: Vec<ShiftTarget>,
     /// New weights by subset, e.g. `{"old": 20, "new": 80}`.
+    #[serde(deserialize_with = "serde_with::rust::maps_duplicate_key_is_error::deserialize")]
     pub weights: BTreeMap<String, u32>,
 }
 
 /// One VirtualService of a bulk shift. Its old/new route is the last weighted route whose
 /// destinations are exactly the subsets named in the weights.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ShiftTarget {
     pub namespace: String,
     pub name: String,
@@ -379,6 +387,7 @@ pub struct Access {
 
 /// `POST /api/v1/session` (token mode): the bearer token to use for this browser session.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct SessionRequest {
     pub token: String,
 }

@@ -434,6 +434,13 @@ fn required_program(env: &str, default: &str, package: &str) -> Result<PathBuf> 
 
 impl Browser {
     pub async fn start() -> Result<Browser> {
+        Browser::start_with_args(&[]).await
+    }
+
+    /// Like [`Browser::start`], with extra Chromium arguments, e.g.
+    /// `--host-resolver-rules=MAP rebind.example 127.0.0.1` (a name that resolves to this
+    /// machine, as DNS rebinding makes one).
+    pub async fn start_with_args(extra: &[&str]) -> Result<Browser> {
         let chromium = required_program("CHROMIUM_BIN", "/usr/bin/chromium", "chromium")?;
         let chromedriver =
             required_program("CHROMEDRIVER", "/usr/bin/chromedriver", "chromium-driver")?;
@@ -451,7 +458,7 @@ impl Browser {
         };
         let driver = Driver { child };
         let profile = tempfile::tempdir()?;
-        let args = [
+        let mut args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
@@ -464,6 +471,7 @@ impl Browser {
             "--window-size=1200,1000".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),

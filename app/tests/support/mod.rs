@@ -10,6 +10,7 @@ use switchyard_console::auth::{Auth, Mode};
 use switchyard_console::cluster::Cluster;
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::Source;
+use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
 use switchyard_protocol::Subsets;
 use switchyard_sim::Simulation;
@@ -30,6 +31,8 @@ pub struct Options {
     pub subsets: Subsets,
     /// The demo namespace's manifest instead of demo/hands-on.yaml.
     pub manifest: Option<String>,
+    /// The host names the console answers to besides loopback ones.
+    pub allowed_hosts: AllowedHosts,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
             rps: 0.0,
             subsets: Subsets::default(),
             manifest: None,
+            allowed_hosts: AllowedHosts::default(),
         }
     }
 }
@@ -162,6 +166,7 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut state = AppState::new(cluster.clone(), live.clone(), auth);
     state.subsets = options.subsets;
+    state.allowed_hosts = options.allowed_hosts;
     let router = app(state);
     tokio::spawn(async move { axum::serve(listener, router).await });
     TestConsole {

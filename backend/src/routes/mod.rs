@@ -1,4 +1,6 @@
-//! The only module that knows HTTP, JSON and SSE: one file per resource, each with a `router()`.
+//! The only module that knows HTTP, JSON and SSE: one file per resource, each with a `router()`;
+//! here the guards every request passes (the host allow-list, the CSRF check on writes), the body
+//! limit, and the decoding of bodies into `Error`s.
 
 mod events;
 mod graph;
@@ -7,19 +9,28 @@ mod session;
 mod settings;
 mod virtual_services;
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::http::{HeaderMap, Method};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::Error;
-use crate::state::AppState;
+use crate::state::{AllowedHosts, AppState};
 
 /// Header every write must carry. Browsers refuse to send custom headers cross-origin without a
 /// CORS preflight, which this server never grants, so its presence proves a same-origin caller.
 pub const CSRF_HEADER: &str = "x-requested-by";
+
+/// The largest request body the console reads (axum's default, said explicitly): 2 MiB. Larger
+/// bodies are 413.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The path Kubernetes probes, exempt from the host check: a kubelet names the pod's address.
+const HEALTHZ: &str = "/healthz";
 
 /// `/api/v1/...`
 pub fn api() -> Router<AppState> {
@@ -38,6 +49,55 @@ pub fn api() -> Router<AppState> {
             any(|| async { Error::NotFound("no such API endpoint".into()) }),
         )
         .layer(middleware::from_fn(csrf_guard))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Answers are about this moment and this caller: no browser or proxy keeps them (the
+        // event stream too, instead of its own `no-cache`).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// Refuses every request (reads, writes, the page) whose `Host` is not one the console answers
+/// to, before anything else looks at it. A page at a foreign name that resolves to this server
+/// (DNS rebinding) is same-origin with itself, so the CSRF guard alone lets it write; its `Host`
+/// gives it away. `/healthz` is exempt: it tells nothing, and probes name the pod's address.
+pub async fn host_guard(
+    State(hosts): State<AllowedHosts>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    if hosts.allows_any() || request.uri().path() == HEALTHZ {
+        return next.run(request).await;
+    }
+    // HTTP/1.1 sends `Host`; HTTP/2 sends the authority in the request line instead.
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .map(|h| h.to_str().unwrap_or("(not text)").to_owned())
+        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
+    match host {
+        Some(host) if hosts.allows(&host) => next.run(request).await,
+        Some(host) => {
+            let name = host
+                .rsplit_once(':')
+                .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(host.as_str(), |(name, _)| name);
+            Error::Misdirected(format!(
+                "this console does not answer to the host {host:?}: by default it serves only \
+                 localhost, 127.0.0.1 and [::1], so that a page on another name resolving to it \
+                 (DNS rebinding) cannot use it. Behind a proxy or under a DNS name, start it \
+                 with --allowed-host {name}"
+            ))
+            .into_response()
+        }
+        None => Error::Misdirected(
+            "the request names no host; this console answers only to the names it was started \
+             with (--allowed-host) and loopback names"
+                .into(),
+        )
+        .into_response(),
+    }
 }
 
 async fn csrf_guard(
@@ -86,7 +146,46 @@ pub(crate) fn json_rejection(e: JsonRejection) -> Error {
         JsonRejection::JsonDataError(e) => {
             Error::Invalid(format!("the request body does not fit: {}", e.body_text()))
         }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         other => Error::BadRequest(other.body_text()),
+    }
+}
+
+pub(crate) fn bytes_rejection(e: BytesRejection) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        Error::BadRequest(e.body_text())
+    }
+}
+
+fn too_large() -> Error {
+    Error::TooLarge(format!(
+        "the request body is larger than the {} MiB the console accepts",
+        BODY_LIMIT >> 20
+    ))
+}
+
+/// The body of an action that takes no parameters (`what`, e.g. "a rollback"): nothing, or `{}`.
+/// Anything else is refused rather than ignored, so a client never believes it asked for
+/// something the console did not do.
+pub(crate) fn no_parameters(body: &[u8], what: &str) -> Result<(), Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body) {
+        Ok(fields) if fields.is_empty() => Ok(()),
+        Ok(fields) => Err(Error::Invalid(format!(
+            "{what} takes no parameters, but the body has {}; send no body or {{}}",
+            fields
+                .keys()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        Err(e) => Err(Error::Invalid(format!(
+            "{what} takes no parameters: send no body or {{}} ({e})"
+        ))),
     }
 }
 

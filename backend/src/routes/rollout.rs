@@ -1,9 +1,10 @@
-//! Rollout actions for a team: `POST /api/v1/shift` (one split for several VirtualServices),
-//! `POST /api/v1/rollback` (everything back to the old version), `GET /api/v1/history`, and
+//! Rollout actions for a team: `POST /api/v1/shift` (one split for the VirtualServices it
+//! names; an empty list is refused), `POST /api/v1/rollback` (everything back to the old version), `GET /api/v1/history`, and
 //! `GET /api/v1/access` (may the caller patch each VirtualService, as the cluster says; the
 //! answers are kept per caller for a minute by `auth`).
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,7 +13,7 @@ use switchyard_protocol::{
     Access, AccessResponse, HistoryResponse, ShiftOutcome, ShiftRequest, ShiftResponse, ShiftResult,
 };
 
-use super::{json_rejection, writable};
+use super::{bytes_rejection, json_rejection, no_parameters, writable};
 use crate::auth::Caller;
 use crate::cluster::{Actor, ShiftAttempt};
 use crate::error::{Error, Failure, Result};
@@ -34,11 +35,16 @@ async fn shift(
     let Json(request) = body.map_err(json_rejection)?;
     writable(&caller)?;
     weights::validate_values(&request.weights).map_err(|e| Error::Invalid(e.to_string()))?;
-    let targets = if request.targets.is_empty() {
-        state.cluster.shift_targets(&request.weights)
-    } else {
-        request.targets
-    };
+    // An empty list once meant "every VirtualService": a request that names nothing must not
+    // change everything. Sending everything back is rollback's job, and it says so.
+    if request.targets.is_empty() {
+        return Err(Error::Invalid(
+            "targets is empty: name each VirtualService to shift. To send every old/new route \
+             back to the old version, POST /api/v1/rollback, the one action that changes everything"
+                .into(),
+        ));
+    }
+    let targets = request.targets;
     let actor = Actor {
         client: &caller.client,
         user: &caller.user,
@@ -55,8 +61,14 @@ async fn shift(
 }
 
 /// Every old/new route in scope to 100% old. Needs only the API server (the targets from the
-/// cache, each route read fresh before its guarded write), never the metrics.
-async fn rollback(State(state): State<AppState>, caller: Caller) -> Result<Json<ShiftResponse>> {
+/// cache, each route read fresh before its guarded write), never the metrics. Takes no
+/// parameters: the body is empty or `{}`.
+async fn rollback(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ShiftResponse>> {
+    no_parameters(&body.map_err(bytes_rejection)?, "a rollback")?;
     writable(&caller)?;
     let weights = state.subsets.rollback_weights();
     let targets = state.cluster.shift_targets(&weights);
@@ -116,7 +128,15 @@ async fn history(State(state): State<AppState>, caller: Caller) -> Json<HistoryR
     Json(HistoryResponse { changes })
 }
 
-async fn access(State(state): State<AppState>, caller: Caller) -> Result<Json<AccessResponse>> {
+async fn access(State(state): State<AppState>, caller: Caller) -> Json<AccessResponse> {
+    Json(AccessResponse {
+        virtual_services: access_of(&state, &caller).await,
+    })
+}
+
+/// May `caller` patch each VirtualService they see, as the cluster says (answers kept per caller
+/// by `auth`). `whoami`'s `may_write` is read from the same answers, so the two never disagree.
+pub(super) async fn access_of(state: &AppState, caller: &Caller) -> Vec<Access> {
     let mut out = Vec::new();
     for vs in state
         .cluster
@@ -127,7 +147,7 @@ async fn access(State(state): State<AppState>, caller: Caller) -> Result<Json<Ac
         let (can_patch, reason) = if !caller.may_write {
             (false, caller.reason.clone())
         } else {
-            match state.auth.may_patch(&caller, &vs.namespace, &vs.name).await {
+            match state.auth.may_patch(caller, &vs.namespace, &vs.name).await {
                 Ok((true, _)) => (true, None),
                 Ok((false, reason)) => (
                     false,
@@ -155,7 +175,5 @@ async fn access(State(state): State<AppState>, caller: Caller) -> Result<Json<Ac
             reason,
         });
     }
-    Ok(Json(AccessResponse {
-        virtual_services: out,
-    }))
+    out
 }

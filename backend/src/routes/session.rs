@@ -1,9 +1,10 @@
 //! Who am I (`GET /api/v1/whoami`) and, in token mode, signing in and out: `POST /api/v1/session`
 //! checks a bearer token with the cluster and keeps it in an HttpOnly, SameSite=Strict session
 //! cookie (never readable by the page's scripts, gone when the browser session ends);
-//! `DELETE /api/v1/session` forgets it.
+//! `DELETE /api/v1/session` forgets it. `whoami`'s `may_write` agrees with `GET /api/v1/access`.
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -11,8 +12,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use switchyard_protocol::{SessionRequest, WhoAmI};
 
-use super::json_rejection;
-use crate::auth::{Mode, TOKEN_COOKIE};
+use super::rollout::access_of;
+use super::{bytes_rejection, json_rejection, no_parameters};
+use crate::auth::{Caller, Mode, TOKEN_COOKIE};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -26,13 +28,7 @@ async fn whoami(State(state): State<AppState>, request: axum::extract::Request) 
     let (parts, _) = request.into_parts();
     let mode = state.auth.mode().name().to_owned();
     Json(match state.auth.caller(&parts).await {
-        Ok(caller) => WhoAmI {
-            auth_mode: mode,
-            user: Some(caller.user),
-            groups: caller.groups,
-            may_write: caller.may_write,
-            reason: caller.reason,
-        },
+        Ok(caller) => who_am_i(&state, caller).await,
         Err(e) => WhoAmI {
             auth_mode: mode,
             user: None,
@@ -41,6 +37,39 @@ async fn whoami(State(state): State<AppState>, request: axum::extract::Request) 
             reason: Some(e.to_string()),
         },
     })
+}
+
+/// Who the caller is and whether they may write: `may_write` only when the console accepts their
+/// writes and, where it watches VirtualServices, the cluster lets them patch at least one (the
+/// answers `GET /api/v1/access` gives). With none in scope there is nothing to contradict.
+async fn who_am_i(state: &AppState, caller: Caller) -> WhoAmI {
+    let (may_write, reason) = if caller.may_write {
+        let access = access_of(state, &caller).await;
+        if access.is_empty() || access.iter().any(|a| a.can_patch) {
+            (true, None)
+        } else {
+            let why = access
+                .iter()
+                .find_map(|a| a.reason.clone())
+                .unwrap_or_default();
+            (
+                false,
+                Some(format!(
+                    "{} may patch none of the VirtualServices in scope: {why}",
+                    caller.user
+                )),
+            )
+        }
+    } else {
+        (false, caller.reason.clone())
+    };
+    WhoAmI {
+        auth_mode: state.auth.mode().name().to_owned(),
+        user: Some(caller.user),
+        groups: caller.groups,
+        may_write,
+        reason,
+    }
 }
 
 fn cookie(value: &str, headers: &HeaderMap, expire: bool) -> Result<HeaderValue> {
@@ -79,13 +108,7 @@ async fn sign_in(
         ));
     }
     let caller = state.auth.token_caller(token).await?;
-    let who = WhoAmI {
-        auth_mode: "token".into(),
-        user: Some(caller.user),
-        groups: caller.groups,
-        may_write: caller.may_write,
-        reason: caller.reason,
-    };
+    let who = who_am_i(&state, caller).await;
     let mut response = Json(who).into_response();
     response
         .headers_mut()
@@ -93,7 +116,8 @@ async fn sign_in(
     Ok(response)
 }
 
-async fn sign_out(headers: HeaderMap) -> Result<Response> {
+async fn sign_out(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response> {
+    no_parameters(&body.map_err(bytes_rejection)?, "signing out")?;
     let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()

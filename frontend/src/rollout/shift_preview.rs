@@ -110,8 +110,8 @@ impl Plan {
     }
 
     /// The one request that applies the whole preview, checked against the weight policy the
-    /// server applies. Targets are always named (an empty list would mean "every
-    /// VirtualService", which is not what a preview of none shows).
+    /// server applies. Targets are always named (the server refuses an empty list; rollback is
+    /// the action for everything), and the page offers Apply only for a preview with rows.
     pub fn request(&self) -> Result<ShiftRequest, WeightError> {
         let weights = self.subsets.weights(self.old);
         validate_values(&weights)?;
