@@ -2,8 +2,7 @@
 //! kube-apiserver over real HTTP (one test body, both clusters), the console's router served on
 //! loopback, requests as a browser or script would send them.
 
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use kube::Api;
+use kube::api::{Patch, PatchParams};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::Kind;
@@ -17,24 +16,6 @@ type Console = support::TestConsole;
 
 async fn console(kind: Kind) -> Console {
     support::console_on(kind, support::Options::default()).await
-}
-
-fn vs_api(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
-    let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService"),
-        "virtualservices",
-    );
-    Api::namespaced_with(client.clone(), namespace, &ar)
-}
-
-async fn weights_in_cluster(c: &Console, name: &str) -> Vec<u64> {
-    let obj = vs_api(&c.client, &c.ns).get(name).await.unwrap();
-    obj.data["spec"]["http"][1]["route"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["weight"].as_u64().unwrap_or(0))
-        .collect()
 }
 
 fn expected(old: u32, new: u32, host: &str) -> Value {
@@ -108,7 +89,7 @@ async fn sets_weights_and_refuses_stale_views_on(kind: Kind) {
     let body: SetWeightsResponse = res.json().await.unwrap();
     assert!(body.changed);
     assert_eq!(body.virtual_service.routes[1].destinations[1].weight, 20);
-    assert_eq!(weights_in_cluster(&c, "review").await, [80, 20]);
+    assert_eq!(c.weights("review").await, [80, 20]);
 
     // The same request again is based on a view that is no longer true.
     let res = c
@@ -123,14 +104,11 @@ async fn sets_weights_and_refuses_stale_views_on(kind: Kind) {
     assert_eq!(err.code, "conflict");
     assert!(err.message.contains("old 80 / new 20"), "{}", err.message);
     assert_eq!(err.current.unwrap().routes[1].destinations[0].weight, 80);
-    assert_eq!(
-        weights_in_cluster(&c, "review").await,
-        [80, 20],
-        "nothing was written"
-    );
+    assert_eq!(c.weights("review").await, [80, 20], "nothing was written");
 
     // Asking for what is already there writes nothing.
-    let before = vs_api(&c.client, &c.ns)
+    let before = c
+        .virtual_services()
         .get("review")
         .await
         .unwrap()
@@ -146,7 +124,7 @@ async fn sets_weights_and_refuses_stale_views_on(kind: Kind) {
     let body: SetWeightsResponse = res.json().await.unwrap();
     assert!(!body.changed);
     assert_eq!(
-        vs_api(&c.client, &c.ns)
+        c.virtual_services()
             .get("review")
             .await
             .unwrap()
@@ -196,7 +174,7 @@ async fn a_change_the_cache_has_not_seen_yet_is_caught_by_the_patch_guard() {
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
-    assert_eq!(weights_in_cluster(&c, "recommendation").await, [50, 50]);
+    assert_eq!(c.weights("recommendation").await, [50, 50]);
 }
 
 #[tokio::test]
@@ -292,11 +270,7 @@ async fn bad_requests_get_clear_errors_on(kind: Kind) {
         .unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.json::<ApiError>().await.unwrap().code, "not_found");
-    assert_eq!(
-        weights_in_cluster(&c, "review").await,
-        [100, 0],
-        "nothing was written"
-    );
+    assert_eq!(c.weights("review").await, [100, 0], "nothing was written");
 }
 
 #[tokio::test]
@@ -319,7 +293,7 @@ async fn writes_need_the_csrf_header_and_same_origin() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(weights_in_cluster(&c, "review").await, [100, 0]);
+    assert_eq!(c.weights("review").await, [100, 0]);
     let res = c
         .http
         .put(&url)
@@ -401,7 +375,7 @@ async fn viewers_see_changes_made_elsewhere_live_on(kind: Kind) {
         {"op": "add", "path": "/spec/http/1/route/1/weight", "value": 70}
     ]))
     .unwrap();
-    vs_api(&c.client, &c.ns)
+    c.virtual_services()
         .patch(
             "product",
             &PatchParams::default(),
@@ -426,7 +400,7 @@ async fn viewers_see_changes_made_elsewhere_live_on(kind: Kind) {
     let weights: Vec<u32> = vs.routes[1].destinations.iter().map(|d| d.weight).collect();
     assert_eq!(weights, [30, 70]);
 
-    vs_api(&c.client, &c.ns)
+    c.virtual_services()
         .delete("product", &Default::default())
         .await
         .unwrap();

@@ -16,26 +16,6 @@ use switchyard_testkit::on_every_cluster;
 
 type Console = support::TestConsole;
 
-fn vs_api(c: &Console) -> kube::Api<kube::api::DynamicObject> {
-    let gvk = kube::api::GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService");
-    kube::Api::namespaced_with(
-        c.client.clone(),
-        &c.ns,
-        &kube::api::ApiResource::from_gvk(&gvk),
-    )
-}
-
-/// The weights of route 1 as the cluster has them.
-async fn weights(c: &Console, name: &str) -> Vec<u64> {
-    let obj = vs_api(c).get(name).await.unwrap().data;
-    obj["spec"]["http"][1]["route"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["weight"].as_u64().unwrap_or(0))
-        .collect()
-}
-
 fn expected(old: u32, new: u32, host: &str) -> Value {
     json!([{"host": host, "subset": "old", "weight": old}, {"host": host, "subset": "new", "weight": new}])
 }
@@ -97,7 +77,7 @@ async fn a_foreign_host_is_refused_on(kind: Kind) {
         "says which host and which flag: {}",
         err.message
     );
-    assert_eq!(weights(&c, "review").await, [100, 0], "nothing was written");
+    assert_eq!(c.weights("review").await, [100, 0], "nothing was written");
     // Reads too, and the page itself.
     for path in [
         "/api/v1/routes",
@@ -182,7 +162,7 @@ async fn names_given_with_allowed_host_on(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(weights(&c, "review").await, [90, 10]);
+    assert_eq!(c.weights("review").await, [90, 10]);
     for (host, status) in [
         ("console.example.com:8443", 200),
         ("localhost:1", 200),
@@ -240,7 +220,7 @@ async fn a_bulk_shift_without_targets_is_refused_on(kind: Kind) {
     );
     for name in ["product", "recommendation", "review"] {
         assert_eq!(
-            weights(&c, name).await,
+            c.weights(name).await,
             [100, 0],
             "{name}: nothing was written"
         );
@@ -257,7 +237,7 @@ async fn a_bulk_shift_without_targets_is_refused_on(kind: Kind) {
     let shifted: ShiftResponse = res.json().await.unwrap();
     assert_eq!(shifted.results.len(), 1);
     assert_eq!(shifted.results[0].outcome, ShiftOutcome::Changed);
-    assert_eq!(weights(&c, "review").await, [0, 100]);
+    assert_eq!(c.weights("review").await, [0, 100]);
 }
 
 #[tokio::test]
@@ -372,7 +352,7 @@ async fn write_bodies_are_strict_on(kind: Kind) {
             "{body}: {:?} does not name {named:?}",
             err.message
         );
-        assert_eq!(weights(&c, "review").await, [50, 50], "{body} wrote");
+        assert_eq!(c.weights("review").await, [50, 50], "{body} wrote");
     }
     // Oversized bodies are 413, whatever they hold.
     let huge = format!(
@@ -389,7 +369,7 @@ async fn write_bodies_are_strict_on(kind: Kind) {
         let err: ApiError = res.json().await.unwrap();
         assert_eq!(err.code, "too_large", "{url}");
     }
-    assert_eq!(weights(&c, "review").await, [50, 50]);
+    assert_eq!(c.weights("review").await, [50, 50]);
     // A rollback with no body, or `{}`, rolls back.
     let res = c
         .http
@@ -399,7 +379,7 @@ async fn write_bodies_are_strict_on(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(weights(&c, "review").await, [100, 0]);
+    assert_eq!(c.weights("review").await, [100, 0]);
     let res = send(&c, post, format!("{}/api/v1/rollback", c.base), " {} ").await;
     assert_eq!(res.status(), 200);
 }

@@ -44,31 +44,11 @@ async fn post(http: &reqwest::Client, url: String, body: Value) -> reqwest::Resp
         .unwrap()
 }
 
-fn vs_api(c: &Console) -> kube::Api<kube::api::DynamicObject> {
-    let gvk = kube::api::GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService");
-    kube::Api::namespaced_with(
-        c.client.clone(),
-        &c.ns,
-        &kube::api::ApiResource::from_gvk(&gvk),
-    )
-}
-
 /// The three demo VirtualServices with an old/new route, as bulk-shift targets (a shift names its
 /// targets; an empty list is refused).
 fn demo_targets(c: &Console) -> Value {
     json!(["product", "recommendation", "review"]
         .map(|name| json!({"namespace": c.ns, "name": name})))
-}
-
-/// The weights of route 1 as the cluster has them.
-async fn weights(c: &Console, name: &str) -> Vec<u64> {
-    let obj = vs_api(c).get(name).await.unwrap().data;
-    obj["spec"]["http"][1]["route"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["weight"].as_u64().unwrap_or(0))
-        .collect()
 }
 
 #[tokio::test]
@@ -154,7 +134,7 @@ async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them_o
         "{shifted:?}"
     );
     for name in ["product", "recommendation", "review"] {
-        assert_eq!(weights(&c, name).await, [0, 100], "{name}");
+        assert_eq!(c.weights(name).await, [0, 100], "{name}");
     }
 
     let res = post(&http, format!("{}/api/v1/rollback", c.base), json!({})).await;
@@ -167,7 +147,7 @@ async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them_o
         "{rolled:?}"
     );
     for name in ["product", "recommendation", "review"] {
-        assert_eq!(weights(&c, name).await, [100, 0], "{name}");
+        assert_eq!(c.weights(name).await, [100, 0], "{name}");
     }
     // Rolling back again changes nothing and says so.
     let again: ShiftResponse = post(&http, format!("{}/api/v1/rollback", c.base), json!({}))
@@ -268,7 +248,7 @@ async fn a_viewer_sees_read_only_controls_and_writes_are_refused_by_the_cluster_
             .all(|r| r.outcome == ShiftOutcome::Failed && r.status == Some(403)),
         "{shifted:?}"
     );
-    assert_eq!(weights(&c, "review").await, [100, 0]);
+    assert_eq!(c.weights("review").await, [100, 0]);
 }
 
 #[tokio::test]
@@ -313,7 +293,7 @@ async fn header_mode_impersonates_the_proxy_user_and_groups_on(kind: Kind) {
         ShiftOutcome::Changed,
         "{as_operator:?}"
     );
-    assert_eq!(weights(&c, "review").await, [50, 50]);
+    assert_eq!(c.weights("review").await, [50, 50]);
     let proxied = reqwest::Client::builder()
         .default_headers(reqwest::header::HeaderMap::from_iter([
             (
@@ -413,7 +393,7 @@ async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_target
         {"op": "replace", "path": "/spec/http/1/route/1/weight", "value": 30}
     ]))
     .unwrap();
-    vs_api(&c)
+    c.virtual_services()
         .patch(
             "product",
             &kube::api::PatchParams::default(),
@@ -455,8 +435,8 @@ async fn external_changes_are_in_the_history_and_bulk_shift_skips_changed_target
         "old 100 / new 0 → old 20 / new 80"
     );
     assert_eq!(by_name("nope").status, Some(404));
-    assert_eq!(weights(&c, "product").await, [70, 30]);
-    assert_eq!(weights(&c, "review").await, [20, 80]);
+    assert_eq!(c.weights("product").await, [70, 30]);
+    assert_eq!(c.weights("review").await, [20, 80]);
     // Invalid split: the whole request is refused before anything is touched.
     let res = post(
         &http,
@@ -518,7 +498,7 @@ async fn other_subset_names_on(kind: Kind) {
                 .contains("no route that splits between exactly new and old")),
         "{res:?}"
     );
-    assert_eq!(weights(&c, "review").await, [100, 0]);
+    assert_eq!(c.weights("review").await, [100, 0]);
     let res: ShiftResponse = shift(json!({"blue": 0, "green": 100}))
         .await
         .json()
@@ -529,7 +509,7 @@ async fn other_subset_names_on(kind: Kind) {
         .results
         .iter()
         .all(|r| r.outcome == ShiftOutcome::Changed));
-    assert_eq!(weights(&c, "review").await, [0, 100]);
+    assert_eq!(c.weights("review").await, [0, 100]);
     // At once, before the console's cache may have seen the shift: a rollback reads what it
     // changes fresh, so it never answers "already blue 100 / green 0" for a route at 0/100.
     let res: ShiftResponse = post(&c.http, format!("{}/api/v1/rollback", c.base), json!({}))
@@ -540,6 +520,6 @@ async fn other_subset_names_on(kind: Kind) {
     assert_eq!(res.results.len(), 3, "{res:?}");
     assert!(res.results.iter().all(|r| r.outcome == ShiftOutcome::Changed && r.message.contains("blue 100 / green 0")), "{res:?}");
     for name in ["product", "recommendation", "review"] {
-        assert_eq!(weights(&c, name).await, [100, 0], "{name}");
+        assert_eq!(c.weights(name).await, [100, 0], "{name}");
     }
 }

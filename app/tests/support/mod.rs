@@ -109,6 +109,27 @@ impl TestConsole {
 }
 
 impl TestConsole {
+    /// The VirtualServices of the demo namespace, through the console's own kube-rs client.
+    pub fn virtual_services(&self) -> kube::Api<kube::api::DynamicObject> {
+        let gvk = kube::api::GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService");
+        kube::Api::namespaced_with(
+            self.client.clone(),
+            &self.ns,
+            &kube::api::ApiResource::from_gvk(&gvk),
+        )
+    }
+
+    /// The weights of route 1 (the demo's old/new split) of `name`, as the cluster has them.
+    pub async fn weights(&self, name: &str) -> Vec<u64> {
+        let obj = self.virtual_services().get(name).await.unwrap().data;
+        obj["spec"]["http"][1]["route"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["weight"].as_u64().unwrap_or(0))
+            .collect()
+    }
+
     /// `GET {path}` of the console, read as JSON (anonymous, no cookies).
     pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         self.http
