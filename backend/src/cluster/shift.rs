@@ -92,8 +92,11 @@ impl Cluster {
                 read_fresh(&api, &target.namespace, &target.name).await
             }
         };
-        let current = match current {
-            Ok(v) => view::virtual_service_routes(&v),
+        let (object, current) = match current {
+            Ok(v) => {
+                let routes = view::virtual_service_routes(&v);
+                (v, routes)
+            }
             Err(e) => return (None, Err(e)),
         };
         let Some(index) = shift_route(&current, &keys) else {
@@ -123,7 +126,14 @@ impl Cluster {
             expected,
         };
         let result = self
-            .set_weights(actor, &target.namespace, &target.name, index, &request)
+            .set_weights_on(
+                actor,
+                &target.namespace,
+                &target.name,
+                index,
+                &request,
+                object,
+            )
             .await
             .map(|change| Shifted {
                 message: if change.changed {

@@ -63,7 +63,22 @@ impl Cluster {
         index: usize,
         request: &SetWeightsRequest,
     ) -> Result<WeightChange, Error> {
-        let mut object = self.cached_virtual_service(namespace, name)?;
+        let object = self.cached_virtual_service(namespace, name)?;
+        self.set_weights_on(actor, namespace, name, index, request, object)
+            .await
+    }
+
+    /// [`Cluster::set_weights`], planned on `object` as the caller last read it (the cache, or
+    /// a fresh read a bulk action already made, so it is not read twice).
+    pub(super) async fn set_weights_on(
+        &self,
+        actor: &Actor<'_>,
+        namespace: &str,
+        name: &str,
+        index: usize,
+        request: &SetWeightsRequest,
+        mut object: Value,
+    ) -> Result<WeightChange, Error> {
         let api = virtual_services(actor.client, namespace);
         // DestinationRules are keyed by resolved host; the plan looks them up by the route's host
         // as written, resolved the same way.

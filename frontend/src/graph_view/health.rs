@@ -3,6 +3,7 @@
 //! The page turns each such finding into a banner with the rollback one click away.
 
 use super::label::{fixed, rollout_version};
+use std::collections::HashMap;
 use switchyard_protocol::{Graph, ServiceSplit};
 
 /// At or above this share of errors a version is degraded (the edge colours' first step).
@@ -42,12 +43,17 @@ impl Alarm {
 }
 
 /// Requests per second and error percent of `version` of the split's service, over the window.
-fn version_health(graph: &Graph, split: &ServiceSplit, version: &str) -> Option<(f64, f64)> {
+/// `versions` maps node ids to their version.
+fn version_health(
+    graph: &Graph,
+    versions: &HashMap<&str, &str>,
+    split: &ServiceSplit,
+    version: &str,
+) -> Option<(f64, f64)> {
     let service_id = format!("svc:{}:{}", split.namespace, split.service);
     let (mut rate, mut errors) = (0.0, 0.0);
     for edge in graph.edges.iter().filter(|e| e.source == service_id) {
-        let target = graph.nodes.iter().find(|n| n.id == edge.target);
-        if target.is_some_and(|n| n.version.as_deref() == Some(version)) {
+        if versions.get(edge.target.as_str()) == Some(&version) {
             rate += edge.rate;
             errors += edge.rate * edge.error_share / 100.0;
         }
@@ -59,6 +65,11 @@ fn version_health(graph: &Graph, split: &ServiceSplit, version: &str) -> Option<
 /// [`MIN_REQUESTS`] requests and [`WORSE_BY_POINTS`] more than its old version.
 pub fn alarms(graph: &Graph, new_subset: Option<&str>) -> Vec<Alarm> {
     let window = f64::from(graph.window_seconds);
+    let versions: HashMap<&str, &str> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| Some((n.id.as_str(), n.version.as_deref()?)))
+        .collect();
     let mut out = Vec::new();
     for split in &graph.splits {
         let Some(new) = rollout_version(split, new_subset) else {
@@ -67,7 +78,7 @@ pub fn alarms(graph: &Graph, new_subset: Option<&str>) -> Vec<Alarm> {
         let Some(version) = new.version.clone() else {
             continue;
         };
-        let Some((rate, errors)) = version_health(graph, split, &version) else {
+        let Some((rate, errors)) = version_health(graph, &versions, split, &version) else {
             continue;
         };
         if rate * window < MIN_REQUESTS || errors < DEGRADED_PERCENT {
@@ -78,7 +89,9 @@ pub fn alarms(graph: &Graph, new_subset: Option<&str>) -> Vec<Alarm> {
             .iter()
             .filter_map(|v| v.version.as_deref())
             .filter(|v| *v != version)
-            .find_map(|v| version_health(graph, split, v).map(|(_, e)| (v.to_owned(), e)));
+            .find_map(|v| {
+                version_health(graph, &versions, split, v).map(|(_, e)| (v.to_owned(), e))
+            });
         if old
             .as_ref()
             .is_some_and(|(_, e)| errors - e < WORSE_BY_POINTS)
