@@ -41,6 +41,7 @@ impl From<AuthError> for Error {
         match e {
             AuthError::Unauthenticated(m) => Error::Unauthorized(m),
             AuthError::Upstream(m) => Error::Cluster(cluster::Error::Upstream(m)),
+            AuthError::Cluster(e) => Error::Cluster(e),
         }
     }
 }
@@ -90,7 +91,18 @@ impl From<Error> for Failure {
             Error::Forbidden(m) | Error::Cluster(C::Forbidden(m)) => {
                 Failure::new(StatusCode::FORBIDDEN, "forbidden", m)
             }
-            Error::Unauthorized(m) => Failure::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
+            Error::Unauthorized(m) | Error::Cluster(C::Unauthorized(m)) => {
+                Failure::new(StatusCode::UNAUTHORIZED, "unauthorized", m)
+            }
+            Error::Cluster(C::Rejected { status, message }) => Failure::new(
+                // Only 4xx are built; anything else would be a bug, and reads as a client error.
+                StatusCode::from_u16(status)
+                    .ok()
+                    .filter(StatusCode::is_client_error)
+                    .unwrap_or(StatusCode::BAD_REQUEST),
+                "rejected_by_cluster",
+                format!("the Kubernetes API refused the request: {message}"),
+            ),
             Error::Misdirected(m) => {
                 Failure::new(StatusCode::MISDIRECTED_REQUEST, "misdirected", m)
             }
@@ -103,10 +115,17 @@ impl From<Error> for Failure {
                 // The detail goes to the log; the client learns which dependency failed.
                 tracing::warn!(error = %m, "kubernetes api call failed");
                 Failure::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::BAD_GATEWAY,
                     "upstream",
-                    "the Kubernetes API server could not be reached or failed; try again"
-                        .to_owned(),
+                    "the Kubernetes API server failed to answer the request; try again".to_owned(),
+                )
+            }
+            Error::Cluster(C::Unreachable(m)) => {
+                tracing::warn!(error = %m, "kubernetes api unreachable");
+                Failure::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unreachable",
+                    "the Kubernetes API server could not be reached; try again".to_owned(),
                 )
             }
         }
@@ -153,7 +172,16 @@ mod tests {
         assert_eq!(status(C::NotFound("x".into())), 404);
         assert_eq!(status(C::Invalid("x".into())), 422);
         assert_eq!(status(C::Forbidden("x".into())), 403);
-        assert_eq!(status(C::Upstream("x".into())), 503);
+        assert_eq!(status(C::Upstream("x".into())), 502);
+        assert_eq!(status(C::Unreachable("x".into())), 503);
+        assert_eq!(status(C::Unauthorized("x".into())), 401);
+        let rejected = |status| C::Rejected {
+            status,
+            message: "x".into(),
+        };
+        assert_eq!(status(rejected(431)), 431);
+        assert_eq!(status(rejected(429)), 429);
+        assert_eq!(status(rejected(503)), 400);
         let api_status = |e: Error| Failure::from(e).status.as_u16();
         assert_eq!(api_status(Error::Misdirected("x".into())), 421);
         assert_eq!(api_status(Error::TooLarge("x".into())), 413);
@@ -184,8 +212,15 @@ mod tests {
 
     #[test]
     fn upstream_failures_do_not_leak_details() {
-        let f = Failure::from(C::Upstream("dial tcp 10.0.0.1:6443: secret detail".into()));
-        assert_eq!(f.code, "upstream");
+        let f = Failure::from(C::Unreachable(
+            "dial tcp 10.0.0.1:6443: secret detail".into(),
+        ));
+        assert_eq!(f.code, "unreachable");
         assert!(!f.message.contains("10.0.0.1"), "{}", f.message);
+        let f = Failure::from(C::Upstream(
+            "etcdserver: 10.0.0.2:2379 timeout (500)".into(),
+        ));
+        assert_eq!(f.code, "upstream");
+        assert!(!f.message.contains("10.0.0.2"), "{}", f.message);
     }
 }

@@ -27,27 +27,60 @@ pub enum Error {
     },
     #[error("{0}")]
     Forbidden(String),
-    /// The API server failed or could not be reached.
+    /// The cluster does not accept the credentials the call went out with (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The cluster refused the request as malformed or too large (a 4xx other than the ones
+    /// above, e.g. 431 for headers too large); `message` is the cluster's.
+    #[error("{message} ({status})")]
+    Rejected { status: u16, message: String },
+    /// The API server answered, but failed (5xx) or answered something unreadable.
     #[error("kubernetes api: {0}")]
     Upstream(String),
+    /// The API server could not be reached: connection refused or reset, TLS, timeouts.
+    #[error("kubernetes api unreachable: {0}")]
+    Unreachable(String),
 }
 
 impl Error {
     /// A failed call about VirtualService `namespace/name`, by the API server's status.
     pub(super) fn from_kube(e: kube::Error, namespace: &str, name: &str) -> Self {
         match e {
-            kube::Error::Api(status) => match status.code {
-                404 => Error::NotFound(format!("virtualservice {namespace}/{name} not found")),
-                403 => Error::Forbidden(status.message.clone()),
-                // 400 with an empty reason is an admission webhook (Istio's validation) saying no.
-                400 | 422 => Error::Invalid(status.message.clone()),
-                409 => Error::Conflict {
-                    message: status.message.clone(),
-                    current: None,
-                },
-                _ => Error::Upstream(format!("{} ({})", status.message, status.code)),
-            },
-            other => Error::Upstream(other.to_string()),
+            kube::Error::Api(status) if status.code == 404 => {
+                Error::NotFound(format!("virtualservice {namespace}/{name} not found"))
+            }
+            other => Error::from_call(other),
+        }
+    }
+
+    /// Any failed call, by what the API server answered, or that it did not answer: only a
+    /// connection that failed or timed out is "unreachable"; an answer is reported as what it is.
+    pub fn from_call(e: kube::Error) -> Self {
+        match e {
+            kube::Error::Api(status) => {
+                let message = status.message.clone();
+                match status.code {
+                    401 => Error::Unauthorized(format!(
+                        "the cluster refused the credentials: {message}"
+                    )),
+                    403 => Error::Forbidden(message),
+                    404 => Error::NotFound(message),
+                    // 400 with an empty reason is an admission webhook (Istio's validation) saying no.
+                    400 | 422 => Error::Invalid(message),
+                    409 => Error::Conflict {
+                        message,
+                        current: None,
+                    },
+                    code @ 405..=499 => Error::Rejected {
+                        status: code,
+                        message,
+                    },
+                    code => Error::Upstream(format!("{message} ({code})")),
+                }
+            }
+            // An answer that is not JSON or not the expected object: the server is there.
+            kube::Error::SerdeError(e) => Error::Upstream(format!("unreadable answer: {e}")),
+            other => Error::Unreachable(other.to_string()),
         }
     }
 
