@@ -241,6 +241,23 @@ pub fn apply_defaults(
         return;
     };
     match (def.group, def.plural) {
+        ("", "secrets") => {
+            // `stringData` is write-only: merged into `data` as base64, over keys of the same
+            // name, and never stored; `type` defaults to Opaque.
+            use base64::Engine as _;
+            map.entry("type").or_insert_with(|| json!("Opaque"));
+            if let Some(Value::Object(strings)) = map.remove("stringData") {
+                let data = map.entry("data").or_insert_with(|| json!({}));
+                if let Some(data) = data.as_object_mut() {
+                    for (key, value) in strings {
+                        if let Some(text) = value.as_str() {
+                            let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+                            data.insert(key, json!(encoded));
+                        }
+                    }
+                }
+            }
+        }
         ("", "namespaces") => {
             let spec = map.entry("spec").or_insert_with(|| json!({}));
             if let Some(spec) = spec.as_object_mut() {
@@ -503,6 +520,26 @@ mod tests {
         )
         .unwrap();
         assert!(key.name.starts_with("vs-") && key.name.len() == 8);
+    }
+
+    #[test]
+    fn secrets_merge_string_data_into_data() {
+        let ips = IpAllocator::new(Store::new());
+        let mut secret = json!({
+            "metadata": {"name": "s"},
+            "data": {"a": "b2xk", "keep": "eA=="},
+            "stringData": {"a": "new"}
+        });
+        apply_defaults(
+            &crate::api::resources::SECRETS,
+            "s",
+            &mut secret,
+            None,
+            &ips,
+        );
+        assert_eq!(secret["type"], "Opaque");
+        assert_eq!(secret["data"], json!({"a": "bmV3", "keep": "eA=="}));
+        assert!(secret.get("stringData").is_none());
     }
 
     #[test]

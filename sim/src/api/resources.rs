@@ -189,6 +189,23 @@ pub static SERVICE_ACCOUNTS: ResourceDef = ResourceDef {
     review: false,
 };
 
+/// The console's session store. `data` is base64 as on the wire; `stringData` is merged into it
+/// (`objects::apply_defaults`).
+pub static SECRETS: ResourceDef = ResourceDef {
+    group: "",
+    versions: &["v1"],
+    plural: "secrets",
+    singular: "secret",
+    kind: "Secret",
+    namespaced: true,
+    short_names: &[],
+    categories: &[],
+    verbs: RW_VERBS,
+    custom: false,
+    delete_returns_object: false,
+    review: false,
+};
+
 // RBAC objects are stored and served so manifests (deploy/) apply as on a real cluster; the
 // simulator's authorization decisions come from its built-in table (see `auth`), not from them.
 const fn rbac(
@@ -230,6 +247,7 @@ pub static ALL: &[&ResourceDef] = &[
     &PODS,
     &EVENTS,
     &SERVICE_ACCOUNTS,
+    &SECRETS,
     &DEPLOYMENTS,
     &VIRTUAL_SERVICES,
     &DESTINATION_RULES,

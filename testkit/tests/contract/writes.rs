@@ -278,3 +278,44 @@ async fn yaml_is_an_accepted_response_type() {
         .check("Accept: text/html", &both);
     assert_eq!(both.real.status, 406);
 }
+
+/// Secrets, the console's session store: `stringData` is merged into `data` as base64 and never
+/// stored, `type` defaults to Opaque, and DELETE answers a Status, then 404.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_merge_string_data_and_delete_with_a_status() {
+    let c = Clusters::start().await;
+    let path = "/api/v1/namespaces/{ns}/secrets";
+    let created = c
+        .send(&Req::post(
+            path,
+            &json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "session-contract"},
+                "data": {"token": "b2xk", "keep": "eA=="},
+                "stringData": {"token": "new"}
+            }),
+        ))
+        .await;
+    Compare::status().check("create a Secret", &created);
+    for answer in [&created.sim, &created.real] {
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        assert_eq!(answer.json["type"], "Opaque", "{:?}", answer.kind);
+        assert_eq!(
+            answer.json["data"],
+            json!({"token": "bmV3", "keep": "eA=="}),
+            "{:?}",
+            answer.kind
+        );
+        assert!(answer.json.get("stringData").is_none(), "{:?}", answer.kind);
+    }
+    let delete = Req::new(reqwest::Method::DELETE, &format!("{path}/session-contract"));
+    let deleted = c.send(&delete).await;
+    Compare::status().check("delete a Secret", &deleted);
+    for answer in [&deleted.sim, &deleted.real] {
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.json["kind"], "Status", "{:?}", answer.kind);
+    }
+    let again = c.send(&delete).await;
+    Compare::status().check("delete a Secret again", &again);
+    assert_eq!(again.real.status, 404);
+}
