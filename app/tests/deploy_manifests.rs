@@ -62,6 +62,8 @@ async fn deploy_manifests_apply_with_kubectl() {
         "serviceaccount/switchyard created",
         "clusterrole.rbac.authorization.k8s.io/switchyard-reader created",
         "rolebinding.rbac.authorization.k8s.io/switchyard-reader created",
+        "role.rbac.authorization.k8s.io/switchyard-sessions created",
+        "rolebinding.rbac.authorization.k8s.io/switchyard-sessions created",
         "deployment.apps/switchyard created",
         "service/switchyard created",
         "clusterrolebinding.rbac.authorization.k8s.io/switchyard-impersonator created",
@@ -115,6 +117,19 @@ fn rbac_is_least_privilege() {
     assert!(!docs
         .iter()
         .any(|d| d["kind"] == "ClusterRoleBinding" && d["roleRef"]["name"] == "switchyard-reader"));
+    // Sessions: Secrets by name in the console's own namespace, nothing more.
+    let sessions = docs
+        .iter()
+        .find(|d| d["kind"] == "Role" && d["metadata"]["name"] == "switchyard-sessions")
+        .expect("a Role for the sessions");
+    assert_eq!(sessions["metadata"]["namespace"], "switchyard");
+    assert_eq!(
+        sessions["rules"],
+        serde_json::json!([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "patch", "delete"]}])
+    );
+    assert!(!docs.iter().any(
+        |d| d["kind"] == "ClusterRoleBinding" && d["roleRef"]["name"] == "switchyard-sessions"
+    ));
     // Impersonation lives only in the header-mode file.
     assert!(!text.contains("impersonate"));
 }
@@ -141,6 +156,8 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
             mode: switchyard_console::auth::Mode::Token,
             context: Some(context),
             anonymous_writes: false,
+            // Where deploy/ lets the console keep sessions: its own namespace.
+            session_namespace: Some("switchyard".into()),
             ..support::Options::default()
         },
     )
@@ -157,6 +174,39 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
         .await
         .unwrap();
     assert_eq!(routes.virtual_services.len(), 3);
+
+    // A browser's session, kept by the console's account in its own namespace, as deploy/ allows.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let res = browser
+        .post(format!("{}/api/v1/session", c.base))
+        .header("x-requested-by", "switchyard")
+        .json(&json!({"token": c.kube.token(User::Operator)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = browser
+        .get(format!("{}/api/v1/routes", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = browser
+        .delete(format!("{}/api/v1/session", c.base))
+        .header("x-requested-by", "switchyard")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = browser
+        .get(format!("{}/api/v1/routes", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
 
     // Its own identity may not patch: deploy/ grants it reads and Event creation only.
     let sa_can_patch = c

@@ -1,8 +1,9 @@
 //! Who is calling, and with which Kubernetes credentials their reads and writes go out, so that
 //! the cluster's RBAC decides what each person may do:
 //! - `anonymous`: the console's own credentials; writes only when it listens on loopback.
-//! - `token`: the person's own bearer token (from an HttpOnly session cookie set by
-//!   `POST /api/v1/session`, or an `Authorization: Bearer` header for scripts).
+//! - `token`: the person's own bearer token, from a session (`sessions`: the HttpOnly cookie set by
+//!   `POST /api/v1/session` holds a session id; the token stays in the cluster), or an
+//!   `Authorization: Bearer` header for scripts.
 //! - `header`: behind a trusted proxy (e.g. oauth2-proxy) that names the user and groups in
 //!   headers; the console impersonates them (`Impersonate-User`/`Impersonate-Group`).
 //!
@@ -12,6 +13,10 @@
 //! per caller for a minute, so requests do not repeat the reviews.
 //!
 //! Tokens are kept in memory only, as cache keys for per-user clients; they are never logged.
+
+mod sessions;
+
+pub use sessions::{human as human_duration, SessionLimits, Sessions, SESSION_LABELS};
 
 use axum::http::request::Parts;
 use axum::http::HeaderName;
@@ -26,8 +31,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Name of the session cookie that carries the bearer token in token mode.
-pub const TOKEN_COOKIE: &str = "switchyard_token";
+/// Name of the session cookie in token mode; it carries a session id, never a token.
+pub const SESSION_COOKIE: &str = "switchyard_session";
 
 /// How long a token's identity and per-user client are reused before the cluster is asked again.
 const IDENTITY_TTL: Duration = Duration::from_secs(60);
@@ -62,6 +67,24 @@ pub enum AuthError {
     Unauthenticated(String),
     #[error("the Kubernetes API could not check the credentials: {0}")]
     Upstream(String),
+    /// A call made to check the credentials failed, as the cluster answered (or did not).
+    #[error(transparent)]
+    Cluster(crate::cluster::Error),
+}
+
+impl AuthError {
+    fn from_call(e: kube::Error) -> Self {
+        AuthError::Cluster(crate::cluster::Error::from_call(e))
+    }
+}
+
+/// How a request says who it is in token mode.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// `Authorization: Bearer <token>` (scripts).
+    Bearer(String),
+    /// The session cookie's id (browsers).
+    Session(String),
 }
 
 /// A person the console acts for.
@@ -168,6 +191,8 @@ pub struct Auth {
     namespaces: Arc<Vec<String>>,
     /// SelfSubjectReviews and SelfSubjectAccessReviews posted so far.
     reviews: Arc<AtomicU64>,
+    /// Token mode's browser sessions (`None` in the other modes).
+    sessions: Option<Sessions>,
 }
 
 impl Auth {
@@ -187,7 +212,18 @@ impl Auth {
             access: Arc::new(Mutex::new(Expiring::new(ACCESS_TTL))),
             namespaces: Arc::default(),
             reviews: Arc::default(),
+            sessions: None,
         }
+    }
+
+    /// Keeps token mode's browser sessions in this store.
+    pub fn with_sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    pub fn sessions(&self) -> Option<&Sessions> {
+        self.sessions.as_ref()
     }
 
     /// Checks each user's read access to these namespaces (token and header modes), so people see
@@ -208,7 +244,7 @@ impl Auth {
             let (allowed, _) = self
                 .review(client, "list", namespace, None)
                 .await
-                .map_err(|e| AuthError::Upstream(e.to_string()))?;
+                .map_err(AuthError::from_call)?;
             if allowed {
                 readable.push(namespace.clone());
             }
@@ -260,6 +296,24 @@ impl Auth {
         &self.console
     }
 
+    /// Completes when the session a request came with ends (signed out anywhere, or expired), so
+    /// a long-lived response such as the event stream stops with it; never for other credentials.
+    /// Checked every `every`; a check the cluster could not answer does not end it.
+    pub async fn session_ended(&self, headers: &http::HeaderMap, every: Duration) {
+        let (Some(sessions), Some(id)) = (self.sessions.as_ref(), session_id(headers)) else {
+            return std::future::pending().await;
+        };
+        if !matches!(self.mode, Mode::Token) || headers.contains_key(http::header::AUTHORIZATION) {
+            return std::future::pending().await;
+        }
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(AuthError::Unauthenticated(_)) = sessions.holds(&id).await {
+                return;
+            }
+        }
+    }
+
     /// Identifies the caller of a request.
     pub async fn caller(&self, parts: &Parts) -> Result<Caller, AuthError> {
         match &self.mode {
@@ -274,12 +328,19 @@ impl Auth {
                     "this console runs without authentication and is not on loopback, so it is read-only".to_owned()
                 }),
             }),
-            Mode::Token => {
-                let token = bearer_token(parts).ok_or_else(|| {
-                    AuthError::Unauthenticated("sign in with a Kubernetes bearer token".into())
-                })?;
-                self.token_caller(&token).await
-            }
+            Mode::Token => match credential(parts) {
+                Some(Credential::Bearer(token)) => self.token_caller(&token).await,
+                Some(Credential::Session(id)) => {
+                    let sessions = self.sessions.as_ref().ok_or_else(|| {
+                        AuthError::Upstream("this console keeps no sessions".into())
+                    })?;
+                    let token = sessions.token(&id).await?;
+                    self.token_caller(&token).await
+                }
+                None => Err(AuthError::Unauthenticated(
+                    "sign in with a Kubernetes bearer token".into(),
+                )),
+            },
             Mode::Header {
                 user_header,
                 groups_header,
@@ -334,7 +395,7 @@ impl Auth {
         }
         let mut config = self.base_config()?;
         config.auth_info.token = Some(secrecy::SecretString::from(token.to_owned()));
-        let client = Client::try_from(config).map_err(|e| AuthError::Upstream(e.to_string()))?;
+        let client = Client::try_from(config).map_err(AuthError::from_call)?;
         self.reviews.fetch_add(1, Ordering::Relaxed);
         let review = Api::<SelfSubjectReview>::all(client.clone())
             .create(&PostParams::default(), &SelfSubjectReview::default())
@@ -343,7 +404,7 @@ impl Auth {
                 kube::Error::Api(s) if s.code == 401 => {
                     AuthError::Unauthenticated("the cluster does not accept this token".into())
                 }
-                other => AuthError::Upstream(other.to_string()),
+                other => AuthError::from_call(other),
             })?;
         let info = review.status.and_then(|s| s.user_info).unwrap_or_default();
         let readable = self.readable(&client).await?;
@@ -374,7 +435,7 @@ impl Auth {
         })?;
         config.auth_info.impersonate = Some(user.clone());
         config.auth_info.impersonate_groups = (!groups.is_empty()).then(|| groups.clone());
-        let client = Client::try_from(config).map_err(|e| AuthError::Upstream(e.to_string()))?;
+        let client = Client::try_from(config).map_err(AuthError::from_call)?;
         let readable = self.readable(&client).await?;
         let caller = Caller {
             user,
@@ -433,29 +494,31 @@ async fn access_review(
     Ok((status.allowed, reason))
 }
 
-/// The bearer token of a request: the session cookie, or an `Authorization: Bearer` header.
-pub fn bearer_token(parts: &Parts) -> Option<String> {
-    if let Some(auth) = parts
+/// How a request identifies itself in token mode: an `Authorization: Bearer` header (scripts)
+/// wins over the session cookie (browsers).
+pub fn credential(parts: &Parts) -> Option<Credential> {
+    if let Some(token) = parts
         .headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
     {
-        if let Some(token) = auth
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            return Some(token.to_owned());
-        }
+        return Some(Credential::Bearer(token.to_owned()));
     }
-    parts
-        .headers
+    session_id(&parts.headers).map(Credential::Session)
+}
+
+/// The session cookie's value, when the request carries one.
+pub fn session_id(headers: &http::HeaderMap) -> Option<String> {
+    headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == TOKEN_COOKIE)
+        .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_owned())
         .filter(|t| !t.is_empty())
 }
@@ -497,27 +560,36 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_token_in_header_or_cookie() {
+    fn finds_the_token_header_or_the_session_cookie() {
         assert_eq!(
-            bearer_token(&parts(&[("authorization", "Bearer abc")])).as_deref(),
-            Some("abc")
+            credential(&parts(&[("authorization", "Bearer abc")])),
+            Some(Credential::Bearer("abc".into()))
         );
         assert_eq!(
-            bearer_token(&parts(&[(
+            credential(&parts(&[(
                 "cookie",
-                "theme=dark; switchyard_token=xyz; other=1"
-            )]))
-            .as_deref(),
-            Some("xyz")
+                "theme=dark; switchyard_session=xyz; other=1"
+            )])),
+            Some(Credential::Session("xyz".into()))
         );
+        // The header wins: a script's token is not overridden by a stray cookie.
         assert_eq!(
-            bearer_token(&parts(&[("authorization", "Basic abc")])),
+            credential(&parts(&[
+                ("authorization", "Bearer abc"),
+                ("cookie", "switchyard_session=xyz")
+            ])),
+            Some(Credential::Bearer("abc".into()))
+        );
+        // The old cookie that held a raw token is not a credential any more.
+        assert_eq!(
+            credential(&parts(&[("cookie", "switchyard_token=t")])),
             None
         );
+        assert_eq!(credential(&parts(&[("authorization", "Basic abc")])), None);
         assert_eq!(
-            bearer_token(&parts(&[("cookie", "switchyard_token=")])),
+            credential(&parts(&[("cookie", "switchyard_session=")])),
             None
         );
-        assert_eq!(bearer_token(&parts(&[])), None);
+        assert_eq!(credential(&parts(&[])), None);
     }
 }

@@ -54,8 +54,12 @@ pub fn visible_to(caller: &Caller, event: ServerEvent) -> Option<ServerEvent> {
     }
 }
 
+/// How often an open stream checks that its session still holds.
+const SESSION_CHECK: Duration = Duration::from_secs(5);
+
 async fn events(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     caller: Caller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribe before taking the snapshots so no change falls between the two.
@@ -80,5 +84,9 @@ async fn events(
         .chain(rest)
         .filter_map(move |e| futures::future::ready(visible_to(&caller, e)))
         .map(|e| Ok(sse_event(&e)));
+    // Signing out (on any replica) or the session's expiry ends the stream too.
+    let auth = state.auth.clone();
+    let stream =
+        stream.take_until(async move { auth.session_ended(&headers, SESSION_CHECK).await });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

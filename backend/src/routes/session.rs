@@ -1,7 +1,9 @@
 //! Who am I (`GET /api/v1/whoami`) and, in token mode, signing in and out: `POST /api/v1/session`
-//! checks a bearer token with the cluster and keeps it in an HttpOnly, SameSite=Strict session
-//! cookie (never readable by the page's scripts, gone when the browser session ends);
-//! `DELETE /api/v1/session` forgets it. `whoami`'s `may_write` agrees with `GET /api/v1/access`.
+//! checks a bearer token with the cluster, opens a session for it in the cluster (`auth::Sessions`)
+//! and sets an HttpOnly, SameSite=Strict cookie holding only the session's id (never readable by
+//! the page's scripts, `Secure` behind HTTPS, no longer-lived than the session);
+//! `DELETE /api/v1/session` ends the session for every replica. `whoami`'s `may_write` agrees
+//! with `GET /api/v1/access`.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
@@ -14,7 +16,7 @@ use switchyard_protocol::{SessionRequest, WhoAmI};
 
 use super::rollout::access_of;
 use super::{bytes_rejection, json_rejection, no_parameters};
-use crate::auth::{Caller, Mode, TOKEN_COOKIE};
+use crate::auth::{session_id, Caller, Mode, Sessions, SESSION_COOKIE};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -72,22 +74,35 @@ async fn who_am_i(state: &AppState, caller: Caller) -> WhoAmI {
     }
 }
 
-fn cookie(value: &str, headers: &HeaderMap, expire: bool) -> Result<HeaderValue> {
+/// The session cookie: `value` with the session's absolute limit as its lifetime, or an expired
+/// one that makes the browser forget it (`None`).
+fn cookie(value: Option<&str>, headers: &HeaderMap, sessions: &Sessions) -> HeaderValue {
     // Behind TLS (directly or via a proxy that says so) the cookie is also Secure.
-    let secure = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let mut text = format!("{TOKEN_COOKIE}={value}; Path=/api; HttpOnly; SameSite=Strict");
+    let secure = sessions.secure()
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let max_age = value.map_or(0, |_| sessions.limits().absolute.as_secs());
+    let mut text = format!(
+        "{SESSION_COOKIE}={}; Path=/api; HttpOnly; SameSite=Strict; Max-Age={max_age}",
+        value.unwrap_or_default()
+    );
     if secure {
         text.push_str("; Secure");
     }
-    if expire {
-        text.push_str("; Max-Age=0");
+    // Session ids are hexadecimal: always a valid header value.
+    HeaderValue::from_str(&text)
+        .unwrap_or_else(|_| HeaderValue::from_static("switchyard_session=; Max-Age=0"))
+}
+
+fn sessions_of(state: &AppState) -> Result<&Sessions> {
+    match (state.auth.mode(), state.auth.sessions()) {
+        (Mode::Token, Some(sessions)) => Ok(sessions),
+        _ => Err(Error::BadRequest(
+            "this console does not use tokens; nothing to sign in to or out of".into(),
+        )),
     }
-    HeaderValue::from_str(&text).map_err(|_| {
-        Error::BadRequest("the token contains characters a cookie cannot carry".into())
-    })
 }
 
 async fn sign_in(
@@ -96,11 +111,7 @@ async fn sign_in(
     body: Result<Json<SessionRequest>, JsonRejection>,
 ) -> Result<Response> {
     let Json(request) = body.map_err(json_rejection)?;
-    if !matches!(state.auth.mode(), Mode::Token) {
-        return Err(Error::BadRequest(
-            "this console does not use tokens; nothing to sign in to".into(),
-        ));
-    }
+    let sessions = sessions_of(&state)?;
     let token = request.token.trim();
     if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
         return Err(Error::Invalid(
@@ -108,19 +119,27 @@ async fn sign_in(
         ));
     }
     let caller = state.auth.token_caller(token).await?;
+    let id = sessions.open(token, &caller.user).await?;
+    let cookie = cookie(Some(&id), &headers, sessions);
     let who = who_am_i(&state, caller).await;
     let mut response = Json(who).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, cookie(token, &headers, false)?);
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
-async fn sign_out(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response> {
+async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response> {
     no_parameters(&body.map_err(bytes_rejection)?, "signing out")?;
+    let sessions = sessions_of(&state)?;
+    if let Some(id) = session_id(&headers) {
+        sessions.close(&id).await?;
+    }
     let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, cookie("", &headers, true)?);
+        .insert(header::SET_COOKIE, cookie(None, &headers, sessions));
     Ok(response)
 }
