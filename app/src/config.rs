@@ -54,6 +54,8 @@ pub struct ServeArgs {
     pub metrics: MetricsArgs,
     #[command(flatten)]
     pub access: AccessArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
 }
 
 /// How callers are identified and what "old" and "new" mean.
@@ -95,6 +97,39 @@ pub struct AccessArgs {
     /// Subset name of the new version.
     #[arg(long, default_value = switchyard_protocol::subsets::DEFAULT_NEW)]
     pub new_subset: String,
+    /// Token mode: the namespace whose Secrets hold the sessions (one Secret per signed-in
+    /// browser; the console needs get, create, patch and delete on Secrets there) [default: the
+    /// kubeconfig's or service account's namespace].
+    #[arg(long, env = "SWITCHYARD_SESSION_NAMESPACE", value_parser = namespace_name)]
+    pub session_namespace: Option<String>,
+    /// Token mode: a session ends after this long without a request.
+    #[arg(long, env = "SWITCHYARD_SESSION_IDLE", value_parser = humantime::parse_duration, default_value = "30m")]
+    pub session_idle: Duration,
+    /// Token mode: a session ends this long after sign-in, however busy.
+    #[arg(long, env = "SWITCHYARD_SESSION_MAX", value_parser = humantime::parse_duration, default_value = "12h")]
+    pub session_max: Duration,
+    /// Mark the session cookie `Secure` on every response (for a TLS-terminating proxy that does
+    /// not send `X-Forwarded-Proto: https`, which sets it by itself).
+    #[arg(long, env = "SWITCHYARD_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+/// Limits on the console's own HTTP connections, so slow or idle clients cannot exhaust it.
+#[derive(Args, Debug, Clone)]
+pub struct ConnectionArgs {
+    /// A client must send a request's headers within this time, or the connection is closed.
+    #[arg(long, env = "SWITCHYARD_HEADER_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub header_timeout: Duration,
+    /// A connection that neither sends nor receives a byte for this long is closed (open event
+    /// streams send a keep-alive every 15 s, so they are never idle).
+    #[arg(long, env = "SWITCHYARD_IDLE_TIMEOUT", value_parser = humantime::parse_duration, default_value = "60s")]
+    pub idle_timeout: Duration,
+    /// Most connections open at once, event streams included; more are closed on arrival.
+    #[arg(long, env = "SWITCHYARD_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, env = "SWITCHYARD_MAX_BODY", default_value_t = 2 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_body: u32,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +179,8 @@ pub struct DemoArgs {
     pub metrics: MetricsArgs,
     #[command(flatten)]
     pub access: AccessArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
 }
 
 #[derive(Args, Debug)]

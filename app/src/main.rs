@@ -7,13 +7,16 @@ use clap::Parser;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
-use switchyard::config::{AccessArgs, AuthMode, Cli, Command, MeshArgs, MetricsArgs};
+use switchyard::config::{
+    AccessArgs, AuthMode, Cli, Command, ConnectionArgs, MeshArgs, MetricsArgs,
+};
 use switchyard::mesh_feed::{self, MeshFeed};
 use switchyard::SimulatedSource;
-use switchyard_console::auth::{Auth, Mode};
+use switchyard_console::auth::{human_duration, Auth, Mode, SessionLimits, Sessions};
 use switchyard_console::cluster::{config_from_kubeconfig, Cluster};
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::{PrometheusSource, Source};
+use switchyard_console::server::{self, ConnectionLimits};
 use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
 use switchyard_protocol::Subsets;
@@ -43,6 +46,7 @@ async fn main() -> anyhow::Result<()> {
                 client,
                 config,
                 access: args.access,
+                connections: args.connections,
             };
             let source = prometheus(&args.metrics);
             let live = live_config(
@@ -84,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
                 client,
                 config,
                 access: args.access,
+                connections: args.connections,
             };
             let source = prometheus(&args.metrics)
                 .unwrap_or_else(|| SimulatedSource::new(sim.mesh.clone()).into_source());
@@ -184,6 +189,7 @@ struct Console {
     client: kube::Client,
     config: kube::Config,
     access: AccessArgs,
+    connections: ConnectionArgs,
 }
 
 async fn serve_console(
@@ -198,7 +204,13 @@ async fn serve_console(
         client,
         config,
         access,
+        connections,
     } = console;
+    // Event streams send a keep-alive every 15 s; a shorter idle timeout would cut them.
+    anyhow::ensure!(
+        connections.idle_timeout > Duration::from_secs(15),
+        "--idle-timeout must be longer than the event stream's 15 s keep-alive"
+    );
     let subsets = Subsets::new(access.old_subset, access.new_subset)
         .context("--old-subset and --new-subset")?;
     let allowed_hosts = AllowedHosts::new(&access.allowed_hosts)
@@ -226,7 +238,32 @@ async fn serve_console(
     if matches!(mode, Mode::Anonymous) && !anonymous_writes {
         tracing::warn!(%listen, "anonymous mode on a non-loopback address: the console is read-only");
     }
-    let auth = Auth::new(mode, client, Some(config), anonymous_writes).scoped(cluster.namespaces());
+    let token_mode = matches!(mode, Mode::Token);
+    let session_namespace = access
+        .session_namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let mut auth = Auth::new(mode, client.clone(), Some(config), anonymous_writes)
+        .scoped(cluster.namespaces());
+    if token_mode {
+        let limits = SessionLimits {
+            idle: access.session_idle,
+            absolute: access.session_max,
+        };
+        anyhow::ensure!(
+            limits.idle > Duration::ZERO && limits.absolute >= limits.idle,
+            "--session-idle must be more than zero and --session-max at least as long"
+        );
+        tracing::info!(
+            namespace = %session_namespace,
+            idle = %human_duration(limits.idle),
+            max = %human_duration(limits.absolute),
+            "sessions are kept as Secrets"
+        );
+        auth = auth.with_sessions(
+            Sessions::new(client, &session_namespace, limits).always_secure(access.secure_cookies),
+        );
+    }
     if tokio::time::timeout(Duration::from_secs(30), cluster.wait_ready())
         .await
         .is_err()
@@ -242,11 +279,16 @@ async fn serve_console(
     let mut state = AppState::new(cluster, live, auth);
     state.subsets = subsets;
     state.allowed_hosts = allowed_hosts;
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    state.max_body = connections.max_body as usize;
+    let limits = ConnectionLimits {
+        header_timeout: connections.header_timeout,
+        idle_timeout: connections.idle_timeout,
+        max_connections: connections.max_connections as usize,
+    };
+    server::serve(listener, app(state), limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 

@@ -461,3 +461,59 @@ async fn whoami_and_access_agree_on(kind: Kind) {
         assert_eq!(who.reason.is_some(), !may, "{user:?} says why not: {who:?}");
     }
 }
+
+/// What the cluster answers is reported as what it is: a refused credential is 401 and says the
+/// cluster refused it, a request the cluster finds too large keeps the cluster's 431, and only a
+/// server that cannot be reached is 503 "could not be reached". Real answers of both servers,
+/// read through kube-rs and mapped by the console's one error table.
+#[tokio::test]
+async fn cluster_answers_are_mapped_truthfully() {
+    on_every_cluster!(|kind| cluster_answers_are_mapped_truthfully_on(kind));
+}
+
+async fn cluster_answers_are_mapped_truthfully_on(kind: Kind) {
+    use switchyard_console::cluster::Error as ClusterError;
+    use switchyard_console::error::Failure;
+    let kube = switchyard_testkit::TestCluster::start(kind, 0.0).await;
+    let with_token = |config: &kube::Config, token: String| {
+        let mut config = config.clone();
+        config.auth_info = kube::config::AuthInfo {
+            token: Some(token.into()),
+            ..Default::default()
+        };
+        kube::Client::try_from(config).unwrap()
+    };
+    let admin = kube.config(User::Admin).await;
+    let list = |client: kube::Client| async move {
+        let err = kube::Api::<k8s_openapi::api::core::v1::Service>::namespaced(client, "default")
+            .list(&Default::default())
+            .await
+            .expect_err("the cluster refuses");
+        Failure::from(ClusterError::from_call(err))
+    };
+
+    let refused = list(with_token(&admin, "not-a-token".into())).await;
+    assert_eq!(refused.status.as_u16(), 401, "{refused:?}");
+    assert!(
+        refused.message.contains("refused the credentials"),
+        "{}",
+        refused.message
+    );
+
+    // Go's net/http refuses headers over 1 MiB with 431 (kube-apiserver keeps the default).
+    let huge = list(with_token(&admin, "x".repeat(1100 * 1024))).await;
+    assert_eq!(huge.status.as_u16(), 431, "{huge:?}");
+    assert_eq!(huge.code, "rejected_by_cluster");
+
+    // Nothing listens on a port just freed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut gone = admin.clone();
+    gone.cluster_url = format!("https://127.0.0.1:{port}").parse().unwrap();
+    let unreachable = list(kube::Client::try_from(gone).unwrap()).await;
+    assert_eq!(unreachable.status.as_u16(), 503, "{unreachable:?}");
+    assert!(unreachable.message.contains("could not be reached"));
+}

@@ -11,6 +11,7 @@ pub mod istio;
 pub mod live;
 pub mod metrics;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod ui;
 
@@ -30,6 +31,7 @@ base-uri 'none'; form-action 'self'; object-src 'none'";
 /// the host allow-list (`state.allowed_hosts`), with security headers on every response.
 pub fn app(state: AppState) -> Router {
     let hosts = state.allowed_hosts.clone();
+    let body_limit = axum::extract::DefaultBodyLimit::max(state.max_body);
     let headers = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -44,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         Router::new()
             .merge(routes::api().with_state(state))
             .merge(ui::router())
+            .layer(body_limit)
             .layer(axum::middleware::from_fn_with_state(
                 hosts,
                 routes::host_guard,

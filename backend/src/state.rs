@@ -19,6 +19,8 @@ pub struct AppState {
     pub subsets: Subsets,
     /// The `Host` names the console answers to (loopback names by default).
     pub allowed_hosts: AllowedHosts,
+    /// The largest request body read, in bytes (`routes::BODY_LIMIT` by default).
+    pub max_body: usize,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             auth,
             subsets: Subsets::default(),
             allowed_hosts: AllowedHosts::default(),
+            max_body: crate::routes::BODY_LIMIT,
         }
     }
 }

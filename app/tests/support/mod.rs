@@ -6,10 +6,11 @@
 
 use std::path::PathBuf;
 use std::time::Duration;
-use switchyard_console::auth::{Auth, Mode};
+use switchyard_console::auth::{Auth, Mode, SessionLimits, Sessions};
 use switchyard_console::cluster::Cluster;
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::Source;
+use switchyard_console::server::{self, ConnectionLimits};
 use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
 use switchyard_protocol::Subsets;
@@ -33,6 +34,12 @@ pub struct Options {
     pub manifest: Option<String>,
     /// The host names the console answers to besides loopback ones.
     pub allowed_hosts: AllowedHosts,
+    /// Token mode: how long sessions last.
+    pub sessions: SessionLimits,
+    /// Token mode: the namespace of the session Secrets (default: the test's namespace).
+    pub session_namespace: Option<String>,
+    /// The listener's limits.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for Options {
@@ -48,6 +55,9 @@ impl Default for Options {
             subsets: Subsets::default(),
             manifest: None,
             allowed_hosts: AllowedHosts::default(),
+            sessions: SessionLimits::default(),
+            session_namespace: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -176,20 +186,35 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
             window: Duration::from_secs(30),
         },
     );
-    let auth = Auth::new(
+    let token_mode = matches!(options.mode, Mode::Token);
+    let mut auth = Auth::new(
         options.mode,
         client.clone(),
         Some(config),
         options.anonymous_writes,
     )
     .scoped(namespaces);
+    if token_mode {
+        // Replicas on one cluster share the sessions: the Secrets in the watched namespace.
+        let namespace = options
+            .session_namespace
+            .clone()
+            .unwrap_or_else(|| kube.namespace.clone());
+        auth = auth.with_sessions(Sessions::new(client.clone(), &namespace, options.sessions));
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut state = AppState::new(cluster.clone(), live.clone(), auth);
     state.subsets = options.subsets;
     state.allowed_hosts = options.allowed_hosts;
     let router = app(state);
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let limits = options.connections;
+    tokio::spawn(server::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     TestConsole {
         ns: kube.namespace.clone(),
         kube,

@@ -10,7 +10,7 @@ mod settings;
 mod virtual_services;
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -25,8 +25,8 @@ use crate::state::{AllowedHosts, AppState};
 /// CORS preflight, which this server never grants, so its presence proves a same-origin caller.
 pub const CSRF_HEADER: &str = "x-requested-by";
 
-/// The largest request body the console reads (axum's default, said explicitly): 2 MiB. Larger
-/// bodies are 413.
+/// The largest request body the console reads unless started with another `--max-body`: 2 MiB
+/// (axum's default, said explicitly). Larger bodies are 413.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// The path Kubernetes probes, exempt from the host check: a kubelet names the pod's address.
@@ -49,7 +49,6 @@ pub fn api() -> Router<AppState> {
             any(|| async { Error::NotFound("no such API endpoint".into()) }),
         )
         .layer(middleware::from_fn(csrf_guard))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Answers are about this moment and this caller: no browser or proxy keeps them (the
         // event stream too, instead of its own `no-cache`).
         .layer(SetResponseHeaderLayer::overriding(
@@ -160,10 +159,10 @@ pub(crate) fn bytes_rejection(e: BytesRejection) -> Error {
 }
 
 fn too_large() -> Error {
-    Error::TooLarge(format!(
-        "the request body is larger than the {} MiB the console accepts",
-        BODY_LIMIT >> 20
-    ))
+    Error::TooLarge(
+        "the request body is larger than the console accepts (--max-body, 2 MiB unless set)"
+            .to_owned(),
+    )
 }
 
 /// The body of an action that takes no parameters (`what`, e.g. "a rollback"): nothing, or `{}`.
