@@ -9,6 +9,10 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use switchyard_protocol::Subsets;
 
+/// The largest request body the console reads unless started with another `--max-body`: 2 MiB
+/// (axum's default, said explicitly). Larger bodies are 413.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct AppState {
     pub cluster: Cluster,
@@ -19,7 +23,7 @@ pub struct AppState {
     pub subsets: Subsets,
     /// The `Host` names the console answers to (loopback names by default).
     pub allowed_hosts: AllowedHosts,
-    /// The largest request body read, in bytes (`routes::BODY_LIMIT` by default).
+    /// The largest request body read, in bytes (`BODY_LIMIT` by default).
     pub max_body: usize,
 }
 
@@ -32,7 +36,7 @@ impl AppState {
             auth,
             subsets: Subsets::default(),
             allowed_hosts: AllowedHosts::default(),
-            max_body: crate::routes::BODY_LIMIT,
+            max_body: BODY_LIMIT,
         }
     }
 }

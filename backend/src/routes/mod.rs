@@ -25,9 +25,7 @@ use crate::state::{AllowedHosts, AppState};
 /// CORS preflight, which this server never grants, so its presence proves a same-origin caller.
 pub const CSRF_HEADER: &str = "x-requested-by";
 
-/// The largest request body the console reads unless started with another `--max-body`: 2 MiB
-/// (axum's default, said explicitly). Larger bodies are 413.
-pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+pub use crate::state::BODY_LIMIT;
 
 /// The path Kubernetes probes, exempt from the host check: a kubelet names the pod's address.
 const HEALTHZ: &str = "/healthz";
