@@ -3,7 +3,8 @@
 //! a confirmation, the history naming the user for both, a route changed with kubectl between
 //! preview and apply failing alone with 409, and in token mode a viewer seeing read-only
 //! controls (a direct write with the viewer's token is refused with 403) while an operator
-//! shifts and is named in the history. Rollback also works with Prometheus unreachable. The
+//! shifts and is named in the history, and the page returns to the sign-in form when the
+//! session is signed out elsewhere. Rollback also works with Prometheus unreachable. The
 //! bulk shift and rollback also run on a demo whose subsets are called `blue`/`green`
 //! (`--manifest`, `--old-subset`, `--new-subset`), where every label and request uses those names.
 
@@ -643,5 +644,41 @@ async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
         ],
     )
     .await?;
+
+    // Signed out elsewhere (another tab, another replica): the cookie the browser holds carries
+    // only a session id, and once the session ends the page goes back to the sign-in form.
+    // The cookie's path is /api, so WebDriver shows it on an API page only; then back.
+    browser
+        .client
+        .goto(&format!("{}/api/v1/whoami", demo.url.trim_end_matches('/')))
+        .await?;
+    let cookies = browser.client.get_all_cookies().await?;
+    let Some(session) = cookies.iter().find(|c| c.name() == "switchyard_session") else {
+        return fail("no session cookie after sign-in");
+    };
+    browser.client.goto(&demo.url).await?;
+    browser
+        .wait_for_text(ids::WHOAMI, "operator", |t| t.contains("operator"))
+        .await?;
+    browser
+        .wait_for(&card::virtual_service(&demo.namespace, "review"))
+        .await?;
+    if session.value().contains(&operator) || !session.http_only().unwrap_or(false) {
+        return fail("the session cookie holds the token or is readable by scripts");
+    }
+    let cookie = format!("cookie: switchyard_session={}", session.value());
+    let signed_out = demo
+        .http_status(
+            "DELETE",
+            "/api/v1/session",
+            &["x-requested-by: switchyard".into(), cookie],
+            None,
+        )
+        .await?;
+    if signed_out != 204 {
+        return fail(format!("signing out elsewhere answered {signed_out}"));
+    }
+    browser.wait_for(ids::SIGN_IN_TOKEN).await?;
+    look(browser, "rollout-token-session-ended", ids::SIGN_IN_TOKEN).await?;
     Ok(())
 }

@@ -7,7 +7,12 @@
 //! but silently and on its own schedule, and gloo-net's wrapper hides those attempts. Closing on
 //! every error and retrying here is what lets the page show "connection lost — reconnecting".
 
-use crate::state::{graph::GraphStore, history::HistoryStore, routes::RoutesStore};
+use crate::state::{
+    access::{AccessStore, Session},
+    graph::GraphStore,
+    history::HistoryStore,
+    routes::RoutesStore,
+};
 use futures::{channel::mpsc, StreamExt};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize};
@@ -111,7 +116,25 @@ pub fn start(store: RoutesStore, connection: Connection) {
     // Taken here, inside the app's owner: the spawned task runs outside it.
     let history = use_context::<HistoryStore>();
     let graph = use_context::<GraphStore>();
-    leptos::task::spawn_local(follow(store, connection, history, graph));
+    let access = use_context::<AccessStore>();
+    leptos::task::spawn_local(follow(store, connection, history, graph, access));
+}
+
+/// After the stream failed in token mode: asks whether the session still holds, and when it
+/// ended (signed out elsewhere, expired) puts the page back to the sign-in form with the reason,
+/// instead of retrying with credentials that are gone.
+async fn recheck_session(access: Option<AccessStore>) {
+    let Some(access) = access else { return };
+    let token_mode = access
+        .session
+        .with_untracked(|s| s.who().is_some_and(|w| w.auth_mode == "token"));
+    if !token_mode {
+        return;
+    }
+    let session = Session::from_answer(super::rollout::fetch_whoami().await);
+    if matches!(session, Session::SignedOut { .. }) {
+        access.session.set(session);
+    }
 }
 
 async fn follow(
@@ -119,6 +142,7 @@ async fn follow(
     connection: Connection,
     history: Option<HistoryStore>,
     graph: Option<GraphStore>,
+    access: Option<AccessStore>,
 ) {
     let mut attempt = 0;
     loop {
@@ -126,6 +150,7 @@ async fn follow(
             // The stream was up, so this is a fresh outage: start the backoff from the bottom.
             attempt = 0;
         }
+        recheck_session(access).await;
         attempt += 1;
         let retry_in_ms = backoff_ms(attempt);
         connection.state.set(ConnectionState::Reconnecting {
