@@ -248,6 +248,26 @@ async fn write_bodies_are_strict() {
 async fn write_bodies_are_strict_on(kind: Kind) {
     let c = anonymous(kind).await;
     let seen = expected(100, 0, "review").to_string();
+    // A body that does not say it is JSON is 415, with what to send instead.
+    let res = c
+        .http
+        .put(weights_url(&c, "review"))
+        .header("x-requested-by", "switchyard")
+        .header("content-type", "text/plain")
+        .body(format!(
+            r#"{{"weights":{{"old":0,"new":100}},"expected":{seen}}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    let body: ApiError = res.json().await.unwrap();
+    assert!(
+        body.message.contains("application/json"),
+        "{}",
+        body.message
+    );
+    assert_eq!(c.weights("review").await, [100, 0]);
     let ns = &c.ns;
     let shift = format!("{}/api/v1/shift", c.base);
     let put = reqwest::Method::PUT;

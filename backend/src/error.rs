@@ -32,6 +32,9 @@ pub enum Error {
     /// The request body is larger than the console accepts.
     #[error("{0}")]
     TooLarge(String),
+    /// The request body is not JSON by its `Content-Type`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -107,6 +110,11 @@ impl From<Error> for Failure {
                 Failure::new(StatusCode::MISDIRECTED_REQUEST, "misdirected", m)
             }
             Error::TooLarge(m) => Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
+            Error::UnsupportedMediaType(m) => Failure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m,
+            ),
             Error::Cluster(C::Conflict { message, current }) => Failure {
                 current: current.map(|c| *c),
                 ..Failure::new(StatusCode::CONFLICT, "conflict", message)
@@ -185,6 +193,7 @@ mod tests {
         let api_status = |e: Error| Failure::from(e).status.as_u16();
         assert_eq!(api_status(Error::Misdirected("x".into())), 421);
         assert_eq!(api_status(Error::TooLarge("x".into())), 413);
+        assert_eq!(api_status(Error::UnsupportedMediaType("x".into())), 415);
         assert_eq!(
             status(C::Conflict {
                 message: "x".into(),

@@ -144,6 +144,9 @@ pub(crate) fn json_rejection(e: JsonRejection) -> Error {
             Error::Invalid(format!("the request body does not fit: {}", e.body_text()))
         }
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType(
+            "send the body as JSON, with Content-Type: application/json".into(),
+        ),
         other => Error::BadRequest(other.body_text()),
     }
 }
