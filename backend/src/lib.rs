@@ -44,7 +44,13 @@ pub fn app(state: AppState) -> Router {
     ];
     headers.into_iter().fold(
         Router::new()
-            .merge(routes::api().with_state(state))
+            // JSON answers are gzipped for clients that accept it (the event stream is not:
+            // tower-http leaves text/event-stream alone, so events are not held back).
+            .merge(
+                routes::api()
+                    .with_state(state)
+                    .layer(tower_http::compression::CompressionLayer::new()),
+            )
             .merge(ui::router())
             .layer(body_limit)
             .layer(axum::middleware::from_fn_with_state(

@@ -3,8 +3,9 @@
 //!
 //! Caching: assets under `/assets/` carry a content hash in their name and are cached for a
 //! year; `index.html` is revalidated on every load (ETag), so a new binary's UI shows up on the
-//! next reload. Any other path that is not under `/api` answers with `index.html`, so a
-//! bookmarked page still opens the app. Clients that accept gzip get the copy `build.rs`
+//! next reload. Any other path that is not under `/api` and does not name a file (no `.` in its
+//! last segment, so `/favicon.ico` is a 404) answers with `index.html`, so a bookmarked page still
+//! opens the app. Clients that accept gzip get the copy `build.rs`
 //! compressed (the wasm shrinks to about 40%). Security headers (CSP and friends) are added for every
 //! response by `crate::app`; the page needs no inline script (`index.html` loads a boot module)
 //! and works under `script-src 'self' 'wasm-unsafe-eval'`.
@@ -71,6 +72,14 @@ async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     }
     if method != Method::GET && method != Method::HEAD {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    // A file the app does not have (`/favicon.ico`, `/robots.txt`) is not a page of the app.
+    if path
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
+    {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     serve(INDEX, &headers)
 }
