@@ -51,7 +51,7 @@ pub fn App() -> impl IntoView {
                 <p class="app-tagline">"Shift live traffic between versions by editing VirtualService route weights."</p>
             </div>
             <div class="app-header-tools">
-                <ThemeToggle />
+                {(!kiosk).then(|| view! { <ThemeToggle /> })}
                 <WhoAmI />
             </div>
         </header>

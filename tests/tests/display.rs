@@ -354,6 +354,10 @@ async fn sharing(browser: &Browser, demo: &Demo, downloads: &Path) -> Result<()>
             return fail(format!("the exported SVG has no {needle:?}"));
         }
     }
+    let root = svg.split('>').next().unwrap_or("");
+    if root.matches("xmlns=").count() != 1 {
+        return fail(format!("the exported SVG's root is not well-formed XML: {root}"));
+    }
     browser.click(ids::EXPORT_PNG).await?;
     let png = wait_for_file(&downloads.join("switchyard-graph.png")).await?;
     if png.len() < 24 || &png[..8] != b"\x89PNG\r\n\x1a\n" {
@@ -440,7 +444,8 @@ async fn kiosk(browser: &Browser, demo: &Demo) -> Result<()> {
              const canvas = svg.parentElement.getBoundingClientRect();
              return {
                size: getComputedStyle(document.documentElement).fontSize,
-               controls: document.querySelectorAll('input, select, .preset-button, .apply-button, [data-testid=\"copy-link\"], [data-testid=\"theme-toggle\"]').length,
+               controls: document.querySelectorAll('input, select, .preset-button, .apply-button, [data-testid=\"copy-link\"], [data-testid=\"theme-toggle\"]')
+                 .length + Array.from(document.querySelectorAll('button')).filter(b => b.getClientRects().length > 0 && !b.classList.contains('split-row-name')).length,
                svg: svg.getBoundingClientRect().width,
                natural: Number(svg.getAttribute('width')),
                canvas: canvas.width,

@@ -86,7 +86,6 @@ fn svg_document() -> Result<(String, f64, f64), String> {
         .map_err(js_error)?
         .dyn_into()
         .map_err(|_| "the graph is not an element".to_owned())?;
-    copy.set_attribute("xmlns", SVG_NS).map_err(js_error)?;
     copy.set_attribute("data-theme", theme())
         .map_err(js_error)?;
     copy.set_attribute(
@@ -147,7 +146,12 @@ fn revoke_later(url: String) {
 async fn export_png() -> Result<(), String> {
     const SCALE: f64 = 2.0;
     let (text, width, height) = svg_document()?;
-    let url = svg_url(&text)?;
+    // A data: URL, not a blob: one: the page's Content-Security-Policy allows images from
+    // 'self' and data: only.
+    let url = format!(
+        "data:image/svg+xml;charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(&text))
+    );
     let image = web_sys::HtmlImageElement::new().map_err(js_error)?;
     image.set_src(&url);
     wasm_bindgen_futures::JsFuture::from(image.decode())
@@ -184,7 +188,6 @@ async fn export_png() -> Result<(), String> {
             height * SCALE,
         )
         .map_err(js_error)?;
-    let _ = web_sys::Url::revoke_object_url(&url);
     let png = canvas.to_data_url_with_type("image/png").map_err(js_error)?;
     download(&png, PNG_FILE)
 }
