@@ -129,8 +129,8 @@ pub fn GraphView() -> impl IntoView {
                     <svg
                         class="graph-svg"
                         data-testid=test_ids::GRAPH
-                        role="img"
-                        aria-label="traffic graph: entry on the left, services and their versions to the right"
+                        role="group"
+                        aria-label="traffic graph: entry on the left, services and their versions to the right; services are buttons"
                         width=move || size.get().0.to_string()
                         height=move || size.get().1.to_string()
                         viewBox=move || format!("0 0 {} {}", size.get().0, size.get().1)
