@@ -658,7 +658,11 @@ impl Browser {
 
 impl Browser {
     /// Runs `script` (a function body; `arguments[i]` are `args`) in the page; its return value.
-    pub async fn js(&self, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value> {
+    pub async fn js(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
         Ok(self.client.execute(script, args).await?)
     }
 
@@ -695,9 +699,7 @@ impl Browser {
     pub async fn axe_serious_violations(&self) -> Result<Vec<String>> {
         let path = std::env::var_os("SWITCHYARD_AXE_JS")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                workspace_root().join(".tools/node_modules/axe-core/axe.min.js")
-            });
+            .unwrap_or_else(|| workspace_root().join(".tools/node_modules/axe-core/axe.min.js"));
         let source = std::fs::read_to_string(&path).map_err(|e| {
             format!(
                 "{}: {e}; run scripts/setup-tools.sh (installs axe-core) or set SWITCHYARD_AXE_JS",
@@ -729,7 +731,11 @@ impl Browser {
                     v["help"].as_str().unwrap_or(""),
                     v["nodes"]
                         .as_array()
-                        .map(|n| n.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" | "))
+                        .map(|n| n
+                            .iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" | "))
                         .unwrap_or_default()
                 ));
             }

@@ -27,8 +27,7 @@ async fn on(kind: Kind) {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
-    let light = match Browser::start_with_args(&["--blink-settings=preferredColorScheme=1"]).await
-    {
+    let light = match Browser::start_with_args(&["--blink-settings=preferredColorScheme=1"]).await {
         Ok(browser) => browser,
         Err(error) => panic!("{error}"),
     };

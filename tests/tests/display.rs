@@ -140,7 +140,10 @@ async fn reading(browser: &Browser, demo: &Demo) -> Result<()> {
     }
     let mut entry = None;
     for pair in &titles {
-        let (owner, text) = (pair[0].as_str().unwrap_or(""), pair[1].as_str().unwrap_or(""));
+        let (owner, text) = (
+            pair[0].as_str().unwrap_or(""),
+            pair[1].as_str().unwrap_or(""),
+        );
         if text.contains("svc:") || text.contains("wl:") || text.contains("()") {
             return fail(format!("tooltip of {owner} shows internals: {text:?}"));
         }
@@ -149,7 +152,8 @@ async fn reading(browser: &Browser, demo: &Demo) -> Result<()> {
         }
     }
     match entry {
-        Some(text) if text.starts_with("Traffic from outside the mesh") && text.contains("rps out") => {}
+        Some(text)
+            if text.starts_with("Traffic from outside the mesh") && text.contains("rps out") => {}
         other => return fail(format!("the entry's tooltip reads {other:?}")),
     }
     let review_v1 = titles
@@ -176,7 +180,9 @@ async fn reading(browser: &Browser, demo: &Demo) -> Result<()> {
         )
         .await?;
     if axis.as_str() != Some("100%0%") {
-        return fail(format!("the sparkline has no axis ({axis:?}); caption {caption:?}"));
+        return fail(format!(
+            "the sparkline has no axis ({axis:?}); caption {caption:?}"
+        ));
     }
     let old = browser
         .wait_for_text(
@@ -240,8 +246,18 @@ async fn ring_of(browser: &Browser, id: &str) -> Result<()> {
             vec![serde_json::to_value(&element)?],
         )
         .await?;
-    browser.client.active_element().await?.send_keys(SHIFT_TAB).await?;
-    browser.client.active_element().await?.send_keys(TAB).await?;
+    browser
+        .client
+        .active_element()
+        .await?
+        .send_keys(SHIFT_TAB)
+        .await?;
+    browser
+        .client
+        .active_element()
+        .await?
+        .send_keys(TAB)
+        .await?;
     let ring = browser.js(RING, vec![]).await?;
     if ring["id"].as_str() != Some(id) {
         return fail(format!("Tab did not come back to {id}: {ring}"));
@@ -262,17 +278,29 @@ async fn ring_of(browser: &Browser, id: &str) -> Result<()> {
 /// Tab order of the graph's nodes and the focus ring everywhere.
 async fn focus(browser: &Browser, demo: &Demo) -> Result<()> {
     browser.client.goto(&demo.url).await?;
-    let first = browser.wait_for(&ids::node(&svc(demo, "product-composite"))).await?;
+    let first = browser
+        .wait_for(&ids::node(&svc(demo, "product-composite")))
+        .await?;
     browser.wait_for(&ids::node(&svc(demo, "review"))).await?;
     // Tab from the first service through every service node: their positions must go left to
     // right, then top to bottom.
     browser
         .js("arguments[0].focus();", vec![serde_json::to_value(&first)?])
         .await?;
-    browser.client.active_element().await?.send_keys(SHIFT_TAB).await?;
+    browser
+        .client
+        .active_element()
+        .await?
+        .send_keys(SHIFT_TAB)
+        .await?;
     let mut seen = Vec::new();
     for _ in 0..4 {
-        browser.client.active_element().await?.send_keys(TAB).await?;
+        browser
+            .client
+            .active_element()
+            .await?
+            .send_keys(TAB)
+            .await?;
         let here = browser
             .js(
                 "const e = document.activeElement; const r = e.getBoundingClientRect();
@@ -315,7 +343,10 @@ async fn focus(browser: &Browser, demo: &Demo) -> Result<()> {
 
 /// Copy link and the SVG and PNG exports.
 async fn sharing(browser: &Browser, demo: &Demo, downloads: &Path) -> Result<()> {
-    browser.client.goto(&format!("{}?mode=rate", demo.url)).await?;
+    browser
+        .client
+        .goto(&format!("{}?mode=rate", demo.url))
+        .await?;
     browser.wait_for(&ids::node(&svc(demo, "review"))).await?;
     browser.click(copy_link::COPY_LINK).await?;
     browser
@@ -349,14 +380,22 @@ async fn sharing(browser: &Browser, demo: &Demo, downloads: &Path) -> Result<()>
     browser.click(ids::EXPORT_SVG).await?;
     let svg = wait_for_file(&downloads.join("switchyard-graph.svg")).await?;
     let svg = String::from_utf8_lossy(&svg).into_owned();
-    for needle in ["<svg", "<style", "review-v1", "--color-card", "graph-edge-line"] {
+    for needle in [
+        "<svg",
+        "<style",
+        "review-v1",
+        "--color-card",
+        "graph-edge-line",
+    ] {
         if !svg.contains(needle) {
             return fail(format!("the exported SVG has no {needle:?}"));
         }
     }
     let root = svg.split('>').next().unwrap_or("");
     if root.matches("xmlns=").count() != 1 {
-        return fail(format!("the exported SVG's root is not well-formed XML: {root}"));
+        return fail(format!(
+            "the exported SVG's root is not well-formed XML: {root}"
+        ));
     }
     browser.click(ids::EXPORT_PNG).await?;
     let png = wait_for_file(&downloads.join("switchyard-graph.png")).await?;
@@ -380,12 +419,16 @@ async fn sharing(browser: &Browser, demo: &Demo, downloads: &Path) -> Result<()>
 }
 
 async fn wait_for_file(path: &Path) -> Result<Vec<u8>> {
-    poll(&format!("the download {}", path.display()), WAIT, || async {
-        match std::fs::read(path) {
-            Ok(bytes) if !bytes.is_empty() => Ok(Some(bytes)),
-            _ => Ok(None),
-        }
-    })
+    poll(
+        &format!("the download {}", path.display()),
+        WAIT,
+        || async {
+            match std::fs::read(path) {
+                Ok(bytes) if !bytes.is_empty() => Ok(Some(bytes)),
+                _ => Ok(None),
+            }
+        },
+    )
     .await
 }
 
@@ -415,7 +458,9 @@ async fn theme(dark: &Browser, demo: &Demo) -> Result<()> {
         .attr("aria-pressed")
         .await?;
     if pressed.as_deref() != Some("true") {
-        return fail(format!("the toggle does not say dark mode is on: {pressed:?}"));
+        return fail(format!(
+            "the toggle does not say dark mode is on: {pressed:?}"
+        ));
     }
     dark.click(theme_toggle::THEME_TOGGLE).await?;
     let light = page_background(dark).await?;
@@ -433,10 +478,7 @@ async fn theme(dark: &Browser, demo: &Demo) -> Result<()> {
 
 /// `?kiosk`: no controls, large type, the graph as wide as the canvas, and the URL keeps it.
 async fn kiosk(browser: &Browser, demo: &Demo) -> Result<()> {
-    browser
-        .client
-        .goto(&format!("{}?kiosk", demo.url))
-        .await?;
+    browser.client.goto(&format!("{}?kiosk", demo.url)).await?;
     browser.wait_for(&ids::node(&svc(demo, "review"))).await?;
     let state = browser
         .js(
@@ -465,7 +507,9 @@ async fn kiosk(browser: &Browser, demo: &Demo) -> Result<()> {
     );
     // Fitted: the drawing fills the canvas' width less its padding, whatever its natural size.
     if svg < canvas - 40.0 {
-        return fail(format!("the kiosk graph is not fitted to the screen: {state}"));
+        return fail(format!(
+            "the kiosk graph is not fitted to the screen: {state}"
+        ));
     }
     let url = browser.client.current_url().await?;
     if !url.as_str().contains("kiosk") {

@@ -147,6 +147,9 @@ mod tests {
             "outside the mesh → product: 4.00 rps, 100.0% of what its source sends, 0.40% errors, p95 12 ms"
         );
         e.rate = 0.0;
-        assert_eq!(tooltip(&e), "outside the mesh → product: no traffic in the window");
+        assert_eq!(
+            tooltip(&e),
+            "outside the mesh → product: no traffic in the window"
+        );
     }
 }

@@ -123,8 +123,8 @@ fn svg_url(text: &str) -> Result<String, String> {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("image/svg+xml");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(js_error)?;
+    let blob =
+        web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(js_error)?;
     web_sys::Url::create_object_url_with_blob(&blob).map_err(js_error)
 }
 
@@ -188,7 +188,9 @@ async fn export_png() -> Result<(), String> {
             height * SCALE,
         )
         .map_err(js_error)?;
-    let png = canvas.to_data_url_with_type("image/png").map_err(js_error)?;
+    let png = canvas
+        .to_data_url_with_type("image/png")
+        .map_err(js_error)?;
     download(&png, PNG_FILE)
 }
 

@@ -4,10 +4,10 @@
 //! so nodes keep their places as metrics change.
 
 use super::{
-    bench_probe::BenchProbe, edge::GraphEdge, export::GraphExport, in_namespace, label_mode_selector::LabelModeSelector,
-    layout, legend::Legend, metrics_banner::MetricsBanner, namespace_filter::NamespaceFilter,
-    node::GraphNode, selected_service::SelectedService, service_node_id, split_badge::SplitBadge,
-    split_panel::SplitPanel, test_ids, vitals, GraphData,
+    bench_probe::BenchProbe, edge::GraphEdge, export::GraphExport, in_namespace,
+    label_mode_selector::LabelModeSelector, layout, legend::Legend, metrics_banner::MetricsBanner,
+    namespace_filter::NamespaceFilter, node::GraphNode, selected_service::SelectedService,
+    service_node_id, split_badge::SplitBadge, split_panel::SplitPanel, test_ids, vitals, GraphData,
 };
 use crate::{
     api::{graph::fetch_graph, rollout::fetch_history},
@@ -48,7 +48,9 @@ pub fn GraphView() -> impl IntoView {
     let namespace = Memo::new(move |_| view.0.with(|v| v.namespace.clone()));
     let graph = Memo::new(move |_| {
         store.graph.with(|g| match g {
-            Some(g) => namespace.with(|ns| vitals::with_route_edges(&in_namespace(g, ns.as_deref()))),
+            Some(g) => {
+                namespace.with(|ns| vitals::with_route_edges(&in_namespace(g, ns.as_deref())))
+            }
             None => Graph::default(),
         })
     });

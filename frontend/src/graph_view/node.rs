@@ -152,7 +152,12 @@ pub fn GraphNode(id: String) -> impl IntoView {
         let id = id.clone();
         Memo::new(move |_| {
             data.graph.with(|g| {
-                let out = g.edges.iter().filter(|e| e.source == id).map(|e| e.rate).sum::<f64>();
+                let out = g
+                    .edges
+                    .iter()
+                    .filter(|e| e.source == id)
+                    .map(|e| e.rate)
+                    .sum::<f64>();
                 (super::vitals::node_vitals(g, &id), out)
             })
         })
@@ -166,9 +171,8 @@ pub fn GraphNode(id: String) -> impl IntoView {
     };
     // Entry and unknown keep their own look; services and workloads show their health.
     let health_class = move || match kind {
-        NodeKind::Service | NodeKind::Workload => {
-            vitals.with(|(v, _)| format!(" health-{}", v.health().class().trim_start_matches("is-")))
-        }
+        NodeKind::Service | NodeKind::Workload => vitals
+            .with(|(v, _)| format!(" health-{}", v.health().class().trim_start_matches("is-"))),
         _ => String::new(),
     };
 

@@ -184,7 +184,10 @@ mod tests {
         let sample = |at: f64, observed: Option<f64>| ShareSample { at, observed };
         assert_eq!(caption(&[], 1000.0), "now no traffic · last 60 s");
         assert_eq!(
-            caption(&[sample(800.0, Some(0.0)), sample(1000.0, Some(19.4))], 1000.0),
+            caption(
+                &[sample(800.0, Some(0.0)), sample(1000.0, Some(19.4))],
+                1000.0
+            ),
             "now 19% · last 3 min"
         );
     }

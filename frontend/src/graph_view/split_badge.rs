@@ -31,7 +31,10 @@ pub fn SplitBadge(service_id: String) -> impl IntoView {
             split.with(|s| {
                 let s = s.as_ref()?;
                 let version = rollout_version(s, new_subset)?;
-                let name = version.version.clone().unwrap_or_else(|| version.subset.clone());
+                let name = version
+                    .version
+                    .clone()
+                    .unwrap_or_else(|| version.subset.clone());
                 Some((name, data.graph.with(|g| version_vitals(g, s, version))))
             })
         })
@@ -40,7 +43,8 @@ pub fn SplitBadge(service_id: String) -> impl IntoView {
         vitals.with(|v| {
             format!(
                 "graph-split-health {}",
-                v.as_ref().map_or("is-idle", |(_, v): &(String, Vitals)| v.health().class())
+                v.as_ref()
+                    .map_or("is-idle", |(_, v): &(String, Vitals)| v.health().class())
             )
         })
     };

@@ -109,7 +109,8 @@ pub fn SplitRow(service_id: String) -> impl IntoView {
                                 data-testid=test_ids::version_health(&service, &v.subset)
                             >
                                 <span class="split-row-version-name">{name}</span>
-                                {format!(" {}{observed} · {}", short_percent(v.requested), vitals.summary())}
+                                {format!(" {}{observed} · ", short_percent(v.requested))}
+                                <span class="split-row-vitals">{vitals.summary()}</span>
                             </li>
                         }
                     })
