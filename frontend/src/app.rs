@@ -1,10 +1,15 @@
 //! The root component: provides the routes store, the session and access answers, the
 //! console's settings (old and new subset names), the history and the connection state; starts the live event stream once the session allows it (after
-//! sign-in in token mode); and lays out the page.
+//! sign-in in token mode); and lays out the page. `?kiosk` is the wall display: `data-kiosk` on
+//! `<html>` (large type, graph fitted, `style/layout.css`) and none of the controls below the
+//! graph; the theme toggle's remembered choice is applied before anything is drawn.
 
 use crate::{
     api::events,
-    components::connection_banner::ConnectionBanner,
+    components::{
+        connection_banner::ConnectionBanner,
+        theme_toggle::{self, ThemeToggle},
+    },
     pages::routes_page::RoutesPage,
     rollout::{
         health_banner::HealthBanner, history_timeline::HistoryTimeline,
@@ -29,7 +34,13 @@ pub fn App() -> impl IntoView {
     let settings = provide_settings();
     provide_history();
     provide_graph(settings);
-    provide_view();
+    theme_toggle::restore();
+    let kiosk = provide_view().0.with_untracked(|v| v.kiosk);
+    if kiosk {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-kiosk", "");
+        }
+    }
     provide_rollback_request();
     let connection = events::provide_connection();
     session::start(access, store, move || events::start(store, connection));
@@ -39,16 +50,21 @@ pub fn App() -> impl IntoView {
                 <h1 class="app-title">"Switchyard"</h1>
                 <p class="app-tagline">"Shift live traffic between versions by editing VirtualService route weights."</p>
             </div>
-            <WhoAmI />
+            <div class="app-header-tools">
+                {(!kiosk).then(|| view! { <ThemeToggle /> })}
+                <WhoAmI />
+            </div>
         </header>
         <ConnectionBanner />
         <main class="app-main">
             <SessionGate>
                 <HealthBanner />
                 <GraphView />
-                <RolloutActions />
-                <RoutesPage />
-                <HistoryTimeline />
+                {(!kiosk).then(|| view! {
+                    <RolloutActions />
+                    <RoutesPage />
+                    <HistoryTimeline />
+                })}
             </SessionGate>
         </main>
     }

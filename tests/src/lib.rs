@@ -441,6 +441,16 @@ impl Browser {
     /// `--host-resolver-rules=MAP rebind.example 127.0.0.1` (a name that resolves to this
     /// machine, as DNS rebinding makes one).
     pub async fn start_with_args(extra: &[&str]) -> Result<Browser> {
+        Browser::start_with_options(extra, None).await
+    }
+
+    /// Like [`Browser::start_with_args`], downloading into `downloads` without asking (the graph
+    /// export's files land there).
+    pub async fn start_downloading_to(extra: &[&str], downloads: &Path) -> Result<Browser> {
+        Browser::start_with_options(extra, Some(downloads)).await
+    }
+
+    async fn start_with_options(extra: &[&str], downloads: Option<&Path>) -> Result<Browser> {
         let chromium = required_program("CHROMIUM_BIN", "/usr/bin/chromium", "chromium")?;
         let chromedriver =
             required_program("CHROMEDRIVER", "/usr/bin/chromedriver", "chromium-driver")?;
@@ -473,10 +483,14 @@ impl Browser {
         ];
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({ "args": args, "binary": chromium }),
-        );
+        let mut options = serde_json::json!({ "args": args, "binary": chromium });
+        if let Some(downloads) = downloads {
+            options["prefs"] = serde_json::json!({
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            });
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
         let webdriver = format!("http://127.0.0.1:{port}");
         // chromedriver takes a moment to listen; retry the session until it does (bounded).
         let client = poll("chromedriver to accept a session", WAIT, || async {
@@ -639,5 +653,93 @@ impl Browser {
             }
         })
         .await
+    }
+}
+
+impl Browser {
+    /// Runs `script` (a function body; `arguments[i]` are `args`) in the page; its return value.
+    pub async fn js(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        Ok(self.client.execute(script, args).await?)
+    }
+
+    /// Saves a PNG of the viewport to `target/screenshots/{name}.png` (the screenshot set the
+    /// display tests produce for people to look at); returns where.
+    pub async fn screenshot_set(&self, name: &str) -> Result<PathBuf> {
+        let dir = workspace_root().join("target").join("screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+
+    /// Sizes the viewport (not the window) to `width` x `height` CSS pixels: the window is
+    /// resized by the difference the browser's frame takes.
+    pub async fn set_viewport(&self, width: u32, height: u32) -> Result<()> {
+        self.client.set_window_size(width, height).await?;
+        let inner = self
+            .js("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        let got = |i: usize| inner[i].as_u64().unwrap_or(0) as i64;
+        let (dw, dh) = (i64::from(width) - got(0), i64::from(height) - got(1));
+        if dw != 0 || dh != 0 {
+            let w = (i64::from(width) + dw).max(1) as u32;
+            let h = (i64::from(height) + dh).max(1) as u32;
+            self.client.set_window_size(w, h).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs axe-core (npm's `axe-core`, installed by `scripts/setup-tools.sh`) in the page and
+    /// returns its serious and critical violations, one line each (rule, impact, help, the first
+    /// offending elements).
+    pub async fn axe_serious_violations(&self) -> Result<Vec<String>> {
+        let path = std::env::var_os("SWITCHYARD_AXE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join(".tools/node_modules/axe-core/axe.min.js"));
+        let source = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: {e}; run scripts/setup-tools.sh (installs axe-core) or set SWITCHYARD_AXE_JS",
+                path.display()
+            )
+        })?;
+        self.js(&format!("{source}\nreturn typeof axe;"), vec![])
+            .await?;
+        let result = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, { resultTypes: ['violations'] })
+                  .then(r => done(r.violations.map(v => ({
+                      id: v.id, impact: v.impact, help: v.help,
+                      nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + n.failureSummary)
+                  }))))
+                  .catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));"#,
+                vec![],
+            )
+            .await?;
+        let mut out = Vec::new();
+        for v in result.as_array().cloned().unwrap_or_default() {
+            let impact = v["impact"].as_str().unwrap_or("");
+            if impact == "serious" || impact == "critical" {
+                out.push(format!(
+                    "{} ({impact}): {} — {}",
+                    v["id"].as_str().unwrap_or("?"),
+                    v["help"].as_str().unwrap_or(""),
+                    v["nodes"]
+                        .as_array()
+                        .map(|n| n
+                            .iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" | "))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        Ok(out)
     }
 }

@@ -1,3 +1,5 @@
 //! Generic widgets used across pages.
 
 pub mod connection_banner;
+pub mod copy_link;
+pub mod theme_toggle;

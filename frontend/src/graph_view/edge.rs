@@ -1,13 +1,46 @@
 //! One edge: a curve from the right side of its source to the left side of its target, with an
-//! arrowhead, width by request rate, colour by error share, and a label in the chosen mode.
+//! arrowhead, width by request rate, colour by error share, and a label in the chosen mode. An
+//! edge without traffic (a route at weight 0) is the dashed "no traffic" line of the legend.
 
 use super::{
-    label::{edge_label, edge_width, fixed, Health},
+    label::{edge_label, edge_width, fixed, node_name, Health},
     layout::NODE_WIDTH,
     test_ids, use_graph_data,
+    vitals::error_percent,
 };
 use crate::state::view_url::use_view;
 use leptos::prelude::*;
+use switchyard_protocol::Edge;
+
+/// A node's name for people: `entry` is "outside the mesh", ids lose their kind and namespace.
+fn endpoint(id: &str) -> &str {
+    match id {
+        "entry" => "outside the mesh",
+        "unknown" => "no workload",
+        _ => node_name(id),
+    }
+}
+
+/// The tooltip: "review → review-v2: 4.00 rps, 0.40% errors, p95 12 ms", no internal ids.
+pub fn tooltip(edge: &Edge) -> String {
+    let ends = format!("{} → {}", endpoint(&edge.source), endpoint(&edge.target));
+    if edge.rate <= 0.0 {
+        return format!("{ends}: no traffic in the window");
+    }
+    let p95 = edge
+        .p95_ms
+        .map(|ms| format!(", p95 {} ms", fixed(ms, 0)))
+        .unwrap_or_default();
+    let share = edge
+        .share
+        .map(|s| format!(", {}% of what its source sends", fixed(s, 1)))
+        .unwrap_or_default();
+    format!(
+        "{ends}: {} rps{share}, {} errors{p95}",
+        fixed(edge.rate, 2),
+        error_percent(edge.error_share)
+    )
+}
 
 /// The SVG path of an edge between two node centres, and where its label goes.
 pub fn geometry(source: (i64, i64), target: (i64, i64)) -> (String, (i64, i64)) {
@@ -56,21 +89,7 @@ pub fn GraphEdge(id: String) -> impl IntoView {
         let mode = view.0.with(|v| v.mode);
         edge.with(|e| e.as_ref().map(|e| edge_label(mode, e)).unwrap_or_default())
     };
-    let title = move || {
-        edge.with(|e| {
-            e.as_ref()
-                .map(|e| {
-                    format!(
-                        "{} → {}: {} rps, {}% errors",
-                        e.source,
-                        e.target,
-                        fixed(e.rate, 2),
-                        fixed(e.error_share, 1)
-                    )
-                })
-                .unwrap_or_default()
-        })
-    };
+    let title = move || edge.with(|e| e.as_ref().map(tooltip).unwrap_or_default());
 
     view! {
         <g class=move || format!("graph-edge {}", health.get().class())>
@@ -110,5 +129,27 @@ mod tests {
         // Backwards (a cycle) still curves outwards.
         let (back, _) = geometry((600, 50), (100, 150));
         assert!(back.contains(&format!("C {} 50", 600 + NODE_WIDTH / 2 + 60)));
+    }
+
+    #[test]
+    fn tooltips_name_things_as_people_do() {
+        let mut e = Edge {
+            id: "entry->svc:hands-on:product".into(),
+            source: "entry".into(),
+            target: "svc:hands-on:product".into(),
+            rate: 4.0,
+            share: Some(100.0),
+            error_share: 0.4,
+            p95_ms: Some(12.2),
+        };
+        assert_eq!(
+            tooltip(&e),
+            "outside the mesh → product: 4.00 rps, 100.0% of what its source sends, 0.40% errors, p95 12 ms"
+        );
+        e.rate = 0.0;
+        assert_eq!(
+            tooltip(&e),
+            "outside the mesh → product: no traffic in the window"
+        );
     }
 }

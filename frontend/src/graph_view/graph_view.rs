@@ -4,13 +4,14 @@
 //! so nodes keep their places as metrics change.
 
 use super::{
-    bench_probe::BenchProbe, edge::GraphEdge, in_namespace, label_mode_selector::LabelModeSelector,
-    layout, legend::Legend, metrics_banner::MetricsBanner, namespace_filter::NamespaceFilter,
-    node::GraphNode, selected_service::SelectedService, service_node_id, split_badge::SplitBadge,
-    split_panel::SplitPanel, test_ids, GraphData,
+    bench_probe::BenchProbe, edge::GraphEdge, export::GraphExport, in_namespace,
+    label_mode_selector::LabelModeSelector, layout, legend::Legend, metrics_banner::MetricsBanner,
+    namespace_filter::NamespaceFilter, node::GraphNode, selected_service::SelectedService,
+    service_node_id, split_badge::SplitBadge, split_panel::SplitPanel, test_ids, vitals, GraphData,
 };
 use crate::{
     api::{graph::fetch_graph, rollout::fetch_history},
+    components::copy_link::CopyLink,
     state::{
         graph::{clock_time, use_graph},
         view_url::use_view,
@@ -47,7 +48,9 @@ pub fn GraphView() -> impl IntoView {
     let namespace = Memo::new(move |_| view.0.with(|v| v.namespace.clone()));
     let graph = Memo::new(move |_| {
         store.graph.with(|g| match g {
-            Some(g) => namespace.with(|ns| in_namespace(g, ns.as_deref())),
+            Some(g) => {
+                namespace.with(|ns| vitals::with_route_edges(&in_namespace(g, ns.as_deref())))
+            }
             None => Graph::default(),
         })
     });
@@ -78,11 +81,18 @@ pub fn GraphView() -> impl IntoView {
     };
     provide_context(data);
 
-    let node_ids = Memo::new(move |_| data.nodes.with(|n| n.keys().cloned().collect::<Vec<_>>()));
+    // Document order is tab order: nodes go left to right, then top to bottom, as drawn.
+    let node_ids = Memo::new(move |_| {
+        let mut ids = data.nodes.with(|n| n.keys().cloned().collect::<Vec<_>>());
+        positions.with(|p| ids.sort_by_key(|id| p.point(id).unwrap_or((i64::MAX, i64::MAX))));
+        ids
+    });
     let edge_ids = Memo::new(move |_| data.edges.with(|e| e.keys().cloned().collect::<Vec<_>>()));
     let split_ids = Memo::new(move |_| data.splits.with(|s| s.keys().cloned().collect::<Vec<_>>()));
     let size = Memo::new(move |_| positions.with(layout::Positions::size));
     let loaded = move || store.graph.with(Option::is_some);
+    // The wall display shows the graph and its numbers, none of the controls.
+    let kiosk = view.0.with_untracked(|v| v.kiosk);
     let updated = move || {
         store.graph.with(|g| {
             g.as_ref().map(|g| {
@@ -100,9 +110,17 @@ pub fn GraphView() -> impl IntoView {
             <MetricsBanner />
             <header class="graph-toolbar">
                 <h2 class="graph-title" id="graph-view-title">"Live traffic"</h2>
-                <LabelModeSelector />
-                <NamespaceFilter />
+                {(!kiosk).then(|| view! {
+                    <LabelModeSelector />
+                    <NamespaceFilter />
+                })}
                 <p class="graph-updated">{updated}</p>
+                {(!kiosk).then(|| view! {
+                    <span class="graph-share">
+                        <CopyLink />
+                        <GraphExport />
+                    </span>
+                })}
             </header>
             <div class="graph-body">
                 <div class="graph-canvas">
@@ -113,8 +131,8 @@ pub fn GraphView() -> impl IntoView {
                     <svg
                         class="graph-svg"
                         data-testid=test_ids::GRAPH
-                        role="img"
-                        aria-label="traffic graph: entry on the left, services and their versions to the right"
+                        role="group"
+                        aria-label="traffic graph: entry on the left, services and their versions to the right; services are buttons"
                         width=move || size.get().0.to_string()
                         height=move || size.get().1.to_string()
                         viewBox=move || format!("0 0 {} {}", size.get().0, size.get().1)
@@ -160,7 +178,7 @@ pub fn GraphView() -> impl IntoView {
                     </svg>
                 </div>
                 <div class="graph-side">
-                    <SelectedService />
+                    {(!kiosk).then(|| view! { <SelectedService /> })}
                     <SplitPanel />
                 </div>
             </div>

@@ -6,7 +6,8 @@ use super::label::{fixed, rollout_version};
 use std::collections::HashMap;
 use switchyard_protocol::{Graph, ServiceSplit};
 
-/// At or above this share of errors a version is degraded (the edge colours' first step).
+/// At or above this share of errors the new version can raise an alarm (the colours turn amber
+/// earlier, above 0.1%: `vitals.rs`).
 pub const DEGRADED_PERCENT: f64 = 1.0;
 /// How much worse than the old version the new one must be, in points, to raise an alarm.
 pub const WORSE_BY_POINTS: f64 = 1.0;

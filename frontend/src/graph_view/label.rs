@@ -134,24 +134,27 @@ pub fn edge_width(rate: f64, max_rate: f64) -> f64 {
 pub enum Health {
     /// No requests over the window.
     Idle,
-    /// Under 1% errors.
+    /// At most 0.1% errors.
     Healthy,
-    /// 1% to under 5% errors.
+    /// Above 0.1% and under 10% errors.
     Degraded,
-    /// 5% errors or more.
+    /// 10% errors or more.
     Failing,
 }
 
 impl Health {
+    /// An edge's colour, by Kiali's thresholds ([`super::vitals::health`]).
     pub fn of(edge: &Edge) -> Health {
-        if edge.rate <= 0.0 {
-            Health::Idle
-        } else if edge.error_share < 1.0 {
-            Health::Healthy
-        } else if edge.error_share < 5.0 {
-            Health::Degraded
-        } else {
-            Health::Failing
+        super::vitals::health(edge.rate, edge.error_share)
+    }
+
+    /// The word for it in tooltips and the side panel.
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Idle => "no traffic",
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Failing => "failing",
         }
     }
 
@@ -409,10 +412,10 @@ mod tests {
         let mut e = edge("a", "b", 1.0, Some(100.0));
         let table = [
             (0.0, Health::Healthy),
-            (0.99, Health::Healthy),
-            (1.0, Health::Degraded),
-            (4.9, Health::Degraded),
-            (5.0, Health::Failing),
+            (0.1, Health::Healthy),
+            (0.2, Health::Degraded),
+            (9.9, Health::Degraded),
+            (10.0, Health::Failing),
         ];
         for (errors, health) in table {
             e.error_share = errors;

@@ -1,4 +1,4 @@
-//! What the graph's shapes, widths and colours mean.
+//! What the graph's shapes, widths and colours mean (health: Kiali's thresholds, `vitals.rs`).
 
 use super::label::{MAX_WIDTH, MIN_WIDTH};
 use leptos::prelude::*;
@@ -42,10 +42,11 @@ pub fn Legend() -> impl IntoView {
                 {line("is-healthy", MAX_WIDTH, "the busiest edge (width grows with the log of the rate)")}
             </ul>
             <ul class="graph-legend-group">
-                {line("is-healthy", 3.0, "errors under 1%")}
-                {line("is-degraded", 3.0, "1–5% errors")}
-                {line("is-failing", 3.0, "5% errors or more")}
-                {line("is-idle", 3.0, "no traffic in the window")}
+                {line("is-healthy", 3.0, "at most 0.1% errors")}
+                {line("is-degraded", 3.0, "above 0.1% errors")}
+                {line("is-failing", 3.0, "10% errors or more")}
+                {line("is-idle", 3.0, "no traffic in the window (dashed)")}
+                <li class="graph-legend-item">"nodes and versions take the same colours"</li>
             </ul>
         </footer>
     }

@@ -7,6 +7,7 @@
 
 pub mod bench_probe;
 pub mod edge;
+pub mod export;
 // The style brief names each file after its component, so `GraphView` lives in graph_view.rs.
 #[allow(clippy::module_inception)]
 pub mod graph_view;
@@ -25,6 +26,7 @@ pub mod split_panel;
 pub mod split_row;
 pub mod synthetic;
 pub mod test_ids;
+pub mod vitals;
 
 use layout::Positions;
 use leptos::prelude::*;

@@ -1,11 +1,13 @@
 //! One node of the graph: services as rounded pills, workloads as boxes with their version,
 //! entry as a circle, unknown as a dashed box. Clicking (or Enter/Space on) a service selects it,
-//! which opens its weight controls beside the graph.
+//! which opens its weight controls beside the graph. The outline takes the colour of the health
+//! of the traffic into the node (Kiali's thresholds, `vitals.rs`); the tooltip says it in words.
 
 use super::{
     label::fixed,
     layout::{NODE_HEIGHT, NODE_WIDTH},
     test_ids, use_graph_data,
+    vitals::{error_percent, Vitals},
 };
 use crate::state::view_url::use_view;
 use leptos::{either::EitherOf4, prelude::*};
@@ -34,6 +36,47 @@ fn caption(node: &Node) -> String {
         NodeKind::Service => format!("service · {} rps", fixed(node.rate_in, 1)),
         NodeKind::Entry => "outside the mesh".to_owned(),
         NodeKind::Unknown => "no workload".to_owned(),
+    }
+}
+
+/// The tooltip: what the node is and its traffic in words, without internal ids. `vitals` is the
+/// traffic into it; `out_rate` what it sent (only the entry uses it).
+pub fn tooltip(node: &Node, vitals: &Vitals, out_rate: f64) -> String {
+    let traffic = if vitals.rate > 0.0 {
+        let p95 = vitals
+            .p95_ms
+            .map(|ms| format!(", p95 {} ms", fixed(ms, 0)))
+            .unwrap_or_default();
+        format!(
+            "{} rps in, {} errors{p95} ({})",
+            fixed(vitals.rate, 1),
+            error_percent(vitals.errors),
+            vitals.health().word()
+        )
+    } else {
+        "no traffic in the window".to_owned()
+    };
+    match node.kind {
+        NodeKind::Entry => format!(
+            "Traffic from outside the mesh (load generator or an ingress without a sidecar): {} rps out",
+            fixed(out_rate, 1)
+        ),
+        NodeKind::Unknown => format!("Requests that reached no workload: {traffic}"),
+        NodeKind::Service => format!(
+            "Service {} in {}: {traffic}. Click for its weights.",
+            node.name, node.namespace
+        ),
+        NodeKind::Workload => {
+            let of = match (&node.version, &node.app) {
+                (Some(version), Some(app)) => format!(" (version {version} of {app})"),
+                (Some(version), None) => format!(" (version {version})"),
+                _ => String::new(),
+            };
+            format!(
+                "Workload {}{of} in {}: {traffic}",
+                node.name, node.namespace
+            )
+        }
     }
 }
 
@@ -105,21 +148,42 @@ pub fn GraphNode(id: String) -> impl IntoView {
     } else {
         (0, "middle")
     };
+    let vitals = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            data.graph.with(|g| {
+                let out = g
+                    .edges
+                    .iter()
+                    .filter(|e| e.source == id)
+                    .map(|e| e.rate)
+                    .sum::<f64>();
+                (super::vitals::node_vitals(g, &id), out)
+            })
+        })
+    };
     let title = move || {
         node.with(|n| {
             n.as_ref()
-                .map(|n| format!("{} ({}) — {}", n.id, n.namespace, caption(n)))
+                .map(|n| vitals.with(|(v, out)| tooltip(n, v, *out)))
                 .unwrap_or_default()
         })
+    };
+    // Entry and unknown keep their own look; services and workloads show their health.
+    let health_class = move || match kind {
+        NodeKind::Service | NodeKind::Workload => vitals
+            .with(|(v, _)| format!(" health-{}", v.health().class().trim_start_matches("is-"))),
+        _ => String::new(),
     };
 
     view! {
         <g
             class=move || {
                 format!(
-                    "graph-node {kind_class}{}{}",
+                    "graph-node {kind_class}{}{}{}",
                     if selectable { " is-selectable" } else { "" },
                     if selected.get() { " is-selected" } else { "" },
+                    health_class(),
                 )
             }
             data-testid=test_ids::node(&id)
@@ -167,5 +231,26 @@ mod tests {
             rate_in: 3.96,
         };
         assert_eq!(caption(&node), "v2 · 4.0 rps");
+        let vitals = Vitals {
+            rate: 3.96,
+            errors: 6.8,
+            p95_ms: Some(31.4),
+        };
+        assert_eq!(
+            tooltip(&node, &vitals, 0.0),
+            "Workload review-v2 (version v2 of review) in h: 4.0 rps in, 6.8% errors, p95 31 ms (degraded)"
+        );
+        let entry = Node {
+            id: "entry".into(),
+            kind: NodeKind::Entry,
+            namespace: String::new(),
+            name: "entry".into(),
+            app: None,
+            version: None,
+            rate_in: 0.0,
+        };
+        let text = tooltip(&entry, &vitals, 12.0);
+        assert!(text.starts_with("Traffic from outside the mesh"), "{text}");
+        assert!(!text.contains("()") && !text.contains("entry"), "{text}");
     }
 }

@@ -1,6 +1,7 @@
 //! The observed share of a service's rollout version over the last minutes, as an SVG polyline
 //! (0% at the bottom, 100% at the top), a dashed line at the requested share, and a vertical
-//! marker at each weight change. The geometry is pure and unit-tested natively.
+//! marker at each weight change; an axis (100% / 0%) beside it and, under it, the current value
+//! and the time it spans. The geometry and the caption are pure and unit-tested natively.
 
 use super::{label::fixed, test_ids};
 use crate::state::graph::{ChangeMark, ShareSample, HORIZON_SECONDS};
@@ -60,6 +61,21 @@ pub fn polylines(samples: &[ShareSample], end: f64) -> Vec<String> {
     lines
 }
 
+/// "now 19% · last 3 min" (or "now no traffic · last 60 s"): the newest sample and the span.
+pub fn caption(samples: &[ShareSample], end: f64) -> String {
+    let now = match samples.last().and_then(|s| s.observed) {
+        Some(observed) => super::label::short_percent(observed),
+        None => "no traffic".to_owned(),
+    };
+    let span = span(samples, end);
+    let span = if span < 120.0 {
+        format!("{} s", fixed(span, 0))
+    } else {
+        format!("{} min", fixed(span / 60.0, 0))
+    };
+    format!("now {now} · last {span}")
+}
+
 #[component]
 pub fn Sparkline(
     service: String,
@@ -114,7 +130,10 @@ pub fn Sparkline(
             view! { <line class="sparkline-requested" x1="0" x2=WIDTH.to_string() y1=y.clone() y2=y /> }
         })
     };
+    let caption_text = move || samples.with(|s| caption(s, end.get()));
     view! {
+        <div class="sparkline-figure">
+        <span class="sparkline-axis" aria-hidden="true"><span>"100%"</span><span>"0%"</span></span>
         <svg
             class="sparkline"
             data-testid=test_ids::sparkline(&service)
@@ -131,6 +150,8 @@ pub fn Sparkline(
             {lines}
             {last_dot}
         </svg>
+        <p class="sparkline-caption" data-testid=test_ids::sparkline_caption(&service)>{caption_text}</p>
+        </div>
     }
 }
 
@@ -156,6 +177,19 @@ mod tests {
         assert_eq!(span(&[at(990.0)], 1000.0), MIN_SPAN);
         assert_eq!(span(&[at(800.0), at(900.0)], 1000.0), 200.0);
         assert_eq!(span(&[at(0.0)], 1000.0), HORIZON_SECONDS);
+    }
+
+    #[test]
+    fn the_caption_says_the_current_value_and_the_span() {
+        let sample = |at: f64, observed: Option<f64>| ShareSample { at, observed };
+        assert_eq!(caption(&[], 1000.0), "now no traffic · last 60 s");
+        assert_eq!(
+            caption(
+                &[sample(800.0, Some(0.0)), sample(1000.0, Some(19.4))],
+                1000.0
+            ),
+            "now 19% · last 3 min"
+        );
     }
 
     #[test]

@@ -1,7 +1,13 @@
 //! Requested against observed under a weighted service on the graph: "requested 20% · observed
-//! 19%" and "v2 in line" (or "off by N points", or nothing without traffic).
+//! 19%", "v2 in line" (or "off by N points", or nothing without traffic), and the rollout
+//! version's errors and p95, coloured by its health (Kiali's thresholds, `vitals.rs`).
 
-use super::{label::split_text, layout::NODE_HEIGHT, test_ids, use_graph_data};
+use super::{
+    label::{rollout_version, split_text},
+    layout::NODE_HEIGHT,
+    test_ids, use_graph_data,
+    vitals::{version_vitals, Vitals},
+};
 use crate::state::settings::use_settings;
 use leptos::prelude::*;
 
@@ -19,6 +25,29 @@ pub fn SplitBadge(service_id: String) -> impl IntoView {
             split.with(|s| s.as_ref().and_then(|s| split_text(s, new_subset)))
         })
     });
+    let vitals = Memo::new(move |_| {
+        settings.subsets.with(|subsets| {
+            let new_subset = subsets.as_ref().map(|s| s.new_name());
+            split.with(|s| {
+                let s = s.as_ref()?;
+                let version = rollout_version(s, new_subset)?;
+                let name = version
+                    .version
+                    .clone()
+                    .unwrap_or_else(|| version.subset.clone());
+                Some((name, data.graph.with(|g| version_vitals(g, s, version))))
+            })
+        })
+    });
+    let health_class = move || {
+        vitals.with(|v| {
+            format!(
+                "graph-split-health {}",
+                v.as_ref()
+                    .map_or("is-idle", |(_, v): &(String, Vitals)| v.health().class())
+            )
+        })
+    };
     let point = {
         let id = service_id.clone();
         Memo::new(move |_| data.positions.with(|p| p.point(&id)))
@@ -57,6 +86,9 @@ pub fn SplitBadge(service_id: String) -> impl IntoView {
                             .unwrap_or_default()
                     })
                 }}
+            </text>
+            <text y=42 text-anchor="middle" class=health_class data-testid=test_ids::split_health(&service)>
+                {move || vitals.with(|v| v.as_ref().map(|(name, v)| format!("{name} {}", v.summary())).unwrap_or_default())}
             </text>
         </g>
     }

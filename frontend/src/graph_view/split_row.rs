@@ -1,10 +1,12 @@
 //! One weighted service in the side panel: "v2: requested 20% · observed 19% · in line", the
-//! sentence behind it, and the sparkline. Clicking the name selects the service.
+//! sentence behind it, each version's share with its errors and p95 (coloured by health), and
+//! the sparkline. Clicking the name selects the service.
 
 use super::{
-    label::{explanation, rollout_version, split_text},
+    label::{explanation, rollout_version, short_percent, split_text},
     sparkline::Sparkline,
     test_ids, use_graph_data,
+    vitals::version_vitals,
 };
 use crate::state::graph::HORIZON_SECONDS;
 use crate::state::{graph::use_graph, settings::use_settings, view_url::use_view};
@@ -85,6 +87,37 @@ pub fn SplitRow(service_id: String) -> impl IntoView {
         let id = service_id.clone();
         move |_| view.0.update(|v| v.select = Some(id.clone()))
     };
+    let versions = {
+        let service = service.clone();
+        move || {
+            split.with(|s| {
+                let Some(s) = s.as_ref() else {
+                    return Vec::new();
+                };
+                s.versions
+                    .iter()
+                    .map(|v| {
+                        let vitals = data.graph.with(|g| version_vitals(g, s, v));
+                        let name = v.version.clone().unwrap_or_else(|| v.subset.clone());
+                        let observed = match v.observed {
+                            Some(o) if s.rate > 0.0 => format!(" (observed {})", short_percent(o)),
+                            _ => String::new(),
+                        };
+                        view! {
+                            <li
+                                class=format!("split-row-version-health {}", vitals.health().class())
+                                data-testid=test_ids::version_health(&service, &v.subset)
+                            >
+                                <span class="split-row-version-name">{name}</span>
+                                {format!(" {}{observed} · ", short_percent(v.requested))}
+                                <span class="split-row-vitals">{vitals.summary()}</span>
+                            </li>
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+        }
+    };
     let verdict_class = move || {
         text.with(|t| match t.as_ref().and_then(|t| t.agrees) {
             Some(true) => "split-row-verdict is-in-line",
@@ -114,6 +147,9 @@ pub fn SplitRow(service_id: String) -> impl IntoView {
                     {move || text.with(|t| t.as_ref().and_then(|t| t.verdict.clone()).unwrap_or_default())}
                 </span>
             </p>
+            <ul class="split-row-versions" aria-label=format!("{service}'s versions: share, errors, p95")>
+                {versions}
+            </ul>
             <Sparkline service=service.clone() samples changes requested end />
             <p class="split-row-explanation" data-testid=test_ids::explanation(&service)>
                 {sentence}

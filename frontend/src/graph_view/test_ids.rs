@@ -14,6 +14,10 @@ pub const NAMESPACE_FILTER: &str = "graph-namespace";
 pub const SELECTED_SERVICE: &str = "selected-service";
 /// Closes the selected service's card.
 pub const CLOSE_SELECTED: &str = "close-selected";
+/// Downloads the graph as `switchyard-graph.svg`.
+pub const EXPORT_SVG: &str = "export-svg";
+/// Downloads the graph as `switchyard-graph.png`.
+pub const EXPORT_PNG: &str = "export-png";
 /// Milliseconds from handing the synthetic graph to the page until the frame after it was drawn
 /// (only with `?bench=N`).
 pub const BENCH_RENDER_MS: &str = "bench-render-ms";
@@ -58,6 +62,23 @@ pub fn observed(service: &str) -> String {
 /// "in line" / "off by N points" on the graph: `verdict-{service}`.
 pub fn verdict(service: &str) -> String {
     format!("verdict-{service}")
+}
+
+/// The rollout version's errors and p95 under a service on the graph, coloured by health:
+/// `split-health-{service}` (class `is-healthy`, `is-degraded`, `is-failing` or `is-idle`).
+pub fn split_health(service: &str) -> String {
+    format!("split-health-{service}")
+}
+
+/// One version's share, errors and p95 in the side panel: `version-health-{service}-{subset}`
+/// (class as [`split_health`]).
+pub fn version_health(service: &str, subset: &str) -> String {
+    format!("version-health-{service}-{subset}")
+}
+
+/// The current value and time span under a sparkline: `sparkline-caption-{service}`.
+pub fn sparkline_caption(service: &str) -> String {
+    format!("sparkline-caption-{service}")
 }
 
 /// One service's entry in the side panel: `split-panel-{service}`.

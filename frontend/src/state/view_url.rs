@@ -7,7 +7,8 @@
 //! reach, and Esc clears the selection.
 //!
 //! `bench=N` asks for the render benchmark: the page draws a synthetic graph of N nodes instead
-//! of the live one (see `graph_view::bench_probe`).
+//! of the live one (see `graph_view::bench_probe`). `kiosk` (no value) is the wall display: no
+//! controls, large type, the graph fitted to the screen; it stays in the URL so a reload keeps it.
 
 use crate::graph_view::label::LabelMode;
 use leptos::prelude::*;
@@ -22,6 +23,8 @@ pub struct ViewState {
     pub namespace: Option<String>,
     /// Render benchmark: synthetic graph with this many nodes.
     pub bench: Option<usize>,
+    /// Wall display: `?kiosk`.
+    pub kiosk: bool,
 }
 
 /// Reads a query string (with or without the leading `?`). Unknown keys and bad values are
@@ -36,6 +39,7 @@ pub fn parse(query: &str) -> ViewState {
             "select" if !value.is_empty() => view.select = Some(value),
             "ns" if !value.is_empty() => view.namespace = Some(value),
             "bench" => view.bench = value.parse().ok().filter(|&n| n > 0),
+            "kiosk" => view.kiosk = true,
             _ => {}
         }
     }
@@ -56,6 +60,9 @@ pub fn format(view: &ViewState) -> String {
     }
     if let Some(bench) = view.bench {
         pairs.push(format!("bench={bench}"));
+    }
+    if view.kiosk {
+        pairs.push("kiosk".to_owned());
     }
     if pairs.is_empty() {
         String::new()
@@ -192,8 +199,11 @@ mod tests {
                 select: Some("svc:hands-on:review".into()),
                 namespace: Some("hands-on".into()),
                 bench: None,
+                kiosk: false,
             }
         );
+        assert!(parse("?kiosk").kiosk);
+        assert_eq!(format(&parse("?kiosk&mode=rate")), "?mode=rate&kiosk");
         assert_eq!(
             format(&view),
             "?mode=rate&select=svc:hands-on:review&ns=hands-on"
@@ -210,7 +220,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_ignored() {
-        let view = parse("?mode=nope&select=&ns=&bench=zero&other=1&justakey");
+        let view = parse("?mode=nope&select=&ns=&bench=zero&other=1&justakey&Kiosk");
         assert_eq!(view, ViewState::default());
         assert_eq!(parse("bench=1000").bench, Some(1000));
         assert_eq!(parse("bench=0").bench, None);
