@@ -28,6 +28,36 @@ pub struct ApiError {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct RoutesResponse {
     pub virtual_services: Vec<VirtualServiceRoutes>,
+    /// How current this list is (the cache's last contact with the API server).
+    #[serde(default)]
+    pub freshness: Freshness,
+}
+
+/// How current the console's data is: its last successful contact with the API server (a watch
+/// event, a list or the periodic probe) and with the metrics source (a query that answered).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Freshness {
+    pub cluster: Contact,
+    /// `None` when the console has no metrics source.
+    #[serde(default)]
+    pub metrics: Option<Contact>,
+}
+
+/// The last successful contact with one source, and whether it is too long ago to trust.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Contact {
+    /// Unix seconds of the last successful contact; `None` before the first.
+    #[serde(default)]
+    pub last_contact: Option<f64>,
+    /// True when the last contact is older than `stale_after_seconds` or there was none yet
+    /// (for the metrics source also when its last query failed): the data shown may be out of
+    /// date.
+    pub stale: bool,
+    /// The threshold `stale` is measured against.
+    pub stale_after_seconds: f64,
+    /// Why the last attempt failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One VirtualService and its HTTP routes.
@@ -150,6 +180,9 @@ pub struct Graph {
     pub window_seconds: u32,
     /// When this snapshot was assembled, unix seconds.
     pub generated_at: f64,
+    /// How current the snapshot is (API server and metrics source).
+    #[serde(default)]
+    pub freshness: Freshness,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -450,11 +483,12 @@ mod tests {
     fn routes_json_is_stable() {
         let json = serde_json::to_string(&RoutesResponse {
             virtual_services: vec![sample()],
+            freshness: Freshness::default(),
         })
         .unwrap();
         assert_eq!(
             json,
-            r#"{"virtual_services":[{"namespace":"hands-on","name":"review","resource_version":"42","hosts":["review"],"routes":[{"index":1,"match_summary":"all requests","destinations":[{"host":"review","subset":"old","weight":80,"requested_share":80.0,"observed_share":null}]}]}]}"#
+            r#"{"virtual_services":[{"namespace":"hands-on","name":"review","resource_version":"42","hosts":["review"],"routes":[{"index":1,"match_summary":"all requests","destinations":[{"host":"review","subset":"old","weight":80,"requested_share":80.0,"observed_share":null}]}]}],"freshness":{"cluster":{"last_contact":null,"stale":false,"stale_after_seconds":0.0},"metrics":null}}"#
         );
     }
 
