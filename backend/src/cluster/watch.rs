@@ -68,8 +68,11 @@ async fn keep<K, F>(
             tokio::select! {
                 event = stream.next() => match event {
                     Some(Ok(event)) => {
-                        failures = 0;
-                        tracker.contacted();
+                        // `Init` is the watcher's own marker before it lists, not an answer.
+                        if !matches!(event, watcher::Event::Init) {
+                            failures = 0;
+                            tracker.contacted();
+                        }
                         writer.apply_watcher_event(&event);
                         if matches!(event, watcher::Event::InitDone) {
                             tracker.listed(&cache);
