@@ -4,7 +4,7 @@
 
 use crate::{
     api::events,
-    components::connection_banner::ConnectionBanner,
+    components::{connection_banner::ConnectionBanner, stale_banner::StaleBanner},
     pages::routes_page::RoutesPage,
     rollout::{
         health_banner::HealthBanner, history_timeline::HistoryTimeline,
@@ -32,6 +32,7 @@ pub fn App() -> impl IntoView {
     provide_view();
     provide_rollback_request();
     let connection = events::provide_connection();
+    events::provide_freshness();
     session::start(access, store, move || events::start(store, connection));
     view! {
         <header class="app-header">
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
             <WhoAmI />
         </header>
         <ConnectionBanner />
+        <StaleBanner />
         <main class="app-main">
             <SessionGate>
                 <HealthBanner />

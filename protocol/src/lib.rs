@@ -579,16 +579,38 @@ mod tests {
             },
             window_seconds: 30,
             generated_at: 10.0,
+            freshness: Freshness {
+                cluster: Contact {
+                    last_contact: Some(9.5),
+                    stale: false,
+                    stale_after_seconds: 4.0,
+                    error: None,
+                },
+                metrics: Some(Contact {
+                    last_contact: None,
+                    stale: true,
+                    stale_after_seconds: 10.0,
+                    error: Some("connection refused".into()),
+                }),
+            },
         };
         let json = serde_json::to_string(&ServerEvent::Graph(graph.clone())).unwrap();
         assert_eq!(
             json,
-            r#"{"type":"graph","data":{"nodes":[{"id":"wl:hands-on:review-v2","kind":"workload","namespace":"hands-on","name":"review-v2","app":"review","version":"v2","rate_in":1.5}],"edges":[{"id":"svc:hands-on:review->wl:hands-on:review-v2","source":"svc:hands-on:review","target":"wl:hands-on:review-v2","rate":1.5,"share":19.0,"error_share":0.0,"p95_ms":null}],"splits":[{"namespace":"hands-on","service":"review","virtual_service":"review","route_index":1,"versions":[{"subset":"new","version":"v2","requested":20.0,"observed":19.0}],"rate":8.0,"samples":240.0,"tolerance":7.7,"agrees":true}],"metrics":{"fresh":true,"last_success":10.0},"window_seconds":30,"generated_at":10.0}}"#
+            r#"{"type":"graph","data":{"nodes":[{"id":"wl:hands-on:review-v2","kind":"workload","namespace":"hands-on","name":"review-v2","app":"review","version":"v2","rate_in":1.5}],"edges":[{"id":"svc:hands-on:review->wl:hands-on:review-v2","source":"svc:hands-on:review","target":"wl:hands-on:review-v2","rate":1.5,"share":19.0,"error_share":0.0,"p95_ms":null}],"splits":[{"namespace":"hands-on","service":"review","virtual_service":"review","route_index":1,"versions":[{"subset":"new","version":"v2","requested":20.0,"observed":19.0}],"rate":8.0,"samples":240.0,"tolerance":7.7,"agrees":true}],"metrics":{"fresh":true,"last_success":10.0},"window_seconds":30,"generated_at":10.0,"freshness":{"cluster":{"last_contact":9.5,"stale":false,"stale_after_seconds":4.0},"metrics":{"last_contact":null,"stale":true,"stale_after_seconds":10.0,"error":"connection refused"}}}}"#
         );
         assert_eq!(
             serde_json::from_str::<ServerEvent>(&json).unwrap(),
             ServerEvent::Graph(graph)
         );
+        // The stamp is additive: a graph or route list without it still reads.
+        let old: Graph = serde_json::from_str(
+            r#"{"nodes":[],"edges":[],"splits":[],"metrics":{"fresh":true},"window_seconds":30,"generated_at":1.0}"#,
+        )
+        .unwrap();
+        assert_eq!(old.freshness, Freshness::default());
+        let old: RoutesResponse = serde_json::from_str(r#"{"virtual_services":[]}"#).unwrap();
+        assert_eq!(old.freshness, Freshness::default());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::state::{graph::GraphStore, history::HistoryStore, routes::RoutesStore
 use futures::{channel::mpsc, StreamExt};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize};
-use switchyard_protocol::{events, ServerEvent};
+use switchyard_protocol::{events, Freshness, ServerEvent};
 use wasm_bindgen::{closure::Closure, JsCast};
 
 const EVENTS_URL: &str = "/api/v1/events";
@@ -51,6 +51,18 @@ pub fn provide_connection() -> Connection {
 
 pub fn use_connection() -> Connection {
     expect_context::<Connection>()
+}
+
+/// The server's last freshness stamp (from the latest route list or graph), for the stale banner.
+#[derive(Clone, Copy)]
+struct FreshnessSignal(RwSignal<Option<Freshness>>);
+
+pub fn provide_freshness() {
+    provide_context(FreshnessSignal(RwSignal::new(None)));
+}
+
+pub fn use_freshness() -> RwSignal<Option<Freshness>> {
+    expect_context::<FreshnessSignal>().0
 }
 
 /// Delay before reconnect attempt `attempt` (1-based): 0.5 s doubling up to 15 s, so a server
@@ -111,7 +123,8 @@ pub fn start(store: RoutesStore, connection: Connection) {
     // Taken here, inside the app's owner: the spawned task runs outside it.
     let history = use_context::<HistoryStore>();
     let graph = use_context::<GraphStore>();
-    leptos::task::spawn_local(follow(store, connection, history, graph));
+    let freshness = use_context::<FreshnessSignal>().map(|f| f.0);
+    leptos::task::spawn_local(follow(store, connection, history, graph, freshness));
 }
 
 async fn follow(
@@ -119,10 +132,11 @@ async fn follow(
     connection: Connection,
     history: Option<HistoryStore>,
     graph: Option<GraphStore>,
+    freshness: Option<RwSignal<Option<Freshness>>>,
 ) {
     let mut attempt = 0;
     loop {
-        if stream_once(store, connection, history, graph).await {
+        if stream_once(store, connection, history, graph, freshness).await {
             // The stream was up, so this is a fresh outage: start the backoff from the bottom.
             attempt = 0;
         }
@@ -152,6 +166,7 @@ async fn stream_once(
     connection: Connection,
     history: Option<HistoryStore>,
     graph: Option<GraphStore>,
+    freshness: Option<RwSignal<Option<Freshness>>>,
 ) -> bool {
     let source = match web_sys::EventSource::new(EVENTS_URL) {
         Ok(source) => source,
@@ -201,6 +216,12 @@ async fn stream_once(
                     if matches!(event, ServerEvent::Routes(_)) {
                         // A full list heals whatever an unreadable event would have said.
                         connection.problem.set(None);
+                    }
+                    if let (Some(signal), ServerEvent::Routes(r)) = (freshness, &event) {
+                        signal.set(Some(r.freshness.clone()));
+                    }
+                    if let (Some(signal), ServerEvent::Graph(g)) = (freshness, &event) {
+                        signal.set(Some(g.freshness.clone()));
                     }
                     match event {
                         ServerEvent::Change(change) => {
