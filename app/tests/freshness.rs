@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use switchyard_console::auth::{Auth, Mode};
 use switchyard_console::cluster::Cluster;
 use switchyard_console::live::{Live, LiveConfig};
+use switchyard_console::metrics::{PrometheusSource, Source};
 use switchyard_console::{app, AppState};
-use switchyard_protocol::{HistoryResponse, RoutesResponse};
-use switchyard_testkit::SimProcess;
+use switchyard_protocol::{Graph, HistoryResponse, RoutesResponse};
+use switchyard_testkit::{Prometheus, SimProcess};
 use tokio::sync::mpsc;
 
 /// The bound for fresh data after the API server's return.
@@ -24,6 +25,14 @@ struct Console {
 
 impl Console {
     async fn start(kubeconfig: &std::path::Path) -> Console {
+        Self::start_with(kubeconfig, None, Duration::from_secs(3600)).await
+    }
+
+    async fn start_with(
+        kubeconfig: &std::path::Path,
+        source: Option<Source>,
+        interval: Duration,
+    ) -> Console {
         let config = switchyard_console::cluster::config_from_kubeconfig(kubeconfig, None)
             .await
             .unwrap();
@@ -35,9 +44,9 @@ impl Console {
             .expect("the caches fill");
         let live = Live::start(
             cluster.clone(),
-            None,
+            source,
             LiveConfig {
-                interval: Duration::from_secs(3600),
+                interval,
                 window: Duration::from_secs(30),
             },
         );
@@ -64,6 +73,12 @@ impl Console {
 
     async fn routes(&self) -> RoutesResponse {
         let (status, body) = self.status("/api/v1/routes").await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    async fn graph(&self) -> Graph {
+        let (status, body) = self.status("/api/v1/graph").await;
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).unwrap()
     }
@@ -272,4 +287,80 @@ async fn a_killed_api_server_is_labelled_stale_and_its_fresh_return_is_shown_wit
     let history = console.history().await;
     assert_eq!(history.changes.len(), 1, "{history:?}");
     assert_eq!(history.changes[0].after.get("new"), Some(&20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_prometheus_is_labelled_stale_and_its_return_is_fresh_within_10_s() {
+    let traffic = switchyard_sim::Traffic {
+        rps: 20.0,
+        test_share: 0.0,
+        seed: 1,
+    };
+    let sim = switchyard_sim::Simulation::start("127.0.0.1:0".parse().unwrap(), false, &traffic)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+    let mut prometheus = Prometheus::start(dir.path(), &sim.addr.to_string());
+    let source = Source::Prometheus(PrometheusSource::new(
+        &prometheus.url,
+        Duration::from_secs(5),
+        Duration::from_secs(1),
+    ));
+    let console = Console::start_with(&kubeconfig, Some(source), Duration::from_secs(1)).await;
+    let metrics_stale = |g: &Graph| g.freshness.metrics.as_ref().map(|m| m.stale);
+
+    let up = until(Duration::from_secs(60), || async {
+        metrics_stale(&console.graph().await) == Some(false)
+    })
+    .await;
+    assert!(
+        up.is_some(),
+        "metrics never fresh: {:?}\n{}",
+        console.graph().await.freshness,
+        prometheus.log_tail()
+    );
+
+    prometheus.kill();
+    let stale = until(Duration::from_secs(15), || async {
+        metrics_stale(&console.graph().await) == Some(true)
+    })
+    .await
+    .expect("the graph says the metrics are stale once Prometheus is gone");
+    println!(
+        "metrics stale after Prometheus' kill: {:.1} s",
+        stale.as_secs_f64()
+    );
+    let graph = console.graph().await;
+    let metrics = graph.freshness.metrics.clone().unwrap();
+    assert!(
+        metrics.error.is_some() && metrics.last_contact.is_some(),
+        "{metrics:?}"
+    );
+    assert!(!graph.freshness.cluster.stale, "the API server is fine");
+    let routes = console.routes().await;
+    assert_eq!(routes.freshness.metrics.map(|m| m.stale), Some(true));
+    assert_eq!(
+        console.status("/readyz").await.0,
+        200,
+        "metrics do not make it unready"
+    );
+
+    prometheus.restart();
+    let fresh = until(Duration::from_secs(30), || async {
+        metrics_stale(&console.graph().await) == Some(false)
+    })
+    .await;
+    let fresh = fresh.unwrap_or_else(|| {
+        panic!(
+            "metrics not fresh 30 s after Prometheus' return\n{}",
+            prometheus.log_tail()
+        )
+    });
+    println!(
+        "metrics fresh after Prometheus' return: {:.1} s",
+        fresh.as_secs_f64()
+    );
+    assert!(fresh <= RECOVERY_BOUND, "took {fresh:?}");
 }
