@@ -12,7 +12,7 @@ use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::{PrometheusSource, Source};
 use switchyard_console::{app, AppState};
 use switchyard_protocol::{Graph, HistoryResponse, RoutesResponse};
-use switchyard_testkit::{Prometheus, SimProcess};
+use switchyard_testkit::{Prometheus, RestartableApiServer, SimProcess};
 use tokio::sync::mpsc;
 
 /// The bound for fresh data after the API server's return.
@@ -363,4 +363,67 @@ async fn a_killed_prometheus_is_labelled_stale_and_its_return_is_fresh_within_10
         fresh.as_secs_f64()
     );
     assert!(fresh <= RECOVERY_BOUND, "took {fresh:?}");
+}
+
+/// A real kube-apiserver's process killed and started again (same etcd): stale and unready while
+/// it is gone, fresh within 10 s of its return, and the history exactly what it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_real_api_server_is_labelled_stale_then_fresh_with_the_history_intact() {
+    if !switchyard_testkit::kinds().contains(&switchyard_testkit::Kind::Real) {
+        println!("SWITCHYARD_CLUSTERS leaves out the real cluster");
+        return;
+    }
+    let mut api = tokio::task::spawn_blocking(RestartableApiServer::start)
+        .await
+        .unwrap();
+    let console = Console::start(&api.kubeconfig).await;
+    let ready = until(Duration::from_secs(20), || async {
+        console.status("/readyz").await.0 == 200
+    })
+    .await;
+    assert!(ready.is_some(), "{:?}", console.status("/readyz").await);
+    console.set_review(80, 20, (100, 0)).await;
+    let recorded = until(Duration::from_secs(10), || async {
+        console.history().await.changes.len() == 1
+    })
+    .await;
+    assert!(recorded.is_some(), "{:?}", console.history().await);
+    let before = console.history().await.changes;
+
+    api.kill();
+    let stale = until(Duration::from_secs(15), || async {
+        console.routes().await.freshness.cluster.stale
+    })
+    .await
+    .expect("the routes say stale once the API server is gone");
+    println!(
+        "real: stale marker after the kill: {:.1} s",
+        stale.as_secs_f64()
+    );
+    assert_eq!(console.status("/readyz").await.0, 503);
+    assert_eq!(console.status("/healthz").await, (200, "ok".to_owned()));
+
+    api.restart().await;
+    let fresh = until(Duration::from_secs(30), || async {
+        !console.routes().await.freshness.cluster.stale && console.status("/readyz").await.0 == 200
+    })
+    .await
+    .expect("fresh and ready after the return");
+    println!(
+        "real: routes fresh and ready after the API server's return: {:.1} s",
+        fresh.as_secs_f64()
+    );
+    assert!(fresh <= RECOVERY_BOUND, "took {fresh:?}");
+    assert_eq!(review(&console.routes().await), [80, 20]);
+    // Nothing lost, nothing repeated.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(console.history().await.changes, before);
+    console.set_review(50, 50, (80, 20)).await;
+    let twice = until(Duration::from_secs(10), || async {
+        console.history().await.changes.len() == 2
+    })
+    .await;
+    assert!(twice.is_some(), "{:?}", console.history().await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(console.history().await.changes.len(), 2);
 }
