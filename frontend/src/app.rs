@@ -8,6 +8,7 @@ use crate::{
     api::events,
     components::{
         connection_banner::ConnectionBanner,
+        stale_banner::StaleBanner,
         theme_toggle::{self, ThemeToggle},
     },
     pages::routes_page::RoutesPage,
@@ -43,6 +44,7 @@ pub fn App() -> impl IntoView {
     }
     provide_rollback_request();
     let connection = events::provide_connection();
+    events::provide_freshness();
     session::start(access, store, move || events::start(store, connection));
     view! {
         <header class="app-header">
@@ -56,6 +58,7 @@ pub fn App() -> impl IntoView {
             </div>
         </header>
         <ConnectionBanner />
+        <StaleBanner />
         <main class="app-main">
             <SessionGate>
                 <HealthBanner />

@@ -28,6 +28,36 @@ pub struct ApiError {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct RoutesResponse {
     pub virtual_services: Vec<VirtualServiceRoutes>,
+    /// How current this list is (the cache's last contact with the API server).
+    #[serde(default)]
+    pub freshness: Freshness,
+}
+
+/// How current the console's data is: its last successful contact with the API server (a watch
+/// event, a list or the periodic probe) and with the metrics source (a query that answered).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Freshness {
+    pub cluster: Contact,
+    /// `None` when the console has no metrics source.
+    #[serde(default)]
+    pub metrics: Option<Contact>,
+}
+
+/// The last successful contact with one source, and whether it is too long ago to trust.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Contact {
+    /// Unix seconds of the last successful contact; `None` before the first.
+    #[serde(default)]
+    pub last_contact: Option<f64>,
+    /// True when the last contact is older than `stale_after_seconds` or there was none yet
+    /// (for the metrics source also when its last query failed): the data shown may be out of
+    /// date.
+    pub stale: bool,
+    /// The threshold `stale` is measured against.
+    pub stale_after_seconds: f64,
+    /// Why the last attempt failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One VirtualService and its HTTP routes.
@@ -150,6 +180,9 @@ pub struct Graph {
     pub window_seconds: u32,
     /// When this snapshot was assembled, unix seconds.
     pub generated_at: f64,
+    /// How current the snapshot is (API server and metrics source).
+    #[serde(default)]
+    pub freshness: Freshness,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -450,11 +483,12 @@ mod tests {
     fn routes_json_is_stable() {
         let json = serde_json::to_string(&RoutesResponse {
             virtual_services: vec![sample()],
+            freshness: Freshness::default(),
         })
         .unwrap();
         assert_eq!(
             json,
-            r#"{"virtual_services":[{"namespace":"hands-on","name":"review","resource_version":"42","hosts":["review"],"routes":[{"index":1,"match_summary":"all requests","destinations":[{"host":"review","subset":"old","weight":80,"requested_share":80.0,"observed_share":null}]}]}]}"#
+            r#"{"virtual_services":[{"namespace":"hands-on","name":"review","resource_version":"42","hosts":["review"],"routes":[{"index":1,"match_summary":"all requests","destinations":[{"host":"review","subset":"old","weight":80,"requested_share":80.0,"observed_share":null}]}]}],"freshness":{"cluster":{"last_contact":null,"stale":false,"stale_after_seconds":0.0},"metrics":null}}"#
         );
     }
 
@@ -545,16 +579,38 @@ mod tests {
             },
             window_seconds: 30,
             generated_at: 10.0,
+            freshness: Freshness {
+                cluster: Contact {
+                    last_contact: Some(9.5),
+                    stale: false,
+                    stale_after_seconds: 4.0,
+                    error: None,
+                },
+                metrics: Some(Contact {
+                    last_contact: None,
+                    stale: true,
+                    stale_after_seconds: 10.0,
+                    error: Some("connection refused".into()),
+                }),
+            },
         };
         let json = serde_json::to_string(&ServerEvent::Graph(graph.clone())).unwrap();
         assert_eq!(
             json,
-            r#"{"type":"graph","data":{"nodes":[{"id":"wl:hands-on:review-v2","kind":"workload","namespace":"hands-on","name":"review-v2","app":"review","version":"v2","rate_in":1.5}],"edges":[{"id":"svc:hands-on:review->wl:hands-on:review-v2","source":"svc:hands-on:review","target":"wl:hands-on:review-v2","rate":1.5,"share":19.0,"error_share":0.0,"p95_ms":null}],"splits":[{"namespace":"hands-on","service":"review","virtual_service":"review","route_index":1,"versions":[{"subset":"new","version":"v2","requested":20.0,"observed":19.0}],"rate":8.0,"samples":240.0,"tolerance":7.7,"agrees":true}],"metrics":{"fresh":true,"last_success":10.0},"window_seconds":30,"generated_at":10.0}}"#
+            r#"{"type":"graph","data":{"nodes":[{"id":"wl:hands-on:review-v2","kind":"workload","namespace":"hands-on","name":"review-v2","app":"review","version":"v2","rate_in":1.5}],"edges":[{"id":"svc:hands-on:review->wl:hands-on:review-v2","source":"svc:hands-on:review","target":"wl:hands-on:review-v2","rate":1.5,"share":19.0,"error_share":0.0,"p95_ms":null}],"splits":[{"namespace":"hands-on","service":"review","virtual_service":"review","route_index":1,"versions":[{"subset":"new","version":"v2","requested":20.0,"observed":19.0}],"rate":8.0,"samples":240.0,"tolerance":7.7,"agrees":true}],"metrics":{"fresh":true,"last_success":10.0},"window_seconds":30,"generated_at":10.0,"freshness":{"cluster":{"last_contact":9.5,"stale":false,"stale_after_seconds":4.0},"metrics":{"last_contact":null,"stale":true,"stale_after_seconds":10.0,"error":"connection refused"}}}}"#
         );
         assert_eq!(
             serde_json::from_str::<ServerEvent>(&json).unwrap(),
             ServerEvent::Graph(graph)
         );
+        // The stamp is additive: a graph or route list without it still reads.
+        let old: Graph = serde_json::from_str(
+            r#"{"nodes":[],"edges":[],"splits":[],"metrics":{"fresh":true},"window_seconds":30,"generated_at":1.0}"#,
+        )
+        .unwrap();
+        assert_eq!(old.freshness, Freshness::default());
+        let old: RoutesResponse = serde_json::from_str(r#"{"virtual_services":[]}"#).unwrap();
+        assert_eq!(old.freshness, Freshness::default());
     }
 
     #[test]

@@ -59,7 +59,7 @@ impl Simulation {
             api::load_manifest(&store, DEMO_NAMESPACE, manifest)
                 .map_err(|e| anyhow::anyhow!("loading the manifest: {e}"))?;
         }
-        let auth = Authenticator::demo();
+        let auth = tokens_from_env().unwrap_or_else(Authenticator::demo);
         let mesh = Mesh::new(store.clone());
         mesh::run_pod_controller(store.clone());
         let listener = TcpListener::bind(listen)
@@ -115,4 +115,24 @@ impl Simulation {
 /// Where the demo writes its kubeconfig when the user did not ask for one.
 pub fn default_kubeconfig_path() -> PathBuf {
     std::env::temp_dir().join(format!("switchyard-demo-{}.kubeconfig", std::process::id()))
+}
+
+/// `SWITCHYARD_SIM_TOKENS=ADMIN,OPERATOR,VIEWER`: fixed tokens instead of fresh ones, so a
+/// simulated cluster restarted with fresh state (fault tests) accepts the credentials its clients
+/// already hold, as a restarted kube-apiserver keeps its token file.
+fn tokens_from_env() -> Option<Authenticator> {
+    let value = std::env::var("SWITCHYARD_SIM_TOKENS").ok()?;
+    match value.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+        [admin, operator, viewer]
+            if !admin.is_empty() && !operator.is_empty() && !viewer.is_empty() =>
+        {
+            Some(Authenticator::with_tokens(admin, operator, viewer))
+        }
+        _ => {
+            tracing::warn!(
+                "SWITCHYARD_SIM_TOKENS is not ADMIN,OPERATOR,VIEWER; using fresh tokens"
+            );
+            None
+        }
+    }
 }

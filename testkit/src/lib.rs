@@ -10,12 +10,16 @@
 
 pub mod prometheus;
 mod real;
+mod real_restartable;
+mod sim_process;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use prometheus::Prometheus;
 pub use real::RealCluster;
+pub use real_restartable::RestartableApiServer;
+pub use sim_process::SimProcess;
 use switchyard_sim::{Simulation, Traffic};
 
 /// Which kind of API server a test runs against.

@@ -18,6 +18,8 @@ pub struct Prometheus {
     /// e.g. `http://127.0.0.1:41234`
     pub url: String,
     log: PathBuf,
+    /// The command line, to start it again on the same port and data (`restart`).
+    args: Vec<String>,
 }
 
 impl Prometheus {
@@ -42,26 +44,35 @@ impl Prometheus {
         .expect("write prometheus.yml");
         let port = free_port();
         let log = dir.join("prometheus.log");
-        let log_file = std::fs::File::create(&log).expect("prometheus log file");
-        let child = Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("prometheus log file"))
-            .stderr(log_file)
-            .process_group(0)
-            .spawn()
-            .expect("start prometheus");
+        let args = vec![
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--log.level=warn".to_owned(),
+        ];
+        let child = spawn(&args, &log);
         Prometheus {
             child,
             url: format!("http://127.0.0.1:{port}"),
             log,
+            args,
         }
+    }
+
+    /// Kills it (its whole process group) and waits: the metrics source is gone.
+    pub fn kill(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port with the same data (after `kill`, or killing it first).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.args, &self.log);
     }
 
     /// Fails the test with Prometheus' log if it has exited.
@@ -109,6 +120,22 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn(args: &[String], log: &Path) -> Child {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("prometheus log file");
+    Command::new(PROMETHEUS)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("prometheus log file"))
+        .stderr(log_file)
+        .process_group(0)
+        .spawn()
+        .expect("start prometheus")
 }
 
 /// A port that was free a moment ago (Prometheus needs a number, not a listener).

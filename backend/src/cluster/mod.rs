@@ -11,7 +11,8 @@
 //! | `cache.rs` | reads from the caches (routes, topology, history) |
 //! | `write.rs` | `set_weights`: the guarded patch |
 //! | `shift.rs` | bulk shift and rollback over several VirtualServices, typed per-target results |
-//! | `watch.rs` | the watch loops and the change channel |
+//! | `watch.rs` | the watch loops and the change channel; re-lists after failures and outages |
+//! | `contact.rs` | last contact with the API server (watch events, the probe), readiness |
 //! | `recorder.rs` | writes the history Events |
 //! | `error.rs` | the typed error |
 //! | `connect.rs` | a client configuration from a kubeconfig |
@@ -19,6 +20,7 @@
 
 mod cache;
 pub mod connect;
+pub mod contact;
 mod error;
 pub mod history;
 mod recorder;
@@ -56,6 +58,8 @@ pub enum Change {
     TopologyChanged,
     /// A weight change was recorded in the history.
     Recorded(ChangeRecord),
+    /// The contact with the API server turned stale, or fresh again.
+    Freshness,
 }
 
 /// Cheap to clone handle on the cluster and its caches.
@@ -63,6 +67,7 @@ pub enum Change {
 pub struct Cluster {
     scopes: Arc<Vec<Scope>>,
     changes: broadcast::Sender<Change>,
+    contact: contact::Tracker,
 }
 
 /// The caches of one namespace.

@@ -8,16 +8,22 @@ use kube::api::DynamicObject;
 use kube::runtime::reflector::{self, store::Writer};
 use kube::{Api, Client};
 use std::sync::Arc;
+use switchyard_protocol::Contact;
 use tokio::sync::broadcast;
 
+use super::contact::{self, Tracker};
 use super::{destination_rule_resource, virtual_service_resource, watch, Cluster, Scope};
 
 impl Cluster {
     /// Starts the watches for `namespaces` and returns at once; `wait_ready` waits for the first
-    /// list. The watches retry with backoff for as long as the process runs.
+    /// list. The watches retry with backoff for as long as the process runs, and re-list when
+    /// they keep failing or the API server comes back (`watch`); a probe keeps the last contact
+    /// with the API server current while nothing changes (`contact`).
     pub fn start(client: Client, namespaces: &[String]) -> Self {
         let (changes, _) = broadcast::channel(1024);
+        let tracker = Tracker::default();
         let mut scopes = Vec::new();
+        let cache = |ns: &str, what: &str| format!("{ns}/{what}");
         for ns in namespaces {
             let vs_api: Api<DynamicObject> =
                 Api::namespaced_with(client.clone(), ns, &virtual_service_resource());
@@ -37,38 +43,72 @@ impl Cluster {
                 events,
             });
             let event_api: Api<Event> = Api::namespaced(client.clone(), ns);
+            // Listed as "listing" from the start, so `/readyz` waits for the first list.
+            for what in [
+                "virtualservices",
+                "events",
+                "destinationrules",
+                "services",
+                "deployments",
+            ] {
+                tracker.listing(&cache(ns, what));
+            }
             tokio::spawn(watch::virtual_services(
                 vs_api,
                 vs_writer,
                 changes.clone(),
                 event_api.clone(),
+                tracker.clone(),
+                cache(ns, "virtualservices"),
             ));
-            tokio::spawn(watch::history(event_api, event_writer, changes.clone()));
+            tokio::spawn(watch::history(
+                event_api,
+                event_writer,
+                changes.clone(),
+                tracker.clone(),
+                cache(ns, "events"),
+            ));
             tokio::spawn(watch::quietly(
                 dr_api,
                 dr_writer,
-                "destinationrules",
                 changes.clone(),
+                tracker.clone(),
+                cache(ns, "destinationrules"),
             ));
             let svc_api: Api<Service> = Api::namespaced(client.clone(), ns);
             tokio::spawn(watch::quietly(
                 svc_api,
                 svc_writer,
-                "services",
                 changes.clone(),
+                tracker.clone(),
+                cache(ns, "services"),
             ));
             let deploy_api: Api<Deployment> = Api::namespaced(client.clone(), ns);
             tokio::spawn(watch::quietly(
                 deploy_api,
                 deploy_writer,
-                "deployments",
                 changes.clone(),
+                tracker.clone(),
+                cache(ns, "deployments"),
             ));
         }
+        tokio::spawn(contact::probe(client, tracker.clone(), changes.clone()));
         Cluster {
             scopes: Arc::new(scopes),
             changes,
+            contact: tracker,
         }
+    }
+
+    /// The last successful contact with the API server, now.
+    pub fn contact(&self) -> Contact {
+        self.contact.contact(contact::now())
+    }
+
+    /// `Ok` when the API server answered recently and every cache has synced; else why not
+    /// (`GET /readyz`).
+    pub fn readiness(&self) -> Result<(), String> {
+        self.contact.readiness()
     }
 
     /// Waits until every cache has listed once.

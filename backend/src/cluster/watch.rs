@@ -1,18 +1,31 @@
 //! The watch loops behind the caches: each feeds a reflector's store and announces what changed
 //! on the cluster's broadcast channel. The VirtualService loop also hands every weight change it
 //! sees to the `recorder`, so the history is written whoever made the change.
+//!
+//! Each loop restarts its watcher from a full list when the watch keeps failing or when the
+//! API server comes back after an outage (`contact`): kube-runtime's watcher alone retries from
+//! its last resourceVersion forever, and a restarted API server with a fresh etcd answers that
+//! with "Too large resource version" (`docs/kubernetes-api.md`), so the cache would stay old.
+//! A re-list replaces the store at its end (`InitDone`) and is never recorded as a change.
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::DynamicObject;
-use kube::runtime::reflector::{self, store::Writer};
+use kube::runtime::reflector::store::Writer;
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Api;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::time::Duration;
 use tokio::sync::broadcast;
 
+use super::contact::Tracker;
 use super::{history, recorder, view, write::now_rfc3339, Change};
+
+/// Consecutive watch errors after which the watcher starts over from a list.
+const RELIST_AFTER_FAILURES: u32 = 3;
+/// Pause before such a restart, so a watch that cannot work (say, forbidden) does not spin.
+const RELIST_PAUSE: Duration = Duration::from_secs(1);
 
 fn key_of(obj: &DynamicObject) -> String {
     format!(
@@ -22,6 +35,72 @@ fn key_of(obj: &DynamicObject) -> String {
     )
 }
 
+/// Runs one cache: a watcher feeding `writer`, restarted from a list when it keeps failing or
+/// the API server recovers; every event counts as contact and is handed to `on_event` after the
+/// store applied it. `cache` names it (`namespace/resource`) in logs and in `/readyz`.
+async fn keep<K, F>(
+    api: Api<K>,
+    config: watcher::Config,
+    mut writer: Writer<K>,
+    tracker: Tracker,
+    cache: String,
+    mut on_event: F,
+) where
+    K: kube::Resource
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+    F: FnMut(&watcher::Event<K>),
+{
+    let mut recoveries = tracker.recoveries();
+    loop {
+        // A recovery before this start is covered by this list.
+        recoveries.borrow_and_update();
+        tracker.listing(&cache);
+        let stream = watcher(api.clone(), config.clone()).default_backoff();
+        futures::pin_mut!(stream);
+        let mut failures = 0;
+        let failing = loop {
+            tokio::select! {
+                event = stream.next() => match event {
+                    Some(Ok(event)) => {
+                        // `Init` is the watcher's own marker before it lists, not an answer.
+                        if !matches!(event, watcher::Event::Init) {
+                            failures = 0;
+                            tracker.contacted();
+                        }
+                        writer.apply_watcher_event(&event);
+                        if matches!(event, watcher::Event::InitDone) {
+                            tracker.listed(&cache);
+                        }
+                        on_event(&event);
+                    }
+                    Some(Err(e)) => {
+                        failures += 1;
+                        tracing::warn!(error = %e, %cache, failures, "watch failed; retrying");
+                        if failures >= RELIST_AFTER_FAILURES {
+                            break true;
+                        }
+                    }
+                    // The watcher's stream never ends; if it did, start over.
+                    None => break true,
+                },
+                Ok(()) = recoveries.changed() => break false,
+            }
+        };
+        if failing {
+            tracing::info!(%cache, "the watch keeps failing; starting over from a list");
+            tokio::time::sleep(RELIST_PAUSE).await;
+        } else {
+            tracing::info!(%cache, "the API server is back; re-listing");
+        }
+    }
+}
+
 /// Keeps the VirtualService cache, announces changes and deletions, and records every weight
 /// change as an Event.
 pub(super) async fn virtual_services(
@@ -29,80 +108,88 @@ pub(super) async fn virtual_services(
     writer: Writer<DynamicObject>,
     changes: broadcast::Sender<Change>,
     events: Api<Event>,
+    tracker: Tracker,
+    cache: String,
 ) {
-    let stream =
-        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
-    futures::pin_mut!(stream);
-    // Last version seen of each VirtualService, to tell what a change changed.
+    // Last version seen of each VirtualService, to tell what a change changed. Filled by lists
+    // and never compared against them: what a re-list finds different from the cache (after an
+    // outage, or a fresh etcd) is not a change anyone made through a watch, so it is not recorded.
     let mut previous: HashMap<String, Value> = HashMap::new();
-    while let Some(event) = stream.next().await {
-        // Nobody listening is fine; errors are retried by the backoff and only logged.
-        let _ = match event {
-            Ok(watcher::Event::Apply(obj)) => {
-                let Ok(v) = serde_json::to_value(&obj) else {
-                    continue;
-                };
-                let key = key_of(&obj);
-                if let Some(before) = previous.get(&key) {
-                    for record in history::changes_between(before, &v, &now_rfc3339()) {
-                        tokio::spawn(recorder::record(
-                            events.clone(),
-                            record,
-                            obj.metadata.uid.clone(),
-                        ));
+    keep(
+        api,
+        watcher::Config::default(),
+        writer,
+        tracker,
+        cache,
+        move |event| {
+            // Nobody listening is fine.
+            let _ = match event {
+                watcher::Event::Apply(obj) => {
+                    let Ok(v) = serde_json::to_value(obj) else {
+                        return;
+                    };
+                    let key = key_of(obj);
+                    if let Some(before) = previous.get(&key) {
+                        for record in history::changes_between(before, &v, &now_rfc3339()) {
+                            tokio::spawn(recorder::record(
+                                events.clone(),
+                                record,
+                                obj.metadata.uid.clone(),
+                            ));
+                        }
                     }
+                    previous.insert(key, v.clone());
+                    changes.send(Change::VirtualServiceChanged(view::virtual_service_routes(
+                        &v,
+                    )))
                 }
-                previous.insert(key, v.clone());
-                changes.send(Change::VirtualServiceChanged(view::virtual_service_routes(
-                    &v,
-                )))
-            }
-            Ok(watcher::Event::InitApply(obj)) => {
-                if let Ok(v) = serde_json::to_value(&obj) {
-                    previous.insert(key_of(&obj), v);
+                watcher::Event::Init => {
+                    // Objects the new list does not name are gone.
+                    previous.clear();
+                    return;
                 }
-                continue;
-            }
-            Ok(watcher::Event::Delete(obj)) => {
-                let namespace = obj.metadata.namespace.clone().unwrap_or_default();
-                let name = obj.metadata.name.clone().unwrap_or_default();
-                previous.remove(&format!("{namespace}/{name}"));
-                changes.send(Change::VirtualServiceDeleted { namespace, name })
-            }
-            Ok(watcher::Event::InitDone) => changes.send(Change::Resynced),
-            Ok(watcher::Event::Init) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "virtualservice watch failed; retrying");
-                continue;
-            }
-        };
-    }
+                watcher::Event::InitApply(obj) => {
+                    if let Ok(v) = serde_json::to_value(obj) {
+                        previous.insert(key_of(obj), v);
+                    }
+                    return;
+                }
+                watcher::Event::Delete(obj) => {
+                    let namespace = obj.metadata.namespace.clone().unwrap_or_default();
+                    let name = obj.metadata.name.clone().unwrap_or_default();
+                    previous.remove(&format!("{namespace}/{name}"));
+                    changes.send(Change::VirtualServiceDeleted { namespace, name })
+                }
+                watcher::Event::InitDone => changes.send(Change::Resynced),
+            };
+        },
+    )
+    .await
 }
 
-/// Keeps the history cache (Events the console wrote) and announces new records.
+/// Keeps the history cache (Events the console wrote) and announces new records. A re-list
+/// announces nothing: the records it holds were announced when written, or belong to a cluster
+/// the console no longer talks to.
 pub(super) async fn history(
     api: Api<Event>,
     writer: Writer<Event>,
     changes: broadcast::Sender<Change>,
+    tracker: Tracker,
+    cache: String,
 ) {
     let label = format!("{}={}", history::EVENT_LABEL.0, history::EVENT_LABEL.1);
     let config = watcher::Config::default().labels(&label);
-    let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(watcher::Event::Apply(e)) => {
-                if let Some(record) = serde_json::to_value(&e)
-                    .ok()
-                    .and_then(|v| history::record_from_event(&v))
-                {
-                    let _ = changes.send(Change::Recorded(record));
-                }
+    keep(api, config, writer, tracker, cache, move |event| {
+        if let watcher::Event::Apply(e) = event {
+            if let Some(record) = serde_json::to_value(e)
+                .ok()
+                .and_then(|v| history::record_from_event(&v))
+            {
+                let _ = changes.send(Change::Recorded(record));
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "history watch failed; retrying"),
         }
-    }
+    })
+    .await
 }
 
 /// Keeps a cache of objects the graph's topology is built from; any change there is a hint so the
@@ -110,8 +197,9 @@ pub(super) async fn history(
 pub(super) async fn quietly<K>(
     api: Api<K>,
     writer: Writer<K>,
-    what: &'static str,
     changes: broadcast::Sender<Change>,
+    tracker: Tracker,
+    cache: String,
 ) where
     K: kube::Resource
         + Clone
@@ -122,16 +210,20 @@ pub(super) async fn quietly<K>(
         + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
-    let stream =
-        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone) => {
+    keep(
+        api,
+        watcher::Config::default(),
+        writer,
+        tracker,
+        cache,
+        move |event| {
+            if matches!(
+                event,
+                watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone
+            ) {
                 let _ = changes.send(Change::TopologyChanged);
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, resource = what, "watch failed; retrying"),
-        }
-    }
+        },
+    )
+    .await
 }

@@ -210,6 +210,8 @@ pub fn build(
         metrics,
         window_seconds,
         generated_at: now,
+        // Stamped by the refresher, which knows the sources (`live`).
+        freshness: Default::default(),
     }
 }
 
@@ -363,6 +365,7 @@ pub fn restrict(graph: &Graph, keep: impl Fn(&str) -> bool) -> Graph {
         metrics: graph.metrics.clone(),
         window_seconds: graph.window_seconds,
         generated_at: graph.generated_at,
+        freshness: graph.freshness.clone(),
     }
 }
 

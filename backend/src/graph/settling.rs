@@ -73,6 +73,7 @@ mod tests {
             metrics: MetricsStatus::default(),
             window_seconds: 30,
             generated_at: now,
+            freshness: Default::default(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchyard_protocol::{
-    Graph, MetricsStatus, RoutesResponse, ServerEvent, VirtualServiceRoutes,
+    Contact, Freshness, Graph, MetricsStatus, RoutesResponse, ServerEvent, VirtualServiceRoutes,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -39,13 +39,19 @@ impl Live {
     /// Starts the refresher. Without a source the graph shows topology and requested splits only.
     pub fn start(cluster: Cluster, source: Option<Source>, config: LiveConfig) -> Self {
         let (events, _) = broadcast::channel(256);
-        let initial = graph::build(
+        let mut initial = graph::build(
             &cluster.topology(),
             None,
             MetricsStatus::default(),
             window_seconds(&config),
             now(),
         );
+        initial.freshness = Freshness {
+            cluster: cluster.contact(),
+            metrics: source
+                .as_ref()
+                .map(|_| metrics_contact(&initial.metrics, &config)),
+        };
         let (latest_tx, latest) = watch::channel(Arc::new(initial));
         tokio::spawn(refresh_loop(
             cluster.clone(),
@@ -66,9 +72,17 @@ impl Live {
         self.latest.borrow().clone()
     }
 
-    /// Every VirtualService in scope, with observed shares from the latest graph.
+    /// Every VirtualService in scope, with observed shares from the latest graph, stamped with
+    /// the contact with the API server as of now (and the metrics' as of the latest graph).
     pub fn routes(&self) -> RoutesResponse {
         annotated_routes(&self.cluster, &self.graph())
+    }
+
+    /// The latest graph snapshot, with the contact with the API server as of now.
+    pub fn graph_now(&self) -> Graph {
+        let mut graph = (*self.graph()).clone();
+        graph.freshness.cluster = self.cluster.contact();
+        graph
     }
 
     pub fn annotate(&self, vs: &mut VirtualServiceRoutes) {
@@ -93,6 +107,21 @@ fn now() -> f64 {
         .unwrap_or_default()
 }
 
+/// The metrics source's contact: stale when the last query failed, or answered longer ago than
+/// two refresh intervals (a query gets one interval to answer).
+fn metrics_contact(status: &MetricsStatus, config: &LiveConfig) -> Contact {
+    let stale_after = 2.0 * config.interval.as_secs_f64();
+    Contact {
+        last_contact: status.last_success,
+        stale: !status.fresh
+            || status
+                .last_success
+                .is_none_or(|at| now() - at > stale_after),
+        stale_after_seconds: stale_after,
+        error: status.error.clone(),
+    }
+}
+
 fn window_seconds(config: &LiveConfig) -> u32 {
     u32::try_from(config.window.as_secs()).unwrap_or(u32::MAX)
 }
@@ -103,6 +132,8 @@ struct Refresher {
     observed_sent: HashMap<String, Vec<Vec<Option<f64>>>>,
     cluster: Cluster,
     config: LiveConfig,
+    /// Whether there is a metrics source at all (else the graph carries no metrics contact).
+    has_source: bool,
     /// Last samples that were read successfully, kept through outages.
     samples: Option<Samples>,
     status: MetricsStatus,
@@ -153,6 +184,12 @@ impl Refresher {
             window_seconds(&self.config),
             now,
         );
+        graph.freshness = Freshness {
+            cluster: self.cluster.contact(),
+            metrics: self
+                .has_source
+                .then(|| metrics_contact(&self.status, &self.config)),
+        };
         let disagreeing =
             graph::settling::settle(&mut graph, self.changes.changed_at(), &self.disagreed);
         if refreshed {
@@ -196,11 +233,18 @@ impl Refresher {
     }
 }
 
-/// Every VirtualService in scope from the cache, with observed shares from `graph`.
+/// Every VirtualService in scope from the cache, with observed shares from `graph`, stamped
+/// with the API server's contact now and the metrics' of `graph`.
 fn annotated_routes(cluster: &Cluster, graph: &Graph) -> RoutesResponse {
     let mut virtual_services = cluster.virtual_services();
     graph::annotate_observed(&mut virtual_services, graph);
-    RoutesResponse { virtual_services }
+    RoutesResponse {
+        virtual_services,
+        freshness: Freshness {
+            cluster: cluster.contact(),
+            metrics: graph.freshness.metrics.clone(),
+        },
+    }
 }
 
 async fn refresh_loop(
@@ -217,6 +261,7 @@ async fn refresh_loop(
         observed_sent: HashMap::new(),
         cluster,
         config,
+        has_source: source.is_some(),
         samples: None,
         status: MetricsStatus::default(),
         latest,
@@ -243,7 +288,10 @@ async fn refresh_loop(
                     Ok(Change::VirtualServiceDeleted { namespace, name }) => {
                         let _ = r.events.send(ServerEvent::VirtualServiceDeleted { namespace, name });
                     }
-                    Ok(Change::Resynced) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // A re-list, a lag, or the API server's contact turning stale or fresh:
+                    // viewers get the whole list with its stamp (and a graph, below).
+                    Ok(Change::Resynced | Change::Freshness)
+                    | Err(broadcast::error::RecvError::Lagged(_)) => {
                         let routes = annotated_routes(&r.cluster, &r.latest.borrow());
                         let _ = r.events.send(ServerEvent::Routes(routes));
                     }

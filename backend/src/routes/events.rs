@@ -66,7 +66,7 @@ async fn events(
     let changes = BroadcastStream::new(state.live.subscribe());
     let first = vec![
         ServerEvent::Routes(state.live.routes()),
-        ServerEvent::Graph((*state.live.graph()).clone()),
+        ServerEvent::Graph(state.live.graph_now()),
     ];
     let live = state.live.clone();
     let rest = changes.flat_map(move |event| {
@@ -75,7 +75,7 @@ async fn events(
             // A viewer that fell behind gets fresh snapshots instead of the events it missed.
             Err(BroadcastStreamRecvError::Lagged(_)) => vec![
                 ServerEvent::Routes(live.routes()),
-                ServerEvent::Graph((*live.graph()).clone()),
+                ServerEvent::Graph(live.graph_now()),
             ],
         };
         stream::iter(events)

@@ -1,4 +1,5 @@
-//! `GET /api/v1/graph`: the latest graph snapshot (never queries anything itself).
+//! `GET /api/v1/graph`: the latest graph snapshot, stamped with the API server's contact as of
+//! now (never queries anything itself).
 
 use axum::extract::State;
 use axum::routing::get;
@@ -13,7 +14,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn graph(State(state): State<AppState>, caller: Caller) -> Json<Graph> {
-    Json(crate::graph::restrict(&state.live.graph(), |ns| {
+    Json(crate::graph::restrict(&state.live.graph_now(), |ns| {
         caller.sees(ns)
     }))
 }

@@ -27,8 +27,8 @@ pub const CSRF_HEADER: &str = "x-requested-by";
 
 pub use crate::state::BODY_LIMIT;
 
-/// The path Kubernetes probes, exempt from the host check: a kubelet names the pod's address.
-const HEALTHZ: &str = "/healthz";
+/// The paths Kubernetes probes, exempt from the host check: a kubelet names the pod's address.
+const PROBES: [&str; 2] = ["/healthz", "/readyz"];
 
 /// `/api/v1/...`
 pub fn api() -> Router<AppState> {
@@ -39,8 +39,10 @@ pub fn api() -> Router<AppState> {
         .merge(rollout::router())
         .merge(session::router())
         .merge(settings::router())
-        // Liveness and readiness for Kubernetes probes: the process serves requests.
+        // Liveness for Kubernetes probes: the process serves requests.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        // Readiness: the API server answered recently and every cache has synced.
+        .route("/readyz", axum::routing::get(readyz))
         // Unknown API paths answer in JSON; everything else falls through to the browser app.
         .route(
             "/api/{*rest}",
@@ -58,13 +60,14 @@ pub fn api() -> Router<AppState> {
 /// Refuses every request (reads, writes, the page) whose `Host` is not one the console answers
 /// to, before anything else looks at it. A page at a foreign name that resolves to this server
 /// (DNS rebinding) is same-origin with itself, so the CSRF guard alone lets it write; its `Host`
-/// gives it away. `/healthz` is exempt: it tells nothing, and probes name the pod's address.
+/// gives it away. `/healthz` and `/readyz` are exempt: they tell little, and probes name the
+/// pod's address.
 pub async fn host_guard(
     State(hosts): State<AllowedHosts>,
     request: axum::extract::Request,
     next: Next,
 ) -> Response {
-    if hosts.allows_any() || request.uri().path() == HEALTHZ {
+    if hosts.allows_any() || PROBES.contains(&request.uri().path()) {
         return next.run(request).await;
     }
     // HTTP/1.1 sends `Host`; HTTP/2 sends the authority in the request line instead.
@@ -94,6 +97,23 @@ pub async fn host_guard(
                 .into(),
         )
         .into_response(),
+    }
+}
+
+/// `GET /readyz`: 200 `{"ready": true, ...}` when the API server answered within the stale
+/// threshold and no cache is (re-)listing; else 503 with the reason. Either way the body carries
+/// the API server's contact.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let contact = state.cluster.contact();
+    match state.cluster.readiness() {
+        Ok(()) => {
+            axum::Json(serde_json::json!({"ready": true, "cluster": contact})).into_response()
+        }
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"ready": false, "reason": reason, "cluster": contact})),
+        )
+            .into_response(),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::state::{
 use futures::{channel::mpsc, StreamExt};
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Deserialize};
-use switchyard_protocol::{events, ServerEvent};
+use switchyard_protocol::{events, Freshness, ServerEvent};
 use wasm_bindgen::{closure::Closure, JsCast};
 
 const EVENTS_URL: &str = "/api/v1/events";
@@ -56,6 +56,18 @@ pub fn provide_connection() -> Connection {
 
 pub fn use_connection() -> Connection {
     expect_context::<Connection>()
+}
+
+/// The server's last freshness stamp (from the latest route list or graph), for the stale banner.
+#[derive(Clone, Copy)]
+struct FreshnessSignal(RwSignal<Option<Freshness>>);
+
+pub fn provide_freshness() {
+    provide_context(FreshnessSignal(RwSignal::new(None)));
+}
+
+pub fn use_freshness() -> RwSignal<Option<Freshness>> {
+    expect_context::<FreshnessSignal>().0
 }
 
 /// Delay before reconnect attempt `attempt` (1-based): 0.5 s doubling up to 15 s, so a server
@@ -117,7 +129,8 @@ pub fn start(store: RoutesStore, connection: Connection) {
     let history = use_context::<HistoryStore>();
     let graph = use_context::<GraphStore>();
     let access = use_context::<AccessStore>();
-    leptos::task::spawn_local(follow(store, connection, history, graph, access));
+    let freshness = use_context::<FreshnessSignal>().map(|f| f.0);
+    leptos::task::spawn_local(follow(store, connection, history, graph, access, freshness));
 }
 
 /// After the stream failed in token mode: asks whether the session still holds, and when it
@@ -143,10 +156,11 @@ async fn follow(
     history: Option<HistoryStore>,
     graph: Option<GraphStore>,
     access: Option<AccessStore>,
+    freshness: Option<RwSignal<Option<Freshness>>>,
 ) {
     let mut attempt = 0;
     loop {
-        if stream_once(store, connection, history, graph).await {
+        if stream_once(store, connection, history, graph, freshness).await {
             // The stream was up, so this is a fresh outage: start the backoff from the bottom.
             attempt = 0;
         }
@@ -177,6 +191,7 @@ async fn stream_once(
     connection: Connection,
     history: Option<HistoryStore>,
     graph: Option<GraphStore>,
+    freshness: Option<RwSignal<Option<Freshness>>>,
 ) -> bool {
     let source = match web_sys::EventSource::new(EVENTS_URL) {
         Ok(source) => source,
@@ -226,6 +241,12 @@ async fn stream_once(
                     if matches!(event, ServerEvent::Routes(_)) {
                         // A full list heals whatever an unreadable event would have said.
                         connection.problem.set(None);
+                    }
+                    if let (Some(signal), ServerEvent::Routes(r)) = (freshness, &event) {
+                        signal.set(Some(r.freshness.clone()));
+                    }
+                    if let (Some(signal), ServerEvent::Graph(g)) = (freshness, &event) {
+                        signal.set(Some(g.freshness.clone()));
                     }
                     match event {
                         ServerEvent::Change(change) => {

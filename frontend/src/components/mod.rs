@@ -2,4 +2,5 @@
 
 pub mod connection_banner;
 pub mod copy_link;
+pub mod stale_banner;
 pub mod theme_toggle;

@@ -158,6 +158,7 @@ pub fn graph(nodes: usize, edges: usize) -> Graph {
         },
         window_seconds: 30,
         generated_at: 0.0,
+        freshness: Default::default(),
     }
 }
 

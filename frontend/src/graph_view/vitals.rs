@@ -234,6 +234,7 @@ mod tests {
             metrics: MetricsStatus::default(),
             window_seconds: 30,
             generated_at: 0.0,
+            freshness: Default::default(),
         }
     }
 
