@@ -4,6 +4,7 @@
 
 mod events;
 mod graph;
+pub mod openapi;
 mod rollout;
 mod session;
 mod settings;
@@ -41,6 +42,7 @@ pub fn api() -> Router<AppState> {
         .merge(rollout::router())
         .merge(session::router())
         .merge(settings::router())
+        .merge(openapi::router())
         // Liveness and readiness for Kubernetes probes: the process serves requests.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         // Unknown API paths answer in JSON; everything else falls through to the browser app.
