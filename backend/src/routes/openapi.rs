@@ -208,11 +208,17 @@ fn list_routes() {}
 #[utoipa::path(put, path = "/api/v1/namespaces/{namespace}/virtualservices/{name}/routes/{index}/weights",
     tag = "routes",
     params(
-        ("namespace" = String, Path, description = "The VirtualService's namespace."),
-        ("name" = String, Path, description = "The VirtualService's name."),
-        ("index" = u64, Path, description = "The route's position in `spec.http`."),
+        ("namespace" = String, Path, description = "The VirtualService's namespace.", example = "hands-on"),
+        ("name" = String, Path, description = "The VirtualService's name.", example = "review"),
+        ("index" = u64, Path, description = "The route's position in `spec.http`.", example = 1),
     ),
-    request_body = p::SetWeightsRequest,
+    request_body(content = p::SetWeightsRequest, example = json!({
+        "weights": {"old": 80, "new": 20},
+        "expected": [
+            {"host": "review", "subset": "old", "weight": 100},
+            {"host": "review", "subset": "new", "weight": 0}
+        ]
+    })),
     responses(
         (status = 200, description = "The weights are set (or already were: `changed` is false).", body = p::SetWeightsResponse),
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
@@ -251,7 +257,10 @@ fn graph() {}
 /// One split for the VirtualServices named (at least one); each target's old/new route is the
 /// last weighted route whose destinations are exactly the subsets named in the weights.
 #[utoipa::path(post, path = "/api/v1/shift", tag = "rollout",
-    request_body = p::ShiftRequest,
+    request_body(content = p::ShiftRequest, example = json!({
+        "targets": [{"namespace": "hands-on", "name": "review"}, {"namespace": "hands-on", "name": "product"}],
+        "weights": {"old": 50, "new": 50}
+    })),
     responses(
         (status = 200, description = "What happened to each target; failures carry the status the single-route API would answer.", body = p::ShiftResponse),
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
