@@ -5,7 +5,7 @@
 # response of the documented content type and schema. Valid and invalid requests both
 # (--mode all), the CSRF header on every request, a bounded number of examples per operation.
 # Prints the request count; fails on any finding or if the console dies.
-#   scripts/fuzz-api.sh                       examples per operation: $FUZZ_EXAMPLES (default 100)
+#   scripts/fuzz-api.sh                       examples per operation: $FUZZ_EXAMPLES (default 300)
 #   FUZZ_SEED=N scripts/fuzz-api.sh           a reproducible run (default: a random seed, printed)
 #   FUZZ_KEEP=DIR scripts/fuzz-api.sh         keeps the run (schemathesis events, console logs) in DIR
 # The event stream (/api/v1/events) never ends, so it is left out: schemathesis reads whole bodies.
@@ -15,7 +15,7 @@ cd "$root"
 
 schemathesis_version="4.32.5"
 venv="$root/target/fuzz-venv"
-examples="${FUZZ_EXAMPLES:-100}"
+examples="${FUZZ_EXAMPLES:-300}"
 seed="${FUZZ_SEED:-$RANDOM}"
 binary="$root/target/debug/switchyard"
 
@@ -53,7 +53,8 @@ done
 echo "fuzz-api: demo at $base; schemathesis $schemathesis_version, $examples examples per operation, seed $seed"
 
 status=0
-"$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
+# From the scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+(cd "$work" && "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --mode all \
     --max-examples "$examples" \
@@ -64,7 +65,7 @@ status=0
     --exclude-path /api/v1/events \
     --suppress-health-check all \
     --report ndjson --report-ndjson-path "$work/events.ndjson" \
-    --no-color || status=$?
+    --no-color) || status=$?
 
 # The request count: every interaction (a request and its response) schemathesis recorded.
 requests="$(python3 - "$work/events.ndjson" <<'EOF'

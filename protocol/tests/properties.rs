@@ -47,7 +47,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn parse_weight_takes_exactly_the_whole_numbers_0_to_100(text in "\\PC{0,6}|[ 0-9+.e-]{0,6}") {
+    fn parse_weight_takes_exactly_the_whole_numbers_0_to_100(text in "\\PC{0,6}|[ 0-9+.e-]{0,6}|[ \t]?[0-9]{1,4}[ \t]?") {
         match (parse_weight("new", &text), expected_weight(&text)) {
             (Ok(w), Some(e)) => prop_assert_eq!(w, e),
             (Err(WeightError::NotAWeight { key, .. }), None) => prop_assert_eq!(key, "new"),
@@ -65,9 +65,17 @@ proptest! {
     }
 
     #[test]
-    fn numbers_above_100_are_out_of_range_never_clamped(n in 101u64..u64::MAX) {
-        let refused = matches!(parse_weight("old", &n.to_string()), Err(WeightError::OutOfRange { .. }));
-        prop_assert!(refused);
+    fn numbers_up_to_100_read_as_themselves_and_above_are_out_of_range(
+        n in prop_oneof![95u64..=105, 0u64..=1000, any::<u64>()],
+    ) {
+        let got = parse_weight("old", &n.to_string());
+        if n <= u64::from(TOTAL) {
+            prop_assert_eq!(got, Ok(n as u32));
+        } else {
+            // Never clamped, never wrapped: the number as typed, or u32::MAX past it.
+            let weight = u32::try_from(n).unwrap_or(u32::MAX);
+            prop_assert_eq!(got, Err(WeightError::OutOfRange { key: "old".into(), weight }));
+        }
     }
 
     #[test]

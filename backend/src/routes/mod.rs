@@ -2,6 +2,8 @@
 //! here the guards every request passes (the host allow-list, the CSRF check on writes), the body
 //! limit, and the decoding of bodies into `Error`s.
 
+#[cfg(test)]
+mod decode_props;
 mod events;
 mod graph;
 pub mod openapi;
