@@ -153,6 +153,7 @@ impl utoipa::Modify for Common {
             ];
             for (method, operation) in operations {
                 let Some(operation) = operation else { continue };
+                optional_body(operation);
                 let responses = &mut operation.responses.responses;
                 responses.entry("421".into()).or_insert_with(|| {
                     response(
@@ -185,6 +186,33 @@ impl utoipa::Modify for Common {
                     ))
                     .build();
                 operation.parameters.get_or_insert_with(Vec::new).push(csrf);
+            }
+        }
+    }
+}
+
+/// utoipa writes an optional body (`Option<T>`) as a required body that may be JSON `null`; these
+/// actions mean "no body, or `{}`" (`null` is refused), so the body is `T` and not required.
+fn optional_body(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let Some(body) = operation.request_body.as_mut() else {
+        return;
+    };
+    for content in body.content.values_mut() {
+        let Some(RefOr::T(Schema::OneOf(one))) = &content.schema else {
+            continue;
+        };
+        let refs: Vec<_> = one
+            .items
+            .iter()
+            .filter(|item| matches!(item, RefOr::Ref(_)))
+            .cloned()
+            .collect();
+        if let [only] = refs.as_slice() {
+            if one.items.len() == 2 {
+                content.schema = Some(only.clone());
+                body.required = Some(Required::False);
             }
         }
     }
@@ -482,6 +510,15 @@ mod tests {
             }
         }
         assert_eq!(writes, 5);
+        // Parameterless actions: no body, or `{}`; JSON `null` is not offered.
+        for (path, method) in [("/api/v1/rollback", "post"), ("/api/v1/session", "delete")] {
+            let body = &json["paths"][path][method]["requestBody"];
+            assert_eq!(body["required"], false, "{method} {path}");
+            assert_eq!(
+                body["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/NoParameters"
+            );
+        }
         // Strict bodies say so: unknown fields are not allowed.
         assert_eq!(
             json["components"]["schemas"]["SetWeightsRequest"]["additionalProperties"],
