@@ -7,6 +7,7 @@
 # Prints the request count; fails on any finding or if the console dies.
 #   scripts/fuzz-api.sh                       examples per operation: $FUZZ_EXAMPLES (default 300)
 #   FUZZ_SEED=N scripts/fuzz-api.sh           a reproducible run (default: a random seed, printed)
+#   FUZZ_AUTH=token scripts/fuzz-api.sh      the demo in another auth mode (default anonymous)
 #   FUZZ_KEEP=DIR scripts/fuzz-api.sh         keeps the run (schemathesis events, console logs) in DIR
 # The event stream (/api/v1/events) never ends, so it is left out: schemathesis reads whole bodies.
 set -euo pipefail
@@ -40,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Port 0: the console picks a free port and prints its URL on stdout.
-"$binary" demo --listen 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
+"$binary" demo --listen 127.0.0.1:0 --auth "${FUZZ_AUTH:-anonymous}" >"$work/stdout" 2>"$work/stderr" &
 console_pid=$!
 base=""
 for _ in $(seq 200); do
@@ -50,7 +51,7 @@ for _ in $(seq 200); do
     sleep 0.1
 done
 [[ -n "$base" ]] || { echo "fuzz-api: the demo printed no URL" >&2; exit 1; }
-echo "fuzz-api: demo at $base; schemathesis $schemathesis_version, $examples examples per operation, seed $seed"
+echo "fuzz-api: demo (${FUZZ_AUTH:-anonymous} mode) at $base; schemathesis $schemathesis_version, $examples examples per operation, seed $seed"
 
 status=0
 # From the scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
