@@ -2,8 +2,6 @@
 //! here the guards every request passes (the host allow-list, the CSRF check on writes), the body
 //! limit, and the decoding of bodies into `Error`s.
 
-#[cfg(test)]
-mod decode_props;
 mod events;
 mod graph;
 pub mod openapi;
@@ -173,7 +171,7 @@ fn too_large() -> Error {
 /// The body of an action that takes no parameters (`what`, e.g. "a rollback"): nothing, or `{}`.
 /// Anything else is refused rather than ignored, so a client never believes it asked for
 /// something the console did not do.
-pub(crate) fn no_parameters(body: &[u8], what: &str) -> Result<(), Error> {
+pub fn no_parameters(body: &[u8], what: &str) -> Result<(), Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }

@@ -2,13 +2,16 @@
 //! (`cluster::weights::plan`: any valid split gives a patch whose `test` op guards the route and
 //! whose result adds up to 100; anything invalid is an error, never a panic) and the PromQL
 //! response parser (`metrics::parse::instant_vector`: arbitrary JSON or bytes never panic;
-//! well-formed vectors read back exactly).
+//! well-formed vectors read back exactly), and the body decoder of the actions without parameters
+//! (`routes::no_parameters`: nothing, blanks or `{}`; any other body is 422 naming what it carried).
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::{json, Value};
 use switchyard_console::cluster::weights::{plan, PlanError};
+use switchyard_console::error::{Error, Failure};
 use switchyard_console::metrics::parse::{instant_vector, ParseError};
+use switchyard_console::routes::no_parameters;
 use switchyard_protocol::{ExpectedDestination, SetWeightsRequest};
 
 /// A VirtualService whose route `index` (after `index` single-destination routes) has one
@@ -286,6 +289,44 @@ fn the_generated_splits_add_up_to_100() {
         for _ in 0..50 {
             let s = split(n).new_tree(&mut runner).unwrap().current();
             assert_eq!((s.len(), s.iter().sum::<u32>()), (n, 100), "{s:?}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn blanks_and_empty_objects_are_no_parameters(
+        left in "[ \t\r\n]{0,3}", inner in "[ \t\r\n]{0,3}", right in "[ \t\r\n]{0,3}", object in any::<bool>(),
+    ) {
+        let body = if object { format!("{left}{{{inner}}}{right}") } else { format!("{left}{right}") };
+        prop_assert!(no_parameters(body.as_bytes(), "a rollback").is_ok(), "{:?}", body);
+    }
+
+    #[test]
+    fn any_field_is_refused_by_name(
+        fields in prop::collection::btree_map("[a-zA-Z_][a-zA-Z0-9_]{0,8}", any::<i32>(), 1..4),
+    ) {
+        let body = serde_json::to_vec(&fields).unwrap();
+        let error = no_parameters(&body, "a rollback").unwrap_err();
+        let failure = Failure::from(error);
+        prop_assert_eq!(failure.status.as_u16(), 422);
+        for name in fields.keys() {
+            let quoted = format!("`{name}`");
+            prop_assert!(failure.message.contains(&quoted), "{}", failure.message);
+        }
+    }
+
+    #[test]
+    fn any_other_body_is_refused_never_a_panic(body in prop::collection::vec(any::<u8>(), 1..48)) {
+        let blank = body.iter().all(u8::is_ascii_whitespace);
+        let empty_object = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body)
+            .is_ok_and(|m| m.is_empty());
+        match no_parameters(&body, "signing out") {
+            Ok(()) => prop_assert!(blank || empty_object, "{:?}", String::from_utf8_lossy(&body)),
+            Err(Error::Invalid(message)) => prop_assert!(message.starts_with("signing out takes no parameters")),
+            Err(other) => prop_assert!(false, "{other:?}"),
         }
     }
 }
