@@ -22,6 +22,8 @@ missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
+# scripts/fuzz-api.sh: a venv for schemathesis (Debian splits venv/ensurepip out of python3).
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v prometheus >/dev/null || missing+=(prometheus)

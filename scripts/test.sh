@@ -38,3 +38,5 @@ export SWITCHYARD_REAL_KUBECONFIG
 
 step "tests (simulated and real clusters)"
 cargo test --workspace --no-fail-fast
+
+step "API fuzzing: schemathesis against the demo's OpenAPI document"; scripts/fuzz-api.sh

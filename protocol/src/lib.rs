@@ -15,6 +15,7 @@ pub use subsets::Subsets;
 
 /// Every error the API returns: a stable machine code and a sentence a person can act on.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable, lowercase identifier such as `not_found`, `conflict`, `invalid`, `upstream`.
     pub code: String,
@@ -26,6 +27,7 @@ pub struct ApiError {
 
 /// `GET /api/v1/routes`: every VirtualService in scope.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoutesResponse {
     pub virtual_services: Vec<VirtualServiceRoutes>,
     /// How current this list is (the cache's last contact with the API server).
@@ -62,6 +64,7 @@ pub struct Contact {
 
 /// One VirtualService and its HTTP routes.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VirtualServiceRoutes {
     pub namespace: String,
     pub name: String,
@@ -79,6 +82,7 @@ impl VirtualServiceRoutes {
 
 /// One entry of `spec.http`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HttpRoute {
     /// Position in `spec.http`; Istio evaluates routes in this order and the first match wins.
     pub index: usize,
@@ -91,6 +95,7 @@ pub struct HttpRoute {
 
 /// One weighted destination of a route.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Destination {
     pub host: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,6 +120,7 @@ impl Destination {
 /// `PUT /api/v1/namespaces/{ns}/virtualservices/{name}/routes/{index}/weights`. Request bodies
 /// are strict: an unknown field or a repeated key is an error, never ignored or last-wins.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetWeightsRequest {
     /// New weight per destination key (subset, or host when the destination has no subset).
@@ -126,6 +132,7 @@ pub struct SetWeightsRequest {
 
 /// A destination as the client last saw it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedDestination {
     pub host: String,
@@ -146,6 +153,7 @@ impl From<&Destination> for ExpectedDestination {
 
 /// Answer to a weight change.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetWeightsResponse {
     /// False when the route already had exactly these weights (nothing was written).
     pub changed: bool,
@@ -154,6 +162,7 @@ pub struct SetWeightsResponse {
 
 /// Pushed over `GET /api/v1/events` (server-sent events; the SSE event name is the tag).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// The full list of routes; sent first on connect and after the cache re-lists.
@@ -170,6 +179,7 @@ pub enum ServerEvent {
 
 /// `GET /api/v1/graph`: the mesh as a versioned-app graph with traffic over the metrics window.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Graph {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
@@ -186,6 +196,7 @@ pub struct Graph {
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
     /// Traffic from outside the mesh (load generator, ingress without a sidecar).
@@ -199,6 +210,7 @@ pub enum NodeKind {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Node {
     /// Stable id: `entry`, `svc:{ns}:{name}`, `wl:{ns}:{workload}`, `unknown`.
     pub id: String,
@@ -215,6 +227,7 @@ pub struct Node {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Edge {
     /// `{source}->{target}`.
     pub id: String,
@@ -233,6 +246,7 @@ pub struct Edge {
 
 /// Requested against observed split between the versions of one service.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceSplit {
     pub namespace: String,
     pub service: String,
@@ -259,6 +273,7 @@ pub struct ServiceSplit {
 /// The time since a weight change during which the observed share cannot match it yet: until one
 /// full rate window has passed.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settling {
     /// Unix seconds of the change.
     pub since: f64,
@@ -269,6 +284,7 @@ pub struct Settling {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionSplit {
     /// Subset named in the route (e.g. `old`).
     pub subset: String,
@@ -283,6 +299,7 @@ pub struct VersionSplit {
 
 /// Whether the metrics in a graph are current.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricsStatus {
     /// False when the last refresh failed: rates are from `last_success` or absent.
     pub fresh: bool,
@@ -297,6 +314,7 @@ pub struct MetricsStatus {
 /// `POST /api/v1/shift`: one split for the VirtualServices named in `targets` (at least one;
 /// rollback is the action for everything). Strict like every request body.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShiftRequest {
     pub targets: Vec<ShiftTarget>,
@@ -308,6 +326,7 @@ pub struct ShiftRequest {
 /// One VirtualService of a bulk shift. Its old/new route is the last weighted route whose
 /// destinations are exactly the subsets named in the weights.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShiftTarget {
     pub namespace: String,
@@ -320,11 +339,13 @@ pub struct ShiftTarget {
 
 /// `POST /api/v1/shift` and `POST /api/v1/rollback`: what happened per target.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShiftResponse {
     pub results: Vec<ShiftResult>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShiftResult {
     pub namespace: String,
     pub name: String,
@@ -343,6 +364,7 @@ pub struct ShiftResult {
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ShiftOutcome {
     Changed,
@@ -352,12 +374,14 @@ pub enum ShiftOutcome {
 
 /// `GET /api/v1/history`: weight changes, oldest first.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryResponse {
     pub changes: Vec<ChangeRecord>,
 }
 
 /// One recorded weight change.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeRecord {
     /// Unique id of the change.
     pub id: String,
@@ -379,6 +403,7 @@ pub struct ChangeRecord {
 
 /// `GET /api/v1/whoami`: who the console thinks the caller is, and what the auth mode allows.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhoAmI {
     /// `anonymous`, `token` or `header`.
     pub auth_mode: String,
@@ -397,6 +422,7 @@ pub struct WhoAmI {
 
 /// `GET /api/v1/settings`: how this console was started, as far as the page needs to know.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     /// The subset names of the old and the new version (`--old-subset`, `--new-subset`).
     pub subsets: Subsets,
@@ -404,11 +430,13 @@ pub struct Settings {
 
 /// `GET /api/v1/access`: whether the caller may patch each VirtualService, as the cluster says.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessResponse {
     pub virtual_services: Vec<Access>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Access {
     pub namespace: String,
     pub name: String,
@@ -420,6 +448,7 @@ pub struct Access {
 
 /// `POST /api/v1/session` (token mode): the bearer token to use for this browser session.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
     pub token: String,

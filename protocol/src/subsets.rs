@@ -19,6 +19,7 @@ const MAX_NAME_LEN: usize = 63;
 /// labels, as Istio requires of subset names. On the wire `{"old":"old","new":"new"}`; reading
 /// it checks the same rules as [`Subsets::new`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawSubsets")]
 pub struct Subsets {
     old: String,

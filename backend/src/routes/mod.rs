@@ -4,6 +4,7 @@
 
 mod events;
 mod graph;
+pub mod openapi;
 mod rollout;
 mod session;
 mod settings;
@@ -39,6 +40,7 @@ pub fn api() -> Router<AppState> {
         .merge(rollout::router())
         .merge(session::router())
         .merge(settings::router())
+        .merge(openapi::router())
         // Liveness for Kubernetes probes: the process serves requests.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         // Readiness: the API server answered recently and every cache has synced.
@@ -189,7 +191,7 @@ fn too_large() -> Error {
 /// The body of an action that takes no parameters (`what`, e.g. "a rollback"): nothing, or `{}`.
 /// Anything else is refused rather than ignored, so a client never believes it asked for
 /// something the console did not do.
-pub(crate) fn no_parameters(body: &[u8], what: &str) -> Result<(), Error> {
+pub fn no_parameters(body: &[u8], what: &str) -> Result<(), Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }

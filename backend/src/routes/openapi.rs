@@ -1,0 +1,528 @@
+//! `GET /api/v1/openapi.json`: the console's HTTP API as an OpenAPI 3.1 document, assembled here
+//! once (utoipa) from the wire types' schemas (`switchyard-protocol`, feature `openapi`) and the
+//! path descriptions below. Every `/api/v1` route the router serves is described here, with its
+//! request body, every status it can answer and the `ApiError` body of each failure; a unit test
+//! reads the routers' sources and fails when a route and this document disagree.
+//!
+//! The handlers live in their own modules; the descriptions are kept here on stand-in functions
+//! (utoipa's `#[utoipa::path]` needs a function to hang on), so the handlers stay unannotated.
+//! What every operation shares is added by [`Common`]: the 421 of the host guard on every
+//! operation, and on every write the CSRF header (`x-requested-by`) and the statuses of the write
+//! guards and the strict body decoders (400, 403, 413, 422).
+
+use std::sync::LazyLock;
+
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use switchyard_protocol as p;
+use utoipa::openapi::path::{HttpMethod, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{Ref, Required, ResponseBuilder};
+use utoipa::OpenApi;
+
+use super::CSRF_HEADER;
+use crate::state::AppState;
+
+pub const PATH: &str = "/api/v1/openapi.json";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(PATH, get(openapi_json))
+}
+
+/// The document as JSON, built on first use.
+static JSON: LazyLock<String> = LazyLock::new(|| {
+    document()
+        .to_json()
+        .unwrap_or_else(|e| format!(r#"{{"error":"the OpenAPI document did not serialize: {e}"}}"#))
+});
+
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        JSON.as_str(),
+    )
+}
+
+/// The OpenAPI document of every `/api/v1` endpoint.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The body of an action without parameters (rollback, signing out): nothing, or `{}` (a schema
+/// only: `super::no_parameters` reads these bodies).
+pub struct NoParameters;
+
+impl utoipa::PartialSchema for NoParameters {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ))
+            .description(Some("Takes no parameters: nothing, or `{}`."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for NoParameters {}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchyard console API",
+        description = "Shift live traffic between service versions by editing Istio VirtualService \
+                       weights. Every failure answers an `ApiError` body. Writes (every method but \
+                       GET) need the `x-requested-by` header (any value) and a loopback Host or one \
+                       the console was started with (`--allowed-host`); request bodies are strict: \
+                       unknown fields and repeated keys are refused with 422."
+    ),
+    paths(
+        list_routes,
+        set_weights,
+        events,
+        graph,
+        shift,
+        rollback,
+        history,
+        access,
+        whoami,
+        sign_in,
+        sign_out,
+        settings,
+        openapi_document,
+    ),
+    components(schemas(p::ServerEvent, NoParameters)),
+    modifiers(&Common),
+    tags(
+        (name = "routes", description = "VirtualServices and their weighted routes"),
+        (name = "rollout", description = "Bulk shifts, rollback, history and access"),
+        (name = "live", description = "The traffic graph and the event stream"),
+        (name = "session", description = "Who the caller is; signing in and out in token mode"),
+        (name = "meta", description = "How this console was started; this document"),
+    )
+)]
+struct ApiDoc;
+
+/// What every operation shares (see the module comment), added to each after the derive.
+struct Common;
+
+/// (status, description) of the failures every write can answer before its handler runs or
+/// while it decodes the body.
+const WRITE_FAILURES: [(&str, &str); 4] = [
+    (
+        "400",
+        "The request is malformed: not JSON, not a JSON body, a bad path parameter.",
+    ),
+    (
+        "403",
+        "The write is refused: no x-requested-by header, a cross-origin Origin, or a caller \
+         this console does not accept writes from.",
+    ),
+    ("413", "The request body is larger than 2 MiB."),
+    (
+        "422",
+        "The body is well-formed JSON but breaks a rule: a wrong type, a missing, unknown or \
+         repeated field, weights that are not whole numbers 0..=100 adding up to 100.",
+    ),
+];
+
+impl utoipa::Modify for Common {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let error = || {
+            utoipa::openapi::ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ApiError")))
+                .build()
+        };
+        let response = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/json", error())
+                .build()
+        };
+        for (_, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (HttpMethod::Get, item.get.as_mut()),
+                (HttpMethod::Put, item.put.as_mut()),
+                (HttpMethod::Post, item.post.as_mut()),
+                (HttpMethod::Delete, item.delete.as_mut()),
+                (HttpMethod::Patch, item.patch.as_mut()),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                optional_body(operation);
+                let responses = &mut operation.responses.responses;
+                responses.entry("421".into()).or_insert_with(|| {
+                    response(
+                        "The request's Host is not one this console answers to (loopback \
+                         names, or those given with --allowed-host): the DNS-rebinding guard.",
+                    )
+                    .into()
+                });
+                if method == HttpMethod::Get {
+                    continue;
+                }
+                for (status, description) in WRITE_FAILURES {
+                    responses
+                        .entry(status.into())
+                        .or_insert_with(|| response(description).into());
+                }
+                let csrf: Parameter = ParameterBuilder::new()
+                    .name(CSRF_HEADER)
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::True)
+                    .description(Some(
+                        "Any value: its presence proves a same-origin caller (browsers send no \
+                         custom header cross-origin without a preflight this server never grants).",
+                    ))
+                    .schema(Some(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .min_length(Some(1))
+                            .pattern(Some("^[!-~]+$")),
+                    ))
+                    .build();
+                operation.parameters.get_or_insert_with(Vec::new).push(csrf);
+            }
+        }
+    }
+}
+
+/// utoipa writes an optional body (`Option<T>`) as a required body that may be JSON `null`; these
+/// actions mean "no body, or `{}`" (`null` is refused), so the body is `T` and not required.
+fn optional_body(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let Some(body) = operation.request_body.as_mut() else {
+        return;
+    };
+    for content in body.content.values_mut() {
+        let Some(RefOr::T(Schema::OneOf(one))) = &content.schema else {
+            continue;
+        };
+        let refs: Vec<_> = one
+            .items
+            .iter()
+            .filter(|item| matches!(item, RefOr::Ref(_)))
+            .cloned()
+            .collect();
+        if let [only] = refs.as_slice() {
+            if one.items.len() == 2 {
+                content.schema = Some(only.clone());
+                body.required = Some(Required::False);
+            }
+        }
+    }
+}
+
+// The stand-ins below carry the path descriptions only; the handlers are in the modules named.
+// 401 and 503 are the caller's: in token mode a request without a session is 401, and where the
+// console asks the cluster who the caller is, a cluster that cannot answer is 503.
+
+/// Every VirtualService in scope with its HTTP routes, their weights and observed shares.
+#[utoipa::path(get, path = "/api/v1/routes", tag = "routes",
+    responses(
+        (status = 200, description = "The VirtualServices the caller may see.", body = p::RoutesResponse),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn list_routes() {}
+
+/// Sets the weights of one route, if its destinations are still as the client saw them.
+#[utoipa::path(put, path = "/api/v1/namespaces/{namespace}/virtualservices/{name}/routes/{index}/weights",
+    tag = "routes",
+    params(
+        ("namespace" = String, Path, description = "The VirtualService's namespace.", example = "hands-on"),
+        ("name" = String, Path, description = "The VirtualService's name.", example = "review"),
+        ("index" = u64, Path, description = "The route's position in `spec.http`.", example = 1),
+    ),
+    request_body(content = p::SetWeightsRequest, example = json!({
+        "weights": {"old": 80, "new": 20},
+        "expected": [
+            {"host": "review", "subset": "old", "weight": 100},
+            {"host": "review", "subset": "new", "weight": 0}
+        ]
+    })),
+    responses(
+        (status = 200, description = "The weights are set (or already were: `changed` is false).", body = p::SetWeightsResponse),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 403, description = "The console or the cluster refuses this caller's write.", body = p::ApiError),
+        (status = 404, description = "No such VirtualService or route in scope.", body = p::ApiError),
+        (status = 409, description = "The route changed since the client saw it; `current` is the route now.", body = p::ApiError),
+        (status = 422, description = "The weights break the policy or do not fit the route; `current` may carry the route.", body = p::ApiError),
+        (status = 503, description = "The Kubernetes API server could not be reached or failed.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn set_weights() {}
+
+/// Server-sent events: `routes` and `graph` on connect, then every change as it happens. Each
+/// message's `event:` is the `type` of its `data`, a `ServerEvent` in JSON.
+#[utoipa::path(get, path = "/api/v1/events", tag = "live",
+    responses(
+        (status = 200, description = "An endless `text/event-stream`; each `data:` line is a ServerEvent.",
+            content_type = "text/event-stream", body = String),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn events() {}
+
+/// The latest traffic graph (versioned apps, edges with rates, requested against observed
+/// splits), restricted to the namespaces the caller may see.
+#[utoipa::path(get, path = "/api/v1/graph", tag = "live",
+    responses(
+        (status = 200, description = "The latest graph snapshot.", body = p::Graph),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn graph() {}
+
+/// One split for the VirtualServices named (at least one); each target's old/new route is the
+/// last weighted route whose destinations are exactly the subsets named in the weights.
+#[utoipa::path(post, path = "/api/v1/shift", tag = "rollout",
+    request_body(content = p::ShiftRequest, example = json!({
+        "targets": [{"namespace": "hands-on", "name": "review"}, {"namespace": "hands-on", "name": "product"}],
+        "weights": {"old": 50, "new": 50}
+    })),
+    responses(
+        (status = 200, description = "What happened to each target; failures carry the status the single-route API would answer.", body = p::ShiftResponse),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 422, description = "Empty targets, or weights that break the policy.", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn shift() {}
+
+/// Every old/new route in scope back to 100% old. Takes no parameters.
+#[utoipa::path(post, path = "/api/v1/rollback", tag = "rollout",
+    request_body(content = Option<NoParameters>, description = "Nothing, or `{}`."),
+    responses(
+        (status = 200, description = "What happened to each VirtualService in scope.", body = p::ShiftResponse),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 422, description = "The body has parameters (a rollback takes none).", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn rollback() {}
+
+/// Weight changes, oldest first, made here or elsewhere (kubectl, scripts).
+#[utoipa::path(get, path = "/api/v1/history", tag = "rollout",
+    responses(
+        (status = 200, description = "The recorded changes in the namespaces the caller may see.", body = p::HistoryResponse),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn history() {}
+
+/// Whether the caller may patch each VirtualService in scope, as the cluster says.
+#[utoipa::path(get, path = "/api/v1/access", tag = "rollout",
+    responses(
+        (status = 200, description = "One answer per VirtualService the caller may see.", body = p::AccessResponse),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn access() {}
+
+/// Who the console thinks the caller is and whether it accepts their writes. Never fails: an
+/// unknown caller is told why in `reason`.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "session",
+    responses(
+        (status = 200, description = "The caller as the console sees them.", body = p::WhoAmI),
+    ))]
+#[allow(dead_code)]
+fn whoami() {}
+
+/// Token mode: checks a Kubernetes bearer token with the cluster and starts a session (an
+/// HttpOnly, SameSite=Strict cookie).
+#[utoipa::path(post, path = "/api/v1/session", tag = "session",
+    request_body = p::SessionRequest,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set.", body = p::WhoAmI),
+        (status = 400, description = "This console does not use tokens, or the token cannot be carried in a cookie.", body = p::ApiError),
+        (status = 401, description = "The cluster does not accept the token.", body = p::ApiError),
+        (status = 422, description = "The token is empty or has spaces or unprintable characters.", body = p::ApiError),
+        (status = 503, description = "The cluster could not check the token.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn sign_in() {}
+
+/// Signs out: the session cookie is cleared. Takes no parameters.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+    request_body(content = Option<NoParameters>, description = "Nothing, or `{}`."),
+    responses(
+        (status = 204, description = "Signed out."),
+        (status = 422, description = "The body has parameters (signing out takes none).", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn sign_out() {}
+
+/// How this console was started, as far as the page needs to know (the old and new subset
+/// names). Needs no caller.
+#[utoipa::path(get, path = "/api/v1/settings", tag = "meta",
+    responses(
+        (status = 200, description = "The console's settings.", body = p::Settings),
+    ))]
+#[allow(dead_code)]
+fn settings() {}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API.", body = Object),
+    ))]
+#[allow(dead_code)]
+fn openapi_document() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Every (METHOD, path) the routers under `src/routes` serve below `/api/v1`, read from their
+    /// `route` calls (a path literal or `PATH`, then `get(handler)`, `post(handler).delete(…)`…).
+    fn served() -> BTreeSet<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+        let route = regex::Regex::new(
+            r#"\.route\(\s*(?:"(/api/v1/[^"]*)"|PATH)\s*,\s*((?:(?:get|put|post|delete|patch)\([^()]*\)\.?)+)"#,
+        )
+        .unwrap();
+        let method = regex::Regex::new(r"(get|put|post|delete|patch)\(").unwrap();
+        let mut out = BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for c in route.captures_iter(&text) {
+                let path = c.get(1).map_or(PATH, |m| m.as_str());
+                for m in method.captures_iter(&c[2]) {
+                    out.insert((m[1].to_uppercase(), path.to_owned()));
+                }
+            }
+        }
+        out
+    }
+
+    fn documented(doc: &utoipa::openapi::OpenApi) -> BTreeSet<(String, String)> {
+        let mut out = BTreeSet::new();
+        for (path, item) in &doc.paths.paths {
+            for (name, op) in [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ] {
+                if op.is_some() {
+                    out.insert((name.to_owned(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_document_lists_every_route_the_router_serves_and_no_other() {
+        let served = served();
+        // The reader of the sources found the routes (a changed router style would hide them).
+        assert!(
+            served.contains(&(
+                "PUT".into(),
+                "/api/v1/namespaces/{namespace}/virtualservices/{name}/routes/{index}/weights"
+                    .into()
+            )) && served.contains(&("DELETE".into(), "/api/v1/session".into()))
+                && served.contains(&("GET".into(), PATH.into())),
+            "{served:?}"
+        );
+        assert_eq!(documented(&document()), served);
+    }
+
+    /// Every `$ref` in `value`.
+    fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("$ref", serde_json::Value::String(r)) => out.push(r.clone()),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_document_parses_and_every_reference_resolves() {
+        let json: serde_json::Value = serde_json::from_str(&JSON).unwrap();
+        assert_eq!(json["openapi"], "3.1.0");
+        let back: utoipa::openapi::OpenApi = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+        let mut all = Vec::new();
+        refs(&json, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{r} is not a schema reference"));
+            assert!(
+                json["components"]["schemas"].get(name).is_some(),
+                "{r} does not resolve"
+            );
+        }
+    }
+
+    #[test]
+    fn writes_need_the_csrf_header_and_every_failure_is_an_api_error() {
+        let json: serde_json::Value = serde_json::from_str(&JSON).unwrap();
+        let mut writes = 0;
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                assert!(responses.contains_key("421"), "{method} {path}");
+                for (status, response) in responses {
+                    if !status.starts_with('2') {
+                        assert_eq!(
+                            response["content"]["application/json"]["schema"]["$ref"],
+                            "#/components/schemas/ApiError",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+                let csrf = op["parameters"].as_array().and_then(|ps| {
+                    ps.iter()
+                        .find(|p| p["name"] == CSRF_HEADER && p["in"] == "header")
+                });
+                if method == "get" {
+                    assert!(csrf.is_none(), "{method} {path}");
+                } else {
+                    writes += 1;
+                    assert_eq!(csrf.map(|p| &p["required"]), Some(&true.into()), "{path}");
+                    for status in ["400", "403", "413", "422"] {
+                        assert!(responses.contains_key(status), "{method} {path} {status}");
+                    }
+                }
+            }
+        }
+        assert_eq!(writes, 5);
+        // Parameterless actions: no body, or `{}`; JSON `null` is not offered.
+        for (path, method) in [("/api/v1/rollback", "post"), ("/api/v1/session", "delete")] {
+            let body = &json["paths"][path][method]["requestBody"];
+            assert_eq!(body["required"], false, "{method} {path}");
+            assert_eq!(
+                body["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/NoParameters"
+            );
+        }
+        // Strict bodies say so: unknown fields are not allowed.
+        assert_eq!(
+            json["components"]["schemas"]["SetWeightsRequest"]["additionalProperties"],
+            false
+        );
+    }
+}
