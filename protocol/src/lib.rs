@@ -38,6 +38,7 @@ pub struct RoutesResponse {
 /// How current the console's data is: its last successful contact with the API server (a watch
 /// event, a list or the periodic probe) and with the metrics source (a query that answered).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Freshness {
     pub cluster: Contact,
     /// `None` when the console has no metrics source.
@@ -47,6 +48,7 @@ pub struct Freshness {
 
 /// The last successful contact with one source, and whether it is too long ago to trust.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// Unix seconds of the last successful contact; `None` before the first.
     #[serde(default)]

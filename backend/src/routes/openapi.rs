@@ -8,7 +8,8 @@
 //! (utoipa's `#[utoipa::path]` needs a function to hang on), so the handlers stay unannotated.
 //! What every operation shares is added by [`Common`]: the 421 of the host guard on every
 //! operation, and on every write the CSRF header (`x-requested-by`) and the statuses of the write
-//! guards and the strict body decoders (400, 403, 413, 422).
+//! guards and the strict body decoders (400, 403, 413, 415, 422), and on every operation the
+//! cluster's own answers kept as they are (502, and any other 4XX such as 431).
 
 use std::sync::LazyLock;
 
@@ -112,7 +113,7 @@ struct Common;
 
 /// (status, description) of the failures every write can answer before its handler runs or
 /// while it decodes the body.
-const WRITE_FAILURES: [(&str, &str); 4] = [
+const WRITE_FAILURES: [(&str, &str); 5] = [
     (
         "400",
         "The request is malformed: not JSON, not a JSON body, a bad path parameter.",
@@ -122,7 +123,14 @@ const WRITE_FAILURES: [(&str, &str); 4] = [
         "The write is refused: no x-requested-by header, a cross-origin Origin, or a caller \
          this console does not accept writes from.",
     ),
-    ("413", "The request body is larger than 2 MiB."),
+    (
+        "413",
+        "The request body is larger than the console accepts (--max-body, 2 MiB unless set).",
+    ),
+    (
+        "415",
+        "The body does not say it is JSON (Content-Type: application/json).",
+    ),
     (
         "422",
         "The body is well-formed JSON but breaks a rule: a wrong type, a missing, unknown or \
@@ -155,6 +163,18 @@ impl utoipa::Modify for Common {
                 let Some(operation) = operation else { continue };
                 optional_body(operation);
                 let responses = &mut operation.responses.responses;
+                // What the cluster answered, kept: a failing API server, and any other client
+                // error it gave (e.g. 431 for headers too large) with its message.
+                responses.entry("502".into()).or_insert_with(|| {
+                    response("The Kubernetes API server answered with a failure (5xx).").into()
+                });
+                responses.entry("4XX".into()).or_insert_with(|| {
+                    response(
+                        "Another refusal by the Kubernetes API server (e.g. 431), with its \
+                         status and message (code rejected_by_cluster).",
+                    )
+                    .into()
+                });
                 responses.entry("421".into()).or_insert_with(|| {
                     response(
                         "The request's Host is not one this console answers to (loopback \
