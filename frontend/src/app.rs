@@ -9,7 +9,7 @@ use crate::{
     rollout::{
         health_banner::HealthBanner, history_timeline::HistoryTimeline,
         rollback_button::provide_rollback_request, rollout_actions::RolloutActions, session,
-        session_gate::SessionGate, who_am_i::WhoAmI,
+        session_gate::SessionGate, toolbar::Toolbar, who_am_i::WhoAmI,
     },
     state::{
         access::provide_access, history::provide_history, routes::provide_routes,
@@ -44,10 +44,15 @@ pub fn App() -> impl IntoView {
         <ConnectionBanner />
         <main class="app-main">
             <SessionGate>
+                <Toolbar />
                 <HealthBanner />
-                <GraphView />
-                <RolloutActions />
-                <RoutesPage />
+                <div class="app-workspace">
+                    <GraphView />
+                    <div class="app-controls">
+                        <RolloutActions />
+                        <RoutesPage />
+                    </div>
+                </div>
                 <HistoryTimeline />
             </SessionGate>
         </main>

@@ -64,7 +64,8 @@ impl Cluster {
         request: &SetWeightsRequest,
     ) -> Result<WeightChange, Error> {
         let object = self.cached_virtual_service(namespace, name)?;
-        self.set_weights_on(actor, namespace, name, index, request, object)
+        let operation = uuid::Uuid::new_v4().to_string();
+        self.set_weights_on(actor, namespace, name, index, request, object, &operation)
             .await
     }
 
@@ -78,6 +79,7 @@ impl Cluster {
         index: usize,
         request: &SetWeightsRequest,
         mut object: Value,
+        operation: &str,
     ) -> Result<WeightChange, Error> {
         let api = virtual_services(actor.client, namespace);
         // DestinationRules are keyed by resolved host; the plan looks them up by the route's host
@@ -105,6 +107,7 @@ impl Cluster {
                 .cloned()
                 .unwrap_or_default(),
             after: request.weights.clone(),
+            operation: Some(operation.to_owned()),
         };
         let mut plan = weights::plan(
             &object,
