@@ -71,6 +71,8 @@ impl Cluster {
 
     /// [`Cluster::set_weights`], planned on `object` as the caller last read it (the cache, or
     /// a fresh read a bulk action already made, so it is not read twice).
+    /// `operation` is the id the history groups this write under (one per bulk action).
+    #[allow(clippy::too_many_arguments)] // the public set_weights' six, the object read, the operation
     pub(super) async fn set_weights_on(
         &self,
         actor: &Actor<'_>,
