@@ -170,6 +170,7 @@ mod tests {
             name: name.into(),
             resource_version: "1".into(),
             hosts: vec![],
+            weight_managers: Vec::new(),
             routes: vec![],
         }
     }

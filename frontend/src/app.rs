@@ -15,7 +15,7 @@ use crate::{
     rollout::{
         health_banner::HealthBanner, history_timeline::HistoryTimeline,
         rollback_button::provide_rollback_request, rollout_actions::RolloutActions, session,
-        session_gate::SessionGate, who_am_i::WhoAmI,
+        session_gate::SessionGate, toolbar::Toolbar, who_am_i::WhoAmI,
     },
     state::{
         access::provide_access, history::provide_history, routes::provide_routes,
@@ -61,13 +61,18 @@ pub fn App() -> impl IntoView {
         <StaleBanner />
         <main class="app-main">
             <SessionGate>
+                {(!kiosk).then(|| view! { <Toolbar /> })}
                 <HealthBanner />
-                <GraphView />
-                {(!kiosk).then(|| view! {
-                    <RolloutActions />
-                    <RoutesPage />
-                    <HistoryTimeline />
-                })}
+                <div class="app-workspace">
+                    <GraphView />
+                    {(!kiosk).then(|| view! {
+                        <div class="app-controls">
+                            <RolloutActions />
+                            <RoutesPage />
+                        </div>
+                    })}
+                </div>
+                {(!kiosk).then(|| view! { <HistoryTimeline /> })}
             </SessionGate>
         </main>
     }

@@ -41,6 +41,7 @@ mod tests {
             name: "review".into(),
             resource_version: "1".into(),
             hosts: vec![],
+            weight_managers: Vec::new(),
             routes: vec![],
         };
         vec![
@@ -62,6 +63,7 @@ mod tests {
                 before: Default::default(),
                 after: Default::default(),
                 resource_version: "2".into(),
+                operation: None,
             }),
         ]
     }

@@ -73,6 +73,11 @@ pub struct VirtualServiceRoutes {
     pub resource_version: String,
     pub hosts: Vec<String>,
     pub routes: Vec<HttpRoute>,
+    /// Other controllers that manage this VirtualService's routes (`metadata.managedFields`
+    /// managers such as `argo-rollouts`, `flagger` or `argocd-controller` owning `spec.http`): a
+    /// change made here may be undone by them. Empty when only people and the console write.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weight_managers: Vec<String>,
 }
 
 impl VirtualServiceRoutes {
@@ -401,6 +406,11 @@ pub struct ChangeRecord {
     pub after: BTreeMap<String, u32>,
     /// The VirtualService's resourceVersion after the change.
     pub resource_version: String,
+    /// The console operation the change belongs to: one id for every route one bulk shift or
+    /// rollback changed (a single Apply is an operation of its own). Absent for changes made
+    /// elsewhere and in records written before operations were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
 }
 
 /// `GET /api/v1/whoami`: who the console thinks the caller is, and what the auth mode allows.
@@ -495,6 +505,7 @@ mod tests {
             name: "review".into(),
             resource_version: "42".into(),
             hosts: vec!["review".into()],
+            weight_managers: Vec::new(),
             routes: vec![HttpRoute {
                 index: 1,
                 name: None,
@@ -692,11 +703,23 @@ mod tests {
             before: BTreeMap::from([("new".into(), 100), ("old".into(), 0)]),
             after: BTreeMap::from([("new".into(), 0), ("old".into(), 100)]),
             resource_version: "9".into(),
+            operation: None,
         };
         let json = serde_json::to_string(&ServerEvent::Change(record.clone())).unwrap();
         assert_eq!(
             json,
             r#"{"type":"change","data":{"id":"c1","time":"2026-11-27T10:00:00Z","user":"jane","source":"rollback","namespace":"hands-on","virtual_service":"review","route_index":1,"before":{"new":100,"old":0},"after":{"new":0,"old":100},"resource_version":"9"}}"#
+        );
+        // Records of one operation carry its id; records without one (older Events) still read.
+        let grouped = ChangeRecord {
+            operation: Some("op-1".into()),
+            ..record.clone()
+        };
+        let json = serde_json::to_string(&grouped).unwrap();
+        assert!(json.ends_with(r#""resource_version":"9","operation":"op-1"}"#));
+        assert_eq!(
+            serde_json::from_str::<ChangeRecord>(&json).unwrap(),
+            grouped
         );
     }
 }

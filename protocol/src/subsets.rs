@@ -231,6 +231,7 @@ mod tests {
             name: "review".into(),
             resource_version: "7".into(),
             hosts: vec!["review".into()],
+            weight_managers: Vec::new(),
             routes: vec![
                 route(0, vec![dest(Some(new), 100)]),
                 route(1, vec![dest(Some(old), 80), dest(Some(new), 20)]),

@@ -76,6 +76,7 @@ fn inputs(synthetic: &Graph) -> (Topology, Samples) {
                     name: n.name.clone(),
                     resource_version: "1".into(),
                     hosts: vec![n.name.clone()],
+                    weight_managers: Vec::new(),
                     routes: vec![HttpRoute {
                         index: 0,
                         name: None,

@@ -289,8 +289,18 @@ impl Demo {
 
 impl Browser {
     /// Clicks the element with this test id, waiting for it to appear.
+    /// The element is scrolled to the middle of the window first, as a person would look at it:
+    /// WebDriver clicks an element that is barely in view where it is, which can be under the
+    /// page's sticky toolbar.
     pub async fn click(&self, id: &str) -> Result<()> {
-        self.wait_for(id).await?.click().await?;
+        let element = self.wait_for(id).await?;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+                vec![serde_json::to_value(&element)?],
+            )
+            .await?;
+        element.click().await?;
         Ok(())
     }
 

@@ -367,7 +367,7 @@ async fn bulk_shift_then_rollback_named(
     browser.click(ids::ROLLBACK).await?;
     browser
         .wait_for_text(ids::ROLLBACK_CONFIRM, "the confirm button", |t| {
-            t.contains("Roll back everything")
+            t.contains("Roll back")
         })
         .await?;
     let question = browser
@@ -376,8 +376,12 @@ async fn bulk_shift_then_rollback_named(
         .await?
         .text()
         .await?;
-    let asked = format!("Send ALL traffic of 3 services back to {}?", names.old);
-    if !question.contains(&asked) {
+    let ns = &demo.namespace;
+    let asked = format!(
+        "Roll back 3 services to {} 100 %: {ns}/product, {ns}/recommendation, {ns}/review",
+        names.old
+    );
+    if question != asked {
         return fail(format!("the confirmation asks {question:?}"));
     }
     // The modal dialog takes the keyboard: focus is on its confirm button.

@@ -29,6 +29,10 @@ pub struct LastChange {
     pub route_index: usize,
     pub before: BTreeMap<String, u32>,
     pub after: BTreeMap<String, u32>,
+    /// The operation (one bulk shift or rollback) this write belongs to; absent in annotations
+    /// written before operations were recorded, and then the change is its own group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
 }
 
 /// Weight per destination key (subset, or host) of each http route.
@@ -110,6 +114,7 @@ pub fn changes_between(previous: &Value, next: &Value, now: &str) -> Vec<ChangeR
             before: stamp.before,
             after: stamp.after,
             resource_version: rv,
+            operation: stamp.operation,
         }],
         None => {
             let who = last_manager(next).unwrap_or_else(|| "unknown".into());
@@ -126,6 +131,7 @@ pub fn changes_between(previous: &Value, next: &Value, now: &str) -> Vec<ChangeR
                     before: before.get(i).cloned().unwrap_or_default(),
                     after: after[i].clone(),
                     resource_version: rv.clone(),
+                    operation: None,
                 })
                 .collect()
         }
@@ -240,6 +246,7 @@ mod tests {
             route_index: 1,
             before: BTreeMap::from([("old".into(), 100), ("new".into(), 0)]),
             after: BTreeMap::from([("old".into(), 80), ("new".into(), 20)]),
+            operation: Some("op-1".into()),
         }
     }
 
@@ -256,6 +263,7 @@ mod tests {
             ("jane", "console")
         );
         assert_eq!(records[0].resource_version, "6");
+        assert_eq!(records[0].operation.as_deref(), Some("op-1"));
         assert_eq!(records[0].after["new"], 20);
     }
 
@@ -277,6 +285,7 @@ mod tests {
             BTreeMap::from([("old".into(), 80), ("new".into(), 20)])
         );
         assert_eq!(records[0].time, "now");
+        assert_eq!(records[0].operation, None);
     }
 
     #[test]
@@ -304,6 +313,25 @@ mod tests {
             "jane set route 1 of review to new 20 / old 80 (was new 0 / old 100) via console"
         );
         assert_eq!(record_from_event(&event).as_ref(), Some(record));
+    }
+
+    #[test]
+    fn events_written_before_operations_still_read() {
+        let mut event = event_for(
+            &changes_between(
+                &vs("5", 100, 0, None),
+                &vs("6", 80, 20, Some(&stamp("a"))),
+                "now",
+            )[0],
+            None,
+        );
+        let old = r#"{"id":"c1","time":"2026-11-27T10:00:00Z","user":"jane","source":"bulk","namespace":"hands-on","virtual_service":"review","route_index":1,"before":{"old":100},"after":{"old":0},"resource_version":"9"}"#;
+        event["metadata"]["annotations"][EVENT_RECORD_ANNOTATION] = json!(old);
+        let record = record_from_event(&event).expect("an old record reads");
+        assert_eq!((record.id.as_str(), record.operation), ("c1", None));
+        let old_stamp = r#"{"id":"a","time":"t","user":"jane","source":"console","route_index":1,"before":{},"after":{}}"#;
+        let old_stamp: LastChange = serde_json::from_str(old_stamp).expect("an old stamp reads");
+        assert_eq!(old_stamp.operation, None);
     }
 
     #[test]

@@ -63,8 +63,10 @@ impl Cluster {
         weights: &BTreeMap<String, u32>,
     ) -> Vec<ShiftAttempt> {
         let mut attempts = Vec::with_capacity(targets.len());
+        // One id for every change of this shift or rollback: the history groups them.
+        let operation = uuid::Uuid::new_v4().to_string();
         for target in targets {
-            let (route_index, result) = self.shift_one(actor, target, weights).await;
+            let (route_index, result) = self.shift_one(actor, target, weights, &operation).await;
             attempts.push(ShiftAttempt {
                 namespace: target.namespace.clone(),
                 name: target.name.clone(),
@@ -80,6 +82,7 @@ impl Cluster {
         actor: &Actor<'_>,
         target: &ShiftTarget,
         weights: &BTreeMap<String, u32>,
+        operation: &str,
     ) -> (Option<usize>, Result<Shifted, Error>) {
         let keys: Vec<&str> = weights.keys().map(String::as_str).collect();
         // Without the client's view, "what is there now" must be the cluster's answer: the
@@ -133,6 +136,7 @@ impl Cluster {
                 index,
                 &request,
                 object,
+                operation,
             )
             .await
             .map(|change| Shifted {

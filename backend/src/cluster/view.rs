@@ -34,7 +34,45 @@ pub fn virtual_service_routes(object: &Value) -> VirtualServiceRoutes {
         resource_version: text(&meta["resourceVersion"]),
         hosts,
         routes,
+        weight_managers: weight_managers(object),
     }
+}
+
+/// Field managers that are known rollout or GitOps controllers. A manager is one when its name is
+/// one of these or starts with one followed by `-` (`argocd-application-controller`). People's
+/// tools (`kubectl`, `kubectl-client-side-apply`, `kubectl-edit`) and the console itself are not.
+/// The names these tools use: `docs/ownership.md`.
+pub const CONTROLLER_MANAGERS: &[&str] =
+    &["argo-rollouts", "rollouts-controller", "flagger", "argocd"];
+
+/// The controllers among the field managers that own `spec.http` (all of it or any route in it),
+/// in the order `managedFields` lists them, each once.
+pub fn weight_managers(object: &Value) -> Vec<String> {
+    let Some(entries) = object
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    let mut managers: Vec<String> = Vec::new();
+    for entry in entries {
+        let Some(manager) = entry.get("manager").and_then(Value::as_str) else {
+            continue;
+        };
+        let owns_http = entry
+            .pointer("/fieldsV1/f:spec/f:http")
+            .is_some_and(|v| !v.is_null());
+        let known = CONTROLLER_MANAGERS.iter().any(|c| {
+            manager == *c
+                || manager
+                    .strip_prefix(c)
+                    .is_some_and(|rest| rest.starts_with('-'))
+        });
+        if owns_http && known && !managers.iter().any(|m| m == manager) {
+            managers.push(manager.to_owned());
+        }
+    }
+    managers
 }
 
 fn http_route(index: usize, route: &Value) -> HttpRoute {
@@ -155,6 +193,30 @@ mod tests {
                     {"destination": {"host": "review", "subset": "new"}, "weight": 3}]}
             ]}
         })
+    }
+
+    #[test]
+    fn controllers_owning_http_are_weight_managers() {
+        let mut vs = review();
+        vs["metadata"]["managedFields"] = json!([
+            {"manager": "kubectl-client-side-apply", "operation": "Update",
+             "fieldsV1": {"f:spec": {"f:http": {}}}},
+            {"manager": "argo-rollouts", "operation": "Apply",
+             "fieldsV1": {"f:spec": {"f:http": {}, "f:hosts": {}}}},
+            {"manager": "argocd-controller", "operation": "Apply",
+             "fieldsV1": {"f:metadata": {"f:labels": {}}}},
+            {"manager": "flagger", "operation": "Update",
+             "fieldsV1": {"f:spec": {"f:http": {}}}},
+            {"manager": "argo-rollouts", "operation": "Update",
+             "fieldsV1": {"f:spec": {"f:http": {}}}},
+            {"manager": "argocdx", "fieldsV1": {"f:spec": {"f:http": {}}}}
+        ]);
+        // argocd-controller owns only labels; argocdx is not argocd; each manager once.
+        assert_eq!(
+            virtual_service_routes(&vs).weight_managers,
+            ["argo-rollouts", "flagger"]
+        );
+        assert!(virtual_service_routes(&review()).weight_managers.is_empty());
     }
 
     #[test]

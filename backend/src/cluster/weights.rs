@@ -414,6 +414,7 @@ mod tests {
             route_index: 1,
             before: BTreeMap::from([("old".into(), 100), ("new".into(), 0)]),
             after: BTreeMap::from([("old".into(), 80), ("new".into(), 20)]),
+            operation: None,
         };
         let p = plan(
             &review(100, 0),

@@ -64,12 +64,15 @@ impl Cluster {
         request: &SetWeightsRequest,
     ) -> Result<WeightChange, Error> {
         let object = self.cached_virtual_service(namespace, name)?;
-        self.set_weights_on(actor, namespace, name, index, request, object)
+        let operation = uuid::Uuid::new_v4().to_string();
+        self.set_weights_on(actor, namespace, name, index, request, object, &operation)
             .await
     }
 
     /// [`Cluster::set_weights`], planned on `object` as the caller last read it (the cache, or
     /// a fresh read a bulk action already made, so it is not read twice).
+    /// `operation` is the id the history groups this write under (one per bulk action).
+    #[allow(clippy::too_many_arguments)] // the public set_weights' six, the object read, the operation
     pub(super) async fn set_weights_on(
         &self,
         actor: &Actor<'_>,
@@ -78,6 +81,7 @@ impl Cluster {
         index: usize,
         request: &SetWeightsRequest,
         mut object: Value,
+        operation: &str,
     ) -> Result<WeightChange, Error> {
         let api = virtual_services(actor.client, namespace);
         // DestinationRules are keyed by resolved host; the plan looks them up by the route's host
@@ -105,6 +109,7 @@ impl Cluster {
                 .cloned()
                 .unwrap_or_default(),
             after: request.weights.clone(),
+            operation: Some(operation.to_owned()),
         };
         let mut plan = weights::plan(
             &object,

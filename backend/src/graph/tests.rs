@@ -47,6 +47,7 @@ fn review_vs(old: u32, new: u32) -> VirtualServiceRoutes {
         name: "review".into(),
         resource_version: "3".into(),
         hosts: vec!["review".into()],
+        weight_managers: Vec::new(),
         routes: vec![
             HttpRoute {
                 index: 0,

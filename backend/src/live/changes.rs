@@ -98,6 +98,7 @@ mod tests {
             name: "review".into(),
             resource_version: "1".into(),
             hosts: vec!["review".into()],
+            weight_managers: Vec::new(),
             routes: vec![
                 HttpRoute {
                     index: 0,
@@ -149,6 +150,7 @@ mod tests {
             before: BTreeMap::new(),
             after: BTreeMap::new(),
             resource_version: "2".into(),
+            operation: None,
         };
         let mut changes = RouteChanges::default();
         changes.observe(

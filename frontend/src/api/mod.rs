@@ -9,6 +9,9 @@ pub mod rollout;
 use std::fmt;
 use switchyard_protocol::ApiError;
 
+/// What a request that got no answer reads as on the page.
+pub const NETWORK_MESSAGE: &str = "cannot reach the console — retrying";
+
 /// Everything that can go wrong talking to the server.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Error {
@@ -34,7 +37,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Network(detail) => write!(f, "could not reach the server: {detail}"),
+            // The browser's own words ("TypeError: Failed to fetch") mean nothing to a person;
+            // the live stream keeps reconnecting, and the page refreshes when it is back.
+            Error::Network(_) => f.write_str(NETWORK_MESSAGE),
             Error::Api(e) => f.write_str(&e.message),
             Error::Decode(detail) => write!(f, "could not read the server's answer: {detail}"),
         }

@@ -34,6 +34,29 @@ struct Candidate {
     permission: Permission,
 }
 
+/// The VirtualServices the person unticked in the bulk panel. Shared with the rollback button,
+/// which leaves them out too (and names the ones it will return).
+#[derive(Clone, Copy)]
+pub struct BulkChoice {
+    pub unticked: RwSignal<BTreeSet<VsKey>>,
+}
+
+/// Makes one choice available to the bulk panel and the rollback button below.
+pub fn provide_bulk_choice() -> BulkChoice {
+    let choice = BulkChoice {
+        unticked: RwSignal::new(BTreeSet::new()),
+    };
+    provide_context(choice);
+    choice
+}
+
+/// The provided choice, or a private one where none was provided.
+pub fn use_bulk_choice() -> BulkChoice {
+    use_context::<BulkChoice>().unwrap_or_else(|| BulkChoice {
+        unticked: RwSignal::new(BTreeSet::new()),
+    })
+}
+
 fn split_now(subsets: &Subsets, vs: &VirtualServiceRoutes) -> Option<(u32, u32)> {
     subsets.shift_route(vs).map(|route| subsets.split_of(route))
 }
@@ -45,7 +68,7 @@ pub fn BulkShift() -> impl IntoView {
     let settings = use_settings();
     // Unticked by the person; everything else that may be changed is chosen, including
     // VirtualServices that appear later.
-    let unticked = RwSignal::new(BTreeSet::<VsKey>::new());
+    let unticked = use_bulk_choice().unticked;
     let old_weight = RwSignal::new(None::<u32>);
     // Why the typed weight is not one; while set there is no preview and nothing to apply.
     let weight_error = RwSignal::new(None::<String>);

@@ -11,11 +11,16 @@ pub fn ConfirmDialog(
     /// The question, e.g. "Send ALL traffic of 3 services back to old?".
     #[prop(into)]
     question: Signal<String>,
-    confirm_label: &'static str,
-    confirm_test_id: &'static str,
-    cancel_test_id: &'static str,
+    #[prop(into)] confirm_label: String,
+    #[prop(into)] confirm_test_id: String,
+    #[prop(into)] cancel_test_id: String,
     on_confirm: Callback<()>,
+    /// The question's element id, unique on the page where several dialogs are.
+    #[prop(optional, into)]
+    question_id: Option<String>,
 ) -> impl IntoView {
+    let question_id = question_id.unwrap_or_else(|| "confirm-dialog-question".to_owned());
+    let labelled_by = question_id.clone();
     let dialog = NodeRef::<html::Dialog>::new();
     Effect::new(move |_| {
         let Some(element) = dialog.get() else { return };
@@ -32,10 +37,10 @@ pub fn ConfirmDialog(
         <dialog
             class="confirm-dialog"
             node_ref=dialog
-            aria-labelledby="confirm-dialog-question"
+            aria-labelledby=labelled_by
             on:close=move |_| open.set(false)
         >
-            <p class="confirm-dialog-question" id="confirm-dialog-question">{move || question.get()}</p>
+            <p class="confirm-dialog-question" id=question_id>{move || question.get()}</p>
             <div class="confirm-dialog-actions">
                 <button
                     type="button"

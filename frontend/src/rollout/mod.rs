@@ -14,4 +14,5 @@ pub mod shift_preview;
 pub mod shift_results;
 pub mod sign_in;
 pub mod test_ids;
+pub mod toolbar;
 pub mod who_am_i;

@@ -1,9 +1,15 @@
 //! Rollback: one clearly marked button that sends every old/new route in scope to old 100 /
-//! new 0 (old and new as the server names the subsets), after one plain question. The server picks the routes from its cluster cache, so this
+//! new 0 (old and new as the server names the subsets), after one plain question that names the
+//! services it will return. The server picks the routes from its cluster cache, so this
 //! works whatever state the metrics (Prometheus) are in; the page needs nothing but the routes
 //! it already shows to ask the question.
+//!
+//! Services unticked in the bulk panel are left out: then the page sends a bulk shift to old 100
+//! for the named ones (each read fresh by the server, as a rollback is), since `POST
+//! /api/v1/rollback` takes no parameters and always means everything.
 
 use super::{
+    bulk_shift::use_bulk_choice,
     confirm_dialog::ConfirmDialog,
     shift_preview::{error_text, split_text},
     shift_results::ShiftResults,
@@ -13,12 +19,29 @@ use crate::{
     api::rollout,
     state::{
         access::{use_access, Permission},
-        routes::use_routes,
+        routes::{use_routes, VsKey},
         settings::use_settings,
     },
 };
 use leptos::prelude::*;
-use switchyard_protocol::ShiftResponse;
+use std::collections::BTreeMap;
+use switchyard_protocol::{weights::TOTAL, ShiftRequest, ShiftResponse, ShiftTarget, Subsets};
+
+/// The confirmation, naming what will be returned: "Roll back 2 services to old 100 %:
+/// hands-on/ratings, hands-on/review".
+pub fn rollback_question(subsets: &Subsets, services: &[VsKey]) -> String {
+    let n = services.len();
+    let names = services
+        .iter()
+        .map(|k| format!("{}/{}", k.namespace, k.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "Roll back {n} service{} to {} {TOTAL} %: {names}",
+        if n == 1 { "" } else { "s" },
+        subsets.old_name()
+    )
+}
 
 /// Asks for the rollback confirmation from anywhere on the page (the health banner).
 #[derive(Clone, Copy)]
@@ -48,6 +71,7 @@ pub fn RollbackButton() -> impl IntoView {
     let access = use_access();
     let settings = use_settings();
     let asking = use_rollback_request().0;
+    let unticked = use_bulk_choice().unticked;
     let outcome = RwSignal::new(None::<Result<ShiftResponse, String>>);
 
     // The VirtualServices a rollback reaches, with whether the person may change each.
@@ -61,20 +85,40 @@ pub fn RollbackButton() -> impl IntoView {
             .into_iter()
             .filter(|entry| entry.routes.with(|vs| subsets.shift_route(vs).is_some()))
             .map(|entry| {
-                access
+                let permission = access
                     .map(|a| a.permission(&entry.key))
-                    .unwrap_or(Permission::Editable)
+                    .unwrap_or(Permission::Editable);
+                (entry.key, permission)
             })
             .collect::<Vec<_>>()
+    });
+    // What the rollback returns: every reachable service the person may change and did not
+    // untick in the bulk panel; and whether that is a part (some unticked) or everything.
+    let returned = Memo::new(move |_| {
+        reach.with(|all| {
+            unticked.with(|u| {
+                all.iter()
+                    .filter(|(key, p)| p.is_editable() && !u.contains(key))
+                    .map(|(key, _)| key.clone())
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    let partial = Memo::new(move |_| {
+        reach.with(|all| unticked.with(|u| all.iter().any(|(key, _)| u.contains(key))))
     });
     // Read-only only when every reachable VirtualService is; otherwise the server does what it
     // may and reports the rest. Without the settings there is nothing to ask about.
     let refusal = Memo::new(move |_| {
         reach.with(|all| {
-            if all.is_empty() || all.iter().any(Permission::is_editable) {
+            if all.is_empty() {
                 None
+            } else if !all.iter().any(|(_, p)| p.is_editable()) {
+                all.iter().find_map(|(_, p)| p.reason().map(str::to_owned))
+            } else if returned.with(Vec::is_empty) {
+                Some("every service is unticked in the bulk panel".to_owned())
             } else {
-                all.iter().find_map(|p| p.reason().map(str::to_owned))
+                None
             }
         })
     });
@@ -85,12 +129,13 @@ pub fn RollbackButton() -> impl IntoView {
             .unwrap_or_default()
     };
     let question = Signal::derive(move || {
-        let n = reach.with(Vec::len);
-        format!(
-            "Send ALL traffic of {n} service{} back to {}?",
-            if n == 1 { "" } else { "s" },
-            old_name()
-        )
+        settings
+            .subsets
+            .with(|s| {
+                s.as_ref()
+                    .map(|s| returned.with(|r| rollback_question(s, r)))
+            })
+            .unwrap_or_default()
     });
     let help = move || match settings.subsets.get() {
         Some(s) => format!(
@@ -105,18 +150,46 @@ pub fn RollbackButton() -> impl IntoView {
             .unwrap_or_else(|| "Waiting for the console's settings…".into()),
     };
 
-    let rollback = Action::new_local(move |_: &()| async move {
-        outcome.set(None);
-        match rollout::rollback().await {
-            Ok(response) => {
-                for result in &response.results {
-                    if let Some(vs) = result.virtual_service.clone() {
-                        routes.upsert(vs);
-                    }
+    let rollback = Action::new_local(move |_: &()| {
+        // Taken when confirmed: exactly the services the question named.
+        let part = partial.get_untracked().then(|| {
+            let subsets = settings.subsets.get_untracked();
+            let targets = returned
+                .get_untracked()
+                .into_iter()
+                .map(|key| ShiftTarget {
+                    namespace: key.namespace,
+                    name: key.name,
+                    expected: None,
+                })
+                .collect::<Vec<_>>();
+            (subsets, targets)
+        });
+        async move {
+            outcome.set(None);
+            let answer = match part {
+                None => rollout::rollback().await,
+                Some((Some(subsets), targets)) => {
+                    let weights = BTreeMap::from([
+                        (subsets.old_name().to_owned(), TOTAL),
+                        (subsets.new_name().to_owned(), 0),
+                    ]);
+                    rollout::shift(&ShiftRequest { targets, weights }).await
                 }
-                outcome.set(Some(Ok(response)));
+                // The button is disabled until the settings arrive.
+                Some((None, _)) => return,
+            };
+            match answer {
+                Ok(response) => {
+                    for result in &response.results {
+                        if let Some(vs) = result.virtual_service.clone() {
+                            routes.upsert(vs);
+                        }
+                    }
+                    outcome.set(Some(Ok(response)));
+                }
+                Err(error) => outcome.set(Some(Err(error_text(&error)))),
             }
-            Err(error) => outcome.set(Some(Err(error_text(&error)))),
         }
     });
     let sending = rollback.pending();
@@ -137,6 +210,13 @@ pub fn RollbackButton() -> impl IntoView {
                 {move || {
                     if sending.get() {
                         "Rolling back…".to_owned()
+                    } else if partial.get() {
+                        let n = returned.with(Vec::len);
+                        format!(
+                            "Roll back {n} service{} to {}",
+                            if n == 1 { "" } else { "s" },
+                            old_name()
+                        )
                     } else {
                         format!("Roll back everything to {}", old_name())
                     }
@@ -150,7 +230,7 @@ pub fn RollbackButton() -> impl IntoView {
             <ConfirmDialog
                 open=asking
                 question
-                confirm_label="Roll back everything"
+                confirm_label="Roll back"
                 confirm_test_id=test_ids::ROLLBACK_CONFIRM
                 cancel_test_id=test_ids::ROLLBACK_CANCEL
                 on_confirm=Callback::new(move |()| {
@@ -165,5 +245,30 @@ pub fn RollbackButton() -> impl IntoView {
                 }}
             </div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> VsKey {
+        VsKey {
+            namespace: "hands-on".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn the_question_names_every_service_it_returns() {
+        let old_new = Subsets::default();
+        assert_eq!(
+            rollback_question(&old_new, &[key("ratings"), key("review")]),
+            "Roll back 2 services to old 100 %: hands-on/ratings, hands-on/review"
+        );
+        assert_eq!(
+            rollback_question(&Subsets::new("blue", "green").unwrap(), &[key("review")]),
+            "Roll back 1 service to blue 100 %: hands-on/review"
+        );
     }
 }

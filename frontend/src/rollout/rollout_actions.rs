@@ -1,10 +1,15 @@
-//! The team's rollout actions above the cards: the rollback button beside the bulk shift.
+//! The team's rollout actions above the cards: the rollback button beside the bulk shift, sharing
+//! the bulk panel's choice of services.
 
-use super::{bulk_shift::BulkShift, rollback_button::RollbackButton};
+use super::{
+    bulk_shift::{provide_bulk_choice, BulkShift},
+    rollback_button::RollbackButton,
+};
 use leptos::prelude::*;
 
 #[component]
 pub fn RolloutActions() -> impl IntoView {
+    provide_bulk_choice();
     view! {
         <div class="rollout-actions">
             <BulkShift />

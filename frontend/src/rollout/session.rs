@@ -4,7 +4,7 @@
 
 use super::shift_preview::error_text;
 use crate::{
-    api::rollout,
+    api::{events::backoff_ms, rollout, Error},
     state::{
         access::{AccessStore, Session},
         routes::{RoutesStore, VsKey},
@@ -44,12 +44,23 @@ pub fn start(access: AccessStore, routes: RoutesStore, on_ready: impl FnOnce() +
         }
         keys.track();
         leptos::task::spawn_local(async move {
-            match rollout::fetch_access().await {
-                Ok(response) => access.set_access(response),
-                Err(error) => access.problem.set(Some(format!(
-                    "Could not ask the cluster what you may change: {}",
-                    error_text(&error)
-                ))),
+            // Tried again while the console cannot be reached, as the message says.
+            let mut attempt = 0;
+            loop {
+                match rollout::fetch_access().await {
+                    Ok(response) => return access.set_access(response),
+                    Err(error) => {
+                        access.problem.set(Some(format!(
+                            "Could not ask the cluster what you may change: {}",
+                            error_text(&error)
+                        )));
+                        if !matches!(error, Error::Network(_)) {
+                            return;
+                        }
+                    }
+                }
+                attempt += 1;
+                gloo_timers::future::TimeoutFuture::new(backoff_ms(attempt)).await;
             }
         });
     });

@@ -244,6 +244,7 @@ mod tests {
             name: name.into(),
             resource_version: "7".into(),
             hosts: vec![name.into()],
+            weight_managers: Vec::new(),
             routes: vec![
                 route(0, vec![dest(subsets.new_name(), 100)]),
                 route(
@@ -423,7 +424,7 @@ mod tests {
         );
         assert_eq!(
             error_text(&Error::Network("down".into())),
-            "could not reach the server: down"
+            "cannot reach the console — retrying"
         );
     }
 }

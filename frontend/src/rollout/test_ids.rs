@@ -47,6 +47,23 @@ pub fn history_entry(index: usize) -> String {
 /// What every history entry's id starts with (for `[data-testid^="history-entry-"]`).
 pub const HISTORY_ENTRY_PREFIX: &str = "history-entry-";
 
+/// One operation of the history (its heading and its changes): `history-group-{index}`, `index`
+/// that of its oldest change.
+pub fn history_group(index: usize) -> String {
+    format!("{HISTORY_GROUP_PREFIX}{index}")
+}
+pub const HISTORY_GROUP_PREFIX: &str = "history-group-";
+/// The history's filters (`<select>`, "" for all) and export links.
+pub const HISTORY_FILTER_SERVICE: &str = "history-filter-service";
+pub const HISTORY_FILTER_USER: &str = "history-filter-user";
+pub const HISTORY_EXPORT_JSON: &str = "history-export-json";
+pub const HISTORY_EXPORT_CSV: &str = "history-export-csv";
+
+/// The sticky toolbar, its rollback button and its link to the history.
+pub const TOOLBAR: &str = "toolbar";
+pub const TOOLBAR_ROLLBACK: &str = "toolbar-rollback";
+pub const TOOLBAR_HISTORY: &str = "toolbar-history";
+
 /// Who the page thinks you are.
 pub const WHOAMI: &str = "whoami";
 /// Token mode: the password-type token field, its submit button, and signing out.

@@ -327,6 +327,7 @@ mod tests {
             before: BTreeMap::from([("new".into(), 0), ("old".into(), 100)]),
             after: BTreeMap::from([("new".into(), 20), ("old".into(), 80)]),
             resource_version: "9".into(),
+            operation: None,
         };
         let mut marks = ChangeMarks::default();
         marks.add(&record("b", "2026-11-27T10:05:00Z"));

@@ -1,6 +1,7 @@
 //! The weight-change history: the first read of `/api/v1/history` plus every `change` event from
-//! the live stream, without duplicates, oldest first. The pure parts — merging and the sentences
-//! the timeline shows — are unit-tested natively.
+//! the live stream, without duplicates, oldest first. The pure parts — merging, grouping by
+//! operation, filtering by service and user, the JSON and CSV exports and the sentences the
+//! timeline shows — are unit-tested natively.
 
 use leptos::prelude::*;
 use std::collections::{BTreeMap, HashSet};
@@ -82,10 +83,158 @@ pub fn time_text(rfc3339: &str) -> String {
     }
 }
 
+/// Which changes the timeline shows: every one, or those of one VirtualService
+/// (`namespace/name`) and/or one user.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub service: Option<String>,
+    pub user: Option<String>,
+}
+
+impl Filter {
+    pub fn keeps(&self, record: &ChangeRecord) -> bool {
+        self.service
+            .as_ref()
+            .is_none_or(|s| *s == service_of(record))
+            && self.user.as_ref().is_none_or(|u| *u == record.user)
+    }
+}
+
+/// "hands-on/review": how the timeline and its filter name a VirtualService.
+pub fn service_of(record: &ChangeRecord) -> String {
+    format!("{}/{}", record.namespace, record.virtual_service)
+}
+
+/// The distinct values of one field, sorted, for a filter's choices.
+pub fn choices(changes: &[ChangeRecord], field: impl Fn(&ChangeRecord) -> String) -> Vec<String> {
+    let mut values: Vec<String> = changes.iter().map(field).collect();
+    values.sort();
+    values.dedup();
+    values
+}
+
+/// One operation in the timeline: every change one bulk shift or rollback made (or a single
+/// change), each with its position counted from the oldest record (stable as newer ones arrive).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub entries: Vec<(usize, ChangeRecord)>,
+}
+
+impl Group {
+    /// The position of the group's oldest change: its stable id.
+    pub fn first(&self) -> usize {
+        self.entries.first().map_or(0, |(i, _)| *i)
+    }
+
+    /// "bulk shift by jane · 3 routes": what one group was.
+    pub fn heading(&self) -> String {
+        let Some((_, first)) = self.entries.first() else {
+            return String::new();
+        };
+        let n = self.entries.len();
+        format!(
+            "{} by {} · {n} route{}",
+            source_label(&first.source),
+            first.user,
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The changes `filter` keeps, grouped by operation, newest group first and each group's changes
+/// oldest first. A record without an operation (made elsewhere, or written before operations were
+/// recorded) is a group of its own.
+pub fn groups(changes: &[ChangeRecord], filter: &Filter) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_operation: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, record) in changes.iter().enumerate() {
+        if !filter.keeps(record) {
+            continue;
+        }
+        let entry = (index, record.clone());
+        match record.operation.as_deref() {
+            Some(op) => match by_operation.get(op) {
+                Some(&g) => groups[g].entries.push(entry),
+                None => {
+                    by_operation.insert(op, groups.len());
+                    groups.push(Group {
+                        entries: vec![entry],
+                    });
+                }
+            },
+            None => groups.push(Group {
+                entries: vec![entry],
+            }),
+        }
+    }
+    // Newest first, by each group's newest change.
+    groups.sort_by_key(|g| std::cmp::Reverse(g.entries.last().map_or(0, |(i, _)| *i)));
+    groups
+}
+
+/// The records as the JSON the server's `/api/v1/history` answers (`{"changes": [...]}`).
+pub fn export_json(records: &[ChangeRecord]) -> String {
+    serde_json::to_string_pretty(&switchyard_protocol::HistoryResponse {
+        changes: records.to_vec(),
+    })
+    .unwrap_or_default()
+}
+
+/// The CSV columns, in order.
+pub const CSV_HEADER: &str =
+    "time,user,source,operation,namespace,virtual_service,route_index,before,after,resource_version,id";
+
+/// The records as CSV (RFC 4180: fields with a comma, quote or line break are quoted, quotes
+/// doubled), weights as "old 100 / new 0".
+pub fn export_csv(records: &[ChangeRecord], subsets: Option<&Subsets>) -> String {
+    fn field(text: &str) -> String {
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text.to_owned()
+        }
+    }
+    let mut out = String::from(CSV_HEADER);
+    out.push_str("\r\n");
+    for r in records {
+        let row = [
+            r.time.clone(),
+            r.user.clone(),
+            r.source.clone(),
+            r.operation.clone().unwrap_or_default(),
+            r.namespace.clone(),
+            r.virtual_service.clone(),
+            r.route_index.to_string(),
+            weights_text(&r.before, subsets),
+            weights_text(&r.after, subsets),
+            r.resource_version.clone(),
+            r.id.clone(),
+        ];
+        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// A `data:` URL holding `text` (percent-encoded UTF-8), for a download link.
+pub fn data_url(media_type: &str, text: &str) -> String {
+    let mut out = format!("data:{media_type};charset=utf-8,");
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(byte))
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 /// The history as the page knows it.
 #[derive(Clone, Copy)]
 pub struct HistoryStore {
-    changes: RwSignal<Vec<ChangeRecord>>,
+    /// Every change, oldest first (read it tracked with `with`).
+    pub changes: RwSignal<Vec<ChangeRecord>>,
     /// False until the first read answered.
     loaded: RwSignal<bool>,
     /// Why the first read failed, when it did.
@@ -154,6 +303,7 @@ mod tests {
             before: BTreeMap::from([("old".into(), before.0), ("new".into(), before.1)]),
             after: BTreeMap::from([("old".into(), after.0), ("new".into(), after.1)]),
             resource_version: id.into(),
+            operation: None,
         }
     }
 
@@ -197,6 +347,74 @@ mod tests {
         assert_eq!(source_label("external"), "outside the console");
         assert_eq!(source_label("bulk"), "bulk shift");
         assert_eq!(source_label("robot"), "robot");
+    }
+
+    fn in_operation(mut record: ChangeRecord, op: &str, name: &str, user: &str) -> ChangeRecord {
+        record.operation = Some(op.into());
+        record.virtual_service = name.into();
+        record.user = user.into();
+        record
+    }
+
+    #[test]
+    fn changes_group_by_operation_newest_first() {
+        let records = vec![
+            // An old Event without an operation, then a bulk shift of two, then a rollback of two.
+            change("x", (100, 0), (80, 20)),
+            in_operation(change("a", (80, 20), (0, 100)), "bulk-1", "review", "jane"),
+            in_operation(change("b", (100, 0), (0, 100)), "bulk-1", "product", "jane"),
+            in_operation(change("c", (0, 100), (100, 0)), "rb-1", "review", "ops"),
+            in_operation(change("d", (0, 100), (100, 0)), "rb-1", "product", "ops"),
+        ];
+        let all = groups(&records, &Filter::default());
+        let ids: Vec<Vec<&str>> = all
+            .iter()
+            .map(|g| g.entries.iter().map(|(_, r)| r.id.as_str()).collect())
+            .collect();
+        assert_eq!(ids, [vec!["c", "d"], vec!["a", "b"], vec!["x"]]);
+        assert_eq!(all[0].first(), 3);
+        assert_eq!(all[1].heading(), "bulk shift by jane · 2 routes");
+        assert_eq!(all[2].heading(), "bulk shift by anonymous · 1 route");
+
+        let product = Filter {
+            service: Some("hands-on/product".into()),
+            user: None,
+        };
+        let kept = groups(&records, &product);
+        let ids: Vec<&str> = kept
+            .iter()
+            .flat_map(|g| g.entries.iter().map(|(_, r)| r.id.as_str()))
+            .collect();
+        assert_eq!(ids, ["d", "b"]);
+        let ops = Filter {
+            service: None,
+            user: Some("ops".into()),
+        };
+        assert_eq!(groups(&records, &ops).len(), 1);
+        assert_eq!(
+            choices(&records, |r| r.user.clone()),
+            ["anonymous", "jane", "ops"]
+        );
+    }
+
+    #[test]
+    fn exports_hold_every_field() {
+        let mut odd = change("a", (100, 0), (0, 100));
+        odd.user = "O'Brien, \"ops\"".into();
+        let csv = export_csv(&[odd.clone()], Some(&Subsets::default()));
+        let mut lines = csv.split("\r\n");
+        assert_eq!(lines.next(), Some(CSV_HEADER));
+        assert_eq!(
+            lines.next(),
+            Some("2026-11-27T16:40:05.123Z,\"O'Brien, \"\"ops\"\"\",bulk,,hands-on,review,1,old 100 / new 0,old 0 / new 100,a,a")
+        );
+        let json = export_json(&[odd.clone()]);
+        let back: switchyard_protocol::HistoryResponse = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.changes, vec![odd]);
+        assert_eq!(
+            data_url("text/csv", "a,b c"),
+            "data:text/csv;charset=utf-8,a%2Cb%20c"
+        );
     }
 
     #[test]

@@ -241,6 +241,7 @@ mod tests {
                 name: "review".into(),
                 resource_version: "7".into(),
                 hosts: vec!["review".into()],
+                weight_managers: Vec::new(),
                 routes: vec![server.clone()],
             },
         };

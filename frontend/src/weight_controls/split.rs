@@ -3,7 +3,30 @@
 //! `switchyard_protocol::weights`, which the server applies too). No DOM, no signals, so it is
 //! unit-tested natively.
 
-use switchyard_protocol::weights::TOTAL;
+use switchyard_protocol::{requested_shares, weights::TOTAL};
+
+/// A note for weights in the cluster that do not add up to 100 (a kubectl edit to 70/20, say):
+/// they are shown as written, and Istio splits by their ratio, which this spells out:
+/// "weights sum to 90; Istio sends 77.8 % / 22.2 %". `None` when they sum to 100 or there is
+/// only one destination (it gets everything whatever its weight).
+pub fn sum_note(weights: &[u32]) -> Option<String> {
+    if weights.len() < 2 {
+        return None;
+    }
+    let sum: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+    if sum == u64::from(TOTAL) {
+        return None;
+    }
+    if sum == 0 {
+        return Some("weights sum to 0; no destination has a share to send traffic by".into());
+    }
+    let shares = requested_shares(weights)
+        .iter()
+        .map(|share| format!("{share:.1} %"))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    Some(format!("weights sum to {sum}; Istio sends {shares}"))
+}
 
 /// Sets destination `changed` to `value` (clamped to 0..=100) and spreads the rest of 100 over
 /// the other destinations.
@@ -132,6 +155,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn weights_off_100_get_a_note_with_istios_shares() {
+        assert_eq!(
+            sum_note(&[70, 20]).as_deref(),
+            Some("weights sum to 90; Istio sends 77.8 % / 22.2 %")
+        );
+        assert_eq!(
+            sum_note(&[60, 60]).as_deref(),
+            Some("weights sum to 120; Istio sends 50.0 % / 50.0 %")
+        );
+        assert!(sum_note(&[0, 0]).is_some_and(|n| n.starts_with("weights sum to 0")));
+        assert_eq!(sum_note(&[80, 20]), None);
+        assert_eq!(sum_note(&[40]), None);
     }
 
     #[test]

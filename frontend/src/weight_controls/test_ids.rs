@@ -60,6 +60,27 @@ pub fn server_change(name: &str, index: usize) -> String {
     format!("server-change-{name}-{index}")
 }
 
+/// "weights sum to 90; Istio sends 77.8 % / 22.2 %" under a route whose weights in the cluster do
+/// not add up to 100: `sum-note-{name}-{index}`.
+pub fn sum_note(name: &str, index: usize) -> String {
+    format!("sum-note-{name}-{index}")
+}
+
+/// On a card whose routes another controller manages, the warning naming it:
+/// `ownership-warning-{name}`.
+pub fn ownership_warning(name: &str) -> String {
+    format!("ownership-warning-{name}")
+}
+
+/// The buttons of the question Apply asks first on such a card: `ownership-confirm-{name}-{index}`
+/// and `ownership-cancel-{name}-{index}`.
+pub fn ownership_confirm(name: &str, index: usize) -> String {
+    format!("ownership-confirm-{name}-{index}")
+}
+pub fn ownership_cancel(name: &str, index: usize) -> String {
+    format!("ownership-cancel-{name}-{index}")
+}
+
 /// The "discard my draft" button: `discard-{name}-{index}`.
 pub fn discard(name: &str, index: usize) -> String {
     format!("discard-{name}-{index}")

@@ -2,7 +2,7 @@
 //! `spec.http` order — weighted ones as editable panels, single-destination ones in words. When
 //! the cluster says the person may not patch it, the card says why (the panels are disabled).
 
-use super::{read_only_route::ReadOnlyRoute, test_ids, weight_panel::WeightPanel};
+use super::{ownership, read_only_route::ReadOnlyRoute, test_ids, weight_panel::WeightPanel};
 use crate::{
     rollout::test_ids::readonly_reason,
     state::{access::use_access, routes::VsKey},
@@ -50,6 +50,8 @@ pub fn VirtualServiceCard(routes: ArcRwSignal<VirtualServiceRoutes>) -> impl Int
         Memo::new(move |_| access.and_then(|a| a.permission(&key).reason().map(str::to_owned)))
     };
     let reason_test_id = readonly_reason(&name);
+    let managers = Memo::new(move |_| vs.with(|v| v.weight_managers.clone()));
+    let ownership_test_id = test_ids::ownership_warning(&name);
     let labelled_by = heading_id.clone();
     let shapes = move || vs.with(|v| v.routes.iter().map(RouteShape::of).collect::<Vec<_>>());
     let route_view = {
@@ -72,7 +74,7 @@ pub fn VirtualServiceCard(routes: ArcRwSignal<VirtualServiceRoutes>) -> impl Int
             });
             if shape.is_weighted() {
                 Either::Left(view! {
-                    <WeightPanel namespace=namespace.clone() name=name.clone() route />
+                    <WeightPanel namespace=namespace.clone() name=name.clone() route managers />
                 })
             } else {
                 Either::Right(view! { <ReadOnlyRoute name=name.clone() route /> })
@@ -107,6 +109,17 @@ pub fn VirtualServiceCard(routes: ArcRwSignal<VirtualServiceRoutes>) -> impl Int
                             view! {
                                 <p class="readonly-reason" data-testid=reason_test_id.clone()>
                                     {format!("read-only: {reason}")}
+                                </p>
+                            }
+                        })
+                }}
+                {move || {
+                    managers
+                        .with(|m| ownership::warning(m))
+                        .map(|text| {
+                            view! {
+                                <p class="ownership-warning" role="note" data-testid=ownership_test_id.clone()>
+                                    {text}
                                 </p>
                             }
                         })

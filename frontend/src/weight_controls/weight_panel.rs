@@ -4,9 +4,12 @@
 //! disabled) when the cluster says the person may not patch the VirtualService; the card shows
 //! why.
 
-use super::{preset_buttons::PresetButtons, split, test_ids, weight_slider::WeightSlider};
+use super::{
+    ownership, preset_buttons::PresetButtons, split, test_ids, weight_slider::WeightSlider,
+};
 use crate::{
     api::{client, Error},
+    rollout::confirm_dialog::ConfirmDialog,
     state::{
         access::use_access,
         route_draft::{applied_sentence, server_summary, weights_of, RouteDraft},
@@ -41,7 +44,13 @@ impl StatusKind {
 }
 
 #[component]
-pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> impl IntoView {
+pub fn WeightPanel(
+    namespace: String,
+    name: String,
+    route: Memo<HttpRoute>,
+    /// Other controllers managing the VirtualService's routes: Apply asks before writing.
+    managers: Memo<Vec<String>>,
+) -> impl IntoView {
     let store = use_routes();
     let index = route.with_untracked(|r| r.index);
     let draft = RwSignal::new(None::<RouteDraft>);
@@ -246,6 +255,38 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
     let heading_id = test_ids::element_id(&["route", &namespace, &name, &index.to_string()]);
     let labelled_by = heading_id.clone();
     let server_change_id = test_ids::server_change(&name, index);
+    let asking = RwSignal::new(false);
+    let question = {
+        let name = name.clone();
+        Signal::derive(move || managers.with(|m| ownership::question(&name, m)))
+    };
+    let ownership_dialog = {
+        let (confirm, cancel) = (
+            test_ids::ownership_confirm(&name, index),
+            test_ids::ownership_cancel(&name, index),
+        );
+        let question_id = test_ids::element_id(&["owned", &namespace, &name, &index.to_string()]);
+        move || {
+            managers.with(|m| !m.is_empty()).then(|| {
+                view! {
+                    <ConfirmDialog
+                        open=asking
+                        question
+                        confirm_label="Apply anyway"
+                        confirm_test_id=confirm.clone()
+                        cancel_test_id=cancel.clone()
+                        question_id=question_id.clone()
+                        on_confirm=Callback::new(move |()| {
+                            apply.dispatch(());
+                        })
+                    />
+                }
+            })
+        }
+    };
+    let sum_note_id = test_ids::sum_note(&name, index);
+    // The cluster's weights as written, when they do not add up to 100.
+    let sum_note = Memo::new(move |_| route.with(|r| split::sum_note(&weights_of(r))));
     let discard_id = test_ids::discard(&name, index);
 
     view! {
@@ -260,6 +301,17 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
                     <span class="weight-panel-match">{move || route.with(|r| r.match_summary.clone())}</span>
                 </h3>
                 <div class="weight-panel-sliders">{sliders}</div>
+                {move || {
+                    sum_note
+                        .get()
+                        .map(|note| {
+                            view! {
+                                <p class="weight-panel-sum-note" data-testid=sum_note_id.clone()>
+                                    {note}
+                                </p>
+                            }
+                        })
+                }}
                 {move || {
                     server_change
                         .get()
@@ -290,12 +342,18 @@ pub fn WeightPanel(namespace: String, name: String, route: Memo<HttpRoute>) -> i
                         data-testid=test_ids::apply(&name, index)
                         prop:disabled=move || !can_apply.get()
                         on:click=move |_| {
-                            apply.dispatch(());
+                            // A controller owns these weights: ask before writing over it.
+                            if managers.with_untracked(|m| m.is_empty()) {
+                                apply.dispatch(());
+                            } else {
+                                asking.set(true);
+                            }
                         }
                     >
                         {move || if sending.get() { "Applying…" } else { "Apply" }}
                     </button>
                 </div>
+                {ownership_dialog}
                 <p
                     class=move || shown_status.with(|s| s.as_ref().map_or("weight-panel-status", |s| s.kind.class()))
                     data-testid=test_ids::status(&name, index)
