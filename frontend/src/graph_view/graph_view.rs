@@ -5,9 +5,10 @@
 
 use super::{
     bench_probe::BenchProbe, edge::GraphEdge, export::GraphExport, in_namespace,
-    label_mode_selector::LabelModeSelector, layout, legend::Legend, metrics_banner::MetricsBanner,
-    namespace_filter::NamespaceFilter, node::GraphNode, selected_service::SelectedService,
-    service_node_id, split_badge::SplitBadge, split_panel::SplitPanel, test_ids, vitals, GraphData,
+    label_mode_selector::LabelModeSelector, layout, legend::Legend, live_control::LiveControl,
+    metrics_banner::MetricsBanner, namespace_filter::NamespaceFilter, node::GraphNode,
+    selected_service::SelectedService, service_node_id, split_badge::SplitBadge,
+    split_panel::SplitPanel, test_ids, vitals, GraphData,
 };
 use crate::{
     api::{graph::fetch_graph, rollout::fetch_history},
@@ -114,8 +115,9 @@ pub fn GraphView() -> impl IntoView {
                     <LabelModeSelector />
                     <NamespaceFilter />
                 })}
-                <p class="graph-updated">{updated}</p>
+                <p class="graph-updated" data-testid=test_ids::GRAPH_UPDATED>{updated}</p>
                 {(!kiosk).then(|| view! {
+                    <LiveControl />
                     <span class="graph-share">
                         <CopyLink />
                         <GraphExport />

@@ -16,6 +16,7 @@ pub mod label;
 pub mod label_mode_selector;
 pub mod layout;
 pub mod legend;
+pub mod live_control;
 pub mod metrics_banner;
 pub mod namespace_filter;
 pub mod node;

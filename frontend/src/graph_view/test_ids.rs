@@ -14,6 +14,14 @@ pub const NAMESPACE_FILTER: &str = "graph-namespace";
 pub const SELECTED_SERVICE: &str = "selected-service";
 /// Closes the selected service's card.
 pub const CLOSE_SELECTED: &str = "close-selected";
+/// Pauses the graph (and resumes it: the same button, `aria-pressed` when paused).
+pub const GRAPH_PAUSE: &str = "graph-pause";
+/// Shows the server's latest snapshot now, paused or not.
+pub const GRAPH_REFRESH: &str = "graph-refresh";
+/// "paused at the HH:MM:SS UTC snapshot…" while paused; empty otherwise.
+pub const GRAPH_PAUSED_NOTE: &str = "graph-paused-note";
+/// The snapshot's time and window above the graph.
+pub const GRAPH_UPDATED: &str = "graph-updated";
 /// Downloads the graph as `switchyard-graph.svg`.
 pub const EXPORT_SVG: &str = "export-svg";
 /// Downloads the graph as `switchyard-graph.png`.

@@ -199,6 +199,10 @@ pub struct GraphStore {
     pub changes: RwSignal<ChangeMarks>,
     /// While the render benchmark runs, live snapshots must not replace its synthetic graph.
     pub frozen: RwSignal<bool>,
+    /// Paused by the person looking: the graph shown stays as it is; the newest snapshot that
+    /// arrived meanwhile waits in `held` and is shown on resume.
+    pub paused: RwSignal<bool>,
+    pub held: RwSignal<Option<Graph>>,
     /// Which subset is the new version.
     pub settings: SettingsStore,
 }
@@ -210,6 +214,8 @@ pub fn provide_graph(settings: SettingsStore) -> GraphStore {
         history: RwSignal::new(ShareHistory::default()),
         changes: RwSignal::new(ChangeMarks::default()),
         frozen: RwSignal::new(false),
+        paused: RwSignal::new(false),
+        held: RwSignal::new(None),
     };
     provide_context(store);
     store
@@ -220,11 +226,55 @@ pub fn use_graph() -> GraphStore {
 }
 
 impl GraphStore {
-    /// A new snapshot: shown unless an older one would replace a newer one.
+    /// A new snapshot: shown unless an older one would replace a newer one, or held while the
+    /// view is paused.
     pub fn apply_graph(&self, graph: Graph) {
         if self.frozen.get_untracked() {
             return;
         }
+        if self.paused.get_untracked() {
+            let newer = self.held.with_untracked(|held| {
+                held.as_ref()
+                    .is_none_or(|h| h.generated_at <= graph.generated_at)
+            });
+            if newer {
+                self.held.set(Some(graph));
+            }
+            return;
+        }
+        self.show(graph);
+    }
+
+    /// Stops showing new snapshots (the stream keeps running; the newest is held).
+    pub fn pause(&self) {
+        self.paused.set(true);
+    }
+
+    /// Shows the newest snapshot held while paused, and follows the stream again.
+    pub fn resume(&self) {
+        self.paused.set(false);
+        if let Some(graph) = self.held.try_update(Option::take).flatten() {
+            self.show(graph);
+        }
+    }
+
+    /// Shows `graph` now, paused or not (a refresh the person asked for).
+    pub fn show_now(&self, graph: Graph) {
+        if self.frozen.get_untracked() {
+            return;
+        }
+        self.held.update(|held| {
+            if held
+                .as_ref()
+                .is_some_and(|h| h.generated_at <= graph.generated_at)
+            {
+                *held = None;
+            }
+        });
+        self.show(graph);
+    }
+
+    fn show(&self, graph: Graph) {
         let newer = self.graph.with_untracked(|current| {
             current
                 .as_ref()

@@ -1,0 +1,99 @@
+//! Pausing the live graph in the real page: paused, the snapshot shown stays the same while the
+//! server keeps refreshing and the page says newer ones are waiting; "Refresh now" shows the
+//! latest at once and stays paused; resume follows the stream again. On every cluster kind.
+
+use std::time::Duration;
+use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result, WAIT};
+use switchyard_frontend::graph_view::test_ids as ids;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_pauses_refreshes_and_resumes() {
+    for kind in kinds() {
+        eprintln!("-- on the {kind} cluster");
+        on(kind).await;
+    }
+}
+
+async fn on(kind: Kind) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let demo = match Demo::start_on(kind, dir.path(), &[]).await {
+        Ok(demo) => demo,
+        Err(error) => panic!("{error}"),
+    };
+    let browser = match Browser::start().await {
+        Ok(browser) => browser,
+        Err(error) => panic!("{error}"),
+    };
+    if let Err(error) = scenario(&browser, &demo).await {
+        let shot = match browser.screenshot(&format!("pause-{kind}")).await {
+            Ok(path) => format!("screenshot: {}", path.display()),
+            Err(e) => format!("no screenshot: {e}"),
+        };
+        panic!(
+            "on the {kind} cluster: {error}\n{shot}\nswitchyard log (tail):\n{}",
+            demo.log_tail()
+        );
+    }
+    if let Err(error) = browser.close().await {
+        panic!("closing the browser session: {error}");
+    }
+}
+
+/// Waits until the snapshot shown is another than `before`; returns it.
+async fn next_snapshot(browser: &Browser, before: &str) -> Result<String> {
+    poll("a newer snapshot to be shown", WAIT, || async {
+        let now = browser.text(ids::GRAPH_UPDATED).await?;
+        Ok((now.starts_with("snapshot") && now != before).then_some(now))
+    })
+    .await
+}
+
+async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
+    browser.client.goto(&demo.url).await?;
+    let first = next_snapshot(browser, "").await?;
+    // Live: the snapshot moves on by itself.
+    let live = next_snapshot(browser, &first).await?;
+
+    browser.click(ids::GRAPH_PAUSE).await?;
+    let paused_at = browser.text(ids::GRAPH_UPDATED).await?;
+    let note = browser.text(ids::GRAPH_PAUSED_NOTE).await?;
+    if !note.starts_with("paused at the") {
+        return fail(format!("no paused note after Pause: {note:?}"));
+    }
+    // Three refresh intervals of the demo (5 s): the server moves on, the page holds still.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let still = browser.text(ids::GRAPH_UPDATED).await?;
+    if still != paused_at {
+        return fail(format!(
+            "the paused graph moved from {paused_at:?} to {still:?}"
+        ));
+    }
+    let note = browser.text(ids::GRAPH_PAUSED_NOTE).await?;
+    if !note.contains("newer ones are waiting") {
+        return fail(format!(
+            "the paused note does not say newer ones wait: {note:?}"
+        ));
+    }
+    eprintln!("live {live:?}, paused at {paused_at:?}, 15 s later still {still:?}");
+
+    // Refresh now: the latest, at once, still paused.
+    browser.click(ids::GRAPH_REFRESH).await?;
+    let refreshed = next_snapshot(browser, &paused_at).await?;
+    let pressed = browser
+        .wait_for(ids::GRAPH_PAUSE)
+        .await?
+        .attr("aria-pressed")
+        .await?;
+    if pressed.as_deref() != Some("true") {
+        return fail("Refresh now ended the pause");
+    }
+
+    // Resume: the stream's snapshots are shown again.
+    browser.click(ids::GRAPH_PAUSE).await?;
+    let note = browser.text(ids::GRAPH_PAUSED_NOTE).await?;
+    if !note.is_empty() {
+        return fail(format!("still a paused note after Resume: {note:?}"));
+    }
+    next_snapshot(browser, &refreshed).await?;
+    Ok(())
+}
