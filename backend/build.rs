@@ -443,9 +443,57 @@ fn stylesheet(workspace: &Path) -> String {
         let path = style_dir.join(name);
         let text = fs::read_to_string(&path)
             .unwrap_or_else(|e| die(&format!("reading {}: {e}", path.display())));
+        if let Err(problem) = balanced(&text) {
+            die(&format!("style/{name}: {problem}"));
+        }
         let _ = writeln!(css, "/* {name} */\n{}", text.trim_end());
     }
     css
+}
+
+/// Whether a stylesheet's blocks close: an unclosed `{` swallows every rule after it in the
+/// concatenated sheet (a merge once dropped one and unstyled most of the page), so it fails the
+/// build, naming the line. Comments and strings are skipped; nothing else of CSS is checked.
+fn balanced(css: &str) -> Result<(), String> {
+    let mut open: Vec<usize> = Vec::new();
+    let mut line = 1;
+    let mut chars = css.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => line += 1,
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
+            }
+            '"' | '\'' => {
+                for d in chars.by_ref() {
+                    if d == c || d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '{' => open.push(line),
+            '}' => {
+                if open.pop().is_none() {
+                    return Err(format!("line {line}: `}}` closes nothing"));
+                }
+            }
+            _ => {}
+        }
+    }
+    match open.last() {
+        Some(at) => Err(format!("the block opened on line {at} is never closed")),
+        None => Ok(()),
+    }
 }
 
 /// `{stem}-{hash}.{extension}` with a content hash, so a changed file gets a new URL and the
