@@ -482,10 +482,8 @@ fn balanced(css: &str) -> Result<(), String> {
                 }
             }
             '{' => open.push(line),
-            '}' => {
-                if open.pop().is_none() {
-                    return Err(format!("line {line}: `}}` closes nothing"));
-                }
+            '}' if open.pop().is_none() => {
+                return Err(format!("line {line}: `}}` closes nothing"));
             }
             _ => {}
         }

@@ -1,32 +1,95 @@
-//! Issue 13's fault test in a real browser: a page open on `switchyard serve` over a simulated API
-//! server that runs as its own process (`switchyard sim`). The API server is killed: the page
-//! keeps the last routes and shows the stale banner saying since when; it is started again on
-//! the same port with fresh state (review back at 100/0, resourceVersions from the beginning):
-//! the banner goes and the page shows the true weights within 10 s. Prints the recovery time.
+//! Issue 13's fault test in a real browser: a page open on `switchyard serve` over an API server
+//! that runs as its own process, killed and started again while the page stays open:
+//! - a simulated one (`switchyard sim`), restarted with fresh state (review back at 100/0,
+//!   resourceVersions from the beginning);
+//! - a real kube-apiserver (its own `scripts/real-cluster.sh`), restarted on the same etcd;
+//! - and Prometheus, which the console reads the simulated mesh's metrics from.
+//!
+//! While a source is down the page keeps the last routes and says so (the stale banner for the
+//! API server, the metrics banner for Prometheus); after its return the banner goes and the page
+//! shows the truth within 10 s. The console never exits. Prints the times.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use switchyard_e2e::{fail, poll, switchyard_binary, Browser, Result};
 use switchyard_frontend::components::stale_banner::STALE_CLUSTER_BANNER;
+use switchyard_frontend::graph_view::test_ids::METRICS_BANNER;
 use switchyard_frontend::weight_controls::test_ids as card;
-use switchyard_testkit::SimProcess;
+use switchyard_testkit::prometheus::SCRAPE_INTERVAL;
+use switchyard_testkit::{Prometheus, RestartableApiServer, SimProcess};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The issue's bound for fresh data after the API server's return.
 const RECOVERY_BOUND: Duration = Duration::from_secs(10);
 
-/// `switchyard serve` on the simulated API server; returns the child and its URL.
+/// An API server the test can kill and start again.
+trait ApiServer {
+    fn kubeconfig(&self) -> &std::path::Path;
+    fn kill(&mut self);
+    async fn restart(&mut self);
+    /// review's old weight after the return: what the restarted server holds.
+    fn old_weight_after_restart(&self) -> &'static str;
+}
+
+impl ApiServer for SimProcess {
+    fn kubeconfig(&self) -> &std::path::Path {
+        &self.kubeconfig
+    }
+    fn kill(&mut self) {
+        SimProcess::kill(self)
+    }
+    async fn restart(&mut self) {
+        SimProcess::restart(self).await
+    }
+    // Fresh state: the demo's 100/0.
+    fn old_weight_after_restart(&self) -> &'static str {
+        "100"
+    }
+}
+
+impl ApiServer for RestartableApiServer {
+    fn kubeconfig(&self) -> &std::path::Path {
+        &self.kubeconfig
+    }
+    fn kill(&mut self) {
+        RestartableApiServer::kill(self)
+    }
+    async fn restart(&mut self) {
+        RestartableApiServer::restart(self).await
+    }
+    // The same etcd: the split written before the kill.
+    fn old_weight_after_restart(&self) -> &'static str {
+        "50"
+    }
+}
+
+/// `switchyard serve` on `kubeconfig` (and Prometheus, when given); returns the child and its URL.
 async fn serve(
     binary: &std::path::Path,
-    sim: &SimProcess,
+    kubeconfig: &std::path::Path,
+    prometheus: Option<&str>,
     log: &std::path::Path,
 ) -> Result<(Child, String)> {
-    let mut child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .arg("serve")
         .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .args(["--namespace", "hands-on", "--listen", "127.0.0.1:0"])
+        .arg(kubeconfig)
+        .args(["--namespace", "hands-on", "--listen", "127.0.0.1:0"]);
+    if let Some(url) = prometheus {
+        command.args([
+            "--prometheus-url",
+            url,
+            "--scrape-interval",
+            SCRAPE_INTERVAL,
+            "--refresh",
+            "1s",
+            "--window",
+            "30s",
+        ]);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(log)?))
@@ -60,12 +123,17 @@ async fn the_page_says_stale_while_the_api_server_is_down_and_shows_the_truth_af
     let dir = tempfile::tempdir().expect("a temp dir");
     let binary = switchyard_binary().unwrap_or_else(|e| panic!("{e}"));
     let mut sim = SimProcess::start(&binary, dir.path()).await;
+    let mut prometheus = Prometheus::start(dir.path(), &sim.addr);
     let log = dir.path().join("switchyard.log");
-    let (mut console, url) = serve(&binary, &sim, &log)
+    let (mut console, url) = serve(&binary, &sim.kubeconfig, Some(&prometheus.url), &log)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
-    let outcome = scenario(&browser, &mut sim, &url).await;
+    let outcome = async {
+        scenario(&browser, &mut sim, &url).await?;
+        metrics_scenario(&browser, &mut prometheus).await
+    }
+    .await;
     // No crash: the console is still running after all of it.
     let alive = matches!(console.try_wait(), Ok(None));
     if let Err(error) = outcome.and_then(|()| {
@@ -89,7 +157,82 @@ async fn the_page_says_stale_while_the_api_server_is_down_and_shows_the_truth_af
     }
 }
 
-async fn scenario(browser: &Browser, sim: &mut SimProcess, url: &str) -> Result<()> {
+/// The same, on a real kube-apiserver of its own (restarted on the same etcd).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_says_stale_while_a_real_api_server_is_down_and_fresh_after() {
+    if !switchyard_e2e::kinds().contains(&switchyard_e2e::Kind::Real) {
+        eprintln!("-- the real cluster is not in SWITCHYARD_CLUSTERS; nothing to check");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let binary = switchyard_binary().unwrap_or_else(|e| panic!("{e}"));
+    let mut api = tokio::task::spawn_blocking(RestartableApiServer::start)
+        .await
+        .expect("the real cluster starts");
+    let log = dir.path().join("switchyard.log");
+    let (mut console, url) = serve(&binary, &api.kubeconfig, None, &log)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let outcome = scenario(&browser, &mut api, &url).await;
+    let alive = matches!(console.try_wait(), Ok(None));
+    if let Err(error) = outcome.and_then(|()| {
+        if alive {
+            Ok(())
+        } else {
+            fail("the console exited")
+        }
+    }) {
+        let shot = match browser.screenshot("fault-real").await {
+            Ok(path) => format!("screenshot: {}", path.display()),
+            Err(e) => format!("no screenshot: {e}"),
+        };
+        panic!(
+            "{error}\n{shot}\nswitchyard log (tail):\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    if let Err(error) = browser.close().await {
+        panic!("closing the browser session: {error}");
+    }
+}
+
+/// Prometheus killed under the open page: the metrics banner says so; back, it goes.
+async fn metrics_scenario(browser: &Browser, prometheus: &mut Prometheus) -> Result<()> {
+    // First the metrics must be fresh: the banner is not there.
+    poll(
+        "fresh metrics (no metrics banner)",
+        Duration::from_secs(60),
+        || async { Ok((!browser.exists(METRICS_BANNER).await?).then_some(())) },
+    )
+    .await?;
+    prometheus.kill();
+    let killed = Instant::now();
+    browser.wait_for(METRICS_BANNER).await?;
+    println!(
+        "metrics banner {:.1} s after Prometheus' kill",
+        killed.elapsed().as_secs_f64()
+    );
+    prometheus.restart();
+    let back = Instant::now();
+    poll(
+        "the metrics banner to go",
+        Duration::from_secs(30),
+        || async { Ok((!browser.exists(METRICS_BANNER).await?).then_some(())) },
+    )
+    .await?;
+    let took = back.elapsed();
+    println!(
+        "metrics banner gone {:.1} s after Prometheus' return",
+        took.as_secs_f64()
+    );
+    if took > RECOVERY_BOUND {
+        return fail(format!("the page took {took:?} to show fresh metrics"));
+    }
+    Ok(())
+}
+
+async fn scenario(browser: &Browser, sim: &mut impl ApiServer, url: &str) -> Result<()> {
     browser.client.goto(url).await?;
     let old = card::weight_range("review", 1, "old");
     browser.wait_for_values(&[(old.as_str(), "100")]).await?;
@@ -99,7 +242,7 @@ async fn scenario(browser: &Browser, sim: &mut SimProcess, url: &str) -> Result<
     // A split the fresh cluster will not have, written straight to the API server.
     let status = std::process::Command::new("kubectl")
         .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
+        .arg(sim.kubeconfig())
         .args([
             "-n",
             "hands-on",
@@ -135,13 +278,14 @@ async fn scenario(browser: &Browser, sim: &mut SimProcess, url: &str) -> Result<
 
     sim.restart().await;
     let back = Instant::now();
+    let expected = sim.old_weight_after_restart();
     let recovered = poll(
-        "the banner to go and review to show 100/0",
+        "the banner to go and review to show what the server holds",
         Duration::from_secs(30),
         || async {
             let banner = browser.exists(STALE_CLUSTER_BANNER).await?;
             let value = browser.value(&old).await?;
-            Ok((!banner && value == "100").then_some(()))
+            Ok((!banner && value == expected).then_some(()))
         },
     )
     .await;
