@@ -73,7 +73,12 @@ async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    // A file the app does not have (`/favicon.ico`, `/robots.txt`) is not a page of the app.
+    // A file the app has is served under its own name too (`/index.html`); one it does not have
+    // (`/favicon.ico`, `/robots.txt`) is not a page of the app.
+    let name = path.trim_start_matches('/');
+    if ASSETS.iter().any(|a| a.path == name) {
+        return serve(name, &headers);
+    }
     if path
         .rsplit('/')
         .next()
