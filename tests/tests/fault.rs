@@ -134,27 +134,7 @@ async fn the_page_says_stale_while_the_api_server_is_down_and_shows_the_truth_af
         metrics_scenario(&browser, &mut prometheus).await
     }
     .await;
-    // No crash: the console is still running after all of it.
-    let alive = matches!(console.try_wait(), Ok(None));
-    if let Err(error) = outcome.and_then(|()| {
-        if alive {
-            Ok(())
-        } else {
-            fail("the console exited")
-        }
-    }) {
-        let shot = match browser.screenshot("fault").await {
-            Ok(path) => format!("screenshot: {}", path.display()),
-            Err(e) => format!("no screenshot: {e}"),
-        };
-        panic!(
-            "{error}\n{shot}\nswitchyard log (tail):\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-    }
-    if let Err(error) = browser.close().await {
-        panic!("closing the browser session: {error}");
-    }
+    finish(browser, outcome, &mut console, &log, "fault").await;
 }
 
 /// The same, on a real kube-apiserver of its own (restarted on the same etcd).
@@ -175,6 +155,18 @@ async fn the_page_says_stale_while_a_real_api_server_is_down_and_fresh_after() {
         .unwrap_or_else(|e| panic!("{e}"));
     let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
     let outcome = scenario(&browser, &mut api, &url).await;
+    finish(browser, outcome, &mut console, &log, "fault-real").await;
+}
+
+/// Fails the test with a screenshot and the console's log when the scenario failed or the console
+/// did not survive it (no crash: it must still be running after all of it); closes the browser.
+async fn finish(
+    browser: Browser,
+    outcome: Result<()>,
+    console: &mut Child,
+    log: &std::path::Path,
+    name: &str,
+) {
     let alive = matches!(console.try_wait(), Ok(None));
     if let Err(error) = outcome.and_then(|()| {
         if alive {
@@ -183,13 +175,13 @@ async fn the_page_says_stale_while_a_real_api_server_is_down_and_fresh_after() {
             fail("the console exited")
         }
     }) {
-        let shot = match browser.screenshot("fault-real").await {
+        let shot = match browser.screenshot(name).await {
             Ok(path) => format!("screenshot: {}", path.display()),
             Err(e) => format!("no screenshot: {e}"),
         };
         panic!(
             "{error}\n{shot}\nswitchyard log (tail):\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
+            std::fs::read_to_string(log).unwrap_or_default()
         );
     }
     if let Err(error) = browser.close().await {
