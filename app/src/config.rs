@@ -152,6 +152,10 @@ pub struct MetricsArgs {
     /// Width of the rate window [default: 1m; demo 30s]; never shorter than two scrape intervals.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub window: Option<Duration>,
+    /// Other rate windows a viewer may choose in the page, comma-separated (at most 5). Each
+    /// refresh reads one query set per window offered, whoever looks at which.
+    #[arg(long, value_parser = humantime::parse_duration, value_delimiter = ',', default_value = "1m,5m,15m")]
+    pub windows: Vec<Duration>,
     /// Prometheus' scrape interval, which bounds the shortest usable window.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "15s")]
     pub scrape_interval: Duration,
@@ -318,6 +322,22 @@ mod tests {
         };
         assert_eq!(args.metrics.refresh, Some(Duration::from_secs(2)));
         assert_eq!(args.metrics.window, Some(Duration::from_secs(60)));
+        assert_eq!(
+            args.metrics.windows,
+            [60, 300, 900].map(Duration::from_secs).to_vec()
+        );
+        let Command::Demo(args) =
+            Cli::try_parse_from(["switchyard", "demo", "--windows", "2m,10m"])
+                .unwrap()
+                .command
+        else {
+            panic!("demo");
+        };
+        assert_eq!(
+            args.metrics.windows,
+            [120, 600].map(Duration::from_secs).to_vec()
+        );
+        assert!(Cli::try_parse_from(["switchyard", "demo", "--windows", "1m,later"]).is_err());
         assert!(Cli::try_parse_from(["switchyard", "demo", "--window", "soon"]).is_err());
     }
 

@@ -53,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
                 &args.metrics,
                 Duration::from_secs(15),
                 Duration::from_secs(60),
-            );
+            )?;
             serve_console(args.listen, console, source, live, "switchyard").await
         }
         Command::Demo(args) => {
@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
                 &args.metrics,
                 Duration::from_secs(5),
                 Duration::from_secs(30),
-            );
+            )?;
             serve_console(args.listen, console, Some(source), live, "switchyard demo").await
         }
         Command::Sim(args) => {
@@ -171,16 +171,42 @@ fn prometheus(args: &MetricsArgs) -> Option<Source> {
     })
 }
 
-fn live_config(args: &MetricsArgs, refresh: Duration, window: Duration) -> LiveConfig {
+/// Most rate windows a viewer may choose from besides the default (each costs a query set per
+/// refresh).
+const MAX_WINDOW_CHOICES: usize = 5;
+
+fn live_config(
+    args: &MetricsArgs,
+    refresh: Duration,
+    window: Duration,
+) -> anyhow::Result<LiveConfig> {
+    let shortest = if args.prometheus_url.is_some() {
+        2 * args.scrape_interval
+    } else {
+        Duration::from_secs(1)
+    };
     let mut window = args.window.unwrap_or(window);
-    if args.prometheus_url.is_some() && window < 2 * args.scrape_interval {
+    if window < shortest {
         tracing::warn!(?window, scrape_interval = ?args.scrape_interval, "rate window shorter than two scrapes; widening it");
-        window = 2 * args.scrape_interval;
+        window = shortest;
     }
-    LiveConfig {
+    anyhow::ensure!(
+        args.windows.len() <= MAX_WINDOW_CHOICES,
+        "--windows offers {} windows; at most {MAX_WINDOW_CHOICES} (each costs one query set per refresh)",
+        args.windows.len()
+    );
+    if let Some(short) = args.windows.iter().find(|w| **w < shortest) {
+        anyhow::bail!(
+            "--windows: {} is shorter than {} (two scrape intervals)",
+            humantime::format_duration(*short),
+            humantime::format_duration(shortest)
+        );
+    }
+    Ok(LiveConfig {
         interval: args.refresh.unwrap_or(refresh),
         window,
-    }
+        choices: args.windows.clone(),
+    })
 }
 
 /// What the console needs of the cluster it serves.

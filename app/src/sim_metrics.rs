@@ -1,6 +1,7 @@
 //! Samples from the simulated mesh's own counters, for the demo without a Prometheus: each fetch
 //! snapshots the counters and turns the difference to an earlier snapshot into rates and
-//! quantiles, as Prometheus' `rate()` and `histogram_quantile()` would.
+//! quantiles, as Prometheus' `rate()` and `histogram_quantile()` would. One history of snapshots
+//! serves every rate window, thinned with age.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +24,8 @@ type Buckets = BTreeMap<u64, f64>;
 pub struct SimulatedSource {
     mesh: Mesh,
     history: Arc<Mutex<History>>,
+    /// The longest window read so far: how much history to keep.
+    longest: Arc<Mutex<Duration>>,
     queries: Arc<AtomicU64>,
 }
 
@@ -31,6 +34,7 @@ impl SimulatedSource {
         SimulatedSource {
             mesh,
             history: Arc::default(),
+            longest: Arc::default(),
             queries: Arc::default(),
         }
     }
@@ -49,16 +53,24 @@ impl SampleSource for SimulatedSource {
     fn fetch(&self, namespaces: &[String], window: Duration) -> Samples {
         self.queries.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
-        let current = Arc::new(self.mesh.snapshot());
-        let baseline = {
+        let (baseline, current) = {
             let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
-            // Keep one snapshot at or beyond the window's start as the baseline.
-            while history.len() >= 2 && now.duration_since(history[1].0) >= window {
-                history.pop_front();
-            }
-            let baseline = history.front().cloned();
-            history.push_back((now, current.clone()));
-            baseline
+            // The windows of one refresh are read together: they share one snapshot.
+            let current = match history.back() {
+                Some((at, snapshot)) if now.duration_since(*at) < SAME_READ => snapshot.clone(),
+                _ => {
+                    let snapshot = Arc::new(self.mesh.snapshot());
+                    history.push_back((now, snapshot.clone()));
+                    snapshot
+                }
+            };
+            let longest = {
+                let mut longest = self.longest.lock().unwrap_or_else(|e| e.into_inner());
+                *longest = (*longest).max(window);
+                *longest
+            };
+            thin(&mut history, now, longest);
+            (baseline(&history, now, window), current)
         };
         match baseline {
             Some((then, old)) => {
@@ -68,6 +80,49 @@ impl SampleSource for SimulatedSource {
             None => Samples::default(),
         }
     }
+}
+
+/// Reads closer together than this are one refresh reading several windows.
+const SAME_READ: Duration = Duration::from_millis(250);
+
+/// A kept snapshot is at least this share of its age apart from the next newer kept one: the
+/// baseline of any window is then at most 1/10 older than the window asks, with a few dozen
+/// snapshots for a 15-minute window instead of one per refresh.
+const THINNING: u32 = 10;
+
+/// The newest snapshot taken at least `window` before `now`, or the oldest while the history is
+/// younger than the window (as Prometheus' `rate()` uses the samples it has).
+fn baseline(
+    history: &History,
+    now: Instant,
+    window: Duration,
+) -> Option<(Instant, Arc<Vec<Series>>)> {
+    history
+        .iter()
+        .rev()
+        .find(|(at, _)| now.duration_since(*at) >= window)
+        .or_else(|| history.front().filter(|(at, _)| *at < now))
+        .cloned()
+}
+
+/// Drops snapshots no window needs: those older than the oldest one at or beyond `longest`, and
+/// those whose neighbours are close enough without them (within 1/[`THINNING`] of the older
+/// one's age), so no gap in what is kept is wider than that.
+fn thin(history: &mut History, now: Instant, longest: Duration) {
+    let newest_first: Vec<_> = history.drain(..).rev().collect();
+    let mut kept: Vec<(Instant, Arc<Vec<Series>>)> = Vec::with_capacity(newest_first.len());
+    for (i, (at, snapshot)) in newest_first.iter().enumerate() {
+        if let (Some((newer, _)), Some((older, _))) = (kept.last(), newest_first.get(i + 1)) {
+            if newer.duration_since(*older) <= now.duration_since(*older) / THINNING {
+                continue;
+            }
+        }
+        kept.push((*at, snapshot.clone()));
+        if now.duration_since(*at) >= longest {
+            break;
+        }
+    }
+    *history = kept.into_iter().rev().collect();
 }
 
 fn key(series: &Series) -> String {
@@ -247,6 +302,48 @@ mod tests {
             Some(10.0)
         );
         assert_eq!(histogram_quantile(0.95, &[]), None);
+    }
+
+    /// A history with one snapshot every 5 s for `seconds` before `now`, thinned as `fetch` does.
+    fn history(now: Instant, seconds: u64, longest: Duration) -> History {
+        let mut history = History::new();
+        for age in (0..=seconds).rev().step_by(5) {
+            history.push_back((now - Duration::from_secs(age), Arc::new(Vec::new())));
+            thin(&mut history, now - Duration::from_secs(age), longest);
+        }
+        history
+    }
+
+    #[test]
+    fn one_thinned_history_serves_every_window() {
+        let now = Instant::now() + Duration::from_secs(3_600);
+        let longest = Duration::from_secs(900);
+        let h = history(now, 1_200, longest);
+        let ages: Vec<u64> = h
+            .iter()
+            .map(|(at, _)| now.duration_since(*at).as_secs())
+            .collect();
+        assert!(h.len() < 50, "thinned to {} snapshots: {ages:?}", h.len());
+        for window in [30, 60, 300, 900] {
+            let window = Duration::from_secs(window);
+            let (at, _) = baseline(&h, now, window).expect("a baseline");
+            let age = now.duration_since(at);
+            assert!(age >= window, "{window:?}: baseline {age:?} old");
+            assert!(
+                age <= window + window / THINNING + Duration::from_secs(5),
+                "{window:?}: {age:?}"
+            );
+        }
+        // Nothing older than needed for the longest window is kept.
+        let oldest = now.duration_since(h.front().unwrap().0);
+        assert!(
+            oldest >= longest && oldest <= longest + longest / 10,
+            "{oldest:?}"
+        );
+        // Younger than the window: the oldest snapshot, as rate() over what there is.
+        let young = history(now, 20, longest);
+        let (at, _) = baseline(&young, now, Duration::from_secs(60)).unwrap();
+        assert_eq!(now.duration_since(at), Duration::from_secs(20));
     }
 
     #[test]

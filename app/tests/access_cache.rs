@@ -52,6 +52,7 @@ async fn console(mode: Mode) -> Console {
         LiveConfig {
             interval: Duration::from_secs(3600),
             window: Duration::from_secs(30),
+            choices: vec![],
         },
     );
     let auth = Auth::new(mode, client, Some(config), true).scoped(namespaces);

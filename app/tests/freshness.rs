@@ -48,6 +48,7 @@ impl Console {
             LiveConfig {
                 interval,
                 window: Duration::from_secs(30),
+                choices: vec![],
             },
         );
         let auth = Auth::new(Mode::Anonymous, client, Some(config), true).scoped(namespaces);

@@ -57,6 +57,11 @@ struct Setup {
 }
 
 async fn setup(prometheus_url: &str) -> Setup {
+    setup_with_windows(prometheus_url, Vec::new()).await
+}
+
+/// The console over the fake Prometheus, offering `choices` besides its default 30 s window.
+async fn setup_with_windows(prometheus_url: &str, choices: Vec<Duration>) -> Setup {
     let source = Source::Prometheus(PrometheusSource::new(
         prometheus_url,
         Duration::from_secs(2),
@@ -65,6 +70,7 @@ async fn setup(prometheus_url: &str) -> Setup {
     let console = support::console(support::Options {
         source: Some(source.clone()),
         refresh: Duration::from_millis(100),
+        window_choices: choices,
         ..support::Options::default()
     })
     .await;
@@ -93,31 +99,35 @@ async fn next_graph(
     .expect("a graph within 20 s")
 }
 
-/// Queries sent per refresh, measured over `refreshes` refreshes. A refresh is one tick: graph
-/// events whose `last_success` moved.
+/// Queries sent per refresh, measured over `refreshes` refreshes. A refresh is one tick: graphs
+/// of the default window whose `last_success` moved.
 async fn queries_per_refresh(s: &Setup, refreshes: u32) -> f64 {
     let mut rx = s.live.subscribe();
-    let mut last = next_graph(&mut rx, |g| g.metrics.fresh)
+    let default = s.live.default_window();
+    let mut last = next_graph(&mut rx, |g| g.window_seconds == default && g.metrics.fresh)
         .await
         .metrics
         .last_success;
     let start = s.source.queries_sent();
     for _ in 0..refreshes {
-        let g = next_graph(&mut rx, |g| g.metrics.last_success != last).await;
+        let g = next_graph(&mut rx, |g| {
+            g.window_seconds == default && g.metrics.last_success != last
+        })
+        .await;
         last = g.metrics.last_success;
     }
     (s.source.queries_sent() - start) as f64 / f64::from(refreshes)
 }
 
 async fn open_viewers(base: &str, n: usize) -> Vec<reqwest::Response> {
+    open_viewers_at(&format!("{base}/api/v1/events"), n).await
+}
+
+async fn open_viewers_at(url: &str, n: usize) -> Vec<reqwest::Response> {
     let http = reqwest::Client::new();
     let mut viewers = Vec::new();
     for _ in 0..n {
-        let mut res = http
-            .get(format!("{base}/api/v1/events"))
-            .send()
-            .await
-            .unwrap();
+        let mut res = http.get(url).send().await.unwrap();
         assert_eq!(res.status(), 200);
         // The first chunk proves the stream is being served to this viewer.
         res.chunk().await.unwrap().expect("first event");
@@ -146,6 +156,82 @@ async fn queries_per_refresh_do_not_depend_on_viewers() {
     // Every query the fake saw came from the refresher.
     assert_eq!(fake.queries.load(Ordering::SeqCst), s.source.queries_sent());
     drop((one, fifty));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_offered_window_is_one_query_set_per_refresh_whoever_watches_which() {
+    let fake = FakePrometheus::default();
+    let url = fake_prometheus(fake.clone()).await;
+    let s = setup_with_windows(
+        &url,
+        vec![Duration::from_secs(60), Duration::from_secs(300)],
+    )
+    .await;
+    assert_eq!(s.live.windows(), [30, 60, 300]);
+
+    let none = queries_per_refresh(&s, 5).await;
+    let default = open_viewers(&s.base, 3).await;
+    let long = open_viewers_at(&format!("{}/api/v1/events?window=300", s.base), 20).await;
+    let busy = queries_per_refresh(&s, 5).await;
+    assert_eq!(none, 12.0, "three windows, four queries each");
+    assert_eq!(busy, none, "viewers and their windows cost no queries");
+    drop((default, long));
+
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", s.base)).send();
+    let graph: Graph = get("/api/v1/graph?window=300")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(graph.window_seconds, 300);
+    let graph: Graph = get("/api/v1/graph").await.unwrap().json().await.unwrap();
+    assert_eq!(graph.window_seconds, 30, "no window is the default");
+    for (query, says) in [
+        (
+            "?window=45",
+            "rate window 45 s is not offered; choose one of 30, 60, 300 (seconds)",
+        ),
+        ("?window=soon", "window"),
+        ("?windw=60", "windw"),
+    ] {
+        for path in ["/api/v1/graph", "/api/v1/events"] {
+            let res = get(&format!("{path}{query}")).await.unwrap();
+            assert_eq!(res.status(), 400, "{path}{query}");
+            let body: serde_json::Value = res.json().await.unwrap();
+            let message = body["message"].as_str().unwrap_or_default();
+            assert!(message.contains(says), "{path}{query}: {body}");
+        }
+    }
+    let settings: serde_json::Value = get("/api/v1/settings").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        settings["windows"],
+        serde_json::json!({"default_seconds": 30, "offered_seconds": [30, 60, 300]})
+    );
+
+    // A viewer of the 60 s window is sent graphs of that window only.
+    let mut res = get("/api/v1/events?window=60").await.unwrap();
+    let mut text = String::new();
+    while text.matches("event: graph").count() < 4 {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), res.chunk())
+            .await
+            .expect("events within 20 s")
+            .unwrap()
+            .expect("the stream goes on");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let windows: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<ServerEvent>(d).ok())
+        .filter_map(|e| match e {
+            ServerEvent::Graph(g) => Some(u64::from(g.window_seconds)),
+            _ => None,
+        })
+        .collect();
+    assert!(windows.len() >= 4, "{text}");
+    assert!(windows.iter().all(|&w| w == 60), "{windows:?}");
 }
 
 #[tokio::test]
@@ -229,6 +315,7 @@ async fn refreshes_resend_routes_whose_observed_split_moved() {
         switchyard_console::live::LiveConfig {
             interval: Duration::from_millis(300),
             window: Duration::from_secs(30),
+            choices: vec![],
         },
     );
     let mut rx = live.subscribe();

@@ -168,6 +168,7 @@ async fn the_console_graph_reads_the_split_from_prometheus() {
         LiveConfig {
             interval: Duration::from_secs(1),
             window: Duration::from_secs(10),
+            choices: vec![],
         },
     );
     let mut events = live.subscribe();

@@ -160,11 +160,25 @@ async fn operator_shifts_everything_then_rolls_back_and_the_history_names_them_o
         .iter()
         .all(|r| r.outcome == ShiftOutcome::Unchanged));
 
-    let history = history_until(&http, &c.base, 6).await;
-    assert_eq!(history.changes.len(), 6);
+    // Named services sent back to old 100 (the page's rollback with some services unticked) are
+    // a rollback of those services in the history, not a bulk shift.
+    let review = json!([{"namespace": c.ns, "name": "review"}]);
+    for weights in [json!({"old": 0, "new": 100}), json!({"old": 100, "new": 0})] {
+        let res = post(
+            &http,
+            format!("{}/api/v1/shift", c.base),
+            json!({"targets": review, "weights": weights}),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+    }
+
+    let history = history_until(&http, &c.base, 8).await;
+    assert_eq!(history.changes.len(), 8);
     let sources: Vec<&str> = history.changes.iter().map(|c| c.source.as_str()).collect();
-    assert_eq!(sources.iter().filter(|s| **s == "bulk").count(), 3);
-    assert_eq!(sources.iter().filter(|s| **s == "rollback").count(), 3);
+    assert_eq!(sources.iter().filter(|s| **s == "bulk").count(), 4);
+    assert_eq!(sources.iter().filter(|s| **s == "rollback").count(), 4);
+    assert_eq!(sources[6..], ["bulk", "rollback"], "{sources:?}");
     assert!(history.changes.iter().all(|c| c.user == "operator"));
     let last = history.changes.last().unwrap();
     assert_eq!(last.after.get("old"), Some(&100));

@@ -202,6 +202,32 @@ pub struct Graph {
     pub freshness: Freshness,
 }
 
+impl Graph {
+    /// The observed percent of the destination `key` (a subset, or a host without one) of route
+    /// `route_index` of a VirtualService, over this graph's window; `None` without traffic or
+    /// when the route has no split. The weight cards and the server's route lists both read
+    /// observed shares through this.
+    pub fn observed_share(
+        &self,
+        namespace: &str,
+        virtual_service: &str,
+        route_index: usize,
+        key: &str,
+    ) -> Option<f64> {
+        self.splits
+            .iter()
+            .find(|s| {
+                s.namespace == namespace
+                    && s.virtual_service == virtual_service
+                    && s.route_index == route_index
+            })?
+            .versions
+            .iter()
+            .find(|v| v.subset == key)?
+            .observed
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -438,6 +464,62 @@ pub struct WhoAmI {
 pub struct Settings {
     /// The subset names of the old and the new version (`--old-subset`, `--new-subset`).
     pub subsets: Subsets,
+    /// The rate windows a viewer may choose (`--window`, `--windows`).
+    #[serde(default)]
+    pub windows: RateWindows,
+}
+
+/// The rate windows this console offers. Each refresh reads one query set per offered window;
+/// `GET /api/v1/graph?window=S` and `GET /api/v1/events?window=S` choose one by its seconds.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RateWindows {
+    /// The window used when a request names none, in seconds.
+    pub default_seconds: u32,
+    /// Every window offered, in seconds, shortest first; holds the default.
+    pub offered_seconds: Vec<u32>,
+}
+
+impl Default for RateWindows {
+    fn default() -> Self {
+        RateWindows {
+            default_seconds: 30,
+            offered_seconds: vec![30],
+        }
+    }
+}
+
+impl RateWindows {
+    /// The window a request asks for: its `window` (seconds) when offered, the default when it
+    /// names none, else the sentence saying what is offered.
+    pub fn choose(&self, asked: Option<u32>) -> Result<u32, String> {
+        match asked {
+            None => Ok(self.default_seconds),
+            Some(s) if self.offered_seconds.contains(&s) => Ok(s),
+            Some(s) => Err(format!(
+                "rate window {s} s is not offered; choose one of {} (seconds)",
+                self.offered_seconds
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+/// Query of `GET /api/v1/graph` and `GET /api/v1/events`: the rate window, in seconds.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    /// One of `Settings.windows.offered_seconds`; the default window when absent.
+    #[serde(default)]
+    pub window: Option<u32>,
 }
 
 /// `GET /api/v1/access`: whether the caller may patch each VirtualService, as the cluster says.
@@ -683,11 +765,35 @@ mod tests {
     fn settings_json_is_stable() {
         let settings = Settings {
             subsets: Subsets::new("blue", "green").unwrap(),
+            windows: RateWindows {
+                default_seconds: 30,
+                offered_seconds: vec![30, 300],
+            },
         };
         let json = serde_json::to_string(&settings).unwrap();
-        assert_eq!(json, r#"{"subsets":{"old":"blue","new":"green"}}"#);
+        assert_eq!(
+            json,
+            r#"{"subsets":{"old":"blue","new":"green"},"windows":{"default_seconds":30,"offered_seconds":[30,300]}}"#
+        );
+        // A console from before the window choice sends no windows: one window of 30 s.
+        let old: Settings = serde_json::from_str(r#"{"subsets":{"old":"a","new":"b"}}"#).unwrap();
+        assert_eq!(old.windows, RateWindows::default());
         assert_eq!(serde_json::from_str::<Settings>(&json).unwrap(), settings);
         assert!(serde_json::from_str::<Settings>(r#"{"subsets":{"old":"","new":"x"}}"#).is_err());
+    }
+
+    #[test]
+    fn a_window_is_chosen_from_those_offered() {
+        let windows = RateWindows {
+            default_seconds: 60,
+            offered_seconds: vec![30, 60, 300],
+        };
+        assert_eq!(windows.choose(None), Ok(60));
+        assert_eq!(windows.choose(Some(300)), Ok(300));
+        assert_eq!(
+            windows.choose(Some(120)),
+            Err("rate window 120 s is not offered; choose one of 30, 60, 300 (seconds)".into())
+        );
     }
 
     #[test]

@@ -9,10 +9,12 @@
 //!   badge and its row red;
 //! - graph nodes tab in on-screen order (left to right, then down), not alphabetically, and the
 //!   focus ring on nodes, sliders, number fields, presets and buttons is a solid outline of at
-//!   least 3:1 contrast against what is behind it;
+//!   least 3:1 contrast against what is behind it, in light and in dark mode;
 //! - copy link puts the view's URL on the clipboard and says so; the graph exports as SVG and PNG
 //!   files; dark mode follows the system and the toggle (remembered across a reload); `?kiosk`
-//!   shows no controls, large type and the graph fitted to the width.
+//!   shows no controls, large type and the graph fitted to the width;
+//! - at 1,280 x 720 the first weight card, the graph and the toolbar's rollback are on screen
+//!   without scrolling.
 //!
 //! On every cluster kind of the run.
 
@@ -21,6 +23,7 @@ use std::time::Duration;
 use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result, WAIT};
 use switchyard_frontend::components::{copy_link, theme_toggle};
 use switchyard_frontend::graph_view::test_ids as ids;
+use switchyard_frontend::rollout::test_ids as rollout_ids;
 use switchyard_frontend::weight_controls::test_ids as card;
 
 const TAB: &str = "\u{e004}";
@@ -62,7 +65,8 @@ async fn on(kind: Kind) {
         sharing(&browser, &demo, downloads.path()).await?;
         theme(&dark, &demo).await?;
         kiosk(&browser, &demo).await?;
-        health(&browser, &demo).await
+        health(&browser, &demo).await?;
+        fold(&browser, &demo).await
     }
     .await;
     if let Err(error) = outcome {
@@ -444,6 +448,40 @@ async fn page_background(browser: &Browser) -> Result<String> {
         .to_owned())
 }
 
+/// On a 1,280 x 720 laptop the weight controls sit beside the graph: the first card's slider
+/// and the toolbar's rollback are on screen without scrolling.
+async fn fold(browser: &Browser, demo: &Demo) -> Result<()> {
+    browser.set_viewport(1280, 720).await?;
+    browser.client.goto(&demo.url).await?;
+    for id in [
+        card::weight_range("review", 1, "new"),
+        ids::node(&svc(demo, "review")),
+        rollout_ids::TOOLBAR_ROLLBACK.to_owned(),
+    ] {
+        let element = browser.wait_for(&id).await?;
+        let place = browser
+            .js(
+                "const r = arguments[0].getBoundingClientRect();
+                 return [r.top, r.bottom, window.innerHeight, window.scrollY];",
+                vec![serde_json::to_value(&element)?],
+            )
+            .await?;
+        let (top, bottom, height, scrolled) = (
+            place[0].as_f64().unwrap_or(f64::MAX),
+            place[1].as_f64().unwrap_or(f64::MAX),
+            place[2].as_f64().unwrap_or(0.0),
+            place[3].as_f64().unwrap_or(f64::MAX),
+        );
+        if scrolled != 0.0 || top < 0.0 || bottom > height {
+            return fail(format!(
+                "at 1,280 x 720 {id} is not on screen without scrolling: top {top}, bottom {bottom}, window {height} px, scrolled {scrolled}"
+            ));
+        }
+    }
+    browser.screenshot("display-1280x720-fold").await?;
+    Ok(())
+}
+
 /// Dark by the system, light by the toggle, remembered across a reload.
 async fn theme(dark: &Browser, demo: &Demo) -> Result<()> {
     dark.client.goto(&demo.url).await?;
@@ -462,6 +500,12 @@ async fn theme(dark: &Browser, demo: &Demo) -> Result<()> {
             "the toggle does not say dark mode is on: {pressed:?}"
         ));
     }
+    // The focus ring holds 3:1 on the dark backgrounds too.
+    ring_of(dark, &ids::node(&svc(demo, "review"))).await?;
+    ring_of(dark, &card::weight_range("review", 1, "new")).await?;
+    ring_of(dark, &card::weight_number("review", 1, "new")).await?;
+    ring_of(dark, &card::preset("review", 1, 80, 20)).await?;
+    ring_of(dark, theme_toggle::THEME_TOGGLE).await?;
     dark.click(theme_toggle::THEME_TOGGLE).await?;
     let light = page_background(dark).await?;
     if light != "rgb(244, 245, 247)" {

@@ -153,6 +153,20 @@ async fn rollback_names(browser: &Browser, demo: &mut Demo) -> Result<()> {
             "the unticked product was changed: kubectl shows {product:?}"
         ));
     }
+    // The history calls it a rollback of two, not a bulk shift.
+    let headings = format!(
+        "[data-testid^=\"{}\"] .history-group-title",
+        ids::HISTORY_GROUP_PREFIX
+    );
+    poll("the partial rollback in the history", WAIT, || async {
+        let seen = texts(browser, &headings).await?;
+        Ok(
+            (seen.first().map(String::as_str) == Some("rollback by anonymous · 2 routes"))
+                .then_some(()),
+        )
+    })
+    .await
+    .map_err(|e| format!("{e} (group headings by {headings})"))?;
     Ok(())
 }
 

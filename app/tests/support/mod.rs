@@ -40,6 +40,8 @@ pub struct Options {
     pub session_namespace: Option<String>,
     /// The listener's limits.
     pub connections: ConnectionLimits,
+    /// Rate windows offered besides the default 30 s.
+    pub window_choices: Vec<Duration>,
 }
 
 impl Default for Options {
@@ -58,6 +60,7 @@ impl Default for Options {
             sessions: SessionLimits::default(),
             session_namespace: None,
             connections: ConnectionLimits::default(),
+            window_choices: Vec::new(),
         }
     }
 }
@@ -184,6 +187,7 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
         LiveConfig {
             interval: options.refresh,
             window: Duration::from_secs(30),
+            choices: options.window_choices.clone(),
         },
     );
     let token_mode = matches!(options.mode, Mode::Token);

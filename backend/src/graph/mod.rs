@@ -372,19 +372,10 @@ pub fn restrict(graph: &Graph, keep: impl Fn(&str) -> bool) -> Graph {
 /// Copies observed shares from the graph's splits onto the matching route destinations.
 pub fn annotate_observed(virtual_services: &mut [VirtualServiceRoutes], graph: &Graph) {
     for vs in virtual_services {
-        for split in graph
-            .splits
-            .iter()
-            .filter(|s| s.namespace == vs.namespace && s.virtual_service == vs.name)
-        {
-            if let Some(route) = vs.routes.get_mut(split.route_index) {
-                for d in &mut route.destinations {
-                    d.observed_share = split
-                        .versions
-                        .iter()
-                        .find(|v| v.subset == d.key())
-                        .and_then(|v| v.observed);
-                }
+        for route in &mut vs.routes {
+            for d in &mut route.destinations {
+                d.observed_share =
+                    graph.observed_share(&vs.namespace, &vs.name, route.index, d.key());
             }
         }
     }

@@ -2,15 +2,19 @@
 //! with the cluster's topology, keeps the latest snapshot, and publishes every snapshot and every
 //! VirtualService change to all SSE viewers. Viewers never cause a metrics or cluster call.
 //! Splits of routes changed less than a window ago are published as settling, and a
-//! disagreement only once it persists (`graph::settling`).
+//! disagreement only once it persists (`graph::settling`). Besides the default rate window the
+//! console may offer a few others (`LiveConfig::choices`): each refresh reads one query set per
+//! offered window and publishes one graph per window, so the metrics load depends on the windows
+//! offered, never on the viewers or on which windows they look at.
 
 mod changes;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchyard_protocol::{
-    Contact, Freshness, Graph, MetricsStatus, RoutesResponse, ServerEvent, VirtualServiceRoutes,
+    Contact, Freshness, Graph, MetricsStatus, RateWindows, RoutesResponse, ServerEvent,
+    VirtualServiceRoutes,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -23,15 +27,44 @@ use changes::RouteChanges;
 pub struct LiveConfig {
     /// How often the metrics are read.
     pub interval: Duration,
-    /// Width of the rate window.
+    /// Width of the default rate window.
     pub window: Duration,
+    /// Other rate windows a viewer may choose (`--windows`); the default is always offered.
+    pub choices: Vec<Duration>,
+}
+
+impl LiveConfig {
+    /// Every window offered, in whole seconds, shortest first, without repeats.
+    pub fn windows(&self) -> Vec<u32> {
+        let mut windows: Vec<u32> = std::iter::once(self.window)
+            .chain(self.choices.iter().copied())
+            .map(seconds)
+            .filter(|&s| s > 0)
+            .collect();
+        windows.sort_unstable();
+        windows.dedup();
+        windows
+    }
+
+    /// The default window in whole seconds.
+    pub fn default_window(&self) -> u32 {
+        seconds(self.window)
+    }
+}
+
+fn seconds(window: Duration) -> u32 {
+    u32::try_from(window.as_secs()).unwrap_or(u32::MAX)
 }
 
 /// Handle on the refresher; cheap to clone.
 #[derive(Clone)]
 pub struct Live {
     cluster: Cluster,
+    /// The latest graph of the default window.
     latest: watch::Receiver<Arc<Graph>>,
+    /// The latest graph of every offered window (the default's too), by window in seconds.
+    by_window: Arc<BTreeMap<u32, watch::Receiver<Arc<Graph>>>>,
+    default_window: u32,
     events: broadcast::Sender<ServerEvent>,
 }
 
@@ -39,32 +72,76 @@ impl Live {
     /// Starts the refresher. Without a source the graph shows topology and requested splits only.
     pub fn start(cluster: Cluster, source: Option<Source>, config: LiveConfig) -> Self {
         let (events, _) = broadcast::channel(256);
-        let mut initial = graph::build(
-            &cluster.topology(),
-            None,
-            MetricsStatus::default(),
-            window_seconds(&config),
-            now(),
-        );
-        initial.freshness = Freshness {
-            cluster: cluster.contact(),
-            metrics: source
-                .as_ref()
-                .map(|_| metrics_contact(&initial.metrics, &config)),
-        };
-        let (latest_tx, latest) = watch::channel(Arc::new(initial));
+        let default_window = config.default_window();
+        let mut windows = Vec::new();
+        let mut by_window = BTreeMap::new();
+        for window in config.windows() {
+            let mut initial = graph::build(
+                &cluster.topology(),
+                None,
+                MetricsStatus::default(),
+                window,
+                now(),
+            );
+            initial.freshness = Freshness {
+                cluster: cluster.contact(),
+                metrics: source
+                    .as_ref()
+                    .map(|_| metrics_contact(&initial.metrics, &config)),
+            };
+            let (latest_tx, latest) = watch::channel(Arc::new(initial));
+            by_window.insert(window, latest);
+            windows.push(WindowState {
+                seconds: window,
+                samples: None,
+                status: MetricsStatus::default(),
+                disagreed: BTreeSet::new(),
+                latest: latest_tx,
+            });
+        }
+        // The default window comes first: it annotates the route lists and drives the re-sends.
+        windows.sort_by_key(|w| w.seconds != default_window);
+        let latest = by_window[&default_window].clone();
         tokio::spawn(refresh_loop(
             cluster.clone(),
             source,
             config,
-            latest_tx,
+            windows,
             events.clone(),
         ));
         Live {
             cluster,
             latest,
+            by_window: Arc::new(by_window),
+            default_window,
             events,
         }
+    }
+
+    /// Every rate window offered, in seconds, shortest first.
+    pub fn windows(&self) -> Vec<u32> {
+        self.by_window.keys().copied().collect()
+    }
+
+    /// The default rate window, in seconds.
+    pub fn default_window(&self) -> u32 {
+        self.default_window
+    }
+
+    /// The windows offered and the default, as the page learns them.
+    pub fn rate_windows(&self) -> RateWindows {
+        RateWindows {
+            default_seconds: self.default_window,
+            offered_seconds: self.windows(),
+        }
+    }
+
+    /// The latest graph over `window` seconds with the API server's contact as of now, or `None`
+    /// when that window is not offered.
+    pub fn graph_now_over(&self, window: u32) -> Option<Graph> {
+        let mut graph = (**self.by_window.get(&window)?.borrow()).clone();
+        graph.freshness.cluster = self.cluster.contact();
+        Some(graph)
     }
 
     /// The latest graph snapshot.
@@ -122,8 +199,15 @@ fn metrics_contact(status: &MetricsStatus, config: &LiveConfig) -> Contact {
     }
 }
 
-fn window_seconds(config: &LiveConfig) -> u32 {
-    u32::try_from(config.window.as_secs()).unwrap_or(u32::MAX)
+/// What the refresher keeps for one offered window.
+struct WindowState {
+    seconds: u32,
+    /// Last samples that were read successfully, kept through outages.
+    samples: Option<Samples>,
+    status: MetricsStatus,
+    /// Routes whose split disagreed at the last metrics refresh over this window.
+    disagreed: BTreeSet<RouteKey>,
+    latest: watch::Sender<Arc<Graph>>,
 }
 
 struct Refresher {
@@ -134,22 +218,18 @@ struct Refresher {
     config: LiveConfig,
     /// Whether there is a metrics source at all (else the graph carries no metrics contact).
     has_source: bool,
-    /// Last samples that were read successfully, kept through outages.
-    samples: Option<Samples>,
-    status: MetricsStatus,
-    latest: watch::Sender<Arc<Graph>>,
+    /// One per offered window, the default first.
+    windows: Vec<WindowState>,
     events: broadcast::Sender<ServerEvent>,
     /// When each route's weights last changed.
     changes: RouteChanges,
-    /// Routes whose split disagreed at the last metrics refresh.
-    disagreed: BTreeSet<RouteKey>,
 }
 
 impl Refresher {
     /// Sends the VirtualServices whose observed shares changed with the last refresh, so the
     /// weight controls show the same observed split as the graph.
     fn send_observed(&mut self) {
-        let routes = annotated_routes(&self.cluster, &self.latest.borrow());
+        let routes = annotated_routes(&self.cluster, &self.default_graph());
         for vs in routes.virtual_services {
             let observed: Vec<Vec<Option<f64>>> = vs
                 .routes
@@ -169,68 +249,80 @@ impl Refresher {
         }
     }
 
-    /// Publishes a new snapshot. `refreshed` says whether it follows a metrics refresh (which
-    /// counts towards a persisting disagreement) or a cluster change (which does not).
+    /// The latest graph of the default window.
+    fn default_graph(&self) -> Arc<Graph> {
+        self.windows[0].latest.borrow().clone()
+    }
+
+    /// Publishes a new snapshot for every window. `refreshed` says whether it follows a metrics
+    /// refresh (which counts towards a persisting disagreement) or a cluster change (which does
+    /// not).
     fn publish(&mut self, refreshed: bool) {
         let now = now();
         let topology = self.cluster.topology();
         let cluster = &self.cluster;
         self.changes
             .observe(&topology.virtual_services, || cluster.history(), now);
-        let mut graph = graph::build(
-            &topology,
-            self.samples.as_ref(),
-            self.status.clone(),
-            window_seconds(&self.config),
-            now,
-        );
-        graph.freshness = Freshness {
-            cluster: self.cluster.contact(),
-            metrics: self
-                .has_source
-                .then(|| metrics_contact(&self.status, &self.config)),
-        };
-        let disagreeing =
-            graph::settling::settle(&mut graph, self.changes.changed_at(), &self.disagreed);
-        if refreshed {
-            self.disagreed = disagreeing;
+        for window in &mut self.windows {
+            let mut graph = graph::build(
+                &topology,
+                window.samples.as_ref(),
+                window.status.clone(),
+                window.seconds,
+                now,
+            );
+            graph.freshness = Freshness {
+                cluster: self.cluster.contact(),
+                metrics: self
+                    .has_source
+                    .then(|| metrics_contact(&window.status, &self.config)),
+            };
+            let disagreeing =
+                graph::settling::settle(&mut graph, self.changes.changed_at(), &window.disagreed);
+            if refreshed {
+                window.disagreed = disagreeing;
+            }
+            let graph = Arc::new(graph);
+            window.latest.send_replace(graph.clone());
+            // No viewers is fine.
+            let _ = self.events.send(ServerEvent::Graph((*graph).clone()));
         }
-        let graph = Arc::new(graph);
-        self.latest.send_replace(graph.clone());
-        // No viewers is fine.
-        let _ = self.events.send(ServerEvent::Graph((*graph).clone()));
     }
 
+    /// Reads one query set per offered window, all at once; each answer counts for its window.
     async fn refresh(&mut self, source: &Source) {
         let namespaces = self.cluster.namespaces();
+        let interval = self.config.interval;
         // A slow source must not stall the loop: give it at most one interval.
-        let result = tokio::time::timeout(
-            self.config.interval,
-            source.fetch(&namespaces, self.config.window),
-        )
-        .await;
-        match result {
-            Ok(Ok(samples)) => {
-                self.samples = Some(samples);
-                self.status = MetricsStatus {
-                    fresh: true,
-                    last_success: Some(now()),
-                    error: None,
-                };
+        let reads = self.windows.iter().map(|w| {
+            let window = Duration::from_secs(u64::from(w.seconds));
+            tokio::time::timeout(interval, source.fetch(&namespaces, window))
+        });
+        let results = futures::future::join_all(reads).await;
+        for (window, result) in self.windows.iter_mut().zip(results) {
+            match result {
+                Ok(Ok(samples)) => {
+                    window.samples = Some(samples);
+                    window.status = MetricsStatus {
+                        fresh: true,
+                        last_success: Some(now()),
+                        error: None,
+                    };
+                }
+                Ok(Err(e)) => mark_stale(window, e.to_string()),
+                Err(_) => mark_stale(
+                    window,
+                    format!("metrics did not answer within {interval:?}"),
+                ),
             }
-            Ok(Err(e)) => self.mark_stale(e.to_string()),
-            Err(_) => self.mark_stale(format!(
-                "metrics did not answer within {:?}",
-                self.config.interval
-            )),
         }
     }
+}
 
-    fn mark_stale(&mut self, error: String) {
-        tracing::warn!(%error, "metrics refresh failed; keeping the last good samples");
-        self.status.fresh = false;
-        self.status.error = Some(error);
-    }
+fn mark_stale(window: &mut WindowState, error: String) {
+    tracing::warn!(%error, window = window.seconds, "metrics refresh failed; keeping the last good samples");
+    window.status.fresh = false;
+    window.status.error = Some(error);
 }
 
 /// Every VirtualService in scope from the cache, with observed shares from `graph`, stamped
@@ -251,7 +343,7 @@ async fn refresh_loop(
     cluster: Cluster,
     source: Option<Source>,
     config: LiveConfig,
-    latest: watch::Sender<Arc<Graph>>,
+    windows: Vec<WindowState>,
     events: broadcast::Sender<ServerEvent>,
 ) {
     let mut changes = cluster.subscribe();
@@ -262,12 +354,9 @@ async fn refresh_loop(
         cluster,
         config,
         has_source: source.is_some(),
-        samples: None,
-        status: MetricsStatus::default(),
-        latest,
+        windows,
         events,
         changes: RouteChanges::default(),
-        disagreed: BTreeSet::new(),
     };
     loop {
         tokio::select! {
@@ -282,7 +371,7 @@ async fn refresh_loop(
                 match change {
                     Ok(Change::VirtualServiceChanged(vs)) => {
                         let mut vs = vs;
-                        graph::annotate_observed(std::slice::from_mut(&mut vs), &r.latest.borrow());
+                        graph::annotate_observed(std::slice::from_mut(&mut vs), &r.default_graph());
                         let _ = r.events.send(ServerEvent::VirtualServiceChanged(vs));
                     }
                     Ok(Change::VirtualServiceDeleted { namespace, name }) => {
@@ -292,7 +381,7 @@ async fn refresh_loop(
                     // viewers get the whole list with its stamp (and a graph, below).
                     Ok(Change::Resynced | Change::Freshness)
                     | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let routes = annotated_routes(&r.cluster, &r.latest.borrow());
+                        let routes = annotated_routes(&r.cluster, &r.default_graph());
                         let _ = r.events.send(ServerEvent::Routes(routes));
                     }
                     Ok(Change::TopologyChanged) => {}

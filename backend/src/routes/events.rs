@@ -1,6 +1,7 @@
 //! `GET /api/v1/events`: server-sent events. Each viewer gets the route list and the latest graph
-//! on connect, then every event the single refresher publishes; viewers never cause calls to the
-//! cluster or to Prometheus of their own.
+//! over its rate window (`?window=S`, else the default) on connect, then every event the single
+//! refresher publishes, graphs of that window only; viewers never cause calls to the cluster or
+//! to Prometheus of their own.
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -12,6 +13,7 @@ use std::time::Duration;
 use switchyard_protocol::{events, ServerEvent};
 use tokio_stream::wrappers::{errors::BroadcastStreamRecvError, BroadcastStream};
 
+use super::ChosenWindow;
 use crate::auth::Caller;
 use crate::state::AppState;
 
@@ -59,24 +61,26 @@ const SESSION_CHECK: Duration = Duration::from_secs(5);
 
 async fn events(
     State(state): State<AppState>,
+    ChosenWindow(window): ChosenWindow,
     headers: axum::http::HeaderMap,
     caller: Caller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribe before taking the snapshots so no change falls between the two.
     let changes = BroadcastStream::new(state.live.subscribe());
-    let first = vec![
-        ServerEvent::Routes(state.live.routes()),
-        ServerEvent::Graph(state.live.graph_now()),
-    ];
     let live = state.live.clone();
+    let snapshots = move || {
+        let mut events = vec![ServerEvent::Routes(live.routes())];
+        events.extend(live.graph_now_over(window).map(ServerEvent::Graph));
+        events
+    };
+    let first = snapshots();
     let rest = changes.flat_map(move |event| {
         let events = match event {
+            // Graphs of the other windows are for other viewers.
+            Ok(ServerEvent::Graph(graph)) if graph.window_seconds != window => vec![],
             Ok(event) => vec![event],
             // A viewer that fell behind gets fresh snapshots instead of the events it missed.
-            Err(BroadcastStreamRecvError::Lagged(_)) => vec![
-                ServerEvent::Routes(live.routes()),
-                ServerEvent::Graph(live.graph_now()),
-            ],
+            Err(BroadcastStreamRecvError::Lagged(_)) => snapshots(),
         };
         stream::iter(events)
     });

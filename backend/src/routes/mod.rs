@@ -214,3 +214,26 @@ pub fn no_parameters(body: &[u8], what: &str) -> Result<(), Error> {
 pub(crate) fn path_rejection(e: PathRejection) -> Error {
     Error::BadRequest(e.body_text())
 }
+
+/// The rate window a `GET /api/v1/graph` or `/events` asks for with `?window=S` (seconds): one
+/// the console offers, or its default when the query names none.
+pub(crate) struct ChosenWindow(pub u32);
+
+impl axum::extract::FromRequestParts<AppState> for ChosenWindow {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(query) =
+            axum::extract::Query::<switchyard_protocol::WindowQuery>::try_from_uri(&parts.uri)
+                .map_err(|e| Error::BadRequest(format!("bad query: {}", e.body_text())))?;
+        state
+            .live
+            .rate_windows()
+            .choose(query.window)
+            .map(ChosenWindow)
+            .map_err(Error::BadRequest)
+    }
+}

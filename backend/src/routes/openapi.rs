@@ -282,9 +282,11 @@ fn set_weights() {}
 /// Server-sent events: `routes` and `graph` on connect, then every change as it happens. Each
 /// message's `event:` is the `type` of its `data`, a `ServerEvent` in JSON.
 #[utoipa::path(get, path = "/api/v1/events", tag = "live",
+    params(p::WindowQuery),
     responses(
         (status = 200, description = "An endless `text/event-stream`; each `data:` line is a ServerEvent.",
             content_type = "text/event-stream", body = String),
+        (status = 400, description = "The window is not one the console offers, or the query is malformed.", body = p::ApiError),
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
         (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
     ))]
@@ -294,8 +296,10 @@ fn events() {}
 /// The latest traffic graph (versioned apps, edges with rates, requested against observed
 /// splits), restricted to the namespaces the caller may see.
 #[utoipa::path(get, path = "/api/v1/graph", tag = "live",
+    params(p::WindowQuery),
     responses(
-        (status = 200, description = "The latest graph snapshot.", body = p::Graph),
+        (status = 200, description = "The latest graph snapshot over the window asked for.", body = p::Graph),
+        (status = 400, description = "The window is not one the console offers, or the query is malformed.", body = p::ApiError),
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
         (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
     ))]

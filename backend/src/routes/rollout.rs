@@ -45,10 +45,17 @@ async fn shift(
         ));
     }
     let targets = request.targets;
+    // Named services sent back to the old version are a rollback of those services (the page's
+    // rollback with some services unticked), and the history says so.
+    let source = if request.weights == state.subsets.rollback_weights() {
+        "rollback"
+    } else {
+        "bulk"
+    };
     let actor = Actor {
         client: &caller.client,
         user: &caller.user,
-        source: "bulk",
+        source,
     };
     let results = shift_results(
         state

@@ -1,5 +1,5 @@
 //! `GET /api/v1/settings`: what the page needs to know of how this console was started (the
-//! old and new subset names), so it hard-codes none of it. Not secret, needs no caller.
+//! old and new subset names, the rate windows offered), so it hard-codes none of it. Not secret, needs no caller.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -15,5 +15,6 @@ pub fn router() -> Router<AppState> {
 async fn settings(State(state): State<AppState>) -> Json<Settings> {
     Json(Settings {
         subsets: state.subsets.clone(),
+        windows: state.live.rate_windows(),
     })
 }

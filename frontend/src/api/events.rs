@@ -6,12 +6,16 @@
 //! This uses `web_sys::EventSource` directly: the browser retries a dropped stream on its own,
 //! but silently and on its own schedule, and gloo-net's wrapper hides those attempts. Closing on
 //! every error and retrying here is what lets the page show "connection lost — reconnecting".
+//!
+//! The stream follows the rate window in view (`?window=S`): choosing another window closes it
+//! and opens it again at once on that window, whose first graph replaces the one shown.
 
 use crate::state::{
     access::{AccessStore, Session},
     graph::GraphStore,
     history::HistoryStore,
     routes::RoutesStore,
+    view_url::View,
 };
 use futures::{channel::mpsc, StreamExt};
 use leptos::prelude::*;
@@ -20,6 +24,14 @@ use switchyard_protocol::{events, Freshness, ServerEvent};
 use wasm_bindgen::{closure::Closure, JsCast};
 
 const EVENTS_URL: &str = "/api/v1/events";
+
+/// `path` asking for the rate window `window` (seconds), or the server's default.
+pub fn with_window(path: &str, window: Option<u32>) -> String {
+    match window {
+        Some(seconds) => format!("{path}?window={seconds}"),
+        None => path.to_owned(),
+    }
+}
 
 /// First retry delay and the ceiling the doubling stops at.
 const FIRST_RETRY_MS: u32 = 500;
@@ -130,7 +142,46 @@ pub fn start(store: RoutesStore, connection: Connection) {
     let graph = use_context::<GraphStore>();
     let access = use_context::<AccessStore>();
     let freshness = use_context::<FreshnessSignal>().map(|f| f.0);
-    leptos::task::spawn_local(follow(store, connection, history, graph, access, freshness));
+    let view = use_context::<View>();
+    // Another window chosen: the open stream is for the old one.
+    let (restart, restarts) = mpsc::unbounded::<()>();
+    if let Some(view) = view {
+        Effect::new(move |previous: Option<Option<u32>>| {
+            let window = view.0.with(|v| v.window);
+            if previous.is_some_and(|p| p != window) {
+                let _ = restart.unbounded_send(());
+            }
+            window
+        });
+    }
+    let window = move || view.and_then(|v| v.0.with_untracked(|v| v.window));
+    let streams = Streams {
+        store,
+        connection,
+        history,
+        graph,
+        freshness,
+    };
+    leptos::task::spawn_local(follow(streams, access, window, restarts));
+}
+
+/// Where the events of a stream go.
+#[derive(Clone, Copy)]
+struct Streams {
+    store: RoutesStore,
+    connection: Connection,
+    history: Option<HistoryStore>,
+    graph: Option<GraphStore>,
+    freshness: Option<RwSignal<Option<Freshness>>>,
+}
+
+/// How one connection ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// It failed; whether it had been open.
+    Failed { was_open: bool },
+    /// The window in view changed: reconnect now.
+    Restart,
 }
 
 /// After the stream failed in token mode: asks whether the session still holds, and when it
@@ -151,23 +202,26 @@ async fn recheck_session(access: Option<AccessStore>) {
 }
 
 async fn follow(
-    store: RoutesStore,
-    connection: Connection,
-    history: Option<HistoryStore>,
-    graph: Option<GraphStore>,
+    streams: Streams,
     access: Option<AccessStore>,
-    freshness: Option<RwSignal<Option<Freshness>>>,
+    window: impl Fn() -> Option<u32>,
+    mut restarts: mpsc::UnboundedReceiver<()>,
 ) {
     let mut attempt = 0;
     loop {
-        if stream_once(store, connection, history, graph, freshness).await {
+        match stream_once(streams, &with_window(EVENTS_URL, window()), &mut restarts).await {
+            Ended::Restart => {
+                attempt = 0;
+                continue;
+            }
             // The stream was up, so this is a fresh outage: start the backoff from the bottom.
-            attempt = 0;
+            Ended::Failed { was_open: true } => attempt = 0,
+            Ended::Failed { was_open: false } => {}
         }
         recheck_session(access).await;
         attempt += 1;
         let retry_in_ms = backoff_ms(attempt);
-        connection.state.set(ConnectionState::Reconnecting {
+        streams.connection.state.set(ConnectionState::Reconnecting {
             attempt,
             retry_in_ms,
         });
@@ -185,21 +239,26 @@ enum Incoming {
     Failed,
 }
 
-/// Follows one connection until it fails; true if it was ever open.
+/// Follows one connection until it fails or another window is chosen.
 async fn stream_once(
-    store: RoutesStore,
-    connection: Connection,
-    history: Option<HistoryStore>,
-    graph: Option<GraphStore>,
-    freshness: Option<RwSignal<Option<Freshness>>>,
-) -> bool {
-    let source = match web_sys::EventSource::new(EVENTS_URL) {
+    streams: Streams,
+    url: &str,
+    restarts: &mut mpsc::UnboundedReceiver<()>,
+) -> Ended {
+    let Streams {
+        store,
+        connection,
+        history,
+        graph,
+        freshness,
+    } = streams;
+    let source = match web_sys::EventSource::new(url) {
         Ok(source) => source,
         Err(error) => {
             connection
                 .problem
                 .set(Some(format!("could not open the event stream: {error:?}")));
-            return false;
+            return Ended::Failed { was_open: false };
         }
     };
     let (sender, mut receiver) = mpsc::unbounded();
@@ -229,7 +288,20 @@ async fn stream_once(
     }
 
     let mut was_open = false;
-    while let Some(incoming) = receiver.next().await {
+    let mut ended = None;
+    loop {
+        let incoming = futures::select! {
+            incoming = receiver.next() => incoming,
+            restart = restarts.next() => {
+                if restart.is_none() {
+                    // No view to follow any more; the stream goes on as it is.
+                    continue;
+                }
+                ended = Some(Ended::Restart);
+                None
+            }
+        };
+        let Some(incoming) = incoming else { break };
         match incoming {
             Incoming::Opened => {
                 was_open = true;
@@ -278,7 +350,7 @@ async fn stream_once(
     for (name, closure) in &listeners {
         let _ = source.remove_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
     }
-    was_open
+    ended.unwrap_or(Ended::Failed { was_open })
 }
 
 #[cfg(test)]

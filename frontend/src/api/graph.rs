@@ -4,7 +4,7 @@
 use super::{client::get_json, Error};
 use switchyard_protocol::Graph;
 
-/// `GET /api/v1/graph`.
-pub async fn fetch_graph() -> Result<Graph, Error> {
-    get_json("/api/v1/graph").await
+/// `GET /api/v1/graph` over the rate window `window` (seconds), or the server's default.
+pub async fn fetch_graph(window: Option<u32>) -> Result<Graph, Error> {
+    get_json(&super::events::with_window("/api/v1/graph", window)).await
 }

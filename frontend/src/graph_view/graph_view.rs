@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     api::{graph::fetch_graph, rollout::fetch_history},
-    components::copy_link::CopyLink,
+    components::{copy_link::CopyLink, window_selector::WindowSelector},
     state::{
         graph::{clock_time, use_graph},
         view_url::use_view,
@@ -30,8 +30,9 @@ pub fn GraphView() -> impl IntoView {
     let view = use_view();
     // Seed from the latest snapshot and the history; the stream keeps both current afterwards.
     let seed_error = RwSignal::new(None::<String>);
+    let window = view.0.with_untracked(|v| v.window);
     leptos::task::spawn_local(async move {
-        match fetch_graph().await {
+        match fetch_graph(window).await {
             Ok(graph) => store.apply_graph(graph),
             Err(error) => seed_error.set(Some(format!("could not load the graph: {error}"))),
         }
@@ -114,6 +115,7 @@ pub fn GraphView() -> impl IntoView {
                 {(!kiosk).then(|| view! {
                     <LabelModeSelector />
                     <NamespaceFilter />
+                    <WindowSelector />
                 })}
                 <p class="graph-updated" data-testid=test_ids::GRAPH_UPDATED>{updated}</p>
                 {(!kiosk).then(|| view! {

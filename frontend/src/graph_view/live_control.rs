@@ -5,13 +5,17 @@
 use super::test_ids;
 use crate::{
     api::graph::fetch_graph,
-    state::graph::{clock_time, use_graph},
+    state::{
+        graph::{clock_time, use_graph},
+        view_url::use_view,
+    },
 };
 use leptos::prelude::*;
 
 #[component]
 pub fn LiveControl() -> impl IntoView {
     let store = use_graph();
+    let view = use_view();
     let problem = RwSignal::new(None::<String>);
     let toggle = move |_| {
         if store.paused.get_untracked() {
@@ -21,8 +25,9 @@ pub fn LiveControl() -> impl IntoView {
         }
     };
     let refresh = move |_| {
+        let window = view.0.with_untracked(|v| v.window);
         leptos::task::spawn_local(async move {
-            match fetch_graph().await {
+            match fetch_graph(window).await {
                 Ok(graph) => {
                     problem.set(None);
                     store.show_now(graph);

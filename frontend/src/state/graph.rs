@@ -31,14 +31,22 @@ pub struct ShareSample {
 pub struct ShareHistory {
     series: BTreeMap<SplitKey, VecDeque<ShareSample>>,
     latest: f64,
+    /// The rate window of the shares kept: another window starts the lines afresh.
+    window_seconds: u32,
 }
 
 impl ShareHistory {
     /// Adds one snapshot, following each split's rollout version (see [`rollout_version`]; the
     /// server's new subset is `new_subset`, when known). The same snapshot twice (the stream
     /// resends the latest on reconnect) and snapshots older than the newest seen are ignored,
-    /// so time only moves forward.
+    /// so time only moves forward. A snapshot over another rate window than the kept ones
+    /// starts every line afresh: shares over 30 s and over 15 min are not one line.
     pub fn record(&mut self, graph: &Graph, new_subset: Option<&str>) {
+        if graph.window_seconds != self.window_seconds {
+            self.series.clear();
+            self.latest = 0.0;
+            self.window_seconds = graph.window_seconds;
+        }
         if graph.generated_at <= self.latest {
             return;
         }
@@ -348,6 +356,22 @@ mod tests {
         assert_eq!(observed, vec![None, Some(10.0), Some(19.5)]);
         assert_eq!(history.latest(), 110.0);
         assert!(history.samples(&("x".into(), "y".into())).is_empty());
+    }
+
+    #[test]
+    fn another_rate_window_starts_the_lines_afresh() {
+        let mut history = ShareHistory::default();
+        history.record(&graph(100.0, Some(10.0)), Some("new"));
+        history.record(&graph(105.0, Some(12.0)), Some("new"));
+        // The same moment over five minutes: a line of its own, from this sample.
+        let long = Graph {
+            window_seconds: 300,
+            ..graph(105.0, Some(30.0))
+        };
+        history.record(&long, Some("new"));
+        let observed: Vec<Option<f64>> =
+            history.samples(&key()).iter().map(|s| s.observed).collect();
+        assert_eq!(observed, vec![Some(30.0)]);
     }
 
     #[test]

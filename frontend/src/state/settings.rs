@@ -1,15 +1,18 @@
 //! How the server was started, as far as the page needs it (`GET /api/v1/settings`): the subset
-//! names of the old and the new version. Nothing on the page assumes them: until the answer is
-//! in, the bulk shift and rollback wait, and weights list in route order.
+//! names of the old and the new version, and the rate windows offered. Nothing on the page
+//! assumes them: until the answer is in, the bulk shift and rollback wait, weights list in route
+//! order, and the graph uses the server's default window.
 
 use crate::api::{rollout, Error};
 use leptos::prelude::*;
-use switchyard_protocol::Subsets;
+use switchyard_protocol::{RateWindows, Settings, Subsets};
 
 #[derive(Clone, Copy)]
 pub struct SettingsStore {
     /// `None` until the server answered.
     pub subsets: RwSignal<Option<Subsets>>,
+    /// The rate windows the server offers; `None` until it answered.
+    pub windows: RwSignal<Option<RateWindows>>,
     /// Why the settings could not be read, shown instead of the actions that need them.
     pub problem: RwSignal<Option<String>>,
 }
@@ -18,11 +21,12 @@ pub struct SettingsStore {
 pub fn provide_settings() -> SettingsStore {
     let store = SettingsStore {
         subsets: RwSignal::new(None),
+        windows: RwSignal::new(None),
         problem: RwSignal::new(None),
     };
     provide_context(store);
     leptos::task::spawn_local(async move {
-        store.set_answer(rollout::fetch_settings().await.map(|s| s.subsets));
+        store.set_answer(rollout::fetch_settings().await);
     });
     store
 }
@@ -33,10 +37,11 @@ pub fn use_settings() -> SettingsStore {
 }
 
 impl SettingsStore {
-    fn set_answer(&self, answer: Result<Subsets, Error>) {
+    fn set_answer(&self, answer: Result<Settings, Error>) {
         match answer {
-            Ok(subsets) => {
-                self.subsets.set(Some(subsets));
+            Ok(settings) => {
+                self.subsets.set(Some(settings.subsets));
+                self.windows.set(Some(settings.windows));
                 self.problem.set(None);
             }
             Err(error) => self.problem.set(Some(format!(

@@ -1,5 +1,5 @@
 //! The graph view's state lives in the URL query, so a link shows a colleague the same view:
-//! `?mode=rate&select=svc:hands-on:review&ns=hands-on`. [`parse`] and [`format`] are pure and
+//! `?mode=rate&select=svc:hands-on:review&ns=hands-on&window=300`. [`parse`] and [`format`] are pure and
 //! unit-tested natively; [`provide_view`] reads the query once on load and writes every change
 //! back without a reload: a change of the selection is a new history entry (`pushState`), so
 //! Back returns to the previous selection instead of leaving the app; other changes (label mode,
@@ -25,6 +25,8 @@ pub struct ViewState {
     pub bench: Option<usize>,
     /// Wall display: `?kiosk`.
     pub kiosk: bool,
+    /// The rate window in seconds (`?window=300`); the server's default when `None`.
+    pub window: Option<u32>,
 }
 
 /// Reads a query string (with or without the leading `?`). Unknown keys and bad values are
@@ -40,6 +42,7 @@ pub fn parse(query: &str) -> ViewState {
             "ns" if !value.is_empty() => view.namespace = Some(value),
             "bench" => view.bench = value.parse().ok().filter(|&n| n > 0),
             "kiosk" => view.kiosk = true,
+            "window" => view.window = value.parse().ok().filter(|&s| s > 0),
             _ => {}
         }
     }
@@ -60,6 +63,9 @@ pub fn format(view: &ViewState) -> String {
     }
     if let Some(bench) = view.bench {
         pairs.push(format!("bench={bench}"));
+    }
+    if let Some(window) = view.window {
+        pairs.push(format!("window={window}"));
     }
     if view.kiosk {
         pairs.push("kiosk".to_owned());
@@ -200,7 +206,13 @@ mod tests {
                 namespace: Some("hands-on".into()),
                 bench: None,
                 kiosk: false,
+                window: None,
             }
+        );
+        assert_eq!(parse("?window=300").window, Some(300));
+        assert_eq!(
+            format(&parse("?window=300&mode=rate")),
+            "?mode=rate&window=300"
         );
         assert!(parse("?kiosk").kiosk);
         assert_eq!(format(&parse("?kiosk&mode=rate")), "?mode=rate&kiosk");
@@ -224,6 +236,8 @@ mod tests {
         assert_eq!(view, ViewState::default());
         assert_eq!(parse("bench=1000").bench, Some(1000));
         assert_eq!(parse("bench=0").bench, None);
+        assert_eq!(parse("window=0").window, None);
+        assert_eq!(parse("window=5m").window, None);
     }
 
     #[test]

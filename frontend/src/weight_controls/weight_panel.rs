@@ -12,6 +12,7 @@ use crate::{
     rollout::confirm_dialog::ConfirmDialog,
     state::{
         access::use_access,
+        graph::GraphStore,
         route_draft::{applied_sentence, server_summary, weights_of, RouteDraft},
         routes::{use_routes, VsKey},
     },
@@ -52,6 +53,7 @@ pub fn WeightPanel(
     managers: Memo<Vec<String>>,
 ) -> impl IntoView {
     let store = use_routes();
+    let graph = use_context::<GraphStore>();
     let index = route.with_untracked(|r| r.index);
     let draft = RwSignal::new(None::<RouteDraft>);
     let status = RwSignal::new(None::<Status>);
@@ -197,9 +199,22 @@ pub fn WeightPanel(
                         .map_or(0.0, |d| d.requested_share)
                 })
             });
-            let observed = Signal::derive(move || {
-                route.with(|r| r.destinations.get(position).and_then(|d| d.observed_share))
-            });
+            // The graph in view says what was observed (over the window chosen there); the
+            // server's figure (over its default window) until a graph is in.
+            let observed = {
+                let (namespace, name, key) = (namespace.clone(), name.clone(), dest_key.clone());
+                Signal::derive(move || {
+                    let from_graph = graph.and_then(|g| {
+                        g.graph.with(|g| {
+                            g.as_ref()
+                                .map(|g| g.observed_share(&namespace, &name, index, &key))
+                        })
+                    });
+                    from_graph.unwrap_or_else(|| {
+                        route.with(|r| r.destinations.get(position).and_then(|d| d.observed_share))
+                    })
+                })
+            };
             let on_change = Callback::new(move |weight: u32| {
                 edit(split::rebalance(&shown.get_untracked(), position, weight))
             });
