@@ -66,9 +66,11 @@ pub fn App() -> impl IntoView {
                 <div class="app-workspace">
                     <GraphView />
                     {(!kiosk).then(|| view! {
+                        // The cards first: one service's weights are the everyday action;
+                        // rollback is also in the toolbar at any scroll position.
                         <div class="app-controls">
-                            <RolloutActions />
                             <RoutesPage />
+                            <RolloutActions />
                         </div>
                     })}
                 </div>

@@ -453,12 +453,16 @@ async fn page_background(browser: &Browser) -> Result<String> {
 async fn fold(browser: &Browser, demo: &Demo) -> Result<()> {
     browser.set_viewport(1280, 720).await?;
     browser.client.goto(&demo.url).await?;
-    for id in [
-        card::weight_range("review", 1, "new"),
-        ids::node(&svc(demo, "review")),
-        rollout_ids::TOOLBAR_ROLLBACK.to_owned(),
+    let first_slider = browser
+        .wait_for_css(".app-controls .weight-slider-range")
+        .await?;
+    let graph = browser.wait_for(&ids::node(&svc(demo, "review"))).await?;
+    let rollback = browser.wait_for(rollout_ids::TOOLBAR_ROLLBACK).await?;
+    for (id, element) in [
+        ("the first weight card's slider", first_slider),
+        ("the graph's review node", graph),
+        ("the toolbar's rollback", rollback),
     ] {
-        let element = browser.wait_for(&id).await?;
         let place = browser
             .js(
                 "const r = arguments[0].getBoundingClientRect();
