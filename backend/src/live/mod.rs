@@ -155,13 +155,6 @@ impl Live {
         annotated_routes(&self.cluster, &self.graph())
     }
 
-    /// The latest graph snapshot, with the contact with the API server as of now.
-    pub fn graph_now(&self) -> Graph {
-        let mut graph = (*self.graph()).clone();
-        graph.freshness.cluster = self.cluster.contact();
-        graph
-    }
-
     pub fn annotate(&self, vs: &mut VirtualServiceRoutes) {
         graph::annotate_observed(std::slice::from_mut(vs), &self.graph());
     }
