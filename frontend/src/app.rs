@@ -1,11 +1,13 @@
 //! The root component: provides the routes store, the session and access answers, the
-//! console's settings (old and new subset names), the history and the connection state; starts the live event stream once the session allows it (after
+//! console's settings (old and new subset names), the history and the connection state; starts
+//! the reads the first drawing needs (graph, routes, history) at once, in parallel with whoami;
+//! starts the live event stream once the session allows it (after
 //! sign-in in token mode); and lays out the page. `?kiosk` is the wall display: `data-kiosk` on
 //! `<html>` (large type, graph fitted, `style/layout.css`) and none of the controls below the
 //! graph; the theme toggle's remembered choice is applied before anything is drawn.
 
 use crate::{
-    api::events,
+    api::{events, preload},
     components::{
         connection_banner::ConnectionBanner,
         stale_banner::StaleBanner,
@@ -43,6 +45,10 @@ pub fn App() -> impl IntoView {
         }
     }
     provide_rollback_request();
+    // The graph, routes and history are asked for now, alongside whoami, not after it: the
+    // console mounts once whoami answers and finds them there. The history has two readers
+    // (the graph's change marks, the timeline), one in kiosk mode.
+    preload::start(if kiosk { 1 } else { 2 });
     let connection = events::provide_connection();
     events::provide_freshness();
     session::start(access, store, move || events::start(store, connection));
