@@ -4,8 +4,10 @@
 //! environment), wasm-bindgen as a library (target `web`), optionally `wasm-opt -Oz` from npm's
 //! binaryen, then content-hashed assets plus `index.html` in `$OUT_DIR/ui` and a generated table
 //! `$OUT_DIR/ui_assets.rs` that `src/ui.rs` includes with `include_bytes!`, so every build —
-//! debug included — carries the whole UI inside the binary. Text and wasm assets also get a
-//! gzip copy made here once, so the server never compresses them per request.
+//! debug included — carries the whole UI inside the binary. Every asset also gets a brotli and a
+//! gzip copy made here once (kept when it saves at least a tenth), so the server never
+//! compresses them per request; brotli at its best quality for a release build, at a quick one
+//! for a debug build, whose wasm is ten times larger.
 //!
 //! Which wasm: a release build of this crate (cargo's `PROFILE` is `release`) builds the frontend
 //! with the size-optimised `wasm-release` profile and runs wasm-opt; a debug build uses
@@ -530,18 +532,23 @@ fn stage(out_dir: &Path, assets: &[Asset]) {
             "\"{}\"",
             hashed("", &asset.bytes, "").trim_matches(['-', '.'])
         );
-        let gzip = match gzip(&asset.bytes) {
+        let copy = |compressed: Option<Vec<u8>>, extension: &str| match compressed {
             Some(compressed) => {
-                let gz_path = ui_dir.join(format!("{}.gz", asset.path));
-                fs::write(&gz_path, compressed)
-                    .unwrap_or_else(|e| die(&format!("writing {}: {e}", gz_path.display())));
-                format!("Some(include_bytes!({:?}))", gz_path.display().to_string())
+                let copy_path = ui_dir.join(format!("{}.{extension}", asset.path));
+                fs::write(&copy_path, compressed)
+                    .unwrap_or_else(|e| die(&format!("writing {}: {e}", copy_path.display())));
+                format!(
+                    "Some(include_bytes!({:?}))",
+                    copy_path.display().to_string()
+                )
             }
             None => "None".to_owned(),
         };
+        let gzip = copy(worth_it(&asset.bytes, gzip(&asset.bytes)), "gz");
+        let brotli = copy(worth_it(&asset.bytes, brotli(&asset.bytes)), "br");
         let _ = writeln!(
             table,
-            "    Asset {{ path: {:?}, content_type: {:?}, immutable: {}, etag: {:?}, bytes: include_bytes!({:?}), gzip: {gzip} }},",
+            "    Asset {{ path: {:?}, content_type: {:?}, immutable: {}, etag: {:?}, bytes: include_bytes!({:?}), gzip: {gzip}, brotli: {brotli} }},",
             asset.path,
             asset.content_type,
             asset.immutable,
@@ -555,18 +562,35 @@ fn stage(out_dir: &Path, assets: &[Asset]) {
         .unwrap_or_else(|e| die(&format!("writing {}: {e}", table_path.display())));
 }
 
-/// A gzip copy when it saves enough to be worth a second copy in the binary (tiny files and
-/// already-compressed data are served as they are).
+/// A compressed copy only when it saves at least a tenth: worth a second copy in the binary
+/// (already-compressed data is served as it is). Small files count too: the page's HTML and boot
+/// script are on the critical path.
+fn worth_it(bytes: &[u8], compressed: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    compressed.filter(|c| c.len() * 10 < bytes.len() * 9)
+}
+
 fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
     use flate2::{write::GzEncoder, Compression};
     use std::io::Write as _;
-    if bytes.len() < 1024 {
-        return None;
-    }
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
     encoder.write_all(bytes).ok()?;
-    let compressed = encoder.finish().ok()?;
-    (compressed.len() * 10 < bytes.len() * 9).then_some(compressed)
+    encoder.finish().ok()
+}
+
+/// Brotli quality 11 with a 16 MiB window for a release build (about a second for the release
+/// wasm); 5 for anything else, whose unoptimised wasm would take a minute at 11.
+fn brotli(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write as _;
+    let quality = if env::var("PROFILE").is_ok_and(|p| p == "release") {
+        11
+    } else {
+        5
+    };
+    let out = Vec::with_capacity(bytes.len() / 3);
+    let mut encoder = brotli::CompressorWriter::new(out, 64 * 1024, quality, 24);
+    encoder.write_all(bytes).ok()?;
+    // Finishes the stream.
+    Some(encoder.into_inner())
 }
 
 fn env_or_die(key: &str) -> OsString {

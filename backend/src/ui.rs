@@ -5,8 +5,9 @@
 //! year; `index.html` is revalidated on every load (ETag), so a new binary's UI shows up on the
 //! next reload. Any other path that is not under `/api` and does not name a file (no `.` in its
 //! last segment, so `/favicon.ico` is a 404) answers with `index.html`, so a bookmarked page still
-//! opens the app. Clients that accept gzip get the copy `build.rs`
-//! compressed (the wasm shrinks to about 40%). Security headers (CSP and friends) are added for every
+//! opens the app. Clients that accept brotli get the brotli copy `build.rs` made, those that
+//! accept gzip (and not brotli, or prefer gzip by q-value) the gzip copy, others the bytes as
+//! they are; each encoding has its own ETag. Security headers (CSP and friends) are added for every
 //! response by `crate::app`; the page needs no inline script (`index.html` loads a boot module)
 //! and works under `script-src 'self' 'wasm-unsafe-eval'`.
 
@@ -30,6 +31,32 @@ pub(crate) struct Asset {
     pub(crate) bytes: &'static [u8],
     /// The same bytes gzip-compressed, when that saves enough.
     pub(crate) gzip: Option<&'static [u8]>,
+    /// The same bytes brotli-compressed, when that saves enough.
+    pub(crate) brotli: Option<&'static [u8]>,
+}
+
+/// A content coding the server has copies in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coding {
+    Brotli,
+    Gzip,
+}
+
+impl Coding {
+    fn name(self) -> &'static str {
+        match self {
+            Coding::Brotli => "br",
+            Coding::Gzip => "gzip",
+        }
+    }
+
+    /// The ETag suffix of this representation.
+    fn tag(self) -> &'static str {
+        match self {
+            Coding::Brotli => "-br",
+            Coding::Gzip => "-gz",
+        }
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
@@ -93,10 +120,16 @@ fn serve(path: &str, request_headers: &HeaderMap) -> Response {
     let Some(asset) = ASSETS.iter().find(|a| a.path == path) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    let gzip = asset.gzip.filter(|_| accepts_gzip(request_headers));
+    let available = [
+        asset.brotli.map(|b| (Coding::Brotli, b)),
+        asset.gzip.map(|b| (Coding::Gzip, b)),
+    ];
+    let chosen = choose(request_headers, available.iter().flatten().map(|(c, _)| *c))
+        .and_then(|coding| available.iter().flatten().find(|(c, _)| *c == coding))
+        .copied();
     // Each encoding is its own representation, so it gets its own validator.
-    let etag = match gzip {
-        Some(_) => format!("{}-gz\"", asset.etag.trim_end_matches('"')),
+    let etag = match chosen {
+        Some((coding, _)) => format!("{}{}\"", asset.etag.trim_end_matches('"'), coding.tag()),
         None => asset.etag.to_owned(),
     };
     let not_modified = request_headers
@@ -106,7 +139,7 @@ fn serve(path: &str, request_headers: &HeaderMap) -> Response {
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        Response::new(Body::from(gzip.unwrap_or(asset.bytes)))
+        Response::new(Body::from(chosen.map_or(asset.bytes, |(_, bytes)| bytes)))
     };
     let headers = response.headers_mut();
     headers.insert(
@@ -128,32 +161,63 @@ fn serve(path: &str, request_headers: &HeaderMap) -> Response {
     if let Ok(etag) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, etag);
     }
-    if asset.gzip.is_some() {
+    if asset.gzip.is_some() || asset.brotli.is_some() {
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
-    if gzip.is_some() && !not_modified {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    if let Some((coding, _)) = chosen.filter(|_| !not_modified) {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(coding.name()),
+        );
     }
     response
 }
 
-/// Whether `Accept-Encoding` allows gzip (listed, or `*`, and not with `q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
+/// The coding to send among `available` by `Accept-Encoding` (RFC 9110 §12.5.3): the highest
+/// q-value above zero, a coding named outright before `*`, brotli before gzip on a tie; `None`
+/// (the bytes as they are) when none is acceptable or the header is absent.
+fn choose(headers: &HeaderMap, available: impl Iterator<Item = Coding>) -> Option<Coding> {
+    let mut named: Vec<(String, f32)> = Vec::new();
+    let mut any: Option<f32> = None;
+    for entry in headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|entry| {
-            let mut parts = entry.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or("");
-            let refused = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q == 0.0)
-            });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        })
+    {
+        let mut parts = entry.split(';').map(str::trim);
+        let coding = parts.next().unwrap_or("").to_ascii_lowercase();
+        if coding.is_empty() {
+            continue;
+        }
+        let q = parts
+            .find_map(|p| p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")))
+            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+            .filter(|q| (0.0..=1.0).contains(q))
+            .unwrap_or(0.0);
+        if coding == "*" {
+            any = Some(q);
+        } else {
+            named.push((coding, q));
+        }
+    }
+    let q_of = |coding: Coding| {
+        named
+            .iter()
+            .find(|(name, _)| name == coding.name())
+            .map(|(_, q)| *q)
+            .or(any)
+            .unwrap_or(0.0)
+    };
+    let mut best: Option<(Coding, f32)> = None;
+    for coding in available {
+        let q = q_of(coding);
+        // `available` lists brotli first, so a tie keeps it.
+        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
+            best = Some((coding, q));
+        }
+    }
+    best.map(|(coding, _)| coding)
 }
 
 #[cfg(test)]
@@ -232,11 +296,58 @@ mod tests {
         }
     }
 
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn the_coding_follows_accept_encoding() {
+        use Coding::{Brotli, Gzip};
+        let both = || [Brotli, Gzip].into_iter();
+        let table = [
+            ("br, gzip, deflate", Some(Brotli)),
+            ("gzip, deflate, br, zstd", Some(Brotli)),
+            ("gzip", Some(Gzip)),
+            ("gzip;q=1.0, br;q=0.5", Some(Gzip)),
+            ("br;q=0, gzip", Some(Gzip)),
+            ("*", Some(Brotli)),
+            ("*;q=0.5, br;q=0", Some(Gzip)),
+            ("identity", None),
+            ("gzip;q=0, br;q=0", None),
+            ("BR", Some(Brotli)),
+            ("br;q=nonsense, gzip", Some(Gzip)),
+            ("", None),
+        ];
+        for (value, want) in table {
+            assert_eq!(choose(&accept(value), both()), want, "{value:?}");
+        }
+        assert_eq!(choose(&HeaderMap::new(), both()), None);
+        assert_eq!(choose(&accept("br"), [Gzip].into_iter()), None);
+    }
+
+    #[tokio::test]
+    async fn brotli_copies_go_to_clients_that_accept_them() {
+        for asset in ASSETS.iter().filter(|a| a.brotli.is_some()) {
+            let path = format!("/{}", asset.path);
+            let response = get(&path, &[("accept-encoding", "gzip, deflate, br")]).await;
+            assert_eq!(header(&response, header::CONTENT_ENCODING), "br", "{path}");
+            assert_eq!(header(&response, header::VARY), "accept-encoding");
+            assert!(header(&response, header::ETAG).ends_with("-br\""));
+            let body = to_bytes(response.into_body(), 1 << 26).await.expect("body");
+            assert_eq!(Some(&body[..]), asset.brotli, "{path}");
+        }
+    }
+
     #[tokio::test]
     async fn gzip_copies_go_to_clients_that_accept_them() {
         for asset in ASSETS.iter().filter(|a| a.gzip.is_some()) {
             let path = format!("/{}", asset.path);
-            let zipped = get(&path, &[("accept-encoding", "br, gzip, deflate")]).await;
+            let zipped = get(&path, &[("accept-encoding", "gzip, deflate")]).await;
             assert_eq!(header(&zipped, header::CONTENT_ENCODING), "gzip", "{path}");
             assert_eq!(header(&zipped, header::VARY), "accept-encoding");
             let etag = header(&zipped, header::ETAG).to_owned();

@@ -1,11 +1,13 @@
 //! The root component: provides the routes store, the session and access answers, the
-//! console's settings (old and new subset names), the history and the connection state; starts the live event stream once the session allows it (after
+//! console's settings (old and new subset names), the history and the connection state; starts
+//! the reads the first drawing needs (graph, routes, history) at once, in parallel with whoami;
+//! starts the live event stream once the session allows it (after
 //! sign-in in token mode); and lays out the page. `?kiosk` is the wall display: `data-kiosk` on
 //! `<html>` (large type, graph fitted, `style/layout.css`) and none of the controls below the
 //! graph; the theme toggle's remembered choice is applied before anything is drawn.
 
 use crate::{
-    api::events,
+    api::{events, preload},
     components::{
         connection_banner::ConnectionBanner,
         stale_banner::StaleBanner,
@@ -36,13 +38,18 @@ pub fn App() -> impl IntoView {
     provide_history();
     provide_graph(settings);
     theme_toggle::restore();
-    let kiosk = provide_view().0.with_untracked(|v| v.kiosk);
+    let (kiosk, window) = provide_view().0.with_untracked(|v| (v.kiosk, v.window));
     if kiosk {
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("data-kiosk", "");
         }
     }
     provide_rollback_request();
+    // The graph, routes and history are asked for now, alongside whoami, not after it: the
+    // console mounts once whoami answers and finds them there. The history has two readers
+    // (the graph's change marks, the timeline), one in kiosk mode. The graph is the one over
+    // the window the URL names.
+    preload::start(if kiosk { 1 } else { 2 }, window);
     let connection = events::provide_connection();
     events::provide_freshness();
     session::start(access, store, move || events::start(store, connection));

@@ -8,14 +8,16 @@ pub const ROUTES: &str = "routes";
 pub const VIRTUAL_SERVICE_CHANGED: &str = "virtual_service_changed";
 pub const VIRTUAL_SERVICE_DELETED: &str = "virtual_service_deleted";
 pub const GRAPH: &str = "graph";
+pub const GRAPH_DELTA: &str = "graph_delta";
 pub const CHANGE: &str = "change";
 
 /// Every event name, for a client that listens for each.
-pub const ALL: [&str; 5] = [
+pub const ALL: [&str; 6] = [
     ROUTES,
     VIRTUAL_SERVICE_CHANGED,
     VIRTUAL_SERVICE_DELETED,
     GRAPH,
+    GRAPH_DELTA,
     CHANGE,
 ];
 
@@ -26,6 +28,7 @@ pub fn name(event: &ServerEvent) -> &'static str {
         ServerEvent::VirtualServiceChanged(_) => VIRTUAL_SERVICE_CHANGED,
         ServerEvent::VirtualServiceDeleted { .. } => VIRTUAL_SERVICE_DELETED,
         ServerEvent::Graph(_) => GRAPH,
+        ServerEvent::GraphDelta(_) => GRAPH_DELTA,
         ServerEvent::Change(_) => CHANGE,
     }
 }
@@ -33,7 +36,7 @@ pub fn name(event: &ServerEvent) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChangeRecord, Graph, RoutesResponse, VirtualServiceRoutes};
+    use crate::{ChangeRecord, Graph, GraphDelta, RoutesResponse, VirtualServiceRoutes};
 
     fn one_of_each() -> Vec<ServerEvent> {
         let vs = VirtualServiceRoutes {
@@ -52,6 +55,9 @@ mod tests {
                 name: "review".into(),
             },
             ServerEvent::Graph(Graph::default()),
+            ServerEvent::GraphDelta(Box::new(
+                GraphDelta::between(&Graph::default(), &Graph::default()).unwrap(),
+            )),
             ServerEvent::Change(ChangeRecord {
                 id: "c1".into(),
                 time: "2026-11-27T10:00:00Z".into(),

@@ -2,15 +2,18 @@
 //! and native: plain serde data here (changing a type here is an API change), and in the modules
 //! the rules both sides apply, written once: [`weights`] (the weight policy and the presets),
 //! [`subsets`] (the old/new subset names and which route a shift or rollback changes) and
-//! [`events`] (the server-sent event names).
+//! [`events`] (the server-sent event names) and [`delta`] (a graph update as the changes since the
+//! stream's previous snapshot).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod delta;
 pub mod events;
 pub mod subsets;
 pub mod weights;
 
+pub use delta::GraphDelta;
 pub use subsets::Subsets;
 
 /// Every error the API returns: a stable machine code and a sentence a person can act on.
@@ -178,8 +181,11 @@ pub enum ServerEvent {
     VirtualServiceChanged(VirtualServiceRoutes),
     /// A VirtualService was deleted.
     VirtualServiceDeleted { namespace: String, name: String },
-    /// A new graph snapshot (every refresh of the metrics).
+    /// A new graph snapshot: sent first on connect and whenever the topology changed.
     Graph(Graph),
+    /// A refresh whose topology is the stream's previous graph's: only the numbers that moved
+    /// (applied to that graph it gives the new snapshot; see [`delta`]).
+    GraphDelta(Box<GraphDelta>),
     /// A weight change was recorded in the history.
     Change(ChangeRecord),
 }
@@ -735,6 +741,52 @@ mod tests {
         assert_eq!(old.freshness, Freshness::default());
         let old: RoutesResponse = serde_json::from_str(r#"{"virtual_services":[]}"#).unwrap();
         assert_eq!(old.freshness, Freshness::default());
+    }
+
+    #[test]
+    fn graph_delta_json_is_stable() {
+        let delta = GraphDelta {
+            base: 10.0,
+            generated_at: 15.0,
+            window_seconds: 30,
+            metrics: MetricsStatus {
+                fresh: true,
+                last_success: Some(15.0),
+                error: None,
+            },
+            freshness: Freshness::default(),
+            nodes: delta::NodeRates {
+                i: vec![2],
+                rate_in: vec![1.5],
+            },
+            edges: delta::EdgeNumbers {
+                i: vec![0],
+                rate: vec![1.5],
+                share: vec![Some(19.0)],
+                error_share: vec![0.0],
+                p95_ms: vec![None],
+            },
+            splits: delta::SplitNumbers {
+                i: vec![0],
+                rate: vec![8.0],
+                samples: vec![240.0],
+                tolerance: vec![7.7],
+                agrees: vec![Some(true)],
+                settling: vec![None],
+                requested: vec![vec![80.0, 20.0]],
+                observed: vec![vec![Some(79.0), None]],
+            },
+        };
+        let json =
+            serde_json::to_string(&ServerEvent::GraphDelta(Box::new(delta.clone()))).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"graph_delta","data":{"base":10.0,"generated_at":15.0,"window_seconds":30,"metrics":{"fresh":true,"last_success":15.0},"freshness":{"cluster":{"last_contact":null,"stale":false,"stale_after_seconds":0.0},"metrics":null},"nodes":{"i":[2],"rate_in":[1.5]},"edges":{"i":[0],"rate":[1.5],"share":[19.0],"error_share":[0.0],"p95_ms":[null]},"splits":{"i":[0],"rate":[8.0],"samples":[240.0],"tolerance":[7.7],"agrees":[true],"settling":[null],"requested":[[80.0,20.0]],"observed":[[79.0,null]]}}}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<ServerEvent>(&json).unwrap(),
+            ServerEvent::GraphDelta(Box::new(delta))
+        );
     }
 
     #[test]

@@ -11,9 +11,9 @@ pub(super) const API: &str = "/api/v1";
 /// The server refuses writes without this header: a cross-site form cannot set it (CSRF guard).
 const REQUESTED_BY: (&str, &str) = ("x-requested-by", "switchyard");
 
-/// `GET /api/v1/routes`.
+/// `GET /api/v1/routes` (the first call of a load takes the read [`super::preload`] started).
 pub async fn fetch_routes() -> Result<RoutesResponse, Error> {
-    get_json(&format!("{API}/routes")).await
+    super::preload::routes().await
 }
 
 /// A GET of a JSON resource, every failure an [`Error`]; shared by the other `api` modules.

@@ -12,7 +12,7 @@
 
 use crate::state::{
     access::{AccessStore, Session},
-    graph::GraphStore,
+    graph::{GraphStore, ReceivedGraph},
     history::HistoryStore,
     routes::RoutesStore,
     view_url::View,
@@ -125,6 +125,7 @@ pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
         }
         events::CHANGE => envelope(name, data).map(ServerEvent::Change),
         events::GRAPH => envelope(name, data).map(ServerEvent::Graph),
+        events::GRAPH_DELTA => envelope(name, data).map(ServerEvent::GraphDelta),
         events::VIRTUAL_SERVICE_DELETED => {
             envelope(name, data).map(|deleted: Deleted| ServerEvent::VirtualServiceDeleted {
                 namespace: deleted.namespace,
@@ -288,6 +289,8 @@ async fn stream_once(
     }
 
     let mut was_open = false;
+    // What this connection's next graph delta applies to.
+    let mut received = ReceivedGraph::default();
     let mut ended = None;
     loop {
         let incoming = futures::select! {
@@ -320,6 +323,9 @@ async fn stream_once(
                     if let (Some(signal), ServerEvent::Graph(g)) = (freshness, &event) {
                         signal.set(Some(g.freshness.clone()));
                     }
+                    if let (Some(signal), ServerEvent::GraphDelta(d)) = (freshness, &event) {
+                        signal.set(Some(d.freshness.clone()));
+                    }
                     match event {
                         ServerEvent::Change(change) => {
                             if let Some(graph) = graph {
@@ -330,10 +336,25 @@ async fn stream_once(
                             }
                         }
                         ServerEvent::Graph(snapshot) => {
+                            let snapshot = received.snapshot(snapshot);
                             if let Some(graph) = graph {
                                 graph.apply_graph(snapshot);
                             }
                         }
+                        ServerEvent::GraphDelta(delta) => match received.delta(&delta) {
+                            Ok(snapshot) => {
+                                if let Some(graph) = graph {
+                                    graph.apply_graph(snapshot);
+                                }
+                            }
+                            Err(error) => {
+                                // Reconnecting starts over with a whole snapshot.
+                                connection.problem.set(Some(format!(
+                                    "a graph update could not be applied ({error}); reloading the graph"
+                                )));
+                                break;
+                            }
+                        },
                         event => store.apply(event),
                     }
                 }
@@ -415,6 +436,10 @@ mod tests {
                 name: "review".into(),
             },
             ServerEvent::Graph(Default::default()),
+            ServerEvent::GraphDelta(Box::new(
+                switchyard_protocol::GraphDelta::between(&Default::default(), &Default::default())
+                    .unwrap(),
+            )),
         ];
         for event in samples {
             let data = serde_json::to_string(&event).expect("encodes");
@@ -429,6 +454,55 @@ mod tests {
             decode_event("gossip", "{}"),
             Err("unexpected event gossip".to_owned())
         );
+    }
+
+    #[test]
+    fn a_delta_on_the_wire_leaves_the_same_graph_as_the_whole_snapshot() {
+        use switchyard_protocol::{Edge, Graph, GraphDelta, Node, NodeKind};
+        let node = |id: &str, rate_in: f64| Node {
+            id: id.into(),
+            kind: NodeKind::Workload,
+            namespace: "hands-on".into(),
+            name: id.into(),
+            app: Some("review".into()),
+            version: Some("v1".into()),
+            rate_in,
+        };
+        let graph = |at: f64, rate: f64| Graph {
+            nodes: vec![node("a", 0.1 + rate), node("b", 1.0 / 3.0)],
+            edges: vec![Edge {
+                id: "a->b".into(),
+                source: "a".into(),
+                target: "b".into(),
+                rate: rate * 1.1,
+                share: Some(100.0),
+                error_share: rate / 7.0,
+                p95_ms: Some(rate.sqrt()),
+            }],
+            generated_at: at,
+            ..Graph::default()
+        };
+        let (old, new) = (graph(100.0, 2.0), graph(105.0, 2.7));
+        let wire = |event: &ServerEvent| {
+            let data = serde_json::to_string(event).unwrap();
+            decode_event(events::name(event), &data).unwrap()
+        };
+        let delta = ServerEvent::GraphDelta(Box::new(GraphDelta::between(&old, &new).unwrap()));
+        let mut received = ReceivedGraph::default();
+        let ServerEvent::Graph(first) = wire(&ServerEvent::Graph(old)) else {
+            panic!("not a graph")
+        };
+        received.snapshot(first);
+        let ServerEvent::GraphDelta(delta) = wire(&delta) else {
+            panic!("not a delta")
+        };
+        let ServerEvent::Graph(whole) = wire(&ServerEvent::Graph(new)) else {
+            panic!("not a graph")
+        };
+        assert_eq!(received.delta(&delta), Ok(whole));
+        // The same delta again no longer fits: its base is gone.
+        assert!(received.delta(&delta).is_err());
+        assert!(ReceivedGraph::default().delta(&delta).is_err());
     }
 
     #[test]

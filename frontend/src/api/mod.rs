@@ -1,9 +1,10 @@
-//! How the app talks to the Switchyard server: typed JSON calls ([`client`]) and the live event
-//! stream ([`events`]). Every failure becomes one [`Error`] that the page shows in words.
+//! How the app talks to the Switchyard server: typed JSON calls ([`client`]), the reads started
+//! at load in parallel with `whoami` ([`preload`]) and the live event stream ([`events`]). Every failure becomes one [`Error`] that the page shows in words.
 
 pub mod client;
 pub mod events;
 pub mod graph;
+pub mod preload;
 pub mod rollout;
 
 use std::fmt;

@@ -27,9 +27,10 @@ pub async fn fetch_access() -> Result<AccessResponse, Error> {
     get_json(&format!("{API}/access")).await
 }
 
-/// `GET /api/v1/history`: every recorded weight change, oldest first.
+/// `GET /api/v1/history`: every recorded weight change, oldest first (the readers of a load
+/// share the one read [`super::preload`] started).
 pub async fn fetch_history() -> Result<HistoryResponse, Error> {
-    get_json(&format!("{API}/history")).await
+    super::preload::history().await
 }
 
 /// `POST /api/v1/shift`: one split for several VirtualServices in one request.

@@ -3,13 +3,14 @@
 //! (kept here, from every graph event since the page opened) and the times of weight changes
 //! (from the history on load, then from change events).
 //!
-//! [`ShareHistory`] and [`ChangeMarks`] are plain data with pure methods, unit-tested natively;
+//! [`ShareHistory`], [`ChangeMarks`] and [`ReceivedGraph`] (the stream's last graph, which the
+//! next `graph_delta` applies to) are plain data with pure methods, unit-tested natively;
 //! [`GraphStore`] only holds them in signals.
 
 use crate::{graph_view::label::rollout_version, state::settings::SettingsStore};
 use leptos::prelude::*;
 use std::collections::{BTreeMap, VecDeque};
-use switchyard_protocol::{ChangeRecord, Graph};
+use switchyard_protocol::{ChangeRecord, Graph, GraphDelta};
 
 /// How far back sparklines reach, in seconds.
 pub const HORIZON_SECONDS: f64 = 600.0;
@@ -197,6 +198,34 @@ pub fn clock_time(unix_seconds: f64) -> String {
         of_day % 3600 / 60,
         of_day % 60
     )
+}
+
+/// The last graph one connection of the event stream delivered, whole or as a delta: what the
+/// next delta applies to. Kept apart from what the page shows, which may be paused on an older
+/// one. A new connection starts empty (its first graph event is whole).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReceivedGraph {
+    last: Option<Graph>,
+}
+
+impl ReceivedGraph {
+    /// A whole snapshot: remembered and passed on.
+    pub fn snapshot(&mut self, graph: Graph) -> Graph {
+        self.last = Some(graph.clone());
+        graph
+    }
+
+    /// A delta: the snapshot it describes, made from the last one; an error when it does not
+    /// fit (the caller then reconnects, which starts with a whole snapshot).
+    pub fn delta(&mut self, delta: &GraphDelta) -> Result<Graph, String> {
+        let base = self
+            .last
+            .as_ref()
+            .ok_or_else(|| "a graph update arrived before any graph".to_owned())?;
+        let graph = delta.apply(base).map_err(|e| e.to_string())?;
+        self.last = Some(graph.clone());
+        Ok(graph)
+    }
 }
 
 /// The graph and its history, shared by every part of the graph view.
