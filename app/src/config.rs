@@ -171,8 +171,17 @@ pub struct DemoArgs {
     /// Load this manifest (multi-document YAML, as for `kubectl apply -f`) into the demo
     /// namespace instead of the built-in demo/hands-on.yaml. The simulated load still goes to
     /// its service `product-composite`, when there is one.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mesh")]
     pub manifest: Option<PathBuf>,
+    /// Generate a mesh of this size instead of the built-in demo:
+    /// `services=N[,versions=A..B][,fanout=K][,seed=S]`, e.g. `services=340,versions=1..3`
+    /// (about 1,000 graph nodes). Each service has A to B versions (subsets `old`, `new`, then
+    /// `v3`…, weighted routes), calls `fanout` others (a tree), and the load enters at `gateway`.
+    #[arg(long, value_name = "SPEC")]
+    pub mesh: Option<switchyard_sim::generate::MeshSpec>,
+    /// Write the generated mesh's manifest here too (with `--mesh`), for kubectl or a real cluster.
+    #[arg(long, requires = "mesh", value_name = "PATH")]
+    pub mesh_manifest_out: Option<PathBuf>,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]
@@ -376,12 +385,46 @@ mod tests {
             panic!("not demo")
         };
         assert_eq!(args.manifest, None);
+        assert_eq!(args.mesh, None);
         assert_eq!(
             (
                 args.access.old_subset.as_str(),
                 args.access.new_subset.as_str()
             ),
             ("old", "new")
+        );
+    }
+
+    #[test]
+    fn the_demo_generates_a_mesh_from_a_spec_and_refuses_bad_ones() {
+        let cli =
+            Cli::try_parse_from(["switchyard", "demo", "--mesh", "services=340,versions=1..3"])
+                .unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        let spec = args.mesh.unwrap();
+        assert_eq!((spec.services, spec.versions), (340, (1, 3)));
+        for bad in [
+            "services=0",
+            "versions=1..3",
+            "services=10,versions=5..2",
+            "nodes=9",
+        ] {
+            let err = Cli::try_parse_from(["switchyard", "demo", "--mesh", bad]).unwrap_err();
+            assert!(err.to_string().contains("mesh spec"), "{bad}: {err}");
+        }
+        let both = [
+            "switchyard",
+            "demo",
+            "--mesh",
+            "services=3",
+            "--manifest",
+            "x.yaml",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
+        assert!(
+            Cli::try_parse_from(["switchyard", "demo", "--mesh-manifest-out", "m.yaml"]).is_err()
         );
     }
 }

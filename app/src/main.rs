@@ -57,14 +57,11 @@ async fn main() -> anyhow::Result<()> {
             serve_console(args.listen, console, source, live, "switchyard").await
         }
         Command::Demo(args) => {
-            let manifest = match &args.manifest {
-                Some(path) => std::fs::read_to_string(path)
-                    .with_context(|| format!("reading the manifest {}", path.display()))?,
-                None => demo::DEMO_MANIFEST.to_owned(),
-            };
-            let sim = Simulation::start_with_manifest(
+            let (manifest, entry) = switchyard::demo_manifest(&args)?;
+            let sim = Simulation::start_with_entry(
                 "127.0.0.1:0".parse()?,
                 Some(&manifest),
+                &entry,
                 &(&args.traffic).into(),
             )
             .await?;

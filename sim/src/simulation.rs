@@ -14,7 +14,8 @@ use crate::store::Store;
 /// Simulated traffic into the demo namespace's entry service.
 #[derive(Clone, Debug)]
 pub struct Traffic {
-    /// Requests per second into `product-composite`; 0 starts no load.
+    /// Requests per second into the entry service (`product-composite` unless told otherwise); 0
+    /// starts no load.
     pub rps: f64,
     /// Share of requests that carry the test header.
     pub test_share: f64,
@@ -24,6 +25,9 @@ pub struct Traffic {
 
 /// The demo namespace.
 pub const DEMO_NAMESPACE: &str = "hands-on";
+
+/// The service of the built-in demo that the load goes into.
+pub const DEMO_ENTRY: &str = "product-composite";
 
 /// What the demo namespace holds unless told otherwise (demo/hands-on.yaml).
 pub const DEMO_MANIFEST: &str = api::DEMO_MANIFEST;
@@ -54,6 +58,17 @@ impl Simulation {
         manifest: Option<&str>,
         traffic: &Traffic,
     ) -> anyhow::Result<Self> {
+        Self::start_with_entry(listen, manifest, DEMO_ENTRY, traffic).await
+    }
+
+    /// As [`Simulation::start_with_manifest`], with the load going into service `entry` of the
+    /// demo namespace (a generated mesh's is [`crate::generate::ENTRY`]).
+    pub async fn start_with_entry(
+        listen: SocketAddr,
+        manifest: Option<&str>,
+        entry: &str,
+        traffic: &Traffic,
+    ) -> anyhow::Result<Self> {
         let store = Store::new();
         if let Some(manifest) = manifest {
             api::load_manifest(&store, DEMO_NAMESPACE, manifest)
@@ -77,7 +92,7 @@ impl Simulation {
         if traffic.rps > 0.0 {
             let cfg = LoadConfig {
                 namespace: DEMO_NAMESPACE.to_owned(),
-                entry: "product-composite".to_owned(),
+                entry: entry.to_owned(),
                 rps: traffic.rps,
                 test_header_share: traffic.test_share,
                 seed: traffic.seed,
