@@ -144,6 +144,8 @@ pub fn FindBar() -> impl IntoView {
     let (errors_value, on_errors) = number_field(|v| v.errors_above, |v, n| v.errors_above = n);
     let (p95_value, on_p95) = number_field(|v| v.p95_above, |v, n| v.p95_above = n);
     let choices = Memo::new(move |_| data.graph.with(namespaces));
+    // The select is an action, not a state: it reads "a namespace…" again after each change (its
+    // value is re-set to "" whenever the view changes).
     let collapse_namespace = move |event: leptos::ev::Event| {
         let value = event_target_value(&event);
         if value.is_empty() {
@@ -235,7 +237,11 @@ pub fn FindBar() -> impl IntoView {
             </label>
             <label class="graph-find-number">
                 <span>"Collapse"</span>
-                <select data-testid=test_ids::COLLAPSE_NAMESPACE prop:value="" on:change=collapse_namespace>
+                <select
+                    data-testid=test_ids::COLLAPSE_NAMESPACE
+                    prop:value=move || view.0.with(|_| String::new())
+                    on:change=collapse_namespace
+                >
                     <option value="">"a namespace…"</option>
                     {move || choices.get().into_iter().map(|ns| view! { <option value=ns.clone()>{ns.clone()}</option> }).collect_view()}
                 </select>
