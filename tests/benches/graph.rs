@@ -3,13 +3,18 @@
 //! is turned into the samples a metrics refresh would read and assembled by the server's
 //! `switchyard_console::graph::build`, then laid out natively by the page's `layout` (first layout, and
 //! the re-layout after a refresh that changes every rate), and finally drawn by the real page in
-//! headless Chromium, which reports its own render time. Prints figures; asserts nothing about
-//! time (a benchmark, not a test).
+//! headless Chromium at 100, 300, 1,000 and 3,000 nodes (three edges each), five fresh pages
+//! per size, where the page's probe (`graph_view::bench_probe`) measures the first drawing, a
+//! refresh that changes every edge, a label-mode switch, the frame rate of a scripted zoom and
+//! pan (from animation-frame timestamps) and the sharp redraw after it. Prints medians with
+//! min–max; asserts nothing about time (a benchmark, not a test).
 //!
-//! Run: `cargo build -p switchyard` (the binary with its UI, for the browser part), then
-//! `SWITCHYARD_SKIP_UI=1 cargo bench -p switchyard-e2e --bench graph`
-//! (`SWITCHYARD_SKIP_UI` only spares the bench's own release copy of the server library a wasm
-//! build it does not use). `GRAPH_BENCH_NODES` changes the size (edges are three per node).
+//! Run: `cargo build --release -p switchyard` (the binary with its UI, optimised as shipped),
+//! then `SWITCHYARD_SKIP_UI=1 cargo bench -p switchyard-e2e --bench graph` (it takes
+//! `target/release/switchyard` when it exists, else `$SWITCHYARD_BIN` or the debug binary;
+//! `SWITCHYARD_SKIP_UI` only spares the bench's own release copy of the server library a wasm
+//! build it does not use). `GRAPH_BENCH_NODES` changes the size of the native part,
+//! `GRAPH_BENCH_SIZES` (e.g. `1000,3000`) the browser's.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -172,47 +177,98 @@ fn assemble(topology: &Topology, samples: &Samples) -> Graph {
     graph::build(topology, Some(samples), fresh, 30, 0.0)
 }
 
-async fn browser_render_ms(nodes: usize) -> Result<Vec<(f64, f64)>, String> {
+/// What the page's own probe (`/?bench=N`) measured on one fresh page.
+#[derive(Clone, Copy, Debug, Default)]
+struct PageFigures {
+    render: f64,
+    layout: f64,
+    refresh: f64,
+    label: f64,
+    fps: f64,
+    worst_frame: f64,
+    settle: f64,
+    elements: f64,
+}
+
+const PAGES: usize = 5;
+
+async fn browser_figures(sizes: &[usize]) -> Result<Vec<(usize, Vec<PageFigures>)>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let demo = Demo::start(dir.path()).await.map_err(|e| e.to_string())?;
-    let browser = Browser::start().await.map_err(|e| e.to_string())?;
-    let mut runs = Vec::new();
-    for _ in 0..3 {
-        let url = format!("{}?bench={nodes}", demo.url);
-        browser.client.goto(&url).await.map_err(|e| e.to_string())?;
-        let source = browser.client.source().await.map_err(|e| e.to_string())?;
-        if source.contains("UI not built") {
-            return Err(
-                "the switchyard binary embeds the placeholder page (built with \
-                        SWITCHYARD_SKIP_UI); rebuild it with `cargo build -p switchyard`"
-                    .into(),
-            );
-        }
-        let read = |id: &'static str| {
-            let browser = &browser;
-            async move {
-                poll(id, Duration::from_secs(120), || async {
-                    if !browser.exists(id).await? {
-                        return Ok(None);
-                    }
-                    Ok(browser.text(id).await?.parse::<f64>().ok())
-                })
+    let mut out = Vec::new();
+    for &nodes in sizes {
+        let mut runs = Vec::new();
+        for _ in 0..PAGES {
+            // A fresh browser per page: no warm caches, no JIT state from the previous run.
+            let browser = Browser::start().await.map_err(|e| e.to_string())?;
+            browser
+                .set_viewport(1600, 1000)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            let url = format!("{}?bench={nodes}", demo.url);
+            browser.client.goto(&url).await.map_err(|e| e.to_string())?;
+            let source = browser.client.source().await.map_err(|e| e.to_string())?;
+            if source.contains("UI not built") {
+                return Err(
+                    "the switchyard binary embeds the placeholder page (built with \
+                     SWITCHYARD_SKIP_UI); rebuild it with `cargo build --release -p switchyard`"
+                        .into(),
+                );
             }
-        };
-        let render = read(test_ids::BENCH_RENDER_MS).await?;
-        let layout = read(test_ids::BENCH_LAYOUT_MS).await?;
-        runs.push((render, layout));
+            let read = |id: &'static str| {
+                let browser = &browser;
+                async move {
+                    poll(id, Duration::from_secs(180), || async {
+                        if !browser.exists(id).await? {
+                            return Ok(None);
+                        }
+                        Ok(browser.text(id).await?.parse::<f64>().ok())
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                }
+            };
+            let figures = PageFigures {
+                render: read(test_ids::BENCH_RENDER_MS).await?,
+                layout: read(test_ids::BENCH_LAYOUT_MS).await?,
+                refresh: read(test_ids::BENCH_REFRESH_MS).await?,
+                label: read(test_ids::BENCH_LABEL_MS).await?,
+                fps: read(test_ids::BENCH_FPS).await?,
+                worst_frame: read(test_ids::BENCH_WORST_FRAME_MS).await?,
+                settle: read(test_ids::BENCH_SETTLE_MS).await?,
+                elements: read(test_ids::BENCH_ELEMENTS).await?,
+            };
+            if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
+                let _ = browser.screenshot(&format!("graph-bench-{nodes}")).await;
+            }
+            let _ = browser.close().await;
+            runs.push(figures);
+        }
+        out.push((nodes, runs));
     }
-    if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
-        let _ = browser.screenshot("graph-bench").await;
-    }
-    let _ = browser.close().await;
-    Ok(runs)
+    Ok(out)
+}
+
+/// `median (min–max)` of one figure over the pages.
+fn spread(runs: &[PageFigures], figure: fn(&PageFigures) -> f64, decimals: usize) -> String {
+    let mut values: Vec<f64> = runs.iter().map(figure).collect();
+    values.sort_by(f64::total_cmp);
+    let median = values[values.len() / 2];
+    format!(
+        "{median:.decimals$} ({:.decimals$}–{:.decimals$})",
+        values[0],
+        values[values.len() - 1]
+    )
 }
 
 fn main() {
+    // The figures are a release build's: prefer target/release/switchyard when it is there.
+    if std::env::var_os("SWITCHYARD_BIN").is_none() {
+        let release = switchyard_e2e::workspace_root().join("target/release/switchyard");
+        if release.is_file() {
+            std::env::set_var("SWITCHYARD_BIN", release);
+        }
+    }
     let nodes: usize = std::env::var("GRAPH_BENCH_NODES")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -261,21 +317,52 @@ fn main() {
     let (min, median) = time(20, || layout::layout(&partial, &built));
     println!("layout with one new node (native):         min {min:.2} ms, median {median:.2} ms");
 
+    let sizes: Vec<usize> = std::env::var("GRAPH_BENCH_SIZES")
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![100, 300, 1000, 3000]);
+    println!(
+        "browser (headless Chromium, the page's own probe at /?bench=N, {PAGES} fresh pages per \
+         size, median (min–max); binary {}):",
+        std::env::var("SWITCHYARD_BIN").unwrap_or_else(|_| "target/debug/switchyard".into())
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(browser_render_ms(nodes)) {
-        Ok(runs) => {
-            let render: Vec<String> = runs.iter().map(|r| format!("{:.1}", r.0)).collect();
-            let layout: Vec<String> = runs.iter().map(|r| format!("{:.1}", r.1)).collect();
+    match runtime.block_on(browser_figures(&sizes)) {
+        Ok(all) => {
             println!(
-                "browser render of the same graph (headless Chromium, /?bench={nodes}): {} ms \
-                 (3 page loads); layout in wasm: {} ms",
-                render.join(", "),
-                layout.join(", ")
+                "{:>13} | {:>22} | {:>18} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>8}",
+                "nodes/edges",
+                "render ms",
+                "layout (wasm) ms",
+                "refresh every edge ms",
+                "label switch ms",
+                "zoom+pan fps",
+                "worst frame ms",
+                "sharp redraw ms",
+                "SVG els"
             );
+            for (nodes, runs) in all {
+                println!(
+                    "{:>13} | {:>22} | {:>18} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>8}",
+                    format!("{nodes}/{}", nodes * 3),
+                    spread(&runs, |f| f.render, 1),
+                    spread(&runs, |f| f.layout, 1),
+                    spread(&runs, |f| f.refresh, 1),
+                    spread(&runs, |f| f.label, 1),
+                    spread(&runs, |f| f.fps, 1),
+                    spread(&runs, |f| f.worst_frame, 1),
+                    spread(&runs, |f| f.settle, 1),
+                    spread(&runs, |f| f.elements, 0),
+                );
+            }
         }
         Err(error) => {
             eprintln!("browser render: {error}");

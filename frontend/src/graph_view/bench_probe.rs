@@ -1,9 +1,17 @@
 //! The render benchmark (`/?bench=N`): replaces the live graph with the synthetic graph of N
-//! nodes and 3N edges, and writes how long the page took to draw it — from handing the graph to
-//! the store until the frame after it was painted — into `bench-render-ms`, and the layout alone
-//! (in wasm) into `bench-layout-ms`. `tests/benches/graph.rs` reads both through chromedriver.
+//! nodes and 3N edges and measures, in the page, each from handing over the change until the
+//! frame after it was painted (two animation frames later):
+//!
+//! - `bench-render-ms`: the first drawing (with `bench-layout-ms`, the layout alone in wasm);
+//! - `bench-refresh-ms`: a metrics refresh that changes every edge (rates, errors, p95);
+//! - `bench-label-ms`: a switch of the edge-label mode;
+//! - `bench-fps` and `bench-worst-frame-ms`: a scripted zoom (45 frames) and pan (45 frames),
+//!   from the animation-frame timestamps; `bench-settle-ms`: the sharp redraw after it;
+//! - `bench-elements`: the SVG elements drawn.
+//!
+//! `tests/benches/graph.rs` reads them through chromedriver.
 
-use super::{layout, synthetic, test_ids};
+use super::{graph_canvas::use_camera, label::LabelMode, layout, synthetic, test_ids};
 use crate::state::{graph::use_graph, view_url::use_view};
 use leptos::prelude::*;
 
@@ -11,37 +19,129 @@ fn now_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
 }
 
+/// The time at the start of the next animation frame.
+async fn frame() -> f64 {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    request_animation_frame(move || {
+        let _ = tx.send(now_ms());
+    });
+    rx.await.unwrap_or_else(|_| now_ms())
+}
+
+/// Milliseconds since `start` once the frame after the change was painted.
+async fn painted(start: f64) -> f64 {
+    frame().await;
+    frame().await;
+    now_ms() - start
+}
+
+async fn idle() {
+    gloo_timers::future::TimeoutFuture::new(400).await;
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Figures {
+    render: f64,
+    layout: f64,
+    refresh: f64,
+    label: f64,
+    fps: f64,
+    worst_frame: f64,
+    settle: f64,
+    elements: f64,
+}
+
 #[component]
 pub fn BenchProbe() -> impl IntoView {
     let store = use_graph();
     let view = use_view();
-    let result = RwSignal::new(None::<(f64, f64)>);
+    let camera = use_camera();
+    let result = RwSignal::new(None::<Figures>);
     if let Some(nodes) = view.0.with_untracked(|v| v.bench) {
         store.frozen.set(true);
         let graph = synthetic::graph(nodes, nodes * 3);
-        let started = now_ms();
-        let _ = layout::layout(&layout::Positions::default(), &graph);
-        let layout_ms = now_ms() - started;
-        // Let the page settle (first paint of the empty graph) before timing the big one.
-        request_animation_frame(move || {
+        leptos::task::spawn_local(async move {
+            let mut f = Figures::default();
+            let started = now_ms();
+            let _ = layout::layout(&layout::Positions::default(), &graph);
+            f.layout = now_ms() - started;
+            // Let the page settle (first paint of the empty graph) before timing the big one.
+            frame().await;
             let start = now_ms();
-            store.graph.set(Some(graph));
-            // The reactive system updates the DOM in microtasks before the next frame; the
-            // second frame callback runs once that frame was painted.
-            request_animation_frame(move || {
-                request_animation_frame(move || result.set(Some((now_ms() - start, layout_ms))));
-            });
+            store.graph.set(Some(graph.clone()));
+            f.render = painted(start).await;
+            idle().await;
+
+            let mut refreshed = graph;
+            refreshed.generated_at += 5.0;
+            for (i, e) in refreshed.edges.iter_mut().enumerate() {
+                e.rate *= 1.1 + (i % 7) as f64 / 100.0;
+                e.error_share = if i % 11 == 0 {
+                    3.0
+                } else {
+                    e.error_share / 2.0
+                };
+                e.p95_ms = e.p95_ms.map(|p| p + 1.0 + (i % 5) as f64);
+                e.share = e.share.map(|s| s * 0.99);
+            }
+            let start = now_ms();
+            store.graph.set(Some(refreshed));
+            f.refresh = painted(start).await;
+            idle().await;
+
+            let start = now_ms();
+            view.0.update(|v| v.mode = LabelMode::Rate);
+            f.label = painted(start).await;
+            idle().await;
+
+            let mut times = Vec::with_capacity(91);
+            for i in 0..90 {
+                times.push(frame().await);
+                if i < 45 {
+                    camera.zoom_by(1.03, None);
+                } else {
+                    camera.pan_to(camera.viewport().pan(6.0, 4.0));
+                }
+            }
+            times.push(frame().await);
+            let span = times.last().copied().unwrap_or(0.0) - times[0];
+            f.fps = if span > 0.0 {
+                (times.len() - 1) as f64 * 1000.0 / span
+            } else {
+                0.0
+            };
+            f.worst_frame = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+            let start = now_ms();
+            camera.settle();
+            f.settle = painted(start).await;
+            f.elements = document()
+                .query_selector_all(&format!("[data-testid=\"{}\"] *", test_ids::GRAPH))
+                .map_or(0.0, |l| f64::from(l.length()));
+            result.set(Some(f));
         });
     }
     move || {
-        result.get().map(|(render, layout)| {
+        result.get().map(|f| {
+            let fixed = super::label::fixed;
             view! {
                 <p class="bench-result">
                     "render "
-                    <span data-testid=test_ids::BENCH_RENDER_MS>{super::label::fixed(render, 1)}</span>
+                    <span data-testid=test_ids::BENCH_RENDER_MS>{fixed(f.render, 1)}</span>
                     " ms · layout "
-                    <span data-testid=test_ids::BENCH_LAYOUT_MS>{super::label::fixed(layout, 1)}</span>
-                    " ms"
+                    <span data-testid=test_ids::BENCH_LAYOUT_MS>{fixed(f.layout, 1)}</span>
+                    " ms · refresh "
+                    <span data-testid=test_ids::BENCH_REFRESH_MS>{fixed(f.refresh, 1)}</span>
+                    " ms · label switch "
+                    <span data-testid=test_ids::BENCH_LABEL_MS>{fixed(f.label, 1)}</span>
+                    " ms · zoom and pan "
+                    <span data-testid=test_ids::BENCH_FPS>{fixed(f.fps, 1)}</span>
+                    " fps (worst frame "
+                    <span data-testid=test_ids::BENCH_WORST_FRAME_MS>{fixed(f.worst_frame, 1)}</span>
+                    " ms) · sharp redraw "
+                    <span data-testid=test_ids::BENCH_SETTLE_MS>{fixed(f.settle, 1)}</span>
+                    " ms · "
+                    <span data-testid=test_ids::BENCH_ELEMENTS>{fixed(f.elements, 0)}</span>
+                    " SVG elements"
                 </p>
             }
         })

@@ -1,15 +1,13 @@
-//! One edge: a curve from the right side of its source to the left side of its target, with an
-//! arrowhead, width by request rate, colour by error share, and a label in the chosen mode. An
-//! edge without traffic (a route at weight 0) is the dashed "no traffic" line of the legend.
+//! Pure: the shape and words of one edge (drawn by `scene.rs`): a curve from the right side of
+//! its source to the left side of its target, with an arrowhead, width by request rate, colour
+//! by error share, and a label in the chosen mode. An edge without traffic (a route at weight 0)
+//! is the dashed "no traffic" line of the legend.
 
 use super::{
-    label::{edge_label, edge_width, fixed, node_name, Health},
+    label::{fixed, node_name},
     layout::NODE_WIDTH,
-    test_ids, use_graph_data,
     vitals::error_percent,
 };
-use crate::state::view_url::use_view;
-use leptos::prelude::*;
 use switchyard_protocol::Edge;
 
 /// A node's name for people: `entry` is "outside the mesh", ids lose their kind and namespace.
@@ -55,64 +53,6 @@ pub fn geometry(source: (i64, i64), target: (i64, i64)) -> (String, (i64, i64)) 
     );
     // The midpoint of this cubic Bézier is the mean of its ends (the control points cancel).
     (path, ((x1 + x2) / 2, (y1 + y2) / 2))
-}
-
-#[component]
-pub fn GraphEdge(id: String) -> impl IntoView {
-    let data = use_graph_data();
-    let view = use_view();
-    let edge = {
-        let id = id.clone();
-        Memo::new(move |_| data.edges.with(|e| e.get(&id).cloned()))
-    };
-    let (source, target) = edge.with_untracked(|e| {
-        e.as_ref()
-            .map(|e| (e.source.clone(), e.target.clone()))
-            .unwrap_or_default()
-    });
-    let shape = {
-        let (source, target) = (source.clone(), target.clone());
-        Memo::new(move |_| {
-            data.positions
-                .with(|p| match (p.point(&source), p.point(&target)) {
-                    (Some(s), Some(t)) => Some(geometry(s, t)),
-                    _ => None,
-                })
-        })
-    };
-    let health = Memo::new(move |_| edge.with(|e| e.as_ref().map_or(Health::Idle, Health::of)));
-    let width = move || {
-        let rate = edge.with(|e| e.as_ref().map_or(0.0, |e| e.rate));
-        fixed(edge_width(rate, data.max_rate.get()), 1)
-    };
-    let label = move || {
-        let mode = view.0.with(|v| v.mode);
-        edge.with(|e| e.as_ref().map(|e| edge_label(mode, e)).unwrap_or_default())
-    };
-    let title = move || edge.with(|e| e.as_ref().map(tooltip).unwrap_or_default());
-
-    view! {
-        <g class=move || format!("graph-edge {}", health.get().class())>
-            <path
-                class="graph-edge-line"
-                data-testid=test_ids::edge(&source, &target)
-                d=move || shape.with(|s| s.as_ref().map(|s| s.0.clone()).unwrap_or_default())
-                stroke-width=width
-                marker-end=move || format!("url(#arrow-{})", health.get().class())
-            >
-                <title>{title}</title>
-            </path>
-            <text
-                class="graph-edge-label"
-                data-testid=test_ids::edge_label(&source, &target)
-                x=move || shape.with(|s| s.as_ref().map(|s| s.1 .0).unwrap_or_default())
-                y=move || shape.with(|s| s.as_ref().map(|s| s.1 .1 - 5).unwrap_or_default())
-                text-anchor="middle"
-            >
-                {label}
-            </text>
-        </g>
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Graph export: "SVG" and "PNG" buttons download the graph as drawn. The SVG is the page's
-//! `<svg>` with the page's stylesheet inside it (so the file looks the same standalone, in the
+//! `<svg>` (at its own size and with all its labels, not the panel's pan and zoom) with the
+//! page's stylesheet inside it (so the file looks the same standalone, in the
 //! current theme); the PNG is that SVG drawn onto a canvas at twice its size on the card colour.
 
 use super::test_ids;
@@ -87,6 +88,9 @@ fn svg_document() -> Result<(String, f64, f64), String> {
         .dyn_into()
         .map_err(|_| "the graph is not an element".to_owned())?;
     copy.set_attribute("data-theme", theme())
+        .map_err(js_error)?;
+    // The whole drawing with all its text, whatever the panel's zoom shows at the moment.
+    copy.set_attribute("class", "graph-svg lod-full")
         .map_err(js_error)?;
     copy.set_attribute(
         "style",

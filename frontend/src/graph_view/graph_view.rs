@@ -1,28 +1,42 @@
-//! The graph view: toolbar (label mode, namespace), the SVG graph, and beside it the selected
-//! service's weight controls and the requested-against-observed panel; a legend below. Derives
-//! [`GraphData`] from the store once per snapshot and lays it out with the previous positions,
-//! so nodes keep their places as metrics change.
+//! The graph view: toolbar (label mode, namespace), find and hide, the graph's panel (or the list
+//! view), and beside it the selected service's weight controls and the requested-against-observed
+//! panel; a legend below. Derives [`GraphData`] from the store once per snapshot (namespace,
+//! collapsed groups, filters), lays it out with every position it ever gave, so nodes keep their
+//! places as metrics change and come back to them after a filter or a collapse, and builds the
+//! [`Scene`] the panel draws.
 
 use super::{
-    bench_probe::BenchProbe, edge::GraphEdge, export::GraphExport, in_namespace,
-    label_mode_selector::LabelModeSelector, layout, legend::Legend, live_control::LiveControl,
-    metrics_banner::MetricsBanner, namespace_filter::NamespaceFilter, node::GraphNode,
-    selected_service::SelectedService, service_node_id, split_badge::SplitBadge,
-    split_panel::SplitPanel, test_ids, vitals, GraphData,
+    bench_probe::BenchProbe,
+    export::GraphExport,
+    find::{self, Group},
+    find_bar::FindBar,
+    graph_canvas::{Camera, GraphCanvas},
+    in_namespace,
+    label_mode_selector::LabelModeSelector,
+    layout,
+    legend::Legend,
+    list_view::ListView,
+    live_control::LiveControl,
+    metrics_banner::MetricsBanner,
+    namespace_filter::NamespaceFilter,
+    scene::{Scene, SceneInput},
+    selected_service::SelectedService,
+    service_node_id,
+    split_panel::SplitPanel,
+    test_ids, vitals, Drawn, GraphData,
 };
 use crate::{
     api::{graph::fetch_graph, rollout::fetch_history},
     components::{copy_link::CopyLink, window_selector::WindowSelector},
     state::{
         graph::{clock_time, use_graph},
+        settings::use_settings,
         view_url::use_view,
     },
 };
 use leptos::prelude::*;
+use std::sync::Arc;
 use switchyard_protocol::Graph;
-
-/// Arrowhead markers, one per edge colour (SVG 1.1 markers cannot take the line's colour).
-const MARKERS: [&str; 4] = ["is-idle", "is-healthy", "is-degraded", "is-failing"];
 
 #[component]
 pub fn GraphView() -> impl IntoView {
@@ -56,19 +70,89 @@ pub fn GraphView() -> impl IntoView {
             None => Graph::default(),
         })
     });
-    let positions = Memo::new(move |previous: Option<&layout::Positions>| {
-        let empty = layout::Positions::default();
-        graph.with(|g| layout::layout(previous.unwrap_or(&empty), g))
+    let groups = Memo::new(move |_| {
+        view.0.with(|v| {
+            v.collapse
+                .iter()
+                .filter_map(|key| Group::parse_key(key))
+                .collect::<Vec<_>>()
+        })
+    });
+    let drawn = Memo::new(move |_| {
+        graph.with(|g| {
+            groups.with(|groups| {
+                let (graph, groups) = find::collapse(g, groups);
+                Arc::new(Drawn { graph, groups })
+            })
+        })
+    });
+    // Every slot ever given, so a node a filter or a collapse took away comes back to its place,
+    // and a collapsed group starts where its first member was.
+    let memory = StoredValue::new(layout::Positions::default());
+    let positions = Memo::new(move |_| {
+        drawn.with(|d| {
+            memory.update_value(|m| {
+                for (id, info) in &d.groups {
+                    if m.get(id).is_none() {
+                        let first = info
+                            .members
+                            .iter()
+                            .filter_map(|member| m.get(member))
+                            .min_by_key(|slot| (slot.layer, slot.half_row));
+                        if let Some(slot) = first {
+                            m.insert(id.clone(), slot);
+                        }
+                    }
+                }
+            });
+            let placed = memory.with_value(|m| layout::layout(m, &d.graph));
+            memory.update_value(|m| m.remember(&placed));
+            placed
+        })
+    });
+    let filters = Memo::new(move |_| {
+        view.0.with(|v| find::Filters {
+            weighted_only: v.weighted,
+            errors_above: v.errors_above,
+            p95_above: v.p95_above,
+        })
+    });
+    let hidden = Memo::new(move |_| filters.with(|f| drawn.with(|d| find::hidden(&d.graph, f))));
+    let mode = Memo::new(move |_| view.0.with(|v| v.mode));
+    let selected = Memo::new(move |_| view.0.with(|v| v.select.clone()));
+    let query = Memo::new(move |_| view.0.with(|v| v.query.clone()));
+    let settings = use_settings();
+    let new_subset = Memo::new(move |_| {
+        settings
+            .subsets
+            .with(|s| s.as_ref().map(|s| s.new_name().to_owned()))
+    });
+    let scene = Memo::new(move |_| {
+        drawn.with(|d| {
+            positions.with(|positions| {
+                hidden.with(|hidden| {
+                    query.with(|query| {
+                        selected.with(|selected| {
+                            new_subset.with(|new_subset| {
+                                Arc::new(Scene::build(&SceneInput {
+                                    graph: &d.graph,
+                                    positions,
+                                    mode: mode.get(),
+                                    selected: selected.as_deref(),
+                                    new_subset: new_subset.as_deref(),
+                                    hidden,
+                                    query,
+                                    groups: &d.groups,
+                                }))
+                            })
+                        })
+                    })
+                })
+            })
+        })
     });
     let data = GraphData {
         graph,
-        positions,
-        nodes: Memo::new(move |_| {
-            graph.with(|g| g.nodes.iter().map(|n| (n.id.clone(), n.clone())).collect())
-        }),
-        edges: Memo::new(move |_| {
-            graph.with(|g| g.edges.iter().map(|e| (e.id.clone(), e.clone())).collect())
-        }),
         splits: Memo::new(move |_| {
             graph.with(|g| {
                 g.splits
@@ -77,24 +161,17 @@ pub fn GraphView() -> impl IntoView {
                     .collect()
             })
         }),
-        max_rate: Memo::new(move |_| {
-            graph.with(|g| g.edges.iter().map(|e| e.rate).fold(0.0, f64::max))
-        }),
+        drawn,
+        hidden,
+        scene,
     };
     provide_context(data);
-
-    // Document order is tab order: nodes go left to right, then top to bottom, as drawn.
-    let node_ids = Memo::new(move |_| {
-        let mut ids = data.nodes.with(|n| n.keys().cloned().collect::<Vec<_>>());
-        positions.with(|p| ids.sort_by_key(|id| p.point(id).unwrap_or((i64::MAX, i64::MAX))));
-        ids
-    });
-    let edge_ids = Memo::new(move |_| data.edges.with(|e| e.keys().cloned().collect::<Vec<_>>()));
-    let split_ids = Memo::new(move |_| data.splits.with(|s| s.keys().cloned().collect::<Vec<_>>()));
-    let size = Memo::new(move |_| positions.with(layout::Positions::size));
-    let loaded = move || store.graph.with(Option::is_some);
     // The wall display shows the graph and its numbers, none of the controls.
     let kiosk = view.0.with_untracked(|v| v.kiosk);
+    let camera = Camera::new(view, kiosk);
+    provide_context(camera);
+    let loaded = move || store.graph.with(Option::is_some);
+    let list = move || view.0.with(|v| v.list);
     let updated = move || {
         store.graph.with(|g| {
             g.as_ref().map(|g| {
@@ -126,60 +203,15 @@ pub fn GraphView() -> impl IntoView {
                     </span>
                 })}
             </header>
+            {(!kiosk).then(|| view! { <FindBar /> })}
             <div class="graph-body">
-                <div class="graph-canvas">
+                <div class="graph-canvas" class:is-list=list>
                     {move || {
                         (!loaded()).then(|| view! { <p class="page-note">"Waiting for the first traffic graph…"</p> })
                     }}
                     {move || seed_error.get().map(|e| view! { <p class="page-error" role="alert">{e}</p> })}
-                    <svg
-                        class="graph-svg"
-                        data-testid=test_ids::GRAPH
-                        role="group"
-                        aria-label="traffic graph: entry on the left, services and their versions to the right; services are buttons"
-                        width=move || size.get().0.to_string()
-                        height=move || size.get().1.to_string()
-                        viewBox=move || format!("0 0 {} {}", size.get().0, size.get().1)
-                        style=move || format!("max-width: {}px", size.get().0)
-                    >
-                        <defs>
-                            {MARKERS
-                                .iter()
-                                .map(|class| {
-                                    view! {
-                                        <marker
-                                            id=format!("arrow-{class}")
-                                            class=format!("graph-arrow {class}")
-                                            viewBox="0 0 10 10"
-                                            refX="9"
-                                            refY="5"
-                                            markerWidth="9"
-                                            markerHeight="9"
-                                            markerUnits="userSpaceOnUse"
-                                            orient="auto"
-                                        >
-                                            <path d="M 0 0 L 10 5 L 0 10 z" />
-                                        </marker>
-                                    }
-                                })
-                                .collect_view()}
-                        </defs>
-                        <g class="graph-edges">
-                            <For each=move || edge_ids.get() key=|id| id.clone() let(id)>
-                                <GraphEdge id />
-                            </For>
-                        </g>
-                        <g class="graph-nodes">
-                            <For each=move || node_ids.get() key=|id| id.clone() let(id)>
-                                <GraphNode id />
-                            </For>
-                        </g>
-                        <g class="graph-splits">
-                            <For each=move || split_ids.get() key=|id| id.clone() let(id)>
-                                <SplitBadge service_id=id />
-                            </For>
-                        </g>
-                    </svg>
+                    <GraphCanvas scene />
+                    {move || list().then(|| view! { <ListView /> })}
                 </div>
                 <div class="graph-side">
                     {(!kiosk).then(|| view! { <SelectedService /> })}

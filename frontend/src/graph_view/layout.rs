@@ -77,6 +77,19 @@ impl Positions {
         self.slots.iter().map(|(id, slot)| (id.as_str(), *slot))
     }
 
+    /// Puts `id` in `slot` (a collapsed group takes its first member's place).
+    pub fn insert(&mut self, id: String, slot: Slot) {
+        self.slots.insert(id, slot);
+    }
+
+    /// Keeps every slot of `newer`, and this one's for nodes `newer` does not have: the memory
+    /// that brings a node back to its old place when a filter or a collapse let it go.
+    pub fn remember(&mut self, newer: &Positions) {
+        for (id, slot) in &newer.slots {
+            self.slots.insert(id.clone(), *slot);
+        }
+    }
+
     /// Width and height the SVG needs, in pixels.
     pub fn size(&self) -> (i64, i64) {
         let (mut right, mut bottom) = (0, 0);

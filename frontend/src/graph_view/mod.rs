@@ -1,13 +1,19 @@
 //! The live traffic graph: a layered SVG of entry → services → versions, edges labelled by the
 //! chosen mode, requested-against-observed splits on the graph and in a side panel with
-//! sparklines, and a service's weight controls beside the graph when it is clicked.
+//! sparklines, and a service's weight controls beside the graph when it is clicked. The drawing
+//! is built in one pass per snapshot and patched per refresh (`scene.rs`), in a panel with pan,
+//! zoom and a level of detail (`graph_canvas.rs`, `viewport.rs`); find, hide and collapse
+//! (`find.rs`, `find_bar.rs`) and a list view (`list_view.rs`) make a large mesh usable.
 //!
-//! Pure parts (`layout`, `label`, `synthetic`, the sparkline geometry) are unit-tested natively;
-//! the components only read [`GraphData`] and the view state.
+//! Pure parts (`layout`, `label`, `scene`, `viewport`, `find`, `synthetic`, the sparkline
+//! geometry) are unit-tested natively; the components only read [`GraphData`] and the view state.
 
 pub mod bench_probe;
 pub mod edge;
 pub mod export;
+pub mod find;
+pub mod find_bar;
+pub mod graph_canvas;
 // The style brief names each file after its component, so `GraphView` lives in graph_view.rs.
 #[allow(clippy::module_inception)]
 pub mod graph_view;
@@ -16,37 +22,46 @@ pub mod label;
 pub mod label_mode_selector;
 pub mod layout;
 pub mod legend;
+pub mod list_view;
 pub mod live_control;
 pub mod metrics_banner;
 pub mod namespace_filter;
 pub mod node;
+pub mod scene;
 pub mod selected_service;
 pub mod sparkline;
-pub mod split_badge;
 pub mod split_panel;
 pub mod split_row;
 pub mod synthetic;
 pub mod test_ids;
+pub mod viewport;
 pub mod vitals;
 
-use layout::Positions;
 use leptos::prelude::*;
-use std::collections::BTreeMap;
-use switchyard_protocol::{Edge, Graph, Node, NodeKind, ServiceSplit};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use switchyard_protocol::{Graph, Node, NodeKind, ServiceSplit};
 
-/// What the graph's parts read, derived once per snapshot. Each part looks up its own node or
-/// edge by id, so a snapshot re-renders only what changed in it.
+/// The graph as drawn: collapsed groups joined into one node each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drawn {
+    pub graph: Graph,
+    pub groups: BTreeMap<String, find::GroupInfo>,
+}
+
+/// What the graph's parts read, derived once per snapshot.
 #[derive(Clone, Copy)]
 pub struct GraphData {
-    /// The snapshot after the namespace filter.
+    /// The snapshot after the namespace filter, with the idle edges of routes at weight 0.
     pub graph: Memo<Graph>,
-    pub positions: Memo<Positions>,
-    pub nodes: Memo<BTreeMap<String, Node>>,
-    pub edges: Memo<BTreeMap<String, Edge>>,
     /// Splits by their service's node id.
     pub splits: Memo<BTreeMap<String, ServiceSplit>>,
-    /// The busiest edge's rate, for edge widths.
-    pub max_rate: Memo<f64>,
+    /// The graph after collapsing.
+    pub drawn: Memo<Arc<Drawn>>,
+    /// The drawn nodes the filters hide.
+    pub hidden: Memo<HashSet<String>>,
+    /// What the panel draws.
+    pub scene: Memo<Arc<scene::Scene>>,
 }
 
 pub fn use_graph_data() -> GraphData {

@@ -31,6 +31,58 @@ pub const EXPORT_PNG: &str = "export-png";
 pub const BENCH_RENDER_MS: &str = "bench-render-ms";
 /// Milliseconds the layout of the synthetic graph took in wasm (only with `?bench=N`).
 pub const BENCH_LAYOUT_MS: &str = "bench-layout-ms";
+/// Milliseconds from handing the page a refresh that changes every edge until it was drawn.
+pub const BENCH_REFRESH_MS: &str = "bench-refresh-ms";
+/// Milliseconds from a label-mode switch until it was drawn.
+pub const BENCH_LABEL_MS: &str = "bench-label-ms";
+/// Frames per second during a scripted zoom and pan (from requestAnimationFrame timestamps).
+pub const BENCH_FPS: &str = "bench-fps";
+/// The longest frame of the scripted zoom and pan, in ms.
+pub const BENCH_WORST_FRAME_MS: &str = "bench-worst-frame-ms";
+/// Milliseconds from the end of the gesture until the sharp redraw at the new zoom was drawn.
+pub const BENCH_SETTLE_MS: &str = "bench-settle-ms";
+/// How many SVG elements the drawn graph has.
+pub const BENCH_ELEMENTS: &str = "bench-elements";
+
+/// The panel the graph is drawn in (pan with the pointer, zoom with the wheel or `+`/`-`/`0`).
+pub const GRAPH_VIEWPORT: &str = "graph-viewport";
+/// Zoom buttons of the panel.
+pub const ZOOM_IN: &str = "zoom-in";
+pub const ZOOM_OUT: &str = "zoom-out";
+pub const ZOOM_FIT: &str = "zoom-fit";
+/// Finds services, versions and namespaces (`ns:`, `v:`, `svc:` narrow a term).
+pub const GRAPH_SEARCH: &str = "graph-search";
+/// "3 matches" under the search.
+pub const SEARCH_COUNT: &str = "graph-search-count";
+/// "only services with a weighted route".
+pub const FILTER_WEIGHTED: &str = "filter-weighted";
+/// "errors above N %" (empty: off).
+pub const FILTER_ERRORS: &str = "filter-errors";
+/// "p95 above N ms" (empty: off).
+pub const FILTER_P95: &str = "filter-p95";
+/// Collapses the chosen namespace into one node.
+pub const COLLAPSE_NAMESPACE: &str = "collapse-namespace";
+/// Collapses the selected service's app (the service and its versions) into one node.
+pub const COLLAPSE_APP: &str = "collapse-app";
+/// Switches between the drawing and the list of services (`aria-pressed` in the list).
+pub const LIST_TOGGLE: &str = "graph-list-toggle";
+/// The list view's table.
+pub const LIST_VIEW: &str = "graph-list";
+
+/// A search result, zooms to its node (and selects a service): `search-result-{id}`.
+pub fn search_result(id: &str) -> String {
+    format!("search-result-{id}")
+}
+
+/// Expands a collapsed group: `expand-{ns:NS|app:NS:APP}`.
+pub fn expand(key: &str) -> String {
+    format!("expand-{key}")
+}
+
+/// One service's row in the list view: `list-row-{id}`.
+pub fn list_row(id: &str) -> String {
+    format!("list-row-{id}")
+}
 
 /// One node: `graph-node-{id}`.
 pub fn node(id: &str) -> String {

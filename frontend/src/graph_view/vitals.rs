@@ -4,8 +4,8 @@
 //! yet the legend promises it as a dashed "no traffic" line).
 
 use super::label::{fixed, short_percent, Health};
-use std::collections::BTreeSet;
-use switchyard_protocol::{Edge, Graph, NodeKind, ServiceSplit, VersionSplit};
+use std::collections::{BTreeSet, HashMap};
+use switchyard_protocol::{Edge, Graph, Node, NodeKind, ServiceSplit, VersionSplit};
 
 /// Above this percent of 5xx (or no response) a node, edge or version is degraded (Kiali's
 /// default "degraded" threshold for request errors).
@@ -110,6 +110,74 @@ pub fn version_vitals(graph: &Graph, split: &ServiceSplit, version: &VersionSpli
     )
 }
 
+/// The same vitals as [`node_vitals`] and [`version_vitals`], for a whole graph at once: one pass
+/// over the edges instead of one per node (the renderer asks for every node and split of a
+/// snapshot, which is quadratic the other way).
+pub struct VitalsIndex<'g> {
+    incoming: HashMap<&'g str, Vec<&'g Edge>>,
+    outgoing: HashMap<&'g str, Vec<&'g Edge>>,
+    nodes: HashMap<&'g str, &'g Node>,
+}
+
+impl<'g> VitalsIndex<'g> {
+    pub fn of(graph: &'g Graph) -> Self {
+        let mut incoming: HashMap<&str, Vec<&Edge>> = HashMap::new();
+        let mut outgoing: HashMap<&str, Vec<&Edge>> = HashMap::new();
+        for e in &graph.edges {
+            incoming.entry(e.target.as_str()).or_default().push(e);
+            outgoing.entry(e.source.as_str()).or_default().push(e);
+        }
+        let nodes = graph.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+        VitalsIndex {
+            incoming,
+            outgoing,
+            nodes,
+        }
+    }
+
+    /// As [`node_vitals`].
+    pub fn node(&self, id: &str) -> Vitals {
+        Vitals::of(self.incoming.get(id).into_iter().flatten().copied())
+    }
+
+    /// What a node sends, in requests per second.
+    pub fn out_rate(&self, id: &str) -> f64 {
+        self.outgoing
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|e| e.rate)
+            .sum()
+    }
+
+    /// The edges out of a node.
+    pub fn outgoing(&self, id: &str) -> impl Iterator<Item = &'g Edge> + '_ {
+        self.outgoing.get(id).into_iter().flatten().copied()
+    }
+
+    /// The edges into a node.
+    pub fn incoming(&self, id: &str) -> impl Iterator<Item = &'g Edge> + '_ {
+        self.incoming.get(id).into_iter().flatten().copied()
+    }
+
+    pub fn node_of(&self, id: &str) -> Option<&'g Node> {
+        self.nodes.get(id).copied()
+    }
+
+    /// As [`version_vitals`].
+    pub fn version(&self, split: &ServiceSplit, version: &VersionSplit) -> Vitals {
+        let Some(wanted) = version.version.as_deref() else {
+            return Vitals::of(std::iter::empty());
+        };
+        let service = service_id(split);
+        Vitals::of(self.outgoing(&service).filter(|e| {
+            self.nodes.get(e.target.as_str()).is_some_and(|n| {
+                n.kind == NodeKind::Workload && n.version.as_deref() == Some(wanted)
+            })
+        }))
+    }
+}
+
 fn service_id(split: &ServiceSplit) -> String {
     format!("svc:{}:{}", split.namespace, split.service)
 }
@@ -125,37 +193,31 @@ pub fn with_route_edges(graph: &Graph) -> Graph {
         .iter()
         .map(|e| (e.source.as_str(), e.target.as_str()))
         .collect();
+    let index = VitalsIndex::of(graph);
+    // Workloads by (namespace, app, version), so each split looks up only its own.
+    let mut workloads: HashMap<(&str, &str, &str), Vec<&str>> = HashMap::new();
+    for n in &graph.nodes {
+        if let (NodeKind::Workload, Some(app), Some(version)) = (n.kind, &n.app, &n.version) {
+            workloads
+                .entry((n.namespace.as_str(), app.as_str(), version.as_str()))
+                .or_default()
+                .push(n.id.as_str());
+        }
+    }
     for split in &graph.splits {
         let service = service_id(split);
-        let app = graph
-            .edges
-            .iter()
-            .filter(|e| e.source == service)
-            .find_map(|e| {
-                graph
-                    .nodes
-                    .iter()
-                    .find(|n| n.id == e.target)
-                    .and_then(|n| n.app.clone())
-            })
+        let app = index
+            .outgoing(&service)
+            .find_map(|e| index.node_of(&e.target).and_then(|n| n.app.clone()))
             .unwrap_or_else(|| split.service.clone());
         for version in split.versions.iter().filter_map(|v| v.version.as_deref()) {
-            let workloads = graph.nodes.iter().filter(|n| {
-                n.kind == NodeKind::Workload
-                    && n.namespace == split.namespace
-                    && n.version.as_deref() == Some(version)
-                    && n.app.as_deref() == Some(app.as_str())
-            });
-            for workload in workloads {
-                let reached = graph
-                    .edges
-                    .iter()
-                    .any(|e| e.source == service && e.target == workload.id);
-                if !reached && !existing.contains(&(service.as_str(), workload.id.as_str())) {
+            let key = (split.namespace.as_str(), app.as_str(), version);
+            for &workload in workloads.get(&key).into_iter().flatten() {
+                if !existing.contains(&(service.as_str(), workload)) {
                     extra.push(Edge {
-                        id: format!("{service}->{}", workload.id),
+                        id: format!("{service}->{workload}"),
                         source: service.clone(),
-                        target: workload.id.clone(),
+                        target: workload.to_owned(),
                         rate: 0.0,
                         share: None,
                         error_share: 0.0,
@@ -277,6 +339,16 @@ mod tests {
         assert_eq!(v1.summary(), "0% errors · p95 9 ms");
         assert!((node_vitals(&g, "wl:h:review-v2").errors - 6.8).abs() < 1e-9);
         assert_eq!(error_percent(0.05), "0.05%");
+        let index = VitalsIndex::of(&g);
+        for version in &split.versions {
+            assert_eq!(
+                index.version(split, version),
+                version_vitals(&g, split, version)
+            );
+        }
+        for n in &g.nodes {
+            assert_eq!(index.node(&n.id), node_vitals(&g, &n.id));
+        }
         let idle = version_vitals(&graph(vec![]), split, &split.versions[1]);
         assert_eq!(idle.summary(), "no traffic");
         assert_eq!(idle.health(), Health::Idle);

@@ -6,15 +6,20 @@
 //! namespace) replace the current entry. Back and Forward (`popstate`) restore the view they
 //! reach, and Esc clears the selection.
 //!
+//! The graph's viewport and its find/hide state are kept too: `at=CX,CY,K` (the world point in
+//! the middle of the panel and the zoom; absent while the graph is fitted), `q=` (the search),
+//! `weighted`, `errors=N` and `p95=N` (the hide filters), `collapse=ns:NS,app:NS:APP` (collapsed
+//! groups) and `list` (the list view instead of the drawing). They replace the current entry.
+//!
 //! `bench=N` asks for the render benchmark: the page draws a synthetic graph of N nodes instead
 //! of the live one (see `graph_view::bench_probe`). `kiosk` (no value) is the wall display: no
 //! controls, large type, the graph fitted to the screen; it stays in the URL so a reload keeps it.
 
-use crate::graph_view::label::LabelMode;
+use crate::graph_view::label::{fixed, LabelMode};
 use leptos::prelude::*;
 
 /// What the graph shows; the defaults are left out of the URL.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewState {
     pub mode: LabelMode,
     /// The selected node's id (a service), whose weight controls open beside the graph.
@@ -27,6 +32,36 @@ pub struct ViewState {
     pub kiosk: bool,
     /// The rate window in seconds (`?window=300`); the server's default when `None`.
     pub window: Option<u32>,
+    /// The viewport: the world point in the middle of the panel and the zoom; `None` = fitted.
+    pub at: Option<(f64, f64, f64)>,
+    /// The search (find) text.
+    pub query: String,
+    /// Hide every service without a weighted route.
+    pub weighted: bool,
+    /// Hide every service whose errors are not above this percent.
+    pub errors_above: Option<f64>,
+    /// Hide every service whose p95 is not above this many ms.
+    pub p95_above: Option<f64>,
+    /// Collapsed groups, as `ns:NS` or `app:NS:APP`.
+    pub collapse: Vec<String>,
+    /// The list view instead of the drawing.
+    pub list: bool,
+}
+
+/// A non-negative finite number.
+fn number(value: &str) -> Option<f64> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+fn viewport(value: &str) -> Option<(f64, f64, f64)> {
+    let mut parts = value
+        .split(',')
+        .map(|p| p.parse::<f64>().ok().filter(|v| v.is_finite()));
+    let (x, y, k) = (parts.next()??, parts.next()??, parts.next()??);
+    (parts.next().is_none() && k > 0.0).then_some((x, y, k))
 }
 
 /// Reads a query string (with or without the leading `?`). Unknown keys and bad values are
@@ -43,6 +78,19 @@ pub fn parse(query: &str) -> ViewState {
             "bench" => view.bench = value.parse().ok().filter(|&n| n > 0),
             "kiosk" => view.kiosk = true,
             "window" => view.window = value.parse().ok().filter(|&s| s > 0),
+            "at" => view.at = viewport(&value),
+            "q" if !value.trim().is_empty() => view.query = value,
+            "weighted" => view.weighted = true,
+            "errors" => view.errors_above = number(&value),
+            "p95" => view.p95_above = number(&value),
+            "collapse" => {
+                view.collapse = value
+                    .split(',')
+                    .filter(|g| !g.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }
+            "list" => view.list = true,
             _ => {}
         }
     }
@@ -70,11 +118,44 @@ pub fn format(view: &ViewState) -> String {
     if view.kiosk {
         pairs.push("kiosk".to_owned());
     }
+    if let Some((x, y, k)) = view.at {
+        pairs.push(format!(
+            "at={},{},{}",
+            fixed(x, 0),
+            fixed(y, 0),
+            fixed(k, 3)
+        ));
+    }
+    if !view.query.is_empty() {
+        pairs.push(format!("q={}", encode(&view.query)));
+    }
+    if view.weighted {
+        pairs.push("weighted".to_owned());
+    }
+    if let Some(errors) = view.errors_above {
+        pairs.push(format!("errors={}", trimmed(errors)));
+    }
+    if let Some(p95) = view.p95_above {
+        pairs.push(format!("p95={}", trimmed(p95)));
+    }
+    if !view.collapse.is_empty() {
+        let groups: Vec<String> = view.collapse.iter().map(|g| encode(g)).collect();
+        pairs.push(format!("collapse={}", groups.join(",")));
+    }
+    if view.list {
+        pairs.push("list".to_owned());
+    }
     if pairs.is_empty() {
         String::new()
     } else {
         format!("?{}", pairs.join("&"))
     }
+}
+
+/// A number with up to two decimals and no trailing zeros: `5`, `0.5`.
+fn trimmed(value: f64) -> String {
+    let text = fixed(value, 2);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Percent-encodes a query value; `:` stays readable (it is allowed in a query).
@@ -206,7 +287,7 @@ mod tests {
                 namespace: Some("hands-on".into()),
                 bench: None,
                 kiosk: false,
-                window: None,
+                ..ViewState::default()
             }
         );
         assert_eq!(parse("?window=300").window, Some(300));
@@ -220,6 +301,23 @@ mod tests {
             format(&view),
             "?mode=rate&select=svc:hands-on:review&ns=hands-on"
         );
+    }
+
+    #[test]
+    fn viewport_and_find_state_round_trip() {
+        let link = "?at=1234,567,0.8&q=svc0012%20v:v2&weighted&errors=0.5&p95=200&collapse=ns:bench,app:bench:svc0001&list";
+        let view = parse(link);
+        assert_eq!(view.at, Some((1234.0, 567.0, 0.8)));
+        assert_eq!(view.query, "svc0012 v:v2");
+        assert!(view.weighted && view.list);
+        assert_eq!(view.errors_above, Some(0.5));
+        assert_eq!(view.p95_above, Some(200.0));
+        assert_eq!(view.collapse, ["ns:bench", "app:bench:svc0001"]);
+        assert_eq!(format(&view), link.replace("0.8&", "0.800&"));
+        assert_eq!(parse(&format(&view)), view);
+        let bad = parse("?at=1,2&errors=-1&p95=x&q=%20&collapse=");
+        assert_eq!(bad, ViewState::default());
+        assert_eq!(parse("?at=1,2,0").at, None);
     }
 
     #[test]
