@@ -707,6 +707,13 @@ impl Browser {
     /// returns its serious and critical violations, one line each (rule, impact, help, the first
     /// offending elements).
     pub async fn axe_serious_violations(&self) -> Result<Vec<String>> {
+        self.axe_serious_violations_in("document").await
+    }
+
+    /// [`Self::axe_serious_violations`] within the element `context` (a JavaScript expression,
+    /// e.g. `document.querySelector('[data-testid="graph-canvas"]')`), with up to five minutes
+    /// for axe-core to finish: a 1,000-node drawing takes it a while.
+    pub async fn axe_serious_violations_in(&self, context: &str) -> Result<Vec<String>> {
         let path = std::env::var_os("SWITCHYARD_AXE_JS")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace_root().join(".tools/node_modules/axe-core/axe.min.js"));
@@ -718,19 +725,22 @@ impl Browser {
         })?;
         self.js(&format!("{source}\nreturn typeof axe;"), vec![])
             .await?;
-        let result = self
-            .client
-            .execute_async(
-                r#"const done = arguments[arguments.length - 1];
-                axe.run(document, { resultTypes: ['violations'] })
-                  .then(r => done(r.violations.map(v => ({
+        let timeouts = self.client.get_timeouts().await?;
+        let mut longer = timeouts.clone();
+        longer.set_script(Some(Duration::from_secs(300)));
+        self.client.update_timeouts(longer).await?;
+        let script = format!(
+            r#"const done = arguments[arguments.length - 1];
+                axe.run({context}, {{ resultTypes: ['violations'] }})
+                  .then(r => done(r.violations.map(v => ({{
                       id: v.id, impact: v.impact, help: v.help,
                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + n.failureSummary)
-                  }))))
-                  .catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));"#,
-                vec![],
-            )
-            .await?;
+                  }}))))
+                  .catch(e => done([{{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }}]));"#
+        );
+        let result = self.client.execute_async(&script, vec![]).await;
+        self.client.update_timeouts(timeouts).await?;
+        let result = result?;
         let mut out = Vec::new();
         for v in result.as_array().cloned().unwrap_or_default() {
             let impact = v["impact"].as_str().unwrap_or("");

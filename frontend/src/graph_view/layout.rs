@@ -54,6 +54,8 @@ impl Slot {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Positions {
     slots: BTreeMap<String, Slot>,
+    /// Nodes placed while they had no edge: their layer was a guess (module docs).
+    guessed: BTreeSet<String>,
 }
 
 impl Positions {
@@ -87,7 +89,17 @@ impl Positions {
     pub fn remember(&mut self, newer: &Positions) {
         for (id, slot) in &newer.slots {
             self.slots.insert(id.clone(), *slot);
+            if newer.guessed.contains(id) {
+                self.guessed.insert(id.clone());
+            } else {
+                self.guessed.remove(id);
+            }
         }
+    }
+
+    /// Whether `id`'s place is a guess, made while it had no edge (module docs).
+    pub fn is_guessed(&self, id: &str) -> bool {
+        self.guessed.contains(id)
     }
 
     /// Width and height the SVG needs, in pixels.
@@ -106,18 +118,61 @@ impl Positions {
 /// Lays out `graph`, keeping every node of `previous` that is still in the graph where it was.
 pub fn layout(previous: &Positions, graph: &Graph) -> Positions {
     let ids: BTreeSet<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    // A guess stays a guess while no edge shows up; once placed from edges, always from edges
+    // (a metrics outage that empties the edges moves nothing).
+    let structure = Structure::of(graph);
+    let connected =
+        |id: &str| structure.incoming.contains_key(id) || structure.outgoing.contains_key(id);
+    // Guessed places are reconsidered when the node now has edges, and so are the guessed
+    // places of a reconsidered service's versions (they stood after it by the `app` label).
+    let mut reconsidered: BTreeMap<&str, Slot> = BTreeMap::new();
+    for (id, slot) in &previous.slots {
+        if ids.contains(id.as_str()) && previous.guessed.contains(id) && connected(id) {
+            reconsidered.insert(id.as_str(), *slot);
+        }
+    }
+    for (id, slot) in &previous.slots {
+        let follows = structure
+            .service_of(id)
+            .is_some_and(|service| reconsidered.contains_key(service));
+        if ids.contains(id.as_str()) && previous.guessed.contains(id) && follows {
+            reconsidered.insert(id.as_str(), *slot);
+        }
+    }
     let mut slots: BTreeMap<String, Slot> = previous
         .slots
         .iter()
-        .filter(|(id, _)| ids.contains(id.as_str()))
+        .filter(|(id, _)| ids.contains(id.as_str()) && !reconsidered.contains_key(id.as_str()))
         .map(|(id, slot)| (id.clone(), *slot))
         .collect();
+    let guessed_of = |slots: &BTreeMap<String, Slot>| -> BTreeSet<String> {
+        slots
+            .keys()
+            .filter(|id| {
+                !connected(id)
+                    && (previous.guessed.contains(id.as_str())
+                        || !previous.slots.contains_key(id.as_str()))
+            })
+            .cloned()
+            .collect()
+    };
     if slots.len() == ids.len() {
-        return Positions { slots };
+        let guessed = guessed_of(&slots);
+        return Positions { slots, guessed };
     }
 
-    let structure = Structure::of(graph);
-    let layers = structure.layers(graph, &slots);
+    let mut layers = structure.layers(graph, &slots);
+    // A reconsidered node whose layer is the one it stands in keeps its place.
+    let mut kept = false;
+    for (id, slot) in reconsidered {
+        if layers.get(id) == Some(&slot.layer) {
+            slots.insert(id.to_owned(), slot);
+            kept = true;
+        }
+    }
+    if kept {
+        layers = structure.layers(graph, &slots);
+    }
 
     // Order: one barycentre sweep from left to right over the new nodes.
     let max_layer = layers.values().copied().max().unwrap_or(0);
@@ -174,7 +229,8 @@ pub fn layout(previous: &Positions, graph: &Graph) -> Positions {
             slots.insert((*id).to_owned(), Slot { layer, half_row });
         }
     }
-    Positions { slots }
+    let guessed = guessed_of(&slots);
+    Positions { slots, guessed }
 }
 
 /// The free half-row nearest to `wanted` (not above the top), preferring the lower one on a tie.
@@ -451,6 +507,53 @@ mod tests {
             row("svc:h:recommendation")
         );
         assert_eq!(row("entry"), row("svc:h:product-composite"));
+    }
+
+    #[test]
+    fn a_place_guessed_without_edges_is_reconsidered_once_the_first_edges_show() {
+        // A console that starts before the mesh has traffic sees the nodes without edges.
+        let mut quiet = demo();
+        quiet.edges.clear();
+        let before = fresh(&quiet);
+        assert_eq!(before.get("svc:h:review").unwrap().layer, 1, "by kind only");
+        assert!(before.is_guessed("svc:h:review"));
+        let after = layout(&before, &demo());
+        let layers = |p: &Positions| {
+            p.iter()
+                .map(|(id, s)| (id.to_owned(), s.layer))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            layers(&after),
+            layers(&fresh(&demo())),
+            "the layers edges give"
+        );
+        assert_no_overlap(&after);
+        // What stood in its layer already kept its place.
+        assert_eq!(after.get("entry"), before.get("entry"));
+        // The same when the first snapshot had a few edges only.
+        let mut sparse = demo();
+        sparse.edges.truncate(1);
+        let early = fresh(&sparse);
+        assert!(early.is_guessed("svc:h:review") && !early.is_guessed("entry"));
+        assert_eq!(layers(&layout(&early, &demo())), layers(&fresh(&demo())));
+        // Remembered through the page's memory too.
+        let mut memory = before.clone();
+        memory.remember(&after);
+        assert_eq!(memory, after);
+        assert!(!after.is_guessed("svc:h:review"));
+        // From then on nothing moves, not even when the traffic stops again.
+        assert_eq!(layout(&after, &quiet), after);
+        assert_eq!(layout(&layout(&after, &quiet), &demo()), after);
+        // A version without traffic stands where traffic will put it, so it does not move.
+        let mut v2_flows = demo();
+        v2_flows
+            .edges
+            .push(edge("svc:h:review", "wl:h:review-v2", 5.0));
+        assert_eq!(
+            layout(&after, &v2_flows).get("wl:h:review-v2"),
+            after.get("wl:h:review-v2")
+        );
     }
 
     #[test]
