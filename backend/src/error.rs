@@ -35,6 +35,9 @@ pub enum Error {
     /// The request body is not JSON by its `Content-Type`.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The console could not make its answer (e.g. encoding it failed).
+    #[error("{0}")]
+    Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -81,6 +84,7 @@ impl From<Error> for Failure {
         use cluster::Error as C;
         match e {
             Error::BadRequest(m) => Failure::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            Error::Internal(m) => Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m),
             Error::Invalid(m) | Error::Cluster(C::Invalid(m)) => {
                 Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m)
             }

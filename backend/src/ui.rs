@@ -37,13 +37,13 @@ pub(crate) struct Asset {
 
 /// A content coding the server has copies in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Coding {
+pub(crate) enum Coding {
     Brotli,
     Gzip,
 }
 
 impl Coding {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Coding::Brotli => "br",
             Coding::Gzip => "gzip",
@@ -176,7 +176,10 @@ fn serve(path: &str, request_headers: &HeaderMap) -> Response {
 /// The coding to send among `available` by `Accept-Encoding` (RFC 9110 §12.5.3): the highest
 /// q-value above zero, a coding named outright before `*`, brotli before gzip on a tie; `None`
 /// (the bytes as they are) when none is acceptable or the header is absent.
-fn choose(headers: &HeaderMap, available: impl Iterator<Item = Coding>) -> Option<Coding> {
+pub(crate) fn choose(
+    headers: &HeaderMap,
+    available: impl Iterator<Item = Coding>,
+) -> Option<Coding> {
     let mut named: Vec<(String, f32)> = Vec::new();
     let mut any: Option<f32> = None;
     for entry in headers

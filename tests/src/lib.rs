@@ -293,14 +293,17 @@ impl Browser {
     /// WebDriver clicks an element that is barely in view where it is, which can be under the
     /// page's sticky toolbar.
     pub async fn click(&self, id: &str) -> Result<()> {
-        let element = self.wait_for(id).await?;
-        self.client
-            .execute(
-                "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
-                vec![serde_json::to_value(&element)?],
-            )
-            .await?;
-        element.click().await?;
+        self.on(id, |element| async move {
+            let arg = serde_json::to_value(&element).map_err(fantoccini::error::CmdError::Json)?;
+            self.client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+                    vec![arg],
+                )
+                .await?;
+            element.click().await
+        })
+        .await?;
         Ok(())
     }
 
@@ -528,6 +531,47 @@ impl Browser {
     }
 
     /// The element with `data-testid` = `id`, waiting for it to appear.
+    /// Runs `act` on the element with this test id (waiting for it to appear), and again on the
+    /// element found afresh when the page replaced it in between (see [`is_stale`]).
+    pub async fn on<T, F, Fut>(&self, id: &str, act: F) -> Result<T>
+    where
+        F: Fn(Element) -> Fut,
+        Fut: Future<Output = std::result::Result<T, fantoccini::error::CmdError>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let element = self.wait_for(id).await?;
+            match act(element).await {
+                Ok(value) => return Ok(value),
+                Err(error)
+                    if error.to_string().contains("stale element") && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// An attribute of the element with this test id (`None` when it has none).
+    pub async fn attr_of(&self, id: &str, name: &str) -> Result<Option<String>> {
+        self.on(id, |e| async move { e.attr(name).await }).await
+    }
+
+    /// A computed CSS value of the element with this test id.
+    pub async fn css_of(&self, id: &str, name: &str) -> Result<String> {
+        self.on(id, |e| async move { e.css_value(name).await })
+            .await
+    }
+
+    /// The `textContent` of the element with this test id (SVG `<tspan>`s included).
+    pub async fn content_of(&self, id: &str) -> Result<String> {
+        Ok(self
+            .on(id, |e| async move { e.prop("textContent").await })
+            .await?
+            .unwrap_or_default())
+    }
+
     pub async fn wait_for(&self, id: &str) -> Result<Element> {
         let selector = format!("[data-testid=\"{id}\"]");
         poll(&format!("element {selector}"), WAIT, || async {
@@ -561,7 +605,7 @@ impl Browser {
     }
 
     pub async fn text(&self, id: &str) -> Result<String> {
-        Ok(self.wait_for(id).await?.text().await?)
+        self.on(id, |e| async move { e.text().await }).await
     }
 
     /// Waits until the inputs with these test ids hold these values.
@@ -629,8 +673,16 @@ impl Browser {
     }
 }
 
+/// Whether WebDriver said the element is gone from the page: the graph's drawing is parsed
+/// afresh whenever its structure changes (`graph_view/graph_canvas.rs`), so an element found a
+/// moment ago may have been replaced by an equal one.
+pub fn is_stale(error: &(dyn Error + Send + Sync)) -> bool {
+    error.to_string().contains("stale element")
+}
+
 /// Polls `check` every 100 ms until it yields `Some`, an error, or `timeout` passes. This is how
-/// every scenario waits: for a condition, never for a fixed time.
+/// every scenario waits: for a condition, never for a fixed time. A stale element (see
+/// [`is_stale`]) is not an error here: the next check finds the element again.
 pub async fn poll<T, F, Fut>(description: &str, timeout: Duration, mut check: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -638,8 +690,11 @@ where
 {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
+        match check().await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(error) if is_stale(&*error) && Instant::now() < deadline => {}
+            Err(error) => return Err(error),
         }
         if Instant::now() >= deadline {
             return fail(format!(

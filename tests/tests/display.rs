@@ -99,12 +99,7 @@ fn wl(demo: &Demo, workload: &str) -> String {
 }
 
 async fn class_of(browser: &Browser, id: &str) -> Result<String> {
-    Ok(browser
-        .wait_for(id)
-        .await?
-        .attr("class")
-        .await?
-        .unwrap_or_default())
+    Ok(browser.attr_of(id, "class").await?.unwrap_or_default())
 }
 
 /// Dashed zero routes, readable tooltips, sparkline captions, version rows.
@@ -113,11 +108,7 @@ async fn reading(browser: &Browser, demo: &Demo) -> Result<()> {
     // The demo starts at 100/0: v2 of every service has a route but no traffic.
     for service in ["product", "recommendation", "review"] {
         let edge = ids::edge(&svc(demo, service), &wl(demo, &format!("{service}-v2")));
-        let dashes = browser
-            .wait_for(&edge)
-            .await?
-            .css_value("stroke-dasharray")
-            .await?;
+        let dashes = browser.css_of(&edge, "stroke-dasharray").await?;
         if dashes.is_empty() || dashes == "none" {
             return fail(format!(
                 "{service}'s 0% route to v2 is not dashed (stroke-dasharray {dashes:?})"

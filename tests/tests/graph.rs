@@ -143,11 +143,7 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
         .await?;
 
     // Click review on the graph: its card opens beside the graph, and the URL remembers it.
-    first
-        .wait_for(&ids::node(&svc("review")))
-        .await?
-        .click()
-        .await?;
+    first.click(&ids::node(&svc("review"))).await?;
     first.wait_for(ids::SELECTED_SERVICE).await?;
     let url = first.client.current_url().await?;
     if !url.as_str().contains(&format!("select={}", svc("review"))) {
@@ -243,7 +239,7 @@ async fn keyboard_and_history(browser: &Browser, demo: &Demo) -> Result<()> {
         .client
         .execute("window.__switchyardBack = 'no reload';", vec![])
         .await?;
-    browser.wait_for(&ids::node(&review)).await?.click().await?;
+    browser.click(&ids::node(&review)).await?;
     browser.wait_for(ids::SELECTED_SERVICE).await?;
     browser.client.back().await?;
     wait_unselected(browser, "Back").await?;
@@ -283,12 +279,7 @@ fn observed_percent(text: &str) -> Option<f64> {
 /// An element's `textContent` (SVG `<tspan>`s included, where WebDriver's visible text is not
 /// dependable).
 async fn content(browser: &Browser, id: &str) -> Result<String> {
-    Ok(browser
-        .wait_for(id)
-        .await?
-        .prop("textContent")
-        .await?
-        .unwrap_or_default())
+    browser.content_of(id).await
 }
 
 async fn wait_for_content(

@@ -277,9 +277,7 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
 
 async fn transform_of(browser: &Browser, id: &str) -> Result<String> {
     Ok(browser
-        .wait_for(&ids::node(id))
-        .await?
-        .attr("transform")
+        .attr_of(&ids::node(id), "transform")
         .await?
         .unwrap_or_default())
 }
@@ -405,11 +403,7 @@ async fn keyboard(browser: &Browser, id: &str) -> Result<()> {
         .send_keys(ENTER)
         .await?;
     browser.wait_for(ids::SELECTED_SERVICE).await?;
-    let pressed = browser
-        .wait_for(&focused)
-        .await?
-        .attr("aria-pressed")
-        .await?;
+    let pressed = browser.attr_of(&focused, "aria-pressed").await?;
     if pressed.as_deref() != Some("true") {
         return fail(format!("Enter did not press {focused}: {pressed:?}"));
     }

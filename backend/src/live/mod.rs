@@ -144,6 +144,17 @@ impl Live {
         Some(graph)
     }
 
+    /// The latest graph over `window` seconds as the refresher published it (its `freshness`
+    /// has the API server's contact as of then), or `None` when that window is not offered.
+    pub fn latest_over(&self, window: u32) -> Option<Arc<Graph>> {
+        Some(self.by_window.get(&window)?.borrow().clone())
+    }
+
+    /// The contact with the API server as of now.
+    pub fn cluster_contact(&self) -> Contact {
+        self.cluster.contact()
+    }
+
     /// The latest graph snapshot.
     pub fn graph(&self) -> Arc<Graph> {
         self.latest.borrow().clone()
