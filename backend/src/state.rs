@@ -25,8 +25,6 @@ pub struct AppState {
     pub allowed_hosts: AllowedHosts,
     /// The largest request body read, in bytes (`BODY_LIMIT` by default).
     pub max_body: usize,
-    /// `GET /api/v1/graph`'s encoded answers for the latest snapshots (`routes/graph.rs`).
-    pub graph_answers: crate::routes::graph::Answers,
 }
 
 impl AppState {
@@ -39,7 +37,6 @@ impl AppState {
             subsets: Subsets::default(),
             allowed_hosts: AllowedHosts::default(),
             max_body: BODY_LIMIT,
-            graph_answers: Default::default(),
         }
     }
 }

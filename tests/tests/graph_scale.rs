@@ -311,6 +311,7 @@ async fn hide_and_collapse(browser: &Browser, demo: &Demo, id: &str) -> Result<(
     }
     browser.click(ids::FILTER_WEIGHTED).await?;
 
+    browser.click(ids::FIND_MORE).await?;
     let select = browser.wait_for(ids::COLLAPSE_NAMESPACE).await?;
     select.select_by_value(&demo.namespace).await?;
     let group = ids::node(&format!("group:ns:{}", demo.namespace));

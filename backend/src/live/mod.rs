@@ -7,7 +7,10 @@
 //! offered window and publishes one graph per window, so the metrics load depends on the windows
 //! offered, never on the viewers or on which windows they look at.
 
+mod answers;
 mod changes;
+
+pub use answers::{AnswerKey, Answers, Encoded};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -66,6 +69,8 @@ pub struct Live {
     by_window: Arc<BTreeMap<u32, watch::Receiver<Arc<Graph>>>>,
     default_window: u32,
     events: broadcast::Sender<ServerEvent>,
+    /// `GET /api/v1/graph`'s encoded answers (`answers.rs`).
+    answers: Answers,
 }
 
 impl Live {
@@ -115,7 +120,13 @@ impl Live {
             by_window: Arc::new(by_window),
             default_window,
             events,
+            answers: Answers::default(),
         }
+    }
+
+    /// The encoded graph answers, shared by every request.
+    pub fn answers(&self) -> &Answers {
+        &self.answers
     }
 
     /// Every rate window offered, in seconds, shortest first.

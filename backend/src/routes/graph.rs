@@ -1,8 +1,7 @@
 //! `GET /api/v1/graph`: the latest graph snapshot over the rate window asked for (`?window=S`,
 //! else the default), stamped with the API server's contact as of now (never queries anything
-//! itself). The encoded answer (JSON, and gzipped for clients that accept gzip) is kept per
-//! snapshot, contact and visible namespaces ([`Answers`]): at 1,000 nodes the graph is ~0.5 MB
-//! of JSON, and encoding and compressing it for every one of many viewers is what cost time.
+//! itself). The encoded answer, JSON and gzipped, comes from the refresher's
+//! [`crate::live::Answers`], made once per snapshot, contact and visible namespaces.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -10,118 +9,16 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use bytes::Bytes;
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
-use switchyard_protocol::{Contact, Graph};
 
 use super::ChosenWindow;
 use crate::auth::Caller;
 use crate::error::Error;
+use crate::live::AnswerKey;
 use crate::state::AppState;
 use crate::ui::{choose, Coding};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/graph", get(graph))
-}
-
-/// How many encoded answers are kept: every offered window (at most five) for a few sets of
-/// visible namespaces; the oldest goes first.
-const KEPT: usize = 16;
-
-/// What makes two answers the same bytes.
-#[derive(Clone, Debug, PartialEq)]
-struct Key {
-    window: u32,
-    generated_at: u64,
-    contact: (Option<u64>, bool, u64),
-    readable: Option<Vec<String>>,
-}
-
-impl Key {
-    fn of(graph: &Graph, window: u32, contact: &Contact, readable: Option<&[String]>) -> Key {
-        Key {
-            window,
-            generated_at: graph.generated_at.to_bits(),
-            contact: (
-                contact.last_contact.map(f64::to_bits),
-                contact.stale,
-                contact.stale_after_seconds.to_bits(),
-            ),
-            readable: readable.map(|namespaces| {
-                let mut sorted = namespaces.to_vec();
-                sorted.sort();
-                sorted
-            }),
-        }
-    }
-}
-
-/// One answer, encoded both ways.
-struct Encoded {
-    json: Bytes,
-    gzip: Bytes,
-}
-
-/// The encoded answers of the latest snapshots, shared by every request (cheap to clone).
-#[derive(Clone, Default)]
-pub struct Answers(Arc<Mutex<Kept>>);
-
-/// The kept answers, oldest first.
-type Kept = Vec<(Key, Arc<Encoded>)>;
-
-impl Answers {
-    /// The answer for `key`, encoding `graph()` when it is not kept yet.
-    fn get_or_encode(
-        &self,
-        key: Key,
-        graph: impl FnOnce() -> Graph,
-    ) -> Result<Arc<Encoded>, Error> {
-        if let Some(found) = self.find(&key) {
-            return Ok(found);
-        }
-        let json = serde_json::to_vec(&graph())
-            .map_err(|e| Error::Internal(format!("encoding the graph: {e}")))?;
-        // Level 1: a fifth of the time of the default level for a few per cent more bytes, and
-        // each snapshot is compressed once, not per request.
-        let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity(json.len() / 8),
-            flate2::Compression::fast(),
-        );
-        gz.write_all(&json)
-            .map_err(|e| Error::Internal(format!("compressing the graph: {e}")))?;
-        let gzip = gz
-            .finish()
-            .map_err(|e| Error::Internal(format!("compressing the graph: {e}")))?;
-        let encoded = Arc::new(Encoded {
-            json: json.into(),
-            gzip: gzip.into(),
-        });
-        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        // Answers for an older snapshot of the same window are never asked for again.
-        kept.retain(|(k, _)| k.window != key.window || k.generated_at == key.generated_at);
-        if kept.len() >= KEPT {
-            kept.remove(0);
-        }
-        kept.push((key, encoded.clone()));
-        Ok(encoded)
-    }
-
-    fn find(&self, key: &Key) -> Option<Arc<Encoded>> {
-        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        kept.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, encoded)| encoded.clone())
-    }
-
-    /// How many answers are kept (for tests).
-    pub fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 async fn graph(
@@ -135,12 +32,16 @@ async fn graph(
         .latest_over(window)
         .ok_or_else(|| Error::BadRequest(format!("rate window {window} s is not offered")))?;
     let contact = state.live.cluster_contact();
-    let key = Key::of(&latest, window, &contact, caller.readable.as_deref());
-    let encoded = state.graph_answers.get_or_encode(key, || {
-        let mut graph = crate::graph::restrict(&latest, |ns| caller.sees(ns));
-        graph.freshness.cluster = contact;
-        graph
-    })?;
+    let key = AnswerKey::of(&latest, window, &contact, caller.readable.as_deref());
+    let encoded = state
+        .live
+        .answers()
+        .get_or_encode(key, || {
+            let mut graph = crate::graph::restrict(&latest, |ns| caller.sees(ns));
+            graph.freshness.cluster = contact;
+            graph
+        })
+        .map_err(Error::Internal)?;
     let gzip = choose(&headers, [Coding::Gzip].into_iter()).is_some();
     let body = if gzip {
         encoded.gzip.clone()
@@ -158,52 +59,4 @@ async fn graph(
         response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::cell::Cell;
-    use std::io::Read;
-
-    fn snapshot(at: f64) -> Graph {
-        Graph {
-            generated_at: at,
-            window_seconds: 30,
-            ..Graph::default()
-        }
-    }
-
-    #[test]
-    fn one_encoding_per_snapshot_contact_and_visibility_and_the_gzip_is_the_json() {
-        let answers = Answers::default();
-        let contact = Contact::default();
-        let encoded = Cell::new(0);
-        let get = |at: f64, readable: Option<&[String]>| {
-            answers
-                .get_or_encode(Key::of(&snapshot(at), 30, &contact, readable), || {
-                    encoded.set(encoded.get() + 1);
-                    snapshot(at)
-                })
-                .unwrap()
-        };
-        let first = get(10.0, None);
-        let again = get(10.0, None);
-        assert!(Arc::ptr_eq(&first, &again));
-        assert_eq!(encoded.get(), 1, "the second viewer gets the same bytes");
-        let mut unzipped = Vec::new();
-        flate2::read::GzDecoder::new(&first.gzip[..])
-            .read_to_end(&mut unzipped)
-            .unwrap();
-        assert_eq!(unzipped, first.json);
-        // Someone who sees fewer namespaces never gets the answer made for everyone.
-        let only_a = ["a".to_owned()];
-        let _ = get(10.0, Some(&only_a));
-        assert_eq!(encoded.get(), 2);
-        assert_eq!(answers.len(), 2);
-        // A newer snapshot of the window retires the older one's answers.
-        let _ = get(15.0, None);
-        assert_eq!(encoded.get(), 3);
-        assert_eq!(answers.len(), 1);
-    }
 }

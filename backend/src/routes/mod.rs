@@ -3,7 +3,7 @@
 //! limit, and the decoding of bodies into `Error`s.
 
 mod events;
-pub mod graph;
+mod graph;
 pub mod openapi;
 mod rollout;
 mod session;

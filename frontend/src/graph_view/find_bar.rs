@@ -225,36 +225,6 @@ pub fn FindBar() -> impl IntoView {
                 />
                 "only weighted routes"
             </label>
-            <label class="graph-find-number">
-                <span>"errors above"</span>
-                <input type="text" inputmode="decimal" size="4" data-testid=test_ids::FILTER_ERRORS prop:value=errors_value on:change=on_errors />
-                <span>"%"</span>
-            </label>
-            <label class="graph-find-number">
-                <span>"p95 above"</span>
-                <input type="text" inputmode="decimal" size="5" data-testid=test_ids::FILTER_P95 prop:value=p95_value on:change=on_p95 />
-                <span>"ms"</span>
-            </label>
-            <label class="graph-find-number">
-                <span>"Collapse"</span>
-                <select
-                    data-testid=test_ids::COLLAPSE_NAMESPACE
-                    prop:value=move || view.0.with(|_| String::new())
-                    on:change=collapse_namespace
-                >
-                    <option value="">"a namespace…"</option>
-                    {move || choices.get().into_iter().map(|ns| view! { <option value=ns.clone()>{ns.clone()}</option> }).collect_view()}
-                </select>
-            </label>
-            <button
-                type="button"
-                class="secondary-button"
-                data-testid=test_ids::COLLAPSE_APP
-                disabled=move || selected_app.with(Option::is_none)
-                on:click=collapse_app
-            >
-                "Collapse the selected app"
-            </button>
             <button
                 type="button"
                 class="secondary-button"
@@ -264,6 +234,43 @@ pub fn FindBar() -> impl IntoView {
             >
                 "List view"
             </button>
+            <details
+                class="graph-find-more"
+                // Open on load when the URL sets a numeric filter; the user's toggle after that.
+                open=view.0.with_untracked(|v| v.errors_above.is_some() || v.p95_above.is_some())
+            >
+                <summary data-testid=test_ids::FIND_MORE>"Filters…"</summary>
+                <label class="graph-find-number">
+                    <span>"errors above"</span>
+                    <input type="text" inputmode="decimal" size="4" data-testid=test_ids::FILTER_ERRORS prop:value=errors_value on:change=on_errors />
+                    <span>"%"</span>
+                </label>
+                <label class="graph-find-number">
+                    <span>"p95 above"</span>
+                    <input type="text" inputmode="decimal" size="5" data-testid=test_ids::FILTER_P95 prop:value=p95_value on:change=on_p95 />
+                    <span>"ms"</span>
+                </label>
+                <label class="graph-find-number">
+                    <span>"Collapse"</span>
+                    <select
+                        data-testid=test_ids::COLLAPSE_NAMESPACE
+                        prop:value=move || view.0.with(|_| String::new())
+                        on:change=collapse_namespace
+                    >
+                        <option value="">"a namespace…"</option>
+                        {move || choices.get().into_iter().map(|ns| view! { <option value=ns.clone()>{ns.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button
+                    type="button"
+                    class="secondary-button"
+                    data-testid=test_ids::COLLAPSE_APP
+                    disabled=move || selected_app.with(Option::is_none)
+                    on:click=collapse_app
+                >
+                    "Collapse the selected app"
+                </button>
+            </details>
             <ul class="graph-find-collapsed" aria-label="collapsed groups">{collapsed}</ul>
             {results}
         </div>

@@ -54,6 +54,9 @@ pub const ZOOM_FIT: &str = "zoom-fit";
 pub const GRAPH_SEARCH: &str = "graph-search";
 /// "3 matches" under the search.
 pub const SEARCH_COUNT: &str = "graph-search-count";
+/// The disclosure holding the numeric filters and the collapse controls (closed unless a
+/// numeric filter is set).
+pub const FIND_MORE: &str = "graph-find-more";
 /// "only services with a weighted route".
 pub const FILTER_WEIGHTED: &str = "filter-weighted";
 /// "errors above N %" (empty: off).

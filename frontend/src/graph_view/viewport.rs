@@ -41,10 +41,11 @@ pub enum Detail {
 }
 
 impl Detail {
-    /// Text of 11–12.5 px is legible from about half its size; names (the larger, bolder text)
-    /// a little earlier than the rest.
+    /// Text of 11–12.5 px is legible from a little under half its size (the demo's five layers
+    /// fit a 1,200 px window's graph column at 0.49); names (the larger, bolder text) earlier
+    /// than the rest.
     pub fn at(k: f64) -> Detail {
-        if k >= 0.5 {
+        if k >= 0.45 {
             Detail::Full
         } else if k >= 0.32 {
             Detail::Names
