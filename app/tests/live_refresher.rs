@@ -210,7 +210,8 @@ async fn every_offered_window_is_one_query_set_per_refresh_whoever_watches_which
         serde_json::json!({"default_seconds": 30, "offered_seconds": [30, 60, 300]})
     );
 
-    // A viewer of the 60 s window is sent graphs of that window only.
+    // A viewer of the 60 s window is sent graphs of that window only: the whole graph first,
+    // then deltas while the topology holds (each says its window too).
     let mut res = get("/api/v1/events?window=60").await.unwrap();
     let mut text = String::new();
     while text.matches("event: graph").count() < 4 {
@@ -227,10 +228,15 @@ async fn every_offered_window_is_one_query_set_per_refresh_whoever_watches_which
         .filter_map(|d| serde_json::from_str::<ServerEvent>(d).ok())
         .filter_map(|e| match e {
             ServerEvent::Graph(g) => Some(u64::from(g.window_seconds)),
+            ServerEvent::GraphDelta(d) => Some(u64::from(d.window_seconds)),
             _ => None,
         })
         .collect();
     assert!(windows.len() >= 4, "{text}");
+    assert!(
+        text.contains("event: graph\n"),
+        "the whole graph first: {text}"
+    );
     assert!(windows.iter().all(|&w| w == 60), "{windows:?}");
 }
 
