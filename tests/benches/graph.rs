@@ -177,18 +177,8 @@ fn assemble(topology: &Topology, samples: &Samples) -> Graph {
     graph::build(topology, Some(samples), fresh, 30, 0.0)
 }
 
-/// What the page's own probe (`/?bench=N`) measured on one fresh page.
-#[derive(Clone, Copy, Debug, Default)]
-struct PageFigures {
-    render: f64,
-    layout: f64,
-    refresh: f64,
-    label: f64,
-    fps: f64,
-    worst_frame: f64,
-    settle: f64,
-    elements: f64,
-}
+// What the page's own probe (`/?bench=N`) measured on one fresh page: its own type.
+use switchyard_frontend::graph_view::bench_probe::Figures as PageFigures;
 
 const PAGES: usize = 5;
 

@@ -39,16 +39,18 @@ async fn idle() {
     gloo_timers::future::TimeoutFuture::new(400).await;
 }
 
+/// What the probe measures on one page (ms, frames per second, element count); the graph bench
+/// (`tests/benches/graph.rs`) reads the same figures back from the page's test ids.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct Figures {
-    render: f64,
-    layout: f64,
-    refresh: f64,
-    label: f64,
-    fps: f64,
-    worst_frame: f64,
-    settle: f64,
-    elements: f64,
+pub struct Figures {
+    pub render: f64,
+    pub layout: f64,
+    pub refresh: f64,
+    pub label: f64,
+    pub fps: f64,
+    pub worst_frame: f64,
+    pub settle: f64,
+    pub elements: f64,
 }
 
 #[component]
