@@ -8,7 +8,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 "$root/scripts/install-deps.sh"
 
-step() { echo; echo "== $* ($(date +%T))"; }
+# Each step prints the time and the free disk (a cold run's target dir grows to several GB).
+step() { echo; echo "== $* ($(date +%T), $(df -h --output=avail . | tail -1 | tr -d ' ') free)"; }
 
 step "format"
 cargo fmt --all -- --check
@@ -39,4 +40,5 @@ export SWITCHYARD_REAL_KUBECONFIG
 step "tests (simulated and real clusters)"
 cargo test --workspace --no-fail-fast
 
+step "tests done; target dir $(du -sh target 2>/dev/null | cut -f1)"
 step "API fuzzing: schemathesis against the demo's OpenAPI document"; scripts/fuzz-api.sh
