@@ -18,6 +18,7 @@
 //!
 //! On every cluster kind of the run.
 
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use std::path::Path;
 use std::time::Duration;
 use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result, WAIT};
@@ -158,6 +159,35 @@ async fn reading(browser: &Browser, demo: &Demo) -> Result<()> {
         .unwrap_or("");
     if !(review_v1.contains("version v1 of review") && review_v1.contains("errors")) {
         return fail(format!("review-v1's tooltip reads {review_v1:?}"));
+    }
+    // An edge's tooltip is made when the pointer first comes over its line (not parsed for
+    // thousands of edges up front): move the mouse onto review → review-v1.
+    let edge = ids::edge(&svc(demo, "review"), &wl(demo, "review-v1"));
+    let line = browser.wait_for(&edge).await?;
+    browser
+        .client
+        .perform_actions(
+            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+                element: line,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            }),
+        )
+        .await?;
+    let script = format!(
+        "const t = document.querySelector('[data-testid=\"{edge}\"] > title'); \
+         return t ? t.textContent : null;"
+    );
+    let tip = poll("the tooltip of review → review-v1", WAIT, || async {
+        let tip = browser.js(&script, vec![]).await?;
+        Ok(tip.as_str().map(str::to_owned))
+    })
+    .await?;
+    if !(tip.contains(" → ") && tip.contains(" rps") && !tip.contains("wl:")) {
+        return fail(format!(
+            "the edge review → review-v1's tooltip reads {tip:?}"
+        ));
     }
 
     let caption = browser

@@ -7,7 +7,9 @@
 //! viewport goes into the URL (`at=`) then.
 //!
 //! Clicks and keys are handled once for the whole drawing (the node under them is found by its
-//! `data-node`): a service toggles its selection, a collapsed group expands. A node that gets
+//! `data-node`): a service toggles its selection, a collapsed group expands. An edge's tooltip is
+//! made when the pointer first comes over it. Below the zoom where text is legible the drawing
+//! has none (`Scene::markup`); crossing that zoom redraws it. A node that gets
 //! the keyboard focus off screen (or too small to read) is brought to the middle of the panel.
 
 use super::{
@@ -49,6 +51,9 @@ pub struct Camera {
     kiosk: bool,
     /// Counts the sharp redraws after gestures (the benchmark waits for one).
     pub settled: RwSignal<u32>,
+    /// Whether any text is legible at the zoom (not [`Detail::Shapes`]): the drawing leaves text
+    /// out below that, so crossing it redraws the markup.
+    texts: RwSignal<bool>,
 }
 
 impl Camera {
@@ -69,6 +74,7 @@ impl Camera {
             max_k: if kiosk { 3.0 } else { 1.0 },
             kiosk,
             settled: RwSignal::new(0),
+            texts: RwSignal::new(true),
         }
     }
 
@@ -184,6 +190,10 @@ impl Camera {
                 let _ = svg.set_attribute("class", &format!("graph-svg {}", detail.class()));
             }
         });
+        let texts = detail != Detail::Shapes;
+        if self.texts.get_untracked() != texts {
+            self.texts.set(texts);
+        }
         let at = if fitted || size.0 <= 0.0 {
             None
         } else {
@@ -235,12 +245,20 @@ fn child(element: &web_sys::Element, index: u32) -> Option<web_sys::Element> {
 
 /// Applies patches to the drawn markup: each names an item by index and a part of it.
 fn apply(content: &web_sys::Element, list: &[Patch]) {
-    let (Some(edges), Some(nodes), Some(badges)) =
-        (child(content, 0), child(content, 1), child(content, 2))
-    else {
+    let (Some(edges), Some(labels), Some(nodes), Some(badges)) = (
+        child(content, 0),
+        child(content, 1),
+        child(content, 2),
+        child(content, 3),
+    ) else {
         return;
     };
-    let (edges, nodes, badges) = (edges.children(), nodes.children(), badges.children());
+    let (edges, labels, nodes, badges) = (
+        edges.children(),
+        labels.children(),
+        nodes.children(),
+        badges.children(),
+    );
     let text = |el: Option<web_sys::Element>, value: &str| {
         if let Some(el) = el {
             el.set_text_content(Some(value));
@@ -266,15 +284,13 @@ fn apply(content: &web_sys::Element, list: &[Patch]) {
                 }
             }
             Patch::Edge(i, part, value) => {
-                let Some(g) = edges.item(*i as u32) else {
-                    continue;
-                };
+                let path = edges.item(*i as u32);
                 match part {
-                    EdgePart::Class => attr(Some(g), "class", value),
-                    EdgePart::Width => attr(child(&g, 0), "stroke-width", value),
-                    EdgePart::Marker => attr(child(&g, 0), "marker-end", value),
-                    EdgePart::Title => text(child(&g, 0).and_then(|p| child(&p, 0)), value),
-                    EdgePart::Label => text(child(&g, 1), value),
+                    EdgePart::Class => attr(path, "class", value),
+                    EdgePart::Width => attr(path, "stroke-width", value),
+                    EdgePart::Marker => attr(path, "marker-end", value),
+                    EdgePart::Title => text(path.and_then(|p| child(&p, 0)), value),
+                    EdgePart::Label => text(labels.item(*i as u32), value),
                 }
             }
             Patch::Badge(i, part, value) => {
@@ -308,8 +324,9 @@ pub fn focus_node(id: &str) {
     }
 }
 
-/// Parses the whole scene into the drawing, keeping the keyboard focus on the node that had it.
-fn rebuild(svg: &web_sys::Element, content: &web_sys::Element, scene: &Scene) {
+/// Parses the whole scene into the drawing (with its text or without), keeping the keyboard
+/// focus on the node that had it.
+fn rebuild(svg: &web_sys::Element, content: &web_sys::Element, scene: &Scene, texts: bool) {
     let focused = document()
         .active_element()
         .filter(|el| content.contains(Some(el)))
@@ -318,7 +335,7 @@ fn rebuild(svg: &web_sys::Element, content: &web_sys::Element, scene: &Scene) {
     let _ = svg.set_attribute("width", &w.to_string());
     let _ = svg.set_attribute("height", &h.to_string());
     let _ = svg.set_attribute("viewBox", &format!("0 0 {w} {h}"));
-    content.set_inner_html(&scene.markup());
+    content.set_inner_html(&scene.markup(texts));
     if let Some(id) = focused {
         focus_node(&id);
     }
@@ -338,10 +355,12 @@ pub fn GraphCanvas(scene: Memo<Arc<Scene>>) -> impl IntoView {
     let camera = use_camera();
     let kiosk = view.0.with_untracked(|v| v.kiosk);
     let panel_ref = NodeRef::<leptos::html::Div>::new();
-    let rendered = StoredValue::new_local(None::<Arc<Scene>>);
+    // The scene drawn, and whether with its text.
+    let rendered = StoredValue::new_local(None::<(Arc<Scene>, bool)>);
 
     Effect::new(move |_| {
         let scene = scene.get();
+        camera.texts.track();
         let Some(panel) = panel_ref.get() else {
             return;
         };
@@ -355,15 +374,22 @@ pub fn GraphCanvas(scene: Memo<Arc<Scene>>) -> impl IntoView {
             camera.attach(panel.clone().into(), svg.clone());
         }
         let old = rendered.get_value();
-        match old.as_deref().and_then(|old| patches(old, &scene)) {
-            Some(list) => apply(&content, &list),
-            None => rebuild(&svg, &content, &scene),
-        }
-        let resized = old.as_ref().is_none_or(|o| o.size != scene.size);
-        rendered.set_value(Some(scene.clone()));
-        if resized {
+        // Fit and level of detail first, while the old (or no) drawing is in: reading the panel's
+        // size after the new markup is in would make the browser style and lay out all of it
+        // at once, text included, before the frame.
+        if old.as_ref().is_none_or(|(o, _)| o.size != scene.size) {
             camera.resized((scene.size.0 as f64, scene.size.1 as f64));
         }
+        let texts = camera.texts.get_untracked();
+        let list = old
+            .as_ref()
+            .filter(|(_, drawn)| *drawn == texts)
+            .and_then(|(old, _)| patches(old, &scene));
+        match list {
+            Some(list) => apply(&content, &list),
+            None => rebuild(&svg, &content, &scene, texts),
+        }
+        rendered.set_value(Some((scene, texts)));
     });
     // The panel follows the window; a fitted drawing fits again.
     let resize = window_event_listener(leptos::ev::resize, move |_| {
@@ -488,11 +514,42 @@ pub fn GraphCanvas(scene: Memo<Arc<Scene>>) -> impl IntoView {
         }
         event.prevent_default();
     };
+    // An edge's tooltip, made when the pointer first comes over its line.
+    let on_over = move |event: leptos::ev::PointerEvent| {
+        let Some(path) = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .filter(|t| {
+                t.child_element_count() == 0
+                    && t.get_attribute("class")
+                        .is_some_and(|c| c.starts_with("graph-edge-line"))
+            })
+        else {
+            return;
+        };
+        let mut index = 0;
+        let mut before = path.previous_element_sibling();
+        while let Some(el) = before {
+            index += 1;
+            before = el.previous_element_sibling();
+        }
+        let Some(title) = rendered.with_value(|s| {
+            s.as_ref()
+                .and_then(|(s, _)| s.edges.get(index).map(|e| e.title.clone()))
+        }) else {
+            return;
+        };
+        if let Ok(el) = document().create_element_ns(Some("http://www.w3.org/2000/svg"), "title") {
+            el.set_text_content(Some(&title));
+            let _ = path.append_child(&el);
+        }
+    };
     let on_focus = move |event: leptos::ev::FocusEvent| {
         let Some((id, _)) = node_of(&event) else {
             return;
         };
-        if let Some(point) = rendered.with_value(|s| s.as_ref().and_then(|s| s.point_of(&id))) {
+        if let Some(point) = rendered.with_value(|s| s.as_ref().and_then(|(s, _)| s.point_of(&id)))
+        {
             if !camera.shows_readably(point) {
                 camera.zoom_to(point);
             }
@@ -518,6 +575,7 @@ pub fn GraphCanvas(scene: Memo<Arc<Scene>>) -> impl IntoView {
                 aria-label="traffic graph: entry on the left, services and their versions to the right; services are buttons. Drag to pan, wheel or plus and minus to zoom, 0 to fit."
                 on:click=on_click
                 on:focusin=on_focus
+                on:pointerover=on_over
             >
                 <defs>
                     {MARKERS

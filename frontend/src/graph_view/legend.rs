@@ -8,8 +8,8 @@ pub fn Legend() -> impl IntoView {
     let line = |class: &'static str, width: f64, text: &'static str| {
         view! {
             <li class="graph-legend-item">
-                <svg width="40" height="14" aria-hidden="true" class=format!("graph-edge {class}")>
-                    <line class="graph-edge-line" x1="2" x2="38" y1="7" y2="7" stroke-width=width.to_string() />
+                <svg width="40" height="14" aria-hidden="true">
+                    <line class=format!("graph-edge-line {class}") x1="2" x2="38" y1="7" y2="7" stroke-width=width.to_string() />
                 </svg>
                 {text}
             </li>

@@ -7,7 +7,8 @@
 //! The markup keeps the test ids, tooltips (`<title>`), roles and classes the page always had:
 //! nodes are `<g data-testid="graph-node-{id}">`, services focusable buttons in on-screen order
 //! (layer, then row), so tab order is what the eye reads. Child order is fixed (see
-//! [`NodePart`], [`EdgePart`], [`BadgePart`]) so a patch finds its element by index.
+//! [`NodePart`], [`EdgePart`], [`BadgePart`]) so a patch finds its element by index; a part
+//! that is not drawn (text at a zoom where it is not legible) is skipped.
 
 use super::{
     edge::{geometry, tooltip as edge_tooltip},
@@ -112,7 +113,8 @@ pub enum NodePart {
     Caption,
 }
 
-/// Children of an edge's `<g>`: 0 the `<path>` (whose child 0 is its `<title>`), 1 the label.
+/// What a patch changes of an edge: its `<path>` (whose child 0 is its `<title>` once the
+/// pointer came over it) or its label (the same index in the labels group).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EdgePart {
     Class,
@@ -226,8 +228,10 @@ impl Scene {
                     target: e.target.clone(),
                     d,
                     label_at,
-                    class: format!("graph-edge {health}"),
-                    width: fixed(edge_width(e.rate, max_rate), 1),
+                    class: format!("graph-edge-line {health}"),
+                    // In half pixels: a refresh whose rates moved a little changes no line's
+                    // width in the DOM (a tenth of a pixel is not visible; 3,000 restyled lines are).
+                    width: fixed((edge_width(e.rate, max_rate) * 2.0).round() / 2.0, 1),
                     marker: format!("url(#arrow-{health})"),
                     title: edge_tooltip(e),
                     label: edge_label(input.mode, e),
@@ -281,22 +285,35 @@ impl Scene {
         }
     }
 
-    /// The SVG of the whole scene: three groups (edges, nodes, split badges), in that order.
-    pub fn markup(&self) -> String {
+    /// The SVG of the whole scene: four groups (edge lines, edge labels, nodes, split badges), in
+    /// that order. Without `texts` (a zoom where no text is legible, [`Detail::Shapes`]) the
+    /// labels, badges and node names are left out, so a fitted mesh of thousands of nodes is
+    /// lines and shapes only: about a third of the elements to parse, style and lay out.
+    ///
+    /// [`Detail::Shapes`]: super::viewport::Detail::Shapes
+    pub fn markup(&self, texts: bool) -> String {
         let mut out = String::with_capacity(
-            self.edges.len() * 420 + self.nodes.len() * 520 + self.badges.len() * 600 + 64,
+            self.edges.len() * 300 + self.nodes.len() * 520 + self.badges.len() * 600 + 64,
         );
+        // An edge is one path; its tooltip is added when the pointer first comes over it
+        // (`graph_canvas.rs`), not parsed 3,000 times up front.
         out.push_str(r#"<g class="graph-edges">"#);
         for e in &self.edges {
             let _ = write!(
                 out,
-                r#"<g class="{}"><path class="graph-edge-line" data-testid="{}" d="{}" stroke-width="{}" marker-end="{}"><title>{}</title></path><text class="graph-edge-label" data-testid="{}" x="{}" y="{}" text-anchor="middle">{}</text></g>"#,
+                r#"<path class="{}" data-testid="{}" d="{}" stroke-width="{}" marker-end="{}"/>"#,
                 e.class,
                 Escaped(&test_ids::edge(&e.source, &e.target)),
                 e.d,
                 e.width,
                 e.marker,
-                Escaped(&e.title),
+            );
+        }
+        out.push_str(r#"</g><g class="graph-edge-labels">"#);
+        for e in self.edges.iter().filter(|_| texts) {
+            let _ = write!(
+                out,
+                r#"<text class="graph-edge-label" data-testid="{}" x="{}" y="{}" text-anchor="middle">{}</text>"#,
                 Escaped(&test_ids::edge_label(&e.source, &e.target)),
                 e.label_at.0,
                 e.label_at.1 - 5,
@@ -358,15 +375,18 @@ impl Scene {
             } else {
                 (0, "middle")
             };
-            let _ = write!(
-                out,
-                r#"<text class="graph-node-name" x="{x}" y="-3" text-anchor="{anchor}">{}</text><text class="graph-node-caption" x="{x}" y="12" text-anchor="{anchor}">{}</text></g>"#,
-                Escaped(&n.name),
-                Escaped(&n.caption)
-            );
+            if texts {
+                let _ = write!(
+                    out,
+                    r#"<text class="graph-node-name" x="{x}" y="-3" text-anchor="{anchor}">{}</text><text class="graph-node-caption" x="{x}" y="12" text-anchor="{anchor}">{}</text>"#,
+                    Escaped(&n.name),
+                    Escaped(&n.caption)
+                );
+            }
+            out.push_str("</g>");
         }
         out.push_str(r#"</g><g class="graph-splits">"#);
-        for b in &self.badges {
+        for b in self.badges.iter().filter(|_| texts) {
             let s = &b.service;
             let _ = write!(
                 out,
@@ -520,13 +540,29 @@ mod tests {
         assert_eq!(s.nodes.len(), g.nodes.len());
         assert_eq!(s.edges.len(), g.edges.len());
         assert_eq!(s.badges.len(), g.splits.len());
-        let m = s.markup();
+        let m = s.markup(true);
         assert!(m.contains(r#"data-testid="graph-node-svc:bench:svc0001""#));
         assert!(m.contains(r#"role="button" aria-pressed="true""#));
         assert!(m.contains(r#"data-testid="graph-edge-entry--svc:bench:svc0000""#));
         assert!(m.contains(r#"data-testid="requested-svc0001">requested 20%</tspan>"#));
         assert_eq!(m.matches("<g class=\"graph-node ").count(), g.nodes.len());
-        assert_eq!(m.matches("<title>").count(), g.nodes.len() + g.edges.len());
+        // Node tooltips are drawn; an edge's comes with the pointer.
+        assert_eq!(m.matches("<title>").count(), g.nodes.len());
+        assert_eq!(m.matches("<path ").count(), g.edges.len());
+        assert_eq!(
+            m.matches(r#"<text class="graph-edge-label""#).count(),
+            g.edges.len()
+        );
+        // Where no text is legible none is drawn: the same nodes and lines, no labels or badges.
+        let shapes = s.markup(false);
+        assert_eq!(
+            shapes.matches("<g class=\"graph-node ").count(),
+            g.nodes.len()
+        );
+        assert_eq!(shapes.matches("<path ").count(), g.edges.len());
+        assert_eq!(shapes.matches("<title>").count(), g.nodes.len());
+        assert!(!shapes.contains("<text"), "{shapes}");
+        assert!(shapes.len() < m.len());
         // Nodes go left to right, then top to bottom.
         assert!(s.nodes.windows(2).all(|w| w[0].point <= w[1].point));
         assert_eq!(
@@ -618,6 +654,6 @@ mod tests {
             "{}",
             node.title
         );
-        assert!(s.markup().contains(r#"aria-expanded="false""#));
+        assert!(s.markup(false).contains(r#"aria-expanded="false""#));
     }
 }
