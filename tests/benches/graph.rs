@@ -5,8 +5,10 @@
 //! the re-layout after a refresh that changes every rate), and finally drawn by the real page in
 //! headless Chromium at 100, 300, 1,000 and 3,000 nodes (three edges each), five fresh pages
 //! per size, where the page's probe (`graph_view::bench_probe`) measures the first drawing, a
-//! refresh that changes every edge, a label-mode switch, the frame rate of a scripted zoom and
-//! pan (from animation-frame timestamps) and the sharp redraw after it. Prints medians with
+//! refresh that changes every edge (until painted; and handed over as a frame starts, the time
+//! to the next frame and the script work in it), a label-mode switch, the frame rate of a
+//! scripted zoom and pan (from animation-frame timestamps) and the sharp redraw after it. The
+//! native part also times the scene, its markup and a refresh's patches. Prints medians with
 //! min–max; asserts nothing about time (a benchmark, not a test).
 //!
 //! Run: `cargo build --release -p switchyard` (the binary with its UI, optimised as shipped),
@@ -16,12 +18,15 @@
 //! build it does not use). `GRAPH_BENCH_NODES` changes the size of the native part,
 //! `GRAPH_BENCH_SIZES` (e.g. `1000,3000`) the browser's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use switchyard_console::graph::{self, DestinationRuleInfo, ServiceInfo, Topology, WorkloadInfo};
 use switchyard_console::metrics::{Latency, RequestRate, Samples, Workload};
 use switchyard_e2e::{poll, Browser, Demo};
+use switchyard_frontend::graph_view::graph_canvas::GRAPH_DRAWN_MARK;
+use switchyard_frontend::graph_view::label::LabelMode;
+use switchyard_frontend::graph_view::scene::{patches, Scene, SceneInput};
 use switchyard_frontend::graph_view::{layout, synthetic, test_ids};
 use switchyard_protocol::{
     Destination, Graph, HttpRoute, MetricsStatus, NodeKind, VirtualServiceRoutes,
@@ -222,6 +227,8 @@ async fn browser_figures(sizes: &[usize]) -> Result<Vec<(usize, Vec<PageFigures>
                 render: read(test_ids::BENCH_RENDER_MS).await?,
                 layout: read(test_ids::BENCH_LAYOUT_MS).await?,
                 refresh: read(test_ids::BENCH_REFRESH_MS).await?,
+                refresh_frame: read(test_ids::BENCH_REFRESH_FRAME_MS).await?,
+                refresh_work: read(test_ids::BENCH_REFRESH_WORK_MS).await?,
                 label: read(test_ids::BENCH_LABEL_MS).await?,
                 fps: read(test_ids::BENCH_FPS).await?,
                 worst_frame: read(test_ids::BENCH_WORST_FRAME_MS).await?,
@@ -235,6 +242,46 @@ async fn browser_figures(sizes: &[usize]) -> Result<Vec<(usize, Vec<PageFigures>
             runs.push(figures);
         }
         out.push((nodes, runs));
+    }
+    Ok(out)
+}
+
+/// Navigation → first graph drawn on the demo page (its own User Timing mark, ms from the
+/// navigation's start), and what the page fetched meanwhile, on `PAGES` fresh browsers.
+async fn navigation_figures() -> Result<Vec<(f64, f64)>, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let demo = Demo::start(dir.path()).await.map_err(|e| e.to_string())?;
+    // Let the demo's first snapshot exist, as on a console that has been running.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let script = format!(
+        "const m = performance.getEntriesByName('{GRAPH_DRAWN_MARK}')[0]; \
+         if (!m) return null; \
+         const got = performance.getEntriesByType('resource') \
+             .filter(r => r.name.includes('/api/v1/history')).length; \
+         return [m.startTime, got];"
+    );
+    let mut out = Vec::new();
+    for _ in 0..PAGES {
+        let browser = Browser::start().await.map_err(|e| e.to_string())?;
+        browser
+            .set_viewport(1600, 1000)
+            .await
+            .map_err(|e| e.to_string())?;
+        browser
+            .client
+            .goto(&demo.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let figures = poll("the first graph drawn", Duration::from_secs(60), || async {
+            let value = browser.js(&script, vec![]).await?;
+            Ok(value
+                .as_array()
+                .and_then(|pair| Some((pair.first()?.as_f64()?, pair.get(1)?.as_f64()?))))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let _ = browser.close().await;
+        out.push(figures);
     }
     Ok(out)
 }
@@ -307,6 +354,32 @@ fn main() {
     let (min, median) = time(20, || layout::layout(&partial, &built));
     println!("layout with one new node (native):         min {min:.2} ms, median {median:.2} ms");
 
+    // The drawing's own work per snapshot, without the browser: the scene, its markup, and the
+    // patches a refresh of every rate makes.
+    let scene_of = |graph: &Graph, positions: &layout::Positions| {
+        Scene::build(&SceneInput {
+            graph,
+            positions,
+            mode: LabelMode::Distribution,
+            selected: None,
+            new_subset: Some("new"),
+            hidden: &HashSet::new(),
+            query: "",
+            groups: &BTreeMap::new(),
+        })
+    };
+    let (min, median) = time(20, || scene_of(&built, &placed));
+    println!("scene of a snapshot (native):              min {min:.2} ms, median {median:.2} ms");
+    let scene = scene_of(&built, &placed);
+    let (min, median) = time(20, || scene.markup(true));
+    println!("its markup with text (native):             min {min:.2} ms, median {median:.2} ms");
+    let after = scene_of(&refreshed, &placed);
+    let (min, median) = time(20, || patches(&scene, &after));
+    let count = patches(&scene, &after).map_or(0, |p| p.len());
+    println!(
+        "patches of a refresh (native, {count} patches):  min {min:.2} ms, median {median:.2} ms"
+    );
+
     let sizes: Vec<usize> = std::env::var("GRAPH_BENCH_SIZES")
         .ok()
         .map(|list| {
@@ -328,11 +401,13 @@ fn main() {
     match runtime.block_on(browser_figures(&sizes)) {
         Ok(all) => {
             println!(
-                "{:>13} | {:>22} | {:>18} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>8}",
+                "{:>13} | {:>22} | {:>18} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>8}",
                 "nodes/edges",
                 "render ms",
                 "layout (wasm) ms",
                 "refresh every edge ms",
+                "its frame ms",
+                "its script ms",
                 "label switch ms",
                 "zoom+pan fps",
                 "worst frame ms",
@@ -341,11 +416,13 @@ fn main() {
             );
             for (nodes, runs) in all {
                 println!(
-                    "{:>13} | {:>22} | {:>18} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>8}",
+                    "{:>13} | {:>22} | {:>18} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>20} | {:>8}",
                     format!("{nodes}/{}", nodes * 3),
                     spread(&runs, |f| f.render, 1),
                     spread(&runs, |f| f.layout, 1),
                     spread(&runs, |f| f.refresh, 1),
+                    spread(&runs, |f| f.refresh_frame, 1),
+                    spread(&runs, |f| f.refresh_work, 1),
                     spread(&runs, |f| f.label, 1),
                     spread(&runs, |f| f.fps, 1),
                     spread(&runs, |f| f.worst_frame, 1),
@@ -356,6 +433,24 @@ fn main() {
         }
         Err(error) => {
             eprintln!("browser render: {error}");
+            std::process::exit(1);
+        }
+    }
+    match runtime.block_on(navigation_figures()) {
+        Ok(runs) => {
+            let mut drawn: Vec<f64> = runs.iter().map(|r| r.0).collect();
+            drawn.sort_by(f64::total_cmp);
+            let history = runs.iter().map(|r| r.1).fold(0.0, f64::max);
+            println!(
+                "navigation → graph drawn on the demo ({PAGES} fresh pages): {:.0} ms ({:.0}–{:.0}); \
+                 /api/v1/history fetched at most {history:.0}× per load",
+                drawn[drawn.len() / 2],
+                drawn[0],
+                drawn[drawn.len() - 1]
+            );
+        }
+        Err(error) => {
+            eprintln!("navigation: {error}");
             std::process::exit(1);
         }
     }

@@ -3,7 +3,10 @@
 //! frame after it was painted (two animation frames later):
 //!
 //! - `bench-render-ms`: the first drawing (with `bench-layout-ms`, the layout alone in wasm);
-//! - `bench-refresh-ms`: a metrics refresh that changes every edge (rates, errors, p95);
+//! - `bench-refresh-ms`: a metrics refresh that changes every edge (rates, errors, p95); and the
+//!   same refresh handed over at the start of an animation frame, as `bench-refresh-frame-ms`,
+//!   the time until the next frame starts (one frame, 16.7 ms at 60 Hz, when its script, style,
+//!   layout and paint all fit in it), and `bench-refresh-work-ms`, its script work alone;
 //! - `bench-label-ms`: a switch of the edge-label mode;
 //! - `bench-fps` and `bench-worst-frame-ms`: a scripted zoom (45 frames) and pan (45 frames),
 //!   from the animation-frame timestamps; `bench-settle-ms`: the sharp redraw after it;
@@ -28,6 +31,16 @@ async fn frame() -> f64 {
     rx.await.unwrap_or_else(|_| now_ms())
 }
 
+/// Milliseconds since `start` once the page's script work for a change is done: the change
+/// queued its effects as microtasks, so a promise resolved now settles after all of them.
+async fn worked(start: f64) -> f64 {
+    let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(
+        &wasm_bindgen::JsValue::NULL,
+    ))
+    .await;
+    now_ms() - start
+}
+
 /// Milliseconds since `start` once the frame after the change was painted.
 async fn painted(start: f64) -> f64 {
     frame().await;
@@ -46,6 +59,8 @@ pub struct Figures {
     pub render: f64,
     pub layout: f64,
     pub refresh: f64,
+    pub refresh_frame: f64,
+    pub refresh_work: f64,
     pub label: f64,
     pub fps: f64,
     pub worst_frame: f64,
@@ -74,21 +89,33 @@ pub fn BenchProbe() -> impl IntoView {
             f.render = painted(start).await;
             idle().await;
 
-            let mut refreshed = graph;
-            refreshed.generated_at += 5.0;
-            for (i, e) in refreshed.edges.iter_mut().enumerate() {
-                e.rate *= 1.1 + (i % 7) as f64 / 100.0;
-                e.error_share = if i % 11 == 0 {
-                    3.0
-                } else {
-                    e.error_share / 2.0
-                };
-                e.p95_ms = e.p95_ms.map(|p| p + 1.0 + (i % 5) as f64);
-                e.share = e.share.map(|s| s * 0.99);
-            }
+            let refresh = |graph: &switchyard_protocol::Graph, round: usize| {
+                let mut refreshed = graph.clone();
+                refreshed.generated_at += 5.0;
+                for (i, e) in refreshed.edges.iter_mut().enumerate() {
+                    let i = i + round;
+                    e.rate *= 1.1 + (i % 7) as f64 / 100.0;
+                    e.error_share = if i.is_multiple_of(11) {
+                        3.0
+                    } else {
+                        e.error_share / 2.0
+                    };
+                    e.p95_ms = e.p95_ms.map(|p| p + 1.0 + (i % 5) as f64);
+                    e.share = e.share.map(|s| s * 0.99);
+                }
+                refreshed
+            };
+            let refreshed = refresh(&graph, 0);
             let start = now_ms();
-            store.graph.set(Some(refreshed));
+            store.graph.set(Some(refreshed.clone()));
             f.refresh = painted(start).await;
+            idle().await;
+            // The next refresh handed over as a frame starts: does it fit in that frame?
+            let again = refresh(&refreshed, 1);
+            let start = frame().await;
+            store.graph.set(Some(again));
+            f.refresh_work = worked(start).await;
+            f.refresh_frame = frame().await - start;
             idle().await;
 
             let start = now_ms();
@@ -133,6 +160,11 @@ pub fn BenchProbe() -> impl IntoView {
                     <span data-testid=test_ids::BENCH_LAYOUT_MS>{fixed(f.layout, 1)}</span>
                     " ms · refresh "
                     <span data-testid=test_ids::BENCH_REFRESH_MS>{fixed(f.refresh, 1)}</span>
+                    " ms (in a frame of "
+                    <span data-testid=test_ids::BENCH_REFRESH_FRAME_MS>{fixed(f.refresh_frame, 1)}</span>
+                    " ms, script "
+                    <span data-testid=test_ids::BENCH_REFRESH_WORK_MS>{fixed(f.refresh_work, 1)}</span>
+                    ")"
                     " ms · label switch "
                     <span data-testid=test_ids::BENCH_LABEL_MS>{fixed(f.label, 1)}</span>
                     " ms · zoom and pan "

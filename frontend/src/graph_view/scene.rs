@@ -4,14 +4,14 @@
 //! markup once per change of structure and applies patches otherwise, so no node, edge or label
 //! is a reactive component (the cost that made 1,000 nodes take seconds).
 //!
-//! The markup keeps the test ids, tooltips (`<title>`), roles and classes the page always had:
+//! The markup keeps the test ids, node tooltips (`<title>`), roles and classes the page always had:
 //! nodes are `<g data-testid="graph-node-{id}">`, services focusable buttons in on-screen order
 //! (layer, then row), so tab order is what the eye reads. Child order is fixed (see
 //! [`NodePart`], [`EdgePart`], [`BadgePart`]) so a patch finds its element by index; a part
 //! that is not drawn (text at a zoom where it is not legible) is skipped.
 
 use super::{
-    edge::{geometry, tooltip as edge_tooltip},
+    edge::geometry,
     find::{matches, GroupInfo},
     label::{edge_label, edge_width, fixed, rollout_version, split_text, Health, LabelMode},
     layout::{Positions, NODE_HEIGHT, NODE_WIDTH},
@@ -72,7 +72,6 @@ pub struct EdgeItem {
     pub class: String,
     pub width: String,
     pub marker: String,
-    pub title: String,
     pub label: String,
 }
 
@@ -113,14 +112,13 @@ pub enum NodePart {
     Caption,
 }
 
-/// What a patch changes of an edge: its `<path>` (whose child 0 is its `<title>` once the
-/// pointer came over it) or its label (the same index in the labels group).
+/// What a patch changes of an edge: its `<path>` or its label (the same index in the labels
+/// group). Its tooltip is written from the snapshot each time the pointer comes over it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EdgePart {
     Class,
     Width,
     Marker,
-    Title,
     Label,
 }
 
@@ -233,7 +231,6 @@ impl Scene {
                     // width in the DOM (a tenth of a pixel is not visible; 3,000 restyled lines are).
                     width: fixed((edge_width(e.rate, max_rate) * 2.0).round() / 2.0, 1),
                     marker: format!("url(#arrow-{health})"),
-                    title: edge_tooltip(e),
                     label: edge_label(input.mode, e),
                 })
             })
@@ -295,8 +292,8 @@ impl Scene {
         let mut out = String::with_capacity(
             self.edges.len() * 300 + self.nodes.len() * 520 + self.badges.len() * 600 + 64,
         );
-        // An edge is one path; its tooltip is added when the pointer first comes over it
-        // (`graph_canvas.rs`), not parsed 3,000 times up front.
+        // An edge is one path; its tooltip is written when the pointer comes over it
+        // (`graph_canvas.rs`), not formatted and parsed 3,000 times per snapshot.
         out.push_str(r#"<g class="graph-edges">"#);
         for e in &self.edges {
             let _ = write!(
@@ -466,7 +463,6 @@ pub fn patches(old: &Scene, new: &Scene) -> Option<Vec<Patch>> {
         put(EdgePart::Class, &a.class, &b.class);
         put(EdgePart::Width, &a.width, &b.width);
         put(EdgePart::Marker, &a.marker, &b.marker);
-        put(EdgePart::Title, &a.title, &b.title);
         put(EdgePart::Label, &a.label, &b.label);
     }
     for (i, (a, b)) in old.badges.iter().zip(&new.badges).enumerate() {

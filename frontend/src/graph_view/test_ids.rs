@@ -33,6 +33,11 @@ pub const BENCH_RENDER_MS: &str = "bench-render-ms";
 pub const BENCH_LAYOUT_MS: &str = "bench-layout-ms";
 /// Milliseconds from handing the page a refresh that changes every edge until it was drawn.
 pub const BENCH_REFRESH_MS: &str = "bench-refresh-ms";
+/// Milliseconds from the start of the frame that got a refresh of every edge to the start of
+/// the next one (one frame, 16.7 ms at 60 Hz, when the refresh fits in it).
+pub const BENCH_REFRESH_FRAME_MS: &str = "bench-refresh-frame-ms";
+/// Milliseconds of script work (the page's effects) for that refresh.
+pub const BENCH_REFRESH_WORK_MS: &str = "bench-refresh-work-ms";
 /// Milliseconds from a label-mode switch until it was drawn.
 pub const BENCH_LABEL_MS: &str = "bench-label-ms";
 /// Frames per second during a scripted zoom and pan (from requestAnimationFrame timestamps).
