@@ -240,36 +240,40 @@ pub fn FindBar() -> impl IntoView {
                 open=view.0.with_untracked(|v| v.errors_above.is_some() || v.p95_above.is_some())
             >
                 <summary data-testid=test_ids::FIND_MORE>"Filters…"</summary>
-                <label class="graph-find-number">
-                    <span>"errors above"</span>
-                    <input type="text" inputmode="decimal" size="4" data-testid=test_ids::FILTER_ERRORS prop:value=errors_value on:change=on_errors />
-                    <span>"%"</span>
-                </label>
-                <label class="graph-find-number">
-                    <span>"p95 above"</span>
-                    <input type="text" inputmode="decimal" size="5" data-testid=test_ids::FILTER_P95 prop:value=p95_value on:change=on_p95 />
-                    <span>"ms"</span>
-                </label>
-                <label class="graph-find-number">
-                    <span>"Collapse"</span>
-                    <select
-                        data-testid=test_ids::COLLAPSE_NAMESPACE
-                        prop:value=move || view.0.with(|_| String::new())
-                        on:change=collapse_namespace
+                // A box of its own: a `<details>` lays out its content through a slot, so its
+                // own `display: flex` does not reach these (they would run into each other).
+                <div class="graph-find-more-body">
+                    <label class="graph-find-number">
+                        <span>"errors above"</span>
+                        <input type="text" inputmode="decimal" size="4" data-testid=test_ids::FILTER_ERRORS prop:value=errors_value on:change=on_errors />
+                        <span>"%"</span>
+                    </label>
+                    <label class="graph-find-number">
+                        <span>"p95 above"</span>
+                        <input type="text" inputmode="decimal" size="5" data-testid=test_ids::FILTER_P95 prop:value=p95_value on:change=on_p95 />
+                        <span>"ms"</span>
+                    </label>
+                    <label class="graph-find-number">
+                        <span>"Collapse"</span>
+                        <select
+                            data-testid=test_ids::COLLAPSE_NAMESPACE
+                            prop:value=move || view.0.with(|_| String::new())
+                            on:change=collapse_namespace
+                        >
+                            <option value="">"a namespace…"</option>
+                            {move || choices.get().into_iter().map(|ns| view! { <option value=ns.clone()>{ns.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <button
+                        type="button"
+                        class="secondary-button"
+                        data-testid=test_ids::COLLAPSE_APP
+                        disabled=move || selected_app.with(Option::is_none)
+                        on:click=collapse_app
                     >
-                        <option value="">"a namespace…"</option>
-                        {move || choices.get().into_iter().map(|ns| view! { <option value=ns.clone()>{ns.clone()}</option> }).collect_view()}
-                    </select>
-                </label>
-                <button
-                    type="button"
-                    class="secondary-button"
-                    data-testid=test_ids::COLLAPSE_APP
-                    disabled=move || selected_app.with(Option::is_none)
-                    on:click=collapse_app
-                >
-                    "Collapse the selected app"
-                </button>
+                        "Collapse the selected app"
+                    </button>
+                </div>
             </details>
             <ul class="graph-find-collapsed" aria-label="collapsed groups">{collapsed}</ul>
             {results}
