@@ -302,7 +302,7 @@ async fn unreachable_prometheus_is_stale_not_an_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refreshes_resend_routes_whose_observed_split_moved() {
+async fn refreshes_carry_the_observed_split_in_the_graph_and_resend_no_route() {
     use switchyard::SimulatedSource;
     // The console reads the simulator's own counters, with traffic flowing.
     let sim = support::simulation(200.0).await;
@@ -325,21 +325,30 @@ async fn refreshes_resend_routes_whose_observed_split_moved() {
         },
     );
     let mut rx = live.subscribe();
-    // No VirtualService is edited: the route event is the refresh telling the weight controls
-    // what the graph observed.
-    let observed = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Ok(ServerEvent::VirtualServiceChanged(vs)) = rx.recv().await {
-                if vs.name == "review" {
-                    if let Some(share) = vs.routes[1].destinations[0].observed_share {
-                        return share;
-                    }
+    // No VirtualService is edited: the refreshes bring graphs whose splits say what was
+    // observed (the weight cards read it there, `Graph::observed_share`), and no route event:
+    // at 1,000 nodes re-sending every VirtualService whose observed share moved was most of a
+    // refresh's bytes.
+    let mut graphs = 0;
+    let mut observed = None;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while graphs < 10 || observed.is_none() {
+            match rx.recv().await {
+                Ok(ServerEvent::Graph(graph)) => {
+                    graphs += 1;
+                    observed = observed.or(graph.observed_share("hands-on", "review", 1, "old"));
                 }
+                Ok(ServerEvent::VirtualServiceChanged(vs)) => {
+                    panic!("a refresh re-sent VirtualService {} unchanged", vs.name)
+                }
+                Ok(_) => {}
+                Err(error) => panic!("the event channel failed: {error}"),
             }
         }
     })
     .await
-    .expect("an observed share within 20 s");
+    .expect("ten graphs and an observed share within 20 s");
+    let observed = observed.unwrap();
     assert!(
         (observed - 100.0).abs() < 1e-9,
         "review is at old 100 / new 0: {observed}"

@@ -12,7 +12,7 @@ mod changes;
 
 pub use answers::{AnswerKey, Answers, Encoded};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchyard_protocol::{
@@ -104,7 +104,7 @@ impl Live {
                 latest: latest_tx,
             });
         }
-        // The default window comes first: it annotates the route lists and drives the re-sends.
+        // The default window comes first: it annotates the route lists.
         windows.sort_by_key(|w| w.seconds != default_window);
         let latest = by_window[&default_window].clone();
         tokio::spawn(refresh_loop(
@@ -226,9 +226,6 @@ struct WindowState {
 }
 
 struct Refresher {
-    /// Observed shares last sent per VirtualService (`ns/name`), so a refresh re-sends only the
-    /// VirtualServices whose observed split moved.
-    observed_sent: HashMap<String, Vec<Vec<Option<f64>>>>,
     cluster: Cluster,
     config: LiveConfig,
     /// Whether there is a metrics source at all (else the graph carries no metrics contact).
@@ -241,29 +238,6 @@ struct Refresher {
 }
 
 impl Refresher {
-    /// Sends the VirtualServices whose observed shares changed with the last refresh, so the
-    /// weight controls show the same observed split as the graph.
-    fn send_observed(&mut self) {
-        let routes = annotated_routes(&self.cluster, &self.default_graph());
-        for vs in routes.virtual_services {
-            let observed: Vec<Vec<Option<f64>>> = vs
-                .routes
-                .iter()
-                .map(|r| {
-                    r.destinations
-                        .iter()
-                        .map(|d| d.observed_share.map(|s| (s * 10.0).round() / 10.0))
-                        .collect()
-                })
-                .collect();
-            let key = format!("{}/{}", vs.namespace, vs.name);
-            if self.observed_sent.get(&key) != Some(&observed) {
-                self.observed_sent.insert(key, observed);
-                let _ = self.events.send(ServerEvent::VirtualServiceChanged(vs));
-            }
-        }
-    }
-
     /// The latest graph of the default window.
     fn default_graph(&self) -> Arc<Graph> {
         self.windows[0].latest.borrow().clone()
@@ -365,7 +339,6 @@ async fn refresh_loop(
     let mut ticker = tokio::time::interval(config.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut r = Refresher {
-        observed_sent: HashMap::new(),
         cluster,
         config,
         has_source: source.is_some(),
@@ -379,8 +352,9 @@ async fn refresh_loop(
                 if let Some(source) = &source {
                     r.refresh(source).await;
                 }
+                // The observed split reaches the page in the graph (its cards read it there), so
+                // a refresh re-sends no VirtualService.
                 r.publish(true);
-                r.send_observed();
             }
             change = changes.recv() => {
                 match change {
