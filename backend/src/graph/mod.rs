@@ -382,6 +382,7 @@ pub fn annotate_observed(virtual_services: &mut [VirtualServiceRoutes], graph: &
 }
 
 pub mod settling;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -268,6 +268,8 @@ impl Refresher {
             };
             let disagreeing =
                 graph::settling::settle(&mut graph, self.changes.changed_at(), &window.disagreed);
+            // Published with the digits the page uses, so a refresh moves only real changes.
+            graph::wire::round(&mut graph);
             if refreshed {
                 window.disagreed = disagreeing;
             }
