@@ -16,14 +16,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchyard_protocol::{
-    Contact, Freshness, Graph, MetricsStatus, RateWindows, RoutesResponse, ServerEvent,
-    VirtualServiceRoutes,
+    Contact, Freshness, Graph, HttpRouteRoutes, MetricsStatus, RateWindows, RouteKind,
+    RoutesResponse, ServerEvent, VirtualServiceRoutes,
 };
 use tokio::sync::{broadcast, watch};
 
 use crate::cluster::{Change, Cluster};
 use crate::graph::{self, settling::RouteKey};
-use crate::metrics::{Samples, Source};
+use crate::metrics::{Reporters, Samples, Source};
 use changes::RouteChanges;
 
 #[derive(Clone, Debug)]
@@ -34,6 +34,8 @@ pub struct LiveConfig {
     pub window: Duration,
     /// Other rate windows a viewer may choose (`--windows`); the default is always offered.
     pub choices: Vec<Duration>,
+    /// The Istio reporters request metrics are read from (`--reporters`).
+    pub reporters: Reporters,
 }
 
 impl LiveConfig {
@@ -181,6 +183,11 @@ impl Live {
         graph::annotate_observed(std::slice::from_mut(vs), &self.graph());
     }
 
+    /// Sets an HTTPRoute's observed shares from the latest graph.
+    pub fn annotate_http_route(&self, route: &mut HttpRouteRoutes) {
+        graph::annotate_http_routes(std::slice::from_mut(route), &self.graph());
+    }
+
     /// Receiver for every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
         self.events.subscribe()
@@ -226,9 +233,9 @@ struct WindowState {
 }
 
 struct Refresher {
-    /// Observed shares last sent per VirtualService (`ns/name`), so a refresh re-sends only the
-    /// VirtualServices whose observed split moved.
-    observed_sent: HashMap<String, Vec<Vec<Option<f64>>>>,
+    /// Observed shares last sent per route object (kind, `ns/name`), so a refresh re-sends only
+    /// the objects whose observed split moved.
+    observed_sent: HashMap<(RouteKind, String), Vec<Vec<Option<f64>>>>,
     cluster: Cluster,
     config: LiveConfig,
     /// Whether there is a metrics source at all (else the graph carries no metrics contact).
@@ -245,9 +252,8 @@ impl Refresher {
     /// weight controls show the same observed split as the graph.
     fn send_observed(&mut self) {
         let routes = annotated_routes(&self.cluster, &self.default_graph());
-        for vs in routes.virtual_services {
-            let observed: Vec<Vec<Option<f64>>> = vs
-                .routes
+        let rounded = |vs: &VirtualServiceRoutes| -> Vec<Vec<Option<f64>>> {
+            vs.routes
                 .iter()
                 .map(|r| {
                     r.destinations
@@ -255,11 +261,28 @@ impl Refresher {
                         .map(|d| d.observed_share.map(|s| (s * 10.0).round() / 10.0))
                         .collect()
                 })
-                .collect();
-            let key = format!("{}/{}", vs.namespace, vs.name);
+                .collect()
+        };
+        for vs in routes.virtual_services {
+            let observed = rounded(&vs);
+            let key = (
+                RouteKind::VirtualService,
+                format!("{}/{}", vs.namespace, vs.name),
+            );
             if self.observed_sent.get(&key) != Some(&observed) {
                 self.observed_sent.insert(key, observed);
                 let _ = self.events.send(ServerEvent::VirtualServiceChanged(vs));
+            }
+        }
+        for route in routes.http_routes {
+            let observed = rounded(&route.view());
+            let key = (
+                RouteKind::HTTPRoute,
+                format!("{}/{}", route.namespace, route.name),
+            );
+            if self.observed_sent.get(&key) != Some(&observed) {
+                self.observed_sent.insert(key, observed);
+                let _ = self.events.send(ServerEvent::HttpRouteChanged(route));
             }
         }
     }
@@ -276,8 +299,17 @@ impl Refresher {
         let now = now();
         let topology = self.cluster.topology();
         let cluster = &self.cluster;
-        self.changes
-            .observe(&topology.virtual_services, || cluster.history(), now);
+        let routes = topology
+            .virtual_services
+            .iter()
+            .map(|vs| (RouteKind::VirtualService, vs))
+            .chain(
+                topology
+                    .http_routes
+                    .iter()
+                    .map(|hr| (RouteKind::HTTPRoute, hr)),
+            );
+        self.changes.observe(routes, || cluster.history(), now);
         for window in &mut self.windows {
             let mut graph = graph::build(
                 &topology,
@@ -308,10 +340,11 @@ impl Refresher {
     async fn refresh(&mut self, source: &Source) {
         let namespaces = self.cluster.namespaces();
         let interval = self.config.interval;
+        let reporters = &self.config.reporters;
         // A slow source must not stall the loop: give it at most one interval.
         let reads = self.windows.iter().map(|w| {
             let window = Duration::from_secs(u64::from(w.seconds));
-            tokio::time::timeout(interval, source.fetch(&namespaces, window))
+            tokio::time::timeout(interval, source.fetch(&namespaces, window, reporters))
         });
         let results = futures::future::join_all(reads).await;
         for (window, result) in self.windows.iter_mut().zip(results) {
@@ -340,13 +373,16 @@ fn mark_stale(window: &mut WindowState, error: String) {
     window.status.error = Some(error);
 }
 
-/// Every VirtualService in scope from the cache, with observed shares from `graph`, stamped
-/// with the API server's contact now and the metrics' of `graph`.
+/// Every VirtualService and HTTPRoute in scope from the cache, with observed shares from
+/// `graph`, stamped with the API server's contact now and the metrics' of `graph`.
 fn annotated_routes(cluster: &Cluster, graph: &Graph) -> RoutesResponse {
     let mut virtual_services = cluster.virtual_services();
     graph::annotate_observed(&mut virtual_services, graph);
+    let mut http_routes = cluster.http_routes();
+    graph::annotate_http_routes(&mut http_routes, graph);
     RoutesResponse {
         virtual_services,
+        http_routes,
         freshness: Freshness {
             cluster: cluster.contact(),
             metrics: graph.freshness.metrics.clone(),
@@ -391,6 +427,14 @@ async fn refresh_loop(
                     }
                     Ok(Change::VirtualServiceDeleted { namespace, name }) => {
                         let _ = r.events.send(ServerEvent::VirtualServiceDeleted { namespace, name });
+                    }
+                    Ok(Change::HttpRouteChanged(route)) => {
+                        let mut route = route;
+                        graph::annotate_http_routes(std::slice::from_mut(&mut route), &r.default_graph());
+                        let _ = r.events.send(ServerEvent::HttpRouteChanged(route));
+                    }
+                    Ok(Change::HttpRouteDeleted { namespace, name }) => {
+                        let _ = r.events.send(ServerEvent::HttpRouteDeleted { namespace, name });
                     }
                     // A re-list, a lag, or the API server's contact turning stale or fresh:
                     // viewers get the whole list with its stamp (and a graph, below).
