@@ -50,7 +50,11 @@ impl Cluster {
     pub fn routes_of(&self, kind: RouteKind) -> Vec<VirtualServiceRoutes> {
         match kind {
             RouteKind::VirtualService => self.virtual_services(),
-            RouteKind::HTTPRoute => self.http_routes().iter().map(HttpRouteRoutes::view).collect(),
+            RouteKind::HTTPRoute => self
+                .http_routes()
+                .iter()
+                .map(HttpRouteRoutes::view)
+                .collect(),
         }
     }
 

@@ -392,7 +392,10 @@ mod tests {
         );
         assert_eq!(external.len(), 1);
         let r = &external[0];
-        assert_eq!((r.kind, r.route_index, r.source.as_str()), (RouteKind::HTTPRoute, 1, "external"));
+        assert_eq!(
+            (r.kind, r.route_index, r.source.as_str()),
+            (RouteKind::HTTPRoute, 1, "external")
+        );
         assert_eq!(
             r.before,
             BTreeMap::from([("review-v1".into(), 1), ("review-v2".into(), 3)])

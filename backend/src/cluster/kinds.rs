@@ -87,7 +87,9 @@ mod tests {
     #[test]
     fn an_http_routes_backends_read_as_destinations() {
         let rule = json!({"backendRefs": [{"name": "review-v1", "port": 80}, {"name": "review-v2", "weight": 3}]});
-        let entries = rule[destinations_field(RouteKind::HTTPRoute)].as_array().unwrap();
+        let entries = rule[destinations_field(RouteKind::HTTPRoute)]
+            .as_array()
+            .unwrap();
         let seen: Vec<ExpectedDestination> = entries
             .iter()
             .map(|e| expected_of(RouteKind::HTTPRoute, e, "ns"))
@@ -95,8 +97,16 @@ mod tests {
         assert_eq!(
             seen,
             [
-                ExpectedDestination { host: "review-v1".into(), subset: None, weight: 1 },
-                ExpectedDestination { host: "review-v2".into(), subset: None, weight: 3 },
+                ExpectedDestination {
+                    host: "review-v1".into(),
+                    subset: None,
+                    weight: 1
+                },
+                ExpectedDestination {
+                    host: "review-v2".into(),
+                    subset: None,
+                    weight: 3
+                },
             ]
         );
         assert_eq!(routes_pointer(RouteKind::HTTPRoute), "/spec/rules");

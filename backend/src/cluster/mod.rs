@@ -23,10 +23,10 @@
 
 mod cache;
 pub mod connect;
-pub mod kinds;
 pub mod contact;
 mod error;
 pub mod history;
+pub mod kinds;
 mod recorder;
 mod shift;
 mod start;
@@ -99,11 +99,7 @@ fn virtual_service_resource() -> ApiResource {
 
 fn http_route_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(
-            crate::gateway::GROUP,
-            crate::gateway::VERSION,
-            "HTTPRoute",
-        ),
+        &GroupVersionKind::gvk(crate::gateway::GROUP, crate::gateway::VERSION, "HTTPRoute"),
         crate::gateway::PLURAL,
     )
 }

@@ -13,8 +13,7 @@ use tokio::sync::broadcast;
 
 use super::contact::{self, Tracker};
 use super::{
-    destination_rule_resource, http_route_resource, virtual_service_resource, watch, Cluster,
-    Scope,
+    destination_rule_resource, http_route_resource, virtual_service_resource, watch, Cluster, Scope,
 };
 
 impl Cluster {

@@ -176,8 +176,7 @@ pub(super) async fn routes(
                     };
                     let key = key_of(obj);
                     if let Some(before) = previous.get(&key) {
-                        for record in
-                            history::changes_between_of(kind, before, &v, &now_rfc3339())
+                        for record in history::changes_between_of(kind, before, &v, &now_rfc3339())
                         {
                             tokio::spawn(recorder::record(
                                 events.clone(),
@@ -237,16 +236,23 @@ pub(super) async fn history(
 ) {
     let label = format!("{}={}", history::EVENT_LABEL.0, history::EVENT_LABEL.1);
     let config = watcher::Config::default().labels(&label);
-    keep(api, config, writer, tracker, (cache, Served::Always), move |event| {
-        if let watcher::Event::Apply(e) = event {
-            if let Some(record) = serde_json::to_value(e)
-                .ok()
-                .and_then(|v| history::record_from_event(&v))
-            {
-                let _ = changes.send(Change::Recorded(record));
+    keep(
+        api,
+        config,
+        writer,
+        tracker,
+        (cache, Served::Always),
+        move |event| {
+            if let watcher::Event::Apply(e) = event {
+                if let Some(record) = serde_json::to_value(e)
+                    .ok()
+                    .and_then(|v| history::record_from_event(&v))
+                {
+                    let _ = changes.send(Change::Recorded(record));
+                }
             }
-        }
-    })
+        },
+    )
     .await
 }
 

@@ -427,9 +427,15 @@ mod tests {
             }
         );
         assert_eq!(
-            plan(&review(100, 0), 5, &request(80, 20, seen(100, 0)), None, None)
-                .unwrap_err()
-                .to_string(),
+            plan(
+                &review(100, 0),
+                5,
+                &request(80, 20, seen(100, 0)),
+                None,
+                None
+            )
+            .unwrap_err()
+            .to_string(),
             "virtualservice review has no http route 5"
         );
     }

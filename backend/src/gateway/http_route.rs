@@ -97,7 +97,10 @@ fn qualified(namespace: &str, name: &str, home: &str) -> String {
 /// The key a backendRef is addressed by: its Service's name, `namespace/name` when it names
 /// another namespace than the route's (`home`).
 pub fn backend_host(entry: &Value, home: &str) -> String {
-    let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
+    let name = entry
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let namespace = entry
         .get("namespace")
         .and_then(Value::as_str)
@@ -276,7 +279,10 @@ mod tests {
         let cases = [
             (json!(null), "all requests"),
             (json!([]), "all requests"),
-            (json!([{"path": {"value": "/api"}}]), "path starts with /api"),
+            (
+                json!([{"path": {"value": "/api"}}]),
+                "path starts with /api",
+            ),
             (
                 json!([{"path": {"type": "Exact", "value": "/a"}, "method": "GET"}, {"queryParams": [{"name": "q", "value": "1"}]}]),
                 "path = /a and method GET or query q = 1",
@@ -336,17 +342,18 @@ mod tests {
             ("ns".to_owned(), "review-v1".to_owned())
         );
         assert!(is_service_backend(&b));
-        assert!(!is_service_backend(&json!({"group": "x.io", "kind": "Backend", "name": "b"})));
+        assert!(!is_service_backend(
+            &json!({"group": "x.io", "kind": "Backend", "name": "b"})
+        ));
     }
 
     #[test]
     fn malformed_objects_degrade() {
-        let view = http_route_routes(&json!({"spec": {"rules": [{"backendRefs": [{"weight": -4}, {"weight": "2"}, {}]}]}}));
-        let d = &view.routes[0].destinations;
-        assert_eq!(
-            d.iter().map(|d| d.weight).collect::<Vec<_>>(),
-            [0, 0, 1]
+        let view = http_route_routes(
+            &json!({"spec": {"rules": [{"backendRefs": [{"weight": -4}, {"weight": "2"}, {}]}]}}),
         );
+        let d = &view.routes[0].destinations;
+        assert_eq!(d.iter().map(|d| d.weight).collect::<Vec<_>>(), [0, 0, 1]);
         assert_eq!(d[2].requested_share, 100.0);
         assert!(http_route_routes(&json!("not an object")).routes.is_empty());
     }

@@ -450,7 +450,12 @@ fn http_route_splits(
         .map(|s| (s.namespace.clone(), s.service.clone()))
         .collect();
     for route in &topology.http_routes {
-        let Some(rule) = route.routes.iter().rev().find(|r| r.destinations.len() >= 2) else {
+        let Some(rule) = route
+            .routes
+            .iter()
+            .rev()
+            .find(|r| r.destinations.len() >= 2)
+        else {
             continue;
         };
         let Some((service_ns, service)) = route
@@ -464,7 +469,9 @@ fn http_route_splits(
             continue;
         }
         let key = (service_ns.clone(), service.clone());
-        let backends = by_backend.get(&key).filter(|b| b.values().sum::<f64>() > 0.0);
+        let backends = by_backend
+            .get(&key)
+            .filter(|b| b.values().sum::<f64>() > 0.0);
         let versions_seen = by_version.get(&key);
         // Observed per backend when the metrics name the backend Services (the request's
         // destination service is the backend), else per version of the backends' selectors.

@@ -80,7 +80,12 @@ mod tests {
     }
 
     fn review() -> RouteKey {
-        (RouteKind::VirtualService, "hands-on".into(), "review".into(), 1)
+        (
+            RouteKind::VirtualService,
+            "hands-on".into(),
+            "review".into(),
+            1,
+        )
     }
 
     #[test]

@@ -515,7 +515,14 @@ fn an_http_routes_backends_are_drawn_as_versions_of_its_service() {
     let versions: Vec<(&str, Option<&str>, f64, Option<f64>)> = split
         .versions
         .iter()
-        .map(|v| (v.subset.as_str(), v.version.as_deref(), v.requested, v.observed))
+        .map(|v| {
+            (
+                v.subset.as_str(),
+                v.version.as_deref(),
+                v.requested,
+                v.observed,
+            )
+        })
         .collect();
     assert_eq!(
         versions,
@@ -526,11 +533,20 @@ fn an_http_routes_backends_are_drawn_as_versions_of_its_service() {
     );
     assert_eq!(split.agrees, Some(true));
     assert_eq!(
-        g.observed_share_of(RouteKind::HTTPRoute, "hands-on-gateway", "review", 1, "review-v2"),
+        g.observed_share_of(
+            RouteKind::HTTPRoute,
+            "hands-on-gateway",
+            "review",
+            1,
+            "review-v2"
+        ),
         Some(20.0)
     );
     // Not a VirtualService's.
-    assert_eq!(g.observed_share("hands-on-gateway", "review", 1, "review-v2"), None);
+    assert_eq!(
+        g.observed_share("hands-on-gateway", "review", 1, "review-v2"),
+        None
+    );
 }
 
 #[test]

@@ -126,7 +126,12 @@ mod tests {
     }
 
     fn key(index: usize) -> RouteKey {
-        (RouteKind::VirtualService, "hands-on".into(), "review".into(), index)
+        (
+            RouteKind::VirtualService,
+            "hands-on".into(),
+            "review".into(),
+            index,
+        )
     }
 
     fn one(vs: &VirtualServiceRoutes) -> [(RouteKind, &VirtualServiceRoutes); 1] {

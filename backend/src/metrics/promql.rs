@@ -47,9 +47,7 @@ pub fn escape(value: &str) -> String {
 fn reached_matchers(reporter: Reporter) -> String {
     match reporter {
         Reporter::Destination => "reporter=\"destination\"".to_owned(),
-        Reporter::Waypoint => {
-            "reporter=\"waypoint\",destination_workload!=\"unknown\"".to_owned()
-        }
+        Reporter::Waypoint => "reporter=\"waypoint\",destination_workload!=\"unknown\"".to_owned(),
     }
 }
 
@@ -162,7 +160,9 @@ mod tests {
         );
         // Both sides group by the same labels, so `or` drops the waypoint's series that a
         // sidecar also reported.
-        assert!(parts.iter().all(|p| p.ends_with(&format!("by ({REQUEST_LABELS})"))));
+        assert!(parts
+            .iter()
+            .all(|p| p.ends_with(&format!("by ({REQUEST_LABELS})"))));
         let unreached = requests_unreached(&ns, "30s", &Reporters::default());
         assert!(unreached.contains("reporter=\"source\",destination_workload=\"unknown\""));
         assert!(unreached.contains(" or sum(rate(istio_requests_total{reporter=\"waypoint\",destination_workload=\"unknown\""));

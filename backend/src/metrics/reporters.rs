@@ -52,10 +52,12 @@ impl Reporters {
                 "destination" => Reporter::Destination,
                 "waypoint" => Reporter::Waypoint,
                 "source" => {
-                    return Err("source is not a reporter to choose: the console reads the source \
+                    return Err(
+                        "source is not a reporter to choose: the console reads the source \
                                 reporter only for requests that reached no workload, always; \
                                 --reporters takes destination and waypoint"
-                        .into())
+                            .into(),
+                    )
                 }
                 other => {
                     return Err(format!(
@@ -106,15 +108,26 @@ mod tests {
 
     #[test]
     fn parses_the_flag() {
-        assert_eq!(Reporters::parse("destination,waypoint"), Ok(Reporters::default()));
-        assert_eq!(Reporters::parse(" waypoint , destination "), Ok(Reporters::default()));
-        assert_eq!(Reporters::parse("destination"), Ok(Reporters::destination_only()));
+        assert_eq!(
+            Reporters::parse("destination,waypoint"),
+            Ok(Reporters::default())
+        );
+        assert_eq!(
+            Reporters::parse(" waypoint , destination "),
+            Ok(Reporters::default())
+        );
+        assert_eq!(
+            Reporters::parse("destination"),
+            Ok(Reporters::destination_only())
+        );
         assert_eq!(
             Reporters::parse("waypoint,waypoint").unwrap().reached(),
             [Reporter::Waypoint]
         );
         assert!(Reporters::parse("").unwrap_err().contains("at least one"));
-        assert!(Reporters::parse("source").unwrap_err().contains("reached no workload"));
+        assert!(Reporters::parse("source")
+            .unwrap_err()
+            .contains("reached no workload"));
         assert!(Reporters::parse("destination,ztunnel")
             .unwrap_err()
             .contains("unknown reporter \"ztunnel\""));

@@ -69,7 +69,9 @@ async fn set_weights(
 ) -> Result<Json<SetWeightsResponse>> {
     let change = change(&state, &caller, RouteKind::VirtualService, path, body).await?;
     let Current::VirtualService(mut after) = change.after else {
-        return Err(Error::Internal("a VirtualService write answered another kind".into()));
+        return Err(Error::Internal(
+            "a VirtualService write answered another kind".into(),
+        ));
     };
     state.live.annotate(&mut after);
     Ok(Json(SetWeightsResponse {
@@ -86,7 +88,9 @@ async fn set_http_route_weights(
 ) -> Result<Json<SetHttpRouteWeightsResponse>> {
     let change = change(&state, &caller, RouteKind::HTTPRoute, path, body).await?;
     let Current::HttpRoute(mut after) = change.after else {
-        return Err(Error::Internal("an HTTPRoute write answered another kind".into()));
+        return Err(Error::Internal(
+            "an HTTPRoute write answered another kind".into(),
+        ));
     };
     state.live.annotate_http_route(&mut after);
     Ok(Json(SetHttpRouteWeightsResponse {
