@@ -322,6 +322,7 @@ async fn refreshes_resend_routes_whose_observed_split_moved() {
             interval: Duration::from_millis(300),
             window: Duration::from_secs(30),
             choices: vec![],
+            reporters: Default::default(),
         },
     );
     let mut rx = live.subscribe();
