@@ -94,7 +94,7 @@ pub(super) fn compile_http_routes(
             }
         }
     }
-    compiled.sort_by(|a, b| a.0.cmp(&b.0));
+    compiled.sort_by_key(|a| a.0);
     compiled.into_iter().map(|(_, route)| route).collect()
 }
 
