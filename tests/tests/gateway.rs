@@ -2,10 +2,10 @@
 //! demo with `--gateway-demo`; `switchyard serve` on the real kube-apiserver, where kubectl applied
 //! `demo/hands-on-gateway.yaml` with the real Gateway API CRDs, with the simulated data plane and a
 //! real Prometheus reading its waypoint's metrics). The gateway demo's review HTTPRoute has a card
-//! that says it is one; weights 1 and 3 written with kubectl show as 25 % / 75 % with the note
-//! that Gateway API weights are relative; a person applies the 80/20 preset and
-//! `kubectl get httproute review -o yaml` has backendRef weights 80 and 20; the page's observed
-//! share of review-v2 converges to 20 ± 4 %; the history lists the change as an HTTPRoute's.
+//! that says it is one; a person applies the 80/20 preset and `kubectl get httproute review -o
+//! yaml` has backendRef weights 80 and 20; the page's observed share of review-v2 converges to
+//! 20 ± 4 %; the history lists the change as an HTTPRoute's; weights 1 and 3 written with kubectl
+//! then show as 25 % / 75 % with the note that Gateway API weights are relative.
 
 use std::time::Duration;
 use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result};
@@ -90,38 +90,6 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
         })
         .await?;
 
-    // Weights 1 and 3 written with kubectl: relative, 25 % / 75 %, and the page says so.
-    kubectl(
-        demo,
-        gw,
-        &[
-            "patch",
-            "httproute",
-            "review",
-            "--type",
-            "json",
-            "-p",
-            r#"[{"op":"replace","path":"/spec/rules/1/backendRefs/0/weight","value":1},{"op":"replace","path":"/spec/rules/1/backendRefs/1/weight","value":3}]"#,
-        ],
-    )
-    .await?;
-    browser
-        .wait_for_text(&requested("review-v1"), "requested 25%", |t| {
-            t == "requested 25%"
-        })
-        .await?;
-    browser
-        .wait_for_text(&requested("review-v2"), "requested 75%", |t| {
-            t == "requested 75%"
-        })
-        .await?;
-    browser
-        .wait_for_text(&card::sum_note(&name, 1), "the relative-weights note", |t| {
-            t.contains("Gateway API sends 25.0 % / 75.0 %")
-                && t.contains("Apply writes whole numbers adding up to 100")
-        })
-        .await?;
-
     // 80/20 with the page's own preset and Apply.
     browser.click(&card::preset(&name, 1, 80, 20)).await?;
     browser.click(&card::apply(&name, 1)).await?;
@@ -153,6 +121,8 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
     }
 
     // The observed share of review-v2 (the waypoint's metrics, per backend Service) converges.
+    // From 100/0 it can only grow towards 20 % as the window fills with post-change traffic, so
+    // a reading near 20 % is the change seen, not a mix passing by.
     let observed_id = card::observed(&name, 1, "review-v2");
     let last = std::sync::Mutex::new(String::new());
     let last_seen = &last;
@@ -178,6 +148,42 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
             t.contains(&label)
         })
         .await?;
+    // Weights 1 and 3 written with kubectl: relative, 25 % / 75 %, and the page says so.
+    kubectl(
+        demo,
+        gw,
+        &[
+            "patch",
+            "httproute",
+            "review",
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/rules/1/backendRefs/0/weight","value":1},{"op":"replace","path":"/spec/rules/1/backendRefs/1/weight","value":3}]"#,
+        ],
+    )
+    .await?;
+    browser
+        .wait_for_text(&requested("review-v1"), "requested 25%", |t| {
+            t == "requested 25%"
+        })
+        .await?;
+    browser
+        .wait_for_text(&requested("review-v2"), "requested 75%", |t| {
+            t == "requested 75%"
+        })
+        .await?;
+    browser
+        .wait_for_text(
+            &card::sum_note(&name, 1),
+            "the relative-weights note",
+            |t| {
+                t.contains("Gateway API sends 25.0 % / 75.0 %")
+                    && t.contains("Apply writes whole numbers adding up to 100")
+            },
+        )
+        .await?;
+
     Ok(())
 }
 
