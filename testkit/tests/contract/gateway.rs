@@ -226,3 +226,31 @@ async fn discovery_lists_http_routes_alike() {
     // Empty namespaces on both: kubectl says so on stderr, which is the same.
     assert_eq!(header(&listed.sim), header(&listed.real));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rest_of_the_schema_and_the_other_gateway_kinds() {
+    // Divergence "HTTPRoute schema beyond what the console meets" (stays): the simulator checks
+    // the fields the console reads and writes (weights, ports, names, a Service's port), not
+    // the rest of the CRD's schema, such as the CEL rule that a path match is absolute, and it
+    // serves HTTPRoutes only, not the other Gateway API kinds.
+    let c = Clusters::start().await;
+    let mut relative = route("relative", [Some(json!(1)), Some(json!(1))]);
+    relative["spec"]["rules"][1]["matches"] =
+        json!([{"path": {"type": "PathPrefix", "value": "api"}}]);
+    let both = c.send(&Req::post(ROUTES, &relative)).await;
+    assert_eq!(both.real.status, 422, "{}", both.real.text);
+    assert!(
+        both.real.message().contains("must be an absolute path"),
+        "{}",
+        both.real.text
+    );
+    assert_eq!(both.sim.status, 201, "{}", both.sim.text);
+    delete(&c, "relative").await;
+    let both = c
+        .send(
+            &Req::get("/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/gateways")
+                .user(User::Viewer),
+        )
+        .await;
+    assert_eq!((both.sim.status, both.real.status), (404, 200));
+}
