@@ -246,13 +246,21 @@ mod tests {
         );
         for bad in ["", "V2", "-v2", "v2-", "v.2"] {
             assert!(
-                matches!(Backends::new("v1", bad), Err(BackendError::NotALabel { which: Which::New, .. })),
+                matches!(
+                    Backends::new("v1", bad),
+                    Err(BackendError::NotALabel {
+                        which: Which::New,
+                        ..
+                    })
+                ),
                 "{bad:?}"
             );
         }
         let json = serde_json::to_string(&Backends::default()).unwrap();
         assert_eq!(json, r#"{"old_suffix":"v1","new_suffix":"v2"}"#);
-        assert!(serde_json::from_str::<Backends>(r#"{"old_suffix":"a","new_suffix":"a"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Backends>(r#"{"old_suffix":"a","new_suffix":"a"}"#).is_err()
+        );
     }
 
     #[test]
@@ -276,7 +284,13 @@ mod tests {
             assert_eq!(b.split_keys(&rule(0, wrong.clone())), None, "{wrong:?}");
         }
         // Hyphens inside the service name are fine.
-        let r = rule(0, vec![backend("product-composite-v1", 1), backend("product-composite-v2", 1)]);
+        let r = rule(
+            0,
+            vec![
+                backend("product-composite-v1", 1),
+                backend("product-composite-v2", 1),
+            ],
+        );
         assert_eq!(
             b.split_keys(&r),
             Some(("product-composite-v1", "product-composite-v2"))
@@ -294,7 +308,10 @@ mod tests {
         assert_eq!(b.shift_route(&routes).map(|r| r.index), Some(1));
         let subsets = Subsets::default();
         let found = old_new(RouteKind::HTTPRoute, &routes, &subsets, &b).unwrap();
-        assert_eq!((found.old.as_str(), found.new.as_str()), ("review-v1", "review-v2"));
+        assert_eq!(
+            (found.old.as_str(), found.new.as_str()),
+            ("review-v1", "review-v2")
+        );
         assert_eq!(found.split(), (1, 3));
         assert_eq!(
             found.translate(&subsets, &subsets.weights(80)),
@@ -304,11 +321,18 @@ mod tests {
             ]))
         );
         // Weights naming other keys do not translate.
-        let three = BTreeMap::from([("old".to_owned(), 50), ("new".to_owned(), 50), ("x".to_owned(), 0)]);
+        let three = BTreeMap::from([
+            ("old".to_owned(), 50),
+            ("new".to_owned(), 50),
+            ("x".to_owned(), 0),
+        ]);
         assert_eq!(found.translate(&subsets, &three), None);
         let other = BTreeMap::from([("old".to_owned(), 50), ("x".to_owned(), 50)]);
         assert_eq!(found.translate(&subsets, &other), None);
         // The same view read as a VirtualService has no old/new subsets.
-        assert_eq!(old_new(RouteKind::VirtualService, &routes, &subsets, &b), None);
+        assert_eq!(
+            old_new(RouteKind::VirtualService, &routes, &subsets, &b),
+            None
+        );
     }
 }

@@ -138,7 +138,10 @@ mod tests {
                     index: 1,
                     name: None,
                     match_summary: "all requests".into(),
-                    destinations: vec![backend("review-v1", 1, 25.0), backend("review-v2", 3, 75.0)],
+                    destinations: vec![
+                        backend("review-v1", 1, 25.0),
+                        backend("review-v2", 3, 75.0),
+                    ],
                 },
             ],
         }

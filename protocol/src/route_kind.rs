@@ -62,7 +62,12 @@ mod tests {
             RouteKind::HTTPRoute
         );
         // Not case-folded, not the plural or the snake case.
-        for wrong in [r#""httproute""#, r#""HttpRoute""#, r#""http_route""#, r#""""#] {
+        for wrong in [
+            r#""httproute""#,
+            r#""HttpRoute""#,
+            r#""http_route""#,
+            r#""""#,
+        ] {
             assert!(serde_json::from_str::<RouteKind>(wrong).is_err(), "{wrong}");
         }
         assert_eq!(RouteKind::default(), RouteKind::VirtualService);
