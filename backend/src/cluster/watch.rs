@@ -79,10 +79,15 @@ async fn keep<K, F>(
     F: FnMut(&watcher::Event<K>),
 {
     let mut recoveries = tracker.recoveries();
+    // Whether the last start found the resource not served: asking again then keeps the cache
+    // listed (empty) and announces nothing until the answer changes.
+    let mut absent = false;
     loop {
         // A recovery before this start is covered by this list.
         recoveries.borrow_and_update();
-        tracker.listing(&cache);
+        if !absent {
+            tracker.listing(&cache);
+        }
         let stream = watcher(api.clone(), config.clone()).default_backoff();
         futures::pin_mut!(stream);
         let mut failures = 0;
@@ -90,6 +95,10 @@ async fn keep<K, F>(
             tokio::select! {
                 event = stream.next() => match event {
                     Some(Ok(event)) => {
+                        if absent && matches!(event, watcher::Event::InitApply(_) | watcher::Event::InitDone) {
+                            // Served now (the CRD was installed): listed as any start.
+                            absent = false;
+                        }
                         // `Init` is the watcher's own marker before it lists, not an answer.
                         if !matches!(event, watcher::Event::Init) {
                             failures = 0;
@@ -106,12 +115,15 @@ async fn keep<K, F>(
                     {
                         // Not served here (no CRD): an answer, and an empty cache.
                         tracker.contacted();
-                        for event in [watcher::Event::Init, watcher::Event::InitDone] {
-                            writer.apply_watcher_event(&event);
-                            on_event(&event);
+                        if !absent {
+                            for event in [watcher::Event::Init, watcher::Event::InitDone] {
+                                writer.apply_watcher_event(&event);
+                                on_event(&event);
+                            }
+                            tracker.listed(&cache);
+                            tracing::info!(%cache, "not served by the API server (CRD not installed?); empty, asking again every {ABSENT_RETRY:?}");
                         }
-                        tracker.listed(&cache);
-                        tracing::info!(%cache, "not served by the API server (CRD not installed?); empty, asking again in {ABSENT_RETRY:?}");
+                        absent = true;
                         tokio::select! {
                             _ = tokio::time::sleep(ABSENT_RETRY) => {}
                             Ok(()) = recoveries.changed() => {}
