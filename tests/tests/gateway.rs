@@ -5,8 +5,11 @@
 //! that says it is one; a person applies the 80/20 preset and `kubectl get httproute review -o
 //! yaml` has backendRef weights 80 and 20; the page's observed share of review-v2 converges to
 //! 20 ± 4 %; the history lists the change as an HTTPRoute's; weights 1 and 3 written with kubectl
-//! then show as 25 % / 75 % with the note that Gateway API weights are relative.
+//! then show as 25 % / 75 % with the note that Gateway API weights are relative; one bulk shift
+//! through the page changes the VirtualService review and the HTTPRoute review together, and one
+//! rollback, whose question names both, returns them.
 
+use fantoccini::Locator;
 use std::time::Duration;
 use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result};
 use switchyard_frontend::rollout::test_ids as rollout;
@@ -184,6 +187,117 @@ async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
         )
         .await?;
 
+    // One bulk shift over every old/new route of both kinds, then one rollback.
+    let http_id = card::name_for(RouteKind::HTTPRoute, "review");
+    browser.click(&rollout::bulk_preset(50, 50)).await?;
+    browser
+        .wait_for_text(
+            &rollout::bulk_preview(&http_id),
+            "the HTTPRoute's preview",
+            |t| {
+                t.contains("(HTTPRoute)")
+                    && t.contains("review-v1 1 / review-v2 3 → review-v1 50 / review-v2 50")
+            },
+        )
+        .await?;
+    browser
+        .wait_for_text(
+            &rollout::bulk_preview("review"),
+            "the VirtualService's preview",
+            |t| t.contains("old 100 / new 0 → old 50 / new 50"),
+        )
+        .await?;
+    browser.click(rollout::BULK_APPLY).await?;
+    browser
+        .wait_for_text(
+            &rollout::bulk_result(&http_id),
+            "the HTTPRoute changed",
+            |t| t.contains("changed: review-v1 1 / review-v2 3 → review-v1 50 / review-v2 50"),
+        )
+        .await?;
+    browser
+        .wait_for_text(
+            &rollout::bulk_result("review"),
+            "the VirtualService changed",
+            |t| t.contains("changed: old 100 / new 0 → old 50 / new 50"),
+        )
+        .await?;
+    let vs_weights = demo
+        .kubectl(&[
+            "get",
+            "virtualservice",
+            "review",
+            "-o",
+            "jsonpath={.spec.http[1].route[*].weight}",
+        ])
+        .await?;
+    let route_weights = kubectl(
+        demo,
+        gw,
+        &[
+            "get",
+            "httproute",
+            "review",
+            "-o",
+            "jsonpath={.spec.rules[1].backendRefs[*].weight}",
+        ],
+    )
+    .await?;
+    if vs_weights.trim() != "50 50" || route_weights.trim() != "50 50" {
+        return fail(format!(
+            "after the bulk shift: VirtualService {vs_weights:?}, HTTPRoute {route_weights:?}"
+        ));
+    }
+    browser.click(rollout::ROLLBACK).await?;
+    browser
+        .wait_for_text(rollout::ROLLBACK_CONFIRM, "the confirm button", |t| {
+            t.contains("Roll back")
+        })
+        .await?;
+    let question = browser
+        .client
+        .find(Locator::Css(".confirm-dialog-question"))
+        .await?
+        .text()
+        .await?;
+    let ns = &demo.namespace;
+    if !question.starts_with("Roll back 6 services to old 100 %:")
+        || !question.contains(&format!("{ns}/review"))
+        || !question.contains(&format!("{gw}/review (HTTPRoute)"))
+    {
+        return fail(format!("the confirmation asks {question:?}"));
+    }
+    browser.click(rollout::ROLLBACK_CONFIRM).await?;
+    browser
+        .wait_for_text(rollout::ROLLBACK_RESULT, "6 changed", |t| {
+            t.contains("6 changed")
+        })
+        .await?;
+    let route_weights = kubectl(
+        demo,
+        gw,
+        &[
+            "get",
+            "httproute",
+            "review",
+            "-o",
+            "jsonpath={.spec.rules[1].backendRefs[*].weight}",
+        ],
+    )
+    .await?;
+    if route_weights.trim() != "100 0" {
+        return fail(format!(
+            "after the rollback the HTTPRoute holds {route_weights:?}"
+        ));
+    }
+    // The history has both kinds of the bulk shift and of the rollback.
+    let http_label = format!("{gw}/review (HTTPRoute) route 1");
+    let vs_label = format!("{ns}/review route 1");
+    browser
+        .wait_for_text(rollout::HISTORY, "both kinds in the history", |t| {
+            t.matches(&http_label).count() >= 3 && t.matches(&vs_label).count() >= 2
+        })
+        .await?;
     Ok(())
 }
 
