@@ -2,7 +2,8 @@
 # Runs a real Kubernetes API server for tests and by hand: etcd and kube-apiserver (built from source
 # by scripts/build-k8s.sh when missing) on free loopback ports, RBAC on, a token file whose users
 # mirror the simulated cluster's, the real Istio and Gateway API CRDs, and deploy/ plus
-# demo/hands-on.yaml applied with kubectl. Prints `KUBECONFIG=<path>` once the cluster is ready and
+# demo/hands-on.yaml (namespace hands-on) and demo/hands-on-gateway.yaml (namespace
+# hands-on-gateway, HTTPRoutes) applied with kubectl. Prints `KUBECONFIG=<path>` once the cluster is ready and
 # runs until it is stopped; SIGTERM/SIGINT (or the death of the process given by --parent) stop
 # everything it started and remove its files.
 #   scripts/real-cluster.sh [--parent PID] [--dir DIR]
@@ -135,11 +136,13 @@ k() { kubectl --kubeconfig "$kubeconfig" --context real-admin "$@"; }
 k apply --server-side -f "$cache/crds" >/dev/null
 k wait --for condition=established --timeout=120s crd --all >/dev/null
 k create namespace hands-on >/dev/null
+k create namespace hands-on-gateway >/dev/null
 k apply -f "$root/realk8s/users.yaml" >/dev/null
 k apply -f "$root/deploy/switchyard.yaml" >/dev/null
 k apply -f "$root/deploy/header-mode.yaml" >/dev/null
 k apply -n hands-on -f "$root/demo/hands-on.yaml" >/dev/null
-log "CRDs, deploy/ and demo/hands-on.yaml applied after $((SECONDS - started)) s"
+k apply -n hands-on-gateway -f "$root/demo/hands-on-gateway.yaml" >/dev/null
+log "CRDs, deploy/, demo/hands-on.yaml and demo/hands-on-gateway.yaml applied after $((SECONDS - started)) s"
 
 echo "KUBECONFIG=$kubeconfig"
 # Wait for a signal; `wait` returns when one arrives so the traps run at once.

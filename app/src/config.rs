@@ -24,8 +24,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run only the simulated cluster (Kubernetes API + simulated mesh + /metrics).
     Sim(SimArgs),
-    /// Run only the simulated mesh, routing by the Services, Deployments, VirtualServices and
-    /// DestinationRules of any Kubernetes API server, with load and Istio's /metrics.
+    /// Run only the simulated mesh, routing by the Services, Deployments, VirtualServices,
+    /// DestinationRules and HTTPRoutes of any Kubernetes API server, with load and Istio's
+    /// /metrics.
     Mesh(MeshArgs),
 }
 
@@ -97,6 +98,13 @@ pub struct AccessArgs {
     /// Subset name of the new version.
     #[arg(long, default_value = switchyard_protocol::subsets::DEFAULT_NEW)]
     pub new_subset: String,
+    /// HTTPRoutes: the suffix of the old version's backend Service, `{service}-{suffix}` (what
+    /// rollback sends an HTTPRoute rule's traffic to).
+    #[arg(long, default_value = switchyard_protocol::backends::DEFAULT_OLD_SUFFIX)]
+    pub old_backend_suffix: String,
+    /// HTTPRoutes: the suffix of the new version's backend Service.
+    #[arg(long, default_value = switchyard_protocol::backends::DEFAULT_NEW_SUFFIX)]
+    pub new_backend_suffix: String,
     /// Token mode: the namespace whose Secrets hold the sessions (one Secret per signed-in
     /// browser; the console needs get, create, patch and delete on Secrets there) [default: the
     /// kubeconfig's or service account's namespace].
@@ -162,6 +170,16 @@ pub struct MetricsArgs {
     /// Longest wait for one Prometheus query.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     pub query_timeout: Duration,
+    /// Istio reporters to read requests from: `destination` (the server's sidecar) and
+    /// `waypoint` (an ambient waypoint), comma-separated. A request both report with the same
+    /// labels counts once (the destination's); requests that reached no workload are read from
+    /// the client's sidecar (and the waypoint) whatever this says.
+    #[arg(long, env = "SWITCHYARD_REPORTERS", value_parser = reporters, default_value = "destination,waypoint")]
+    pub reporters: switchyard_console::metrics::Reporters,
+}
+
+fn reporters(text: &str) -> Result<switchyard_console::metrics::Reporters, String> {
+    switchyard_console::metrics::Reporters::parse(text)
 }
 
 #[derive(Args, Debug)]
@@ -186,6 +204,11 @@ pub struct DemoArgs {
     /// Write the generated mesh's manifest here too (with `--mesh`), for kubectl or a real cluster.
     #[arg(long, requires = "mesh", value_name = "PATH")]
     pub mesh_manifest_out: Option<PathBuf>,
+    /// Also load the second demo namespace `hands-on-gateway` (demo/hands-on-gateway.yaml: the
+    /// shop routed by Gateway API HTTPRoutes behind an ambient waypoint, with its own load), and
+    /// show both namespaces.
+    #[arg(long, conflicts_with = "mesh")]
+    pub gateway_demo: bool,
     #[command(flatten)]
     pub traffic: TrafficArgs,
     #[command(flatten)]
@@ -219,7 +242,8 @@ pub struct MeshArgs {
     /// Context of the kubeconfig (default: its current context).
     #[arg(long, env = "SWITCHYARD_CONTEXT")]
     pub context: Option<String>,
-    /// Namespaces to watch (repeatable or comma-separated); the load goes into the first.
+    /// Namespaces to watch (repeatable or comma-separated); the load goes into the first, and into
+    /// each other that has the entry service.
     #[arg(
         long = "namespace",
         short = 'n',
@@ -413,6 +437,54 @@ mod tests {
             ),
             ("old", "new")
         );
+    }
+
+    #[test]
+    fn reporters_and_backend_suffixes_have_defaults_and_refuse_nonsense() {
+        use switchyard_console::metrics::Reporters;
+        let Command::Demo(args) = Cli::try_parse_from(["switchyard", "demo"]).unwrap().command
+        else {
+            panic!("demo");
+        };
+        assert_eq!(args.metrics.reporters, Reporters::default());
+        assert!(!args.gateway_demo);
+        assert_eq!(
+            (
+                args.access.old_backend_suffix.as_str(),
+                args.access.new_backend_suffix.as_str()
+            ),
+            ("v1", "v2")
+        );
+        let Command::Serve(args) = Cli::try_parse_from([
+            "switchyard",
+            "serve",
+            "-n",
+            "a",
+            "--reporters",
+            "destination",
+            "--old-backend-suffix",
+            "blue",
+            "--new-backend-suffix",
+            "green",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("serve");
+        };
+        assert_eq!(args.metrics.reporters, Reporters::destination_only());
+        assert_eq!(args.access.new_backend_suffix, "green");
+        let err = Cli::try_parse_from(["switchyard", "serve", "-n", "a", "--reporters", "ztunnel"])
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown reporter"), "{err}");
+        let both = [
+            "switchyard",
+            "demo",
+            "--gateway-demo",
+            "--mesh",
+            "services=3",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
     }
 
     #[test]

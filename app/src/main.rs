@@ -19,7 +19,7 @@ use switchyard_console::metrics::{PrometheusSource, Source};
 use switchyard_console::server::{self, ConnectionLimits};
 use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
-use switchyard_protocol::Subsets;
+use switchyard_protocol::{Backends, Subsets};
 use switchyard_sim::mesh::LoadConfig;
 use switchyard_sim::simulation::{self as demo, Simulation};
 use tokio::net::TcpListener;
@@ -58,13 +58,25 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo(args) => {
             let (manifest, entry) = switchyard::demo_manifest(&args)?;
-            let sim = Simulation::start_with_entry(
+            let mut namespaces = vec![demo::Namespace {
+                name: demo::DEMO_NAMESPACE,
+                manifest: &manifest,
+                entry: &entry,
+            }];
+            if args.gateway_demo {
+                namespaces.push(demo::Namespace {
+                    name: demo::GATEWAY_NAMESPACE,
+                    manifest: demo::GATEWAY_MANIFEST,
+                    entry: demo::DEMO_ENTRY,
+                });
+            }
+            let sim = Simulation::start_with_namespaces(
                 "127.0.0.1:0".parse()?,
-                Some(&manifest),
-                &entry,
+                &namespaces,
                 &(&args.traffic).into(),
             )
             .await?;
+            let watched: Vec<String> = namespaces.iter().map(|n| n.name.to_owned()).collect();
             let kubeconfig = args
                 .kubeconfig_out
                 .clone()
@@ -79,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("reading kubeconfig {}", kubeconfig.display()))?;
             let client = kube::Client::try_from(config.clone())?;
-            let cluster = Cluster::start(client.clone(), &[demo::DEMO_NAMESPACE.to_owned()]);
+            let cluster = Cluster::start(client.clone(), &watched);
             let console = Console {
                 cluster,
                 client,
@@ -135,22 +147,28 @@ async fn run_mesh(args: MeshArgs) -> anyhow::Result<()> {
         tracing::warn!(pending = ?feeder.pending(), "not every watch has listed its objects after 30 s; serving anyway, routing follows as they arrive");
     }
     let mesh = feeder.mesh();
-    // Compile once now: problems in the objects are logged at start-up, not on the first request.
-    let _ = mesh.topology();
+    // Compiled once now: problems in the objects are logged at start-up, not on the first request.
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding the mesh's /metrics to {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let load = LoadConfig {
-        // clap requires at least one namespace.
-        namespace: args.namespaces.first().cloned().unwrap_or_default(),
-        entry: args.entry.clone(),
-        rps: args.traffic.rps,
-        test_header_share: args.traffic.test_share,
-        seed: args.traffic.seed,
-    };
+    // The load goes into the entry service of every namespace that has one, each at --rps.
+    let topology = mesh.topology();
+    let loads: Vec<LoadConfig> = args
+        .namespaces
+        .iter()
+        .enumerate()
+        .filter(|(i, ns)| *i == 0 || topology.has_service(ns, &args.entry))
+        .map(|(i, ns)| LoadConfig {
+            namespace: ns.clone(),
+            entry: args.entry.clone(),
+            rps: args.traffic.rps,
+            test_header_share: args.traffic.test_share,
+            seed: args.traffic.seed.wrapping_add(i as u64),
+        })
+        .collect();
     announce(&format!("mesh listening on http://{addr}/"))?;
-    mesh_feed::serve(listener, mesh, Some(load), async {
+    mesh_feed::serve(listener, mesh, loads, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
@@ -203,6 +221,7 @@ fn live_config(
         interval: args.refresh.unwrap_or(refresh),
         window,
         choices: args.windows.clone(),
+        reporters: args.reporters.clone(),
     })
 }
 
@@ -236,6 +255,8 @@ async fn serve_console(
     );
     let subsets = Subsets::new(access.old_subset, access.new_subset)
         .context("--old-subset and --new-subset")?;
+    let backends = Backends::new(access.old_backend_suffix, access.new_backend_suffix)
+        .context("--old-backend-suffix and --new-backend-suffix")?;
     let allowed_hosts = AllowedHosts::new(&access.allowed_hosts)
         .map_err(anyhow::Error::msg)
         .context("--allowed-host")?;
@@ -301,6 +322,7 @@ async fn serve_console(
     let live = Live::start(cluster.clone(), source, live);
     let mut state = AppState::new(cluster, live, auth);
     state.subsets = subsets;
+    state.backends = backends;
     state.allowed_hosts = allowed_hosts;
     state.max_body = connections.max_body as usize;
     let limits = ConnectionLimits {

@@ -1,9 +1,11 @@
 //! `switchyard mesh`: the simulated mesh routing by the objects of any Kubernetes API server. One
 //! kube-rs watcher per kind and namespace (Services, Deployments, VirtualServices,
-//! DestinationRules, as `DynamicObject`s) pushes every list and change into the simulator's
-//! `ObjectFeed`; the mesh compiles from it, the load generator sends into it, and Istio's
-//! `/metrics` is served from it. Pods are not watched: where no controller runs (a bare
-//! kube-apiserver) there are none, and the feed derives the workloads from the Deployments.
+//! DestinationRules, HTTPRoutes, as `DynamicObject`s) pushes every list and change into the
+//! simulator's `ObjectFeed`; the mesh compiles from it, the load generator sends into it, and
+//! Istio's `/metrics` is served from it. Pods are not watched: where no controller runs (a bare
+//! kube-apiserver) there are none, and the feed derives the workloads from the Deployments. On a
+//! cluster without the Gateway API CRDs there are no HTTPRoutes (their list is 404): the watch
+//! counts as listed, empty, and keeps asking.
 
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
@@ -134,6 +136,15 @@ async fn follow(
             Ok(watcher::Event::Delete(object)) => {
                 feed.delete(kind, &namespace, &object.name_any());
             }
+            Err(watcher::Error::InitialListFailed(kube::Error::Api(status)))
+                if status.code == 404 && kind == Kind::HttpRoute =>
+            {
+                if pending.borrow().contains(&label) {
+                    tracing::info!(watch = %label, "not served (no Gateway API CRDs?); routing without HTTPRoutes, asking again");
+                }
+                let _ = feed.replace(kind, &namespace, Vec::new());
+                pending.send_if_modified(|p| p.remove(&label));
+            }
             Err(e) => tracing::warn!(watch = %label, error = %e, "watch failed; retrying"),
         }
     }
@@ -149,16 +160,19 @@ fn to_value(object: &DynamicObject, label: &str) -> Option<serde_json::Value> {
     }
 }
 
-/// Serves the mesh's `/metrics` on `listener` and, when `load` asks for a positive rate, runs
-/// the load generator, both until `shutdown` completes.
+/// Serves the mesh's `/metrics` on `listener` and runs a load generator for each of `loads` that
+/// asks for a positive rate, all until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     mesh: Mesh,
-    load: Option<LoadConfig>,
+    loads: Vec<LoadConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = watch::channel(false);
-    if let Some(config) = load.filter(|c| c.rps.is_finite() && c.rps > 0.0) {
+    for config in loads
+        .into_iter()
+        .filter(|c| c.rps.is_finite() && c.rps > 0.0)
+    {
         let mut stopped = stopped.clone();
         let until = async move {
             let _ = stopped.wait_for(|stop| *stop).await;

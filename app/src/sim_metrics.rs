@@ -1,14 +1,18 @@
 //! Samples from the simulated mesh's own counters, for the demo without a Prometheus: each fetch
 //! snapshots the counters and turns the difference to an earlier snapshot into rates and
-//! quantiles, as Prometheus' `rate()` and `histogram_quantile()` would. One history of snapshots
-//! serves every rate window, thinned with age.
+//! quantiles, as Prometheus' `rate()` and `histogram_quantile()` would, from the reporters the
+//! console's queries read and joined as their `or` joins them (a later reporter's series only
+//! where no earlier one has the same labels). One history of snapshots serves every rate window,
+//! thinned with age.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use switchyard_console::metrics::{Latency, RequestRate, SampleSource, Samples, Workload};
+use switchyard_console::metrics::{
+    Latency, Reporter, Reporters, RequestRate, SampleSource, Samples, Workload,
+};
 use switchyard_sim::mesh::metrics::Series;
 use switchyard_sim::mesh::Mesh;
 
@@ -50,7 +54,7 @@ impl SampleSource for SimulatedSource {
         self.queries.load(Ordering::Relaxed)
     }
 
-    fn fetch(&self, namespaces: &[String], window: Duration) -> Samples {
+    fn fetch(&self, namespaces: &[String], window: Duration, reporters: &Reporters) -> Samples {
         self.queries.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
         let (baseline, current) = {
@@ -75,7 +79,7 @@ impl SampleSource for SimulatedSource {
         match baseline {
             Some((then, old)) => {
                 let seconds = now.duration_since(then).as_secs_f64();
-                rates(&old, &current, seconds, namespaces)
+                rates(&old, &current, seconds, namespaces, reporters)
             }
             None => Samples::default(),
         }
@@ -144,23 +148,105 @@ fn increase(before: u64, after: u64) -> u64 {
     }
 }
 
-/// Rates and p95s between two snapshots `seconds` apart (pure).
-pub fn rates(old: &[Series], new: &[Series], seconds: f64, namespaces: &[String]) -> Samples {
+/// The labels the console's request queries group by (`promql::REQUEST_LABELS`), as one key.
+fn request_key(l: &switchyard_sim::mesh::metrics::SeriesLabels) -> [String; 12] {
+    [
+        l.source_workload.clone(),
+        l.source_workload_namespace.clone(),
+        l.source_app.clone(),
+        l.source_version.clone(),
+        l.destination_service_name.clone(),
+        l.destination_service_namespace.clone(),
+        l.destination_workload.clone(),
+        l.destination_workload_namespace.clone(),
+        l.destination_app.clone(),
+        l.destination_version.clone(),
+        l.response_code.clone(),
+        l.response_flags.clone(),
+    ]
+}
+
+/// Which query set a series belongs to (reached or not), and the preference of its reporter
+/// there (0 first), as the console's queries choose series: requests that reached a workload
+/// from `reporters.reached()`, the others from `reporters.unreached()` (a series that reached
+/// no workload has `destination_workload="unknown"`; the destination reporter never writes one).
+fn query_of(
+    l: &switchyard_sim::mesh::metrics::SeriesLabels,
+    reporters: &Reporters,
+) -> Option<(bool, usize)> {
+    if l.destination_workload == "unknown" {
+        reporters
+            .unreached()
+            .iter()
+            .position(|r| *r == l.reporter)
+            .map(|rank| (false, rank))
+    } else {
+        reporters
+            .reached()
+            .iter()
+            .map(|r: &Reporter| r.label())
+            .position(|r| r == l.reporter)
+            .map(|rank| (true, rank))
+    }
+}
+
+/// Rates and p95s between two snapshots `seconds` apart (pure), from `reporters`.
+pub fn rates(
+    old: &[Series],
+    new: &[Series],
+    seconds: f64,
+    namespaces: &[String],
+    reporters: &Reporters,
+) -> Samples {
     if seconds <= 0.0 {
         return Samples::default();
     }
     let before: HashMap<String, &Series> = old.iter().map(|s| (key(s), s)).collect();
+    // PromQL `a or b`: for each grouped label set, only the first reporter that has it.
+    let mut first_request: HashMap<(bool, [String; 12]), usize> = HashMap::new();
+    let mut first_caller: HashMap<(Named, Named), usize> = HashMap::new();
+    let mut first_workload: HashMap<(Named, Named), usize> = HashMap::new();
+    let in_scope = |s: &&Series| namespaces.contains(&s.labels.destination_service_namespace);
+    for s in new.iter().filter(in_scope) {
+        let l = &s.labels;
+        let Some((reached, rank)) = query_of(l, reporters) else {
+            continue;
+        };
+        let entry = first_request
+            .entry((reached, request_key(l)))
+            .or_insert(rank);
+        *entry = (*entry).min(rank);
+        if reached {
+            let service = (
+                l.destination_service_namespace.clone(),
+                l.destination_service_name.clone(),
+            );
+            let caller = (
+                l.source_workload_namespace.clone(),
+                l.source_workload.clone(),
+            );
+            let workload = (
+                l.destination_workload_namespace.clone(),
+                l.destination_workload.clone(),
+            );
+            let c = first_caller
+                .entry((caller, service.clone()))
+                .or_insert(rank);
+            *c = (*c).min(rank);
+            let w = first_workload.entry((service, workload)).or_insert(rank);
+            *w = (*w).min(rank);
+        }
+    }
     let mut samples = Samples::default();
     let mut by_caller: BTreeMap<(Named, Named), Buckets> = BTreeMap::new();
     let mut by_workload: BTreeMap<(Named, Named), Buckets> = BTreeMap::new();
-    for s in new {
+    for s in new.iter().filter(in_scope) {
         let l = &s.labels;
-        if !namespaces.contains(&l.destination_service_namespace) {
+        let Some((reached, rank)) = query_of(l, reporters) else {
             continue;
-        }
-        let reached = l.reporter == "destination";
-        let unreached = l.reporter == "source" && l.destination_workload == "unknown";
-        if !reached && !unreached {
+        };
+        let grouped = request_key(l);
+        if first_request.get(&(reached, grouped.clone())) != Some(&rank) {
             continue;
         }
         let prev = before.get(&key(s));
@@ -201,22 +287,30 @@ pub fn rates(old: &[Series], new: &[Series], seconds: f64, namespaces: &[String]
             l.destination_workload_namespace.clone(),
             l.destination_workload.clone(),
         );
+        let caller_key = (caller, service.clone());
+        let workload_key = (service, workload);
+        let to_caller = first_caller.get(&caller_key) == Some(&rank);
+        let to_workload = first_workload.get(&workload_key) == Some(&rank);
         for (i, &(le, cumulative)) in s.duration_buckets.iter().enumerate() {
             let earlier = prev
                 .and_then(|p| p.duration_buckets.get(i))
                 .map_or(0, |b| b.1);
             let delta = increase(earlier, cumulative) as f64;
             let bound = le.to_bits();
-            *by_caller
-                .entry((caller.clone(), service.clone()))
-                .or_default()
-                .entry(bound)
-                .or_default() += delta;
-            *by_workload
-                .entry((service.clone(), workload.clone()))
-                .or_default()
-                .entry(bound)
-                .or_default() += delta;
+            if to_caller {
+                *by_caller
+                    .entry(caller_key.clone())
+                    .or_default()
+                    .entry(bound)
+                    .or_default() += delta;
+            }
+            if to_workload {
+                *by_workload
+                    .entry(workload_key.clone())
+                    .or_default()
+                    .entry(bound)
+                    .or_default() += delta;
+            }
         }
     }
     let to_vec = |b: &Buckets| {

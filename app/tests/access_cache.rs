@@ -53,6 +53,7 @@ async fn console(mode: Mode) -> Console {
             interval: Duration::from_secs(3600),
             window: Duration::from_secs(30),
             choices: vec![],
+            reporters: Default::default(),
         },
     );
     let auth = Auth::new(mode, client, Some(config), true).scoped(namespaces);

@@ -170,7 +170,7 @@ async fn a_change_the_cache_has_not_seen_yet_is_caught_by_the_patch_guard() {
     match err {
         switchyard_console::cluster::Error::Conflict { message, current } => {
             assert!(message.contains("old 50 / new 50"), "{message}");
-            assert_eq!(current.unwrap().routes[1].destinations[1].weight, 50);
+            assert_eq!(current.unwrap().view().routes[1].destinations[1].weight, 50);
         }
         other => panic!("expected a conflict, got {other:?}"),
     }

@@ -49,6 +49,7 @@ impl Console {
                 interval,
                 window: Duration::from_secs(30),
                 choices: vec![],
+                reporters: Default::default(),
             },
         );
         let auth = Auth::new(Mode::Anonymous, client, Some(config), true).scoped(namespaces);

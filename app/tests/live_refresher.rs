@@ -322,6 +322,7 @@ async fn refreshes_carry_the_observed_split_in_the_graph_and_resend_no_route() {
             interval: Duration::from_millis(300),
             window: Duration::from_secs(30),
             choices: vec![],
+            reporters: Default::default(),
         },
     );
     let mut rx = live.subscribe();

@@ -169,6 +169,7 @@ async fn the_console_graph_reads_the_split_from_prometheus() {
             interval: Duration::from_secs(1),
             window: Duration::from_secs(10),
             choices: vec![],
+            reporters: Default::default(),
         },
     );
     let mut events = live.subscribe();

@@ -5,7 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use switchyard_protocol::{ApiError, VirtualServiceRoutes};
+use switchyard_protocol::ApiError;
 
 use crate::auth::AuthError;
 use crate::cluster;
@@ -53,13 +53,13 @@ impl From<AuthError> for Error {
 }
 
 /// What a failure means to a client: the status, the `code` of the `ApiError` body, the sentence
-/// for people, and the VirtualService as it is now when that helps (conflicts).
+/// for people, and the route object as it is now when that helps (conflicts).
 #[derive(Debug, PartialEq)]
 pub struct Failure {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub current: Option<VirtualServiceRoutes>,
+    pub current: Option<cluster::Current>,
 }
 
 impl Failure {
@@ -147,10 +147,16 @@ impl From<Error> for Failure {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let failure = Failure::from(self);
+        let (current, current_http_route) = match failure.current {
+            Some(cluster::Current::VirtualService(vs)) => (Some(vs), None),
+            Some(cluster::Current::HttpRoute(hr)) => (None, Some(hr)),
+            None => (None, None),
+        };
         let body = ApiError {
             code: failure.code.to_owned(),
             message: failure.message,
-            current: failure.current,
+            current,
+            current_http_route,
         };
         // An error is about this request only: no cache may keep it (successful API answers
         // get the same header from `routes`).
@@ -166,17 +172,18 @@ impl IntoResponse for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cluster::Error as C;
+    use cluster::{Current, Error as C};
+    use switchyard_protocol::VirtualServiceRoutes;
 
-    fn vs(name: &str) -> VirtualServiceRoutes {
-        VirtualServiceRoutes {
+    fn vs(name: &str) -> Current {
+        Current::VirtualService(VirtualServiceRoutes {
             namespace: "hands-on".into(),
             name: name.into(),
             resource_version: "1".into(),
             hosts: vec![],
             weight_managers: Vec::new(),
             routes: vec![],
-        }
+        })
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Switchyard's console: shifts live traffic between service versions by editing Istio
-//! VirtualService weights, serves the browser app and a JSON+SSE API, reads the cluster through
+//! VirtualService and Gateway API HTTPRoute weights, serves the browser app and a JSON+SSE API, reads the cluster through
 //! kube-rs and traffic from Prometheus. It runs against any Kubernetes API server; the simulated
 //! one lives in `switchyard-sim` and is joined to it only by the `switchyard` binary.
 
 pub mod auth;
 pub mod cluster;
 pub mod error;
+pub mod gateway;
 pub mod graph;
 pub mod istio;
 pub mod live;

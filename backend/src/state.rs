@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::live::Live;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use switchyard_protocol::Subsets;
+use switchyard_protocol::{Backends, Subsets};
 
 /// The largest request body the console reads unless started with another `--max-body`: 2 MiB
 /// (axum's default, said explicitly). Larger bodies are 413.
@@ -21,6 +21,9 @@ pub struct AppState {
     /// Subset names of the old and the new version (`old`/`new` by default): what rollback
     /// means by "old", and what the page's bulk shift and rollback offer (`GET /api/v1/settings`).
     pub subsets: Subsets,
+    /// Suffixes of an HTTPRoute rule's old and new backend Services (`v1`/`v2` by default): what
+    /// bulk shift and rollback change in HTTPRoutes (`GET /api/v1/settings`).
+    pub backends: Backends,
     /// The `Host` names the console answers to (loopback names by default).
     pub allowed_hosts: AllowedHosts,
     /// The largest request body read, in bytes (`BODY_LIMIT` by default).
@@ -28,13 +31,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State with the default subset names `old` and `new`.
+    /// State with the default subset names `old` and `new` and backend suffixes `v1` and `v2`.
     pub fn new(cluster: Cluster, live: Live, auth: Auth) -> Self {
         AppState {
             cluster,
             live,
             auth,
             subsets: Subsets::default(),
+            backends: Backends::default(),
             allowed_hosts: AllowedHosts::default(),
             max_body: BODY_LIMIT,
         }

@@ -93,6 +93,7 @@ async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
                 code: "not_found".into(),
                 message: format!("no api endpoint {path}"),
                 current: None,
+                current_http_route: None,
             }),
         )
             .into_response();

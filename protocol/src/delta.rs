@@ -93,6 +93,7 @@ fn same_split_route(a: &ServiceSplit, b: &ServiceSplit) -> bool {
     a.namespace == b.namespace
         && a.service == b.service
         && a.virtual_service == b.virtual_service
+        && a.kind == b.kind
         && a.route_index == b.route_index
         && a.versions.len() == b.versions.len()
         && a.versions
@@ -331,6 +332,7 @@ mod tests {
             namespace: "hands-on".into(),
             service: "review".into(),
             virtual_service: "review".into(),
+            kind: crate::RouteKind::VirtualService,
             route_index: 1,
             versions: vec![
                 VersionSplit {

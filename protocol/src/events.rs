@@ -7,15 +7,19 @@ use crate::ServerEvent;
 pub const ROUTES: &str = "routes";
 pub const VIRTUAL_SERVICE_CHANGED: &str = "virtual_service_changed";
 pub const VIRTUAL_SERVICE_DELETED: &str = "virtual_service_deleted";
+pub const HTTP_ROUTE_CHANGED: &str = "http_route_changed";
+pub const HTTP_ROUTE_DELETED: &str = "http_route_deleted";
 pub const GRAPH: &str = "graph";
 pub const GRAPH_DELTA: &str = "graph_delta";
 pub const CHANGE: &str = "change";
 
 /// Every event name, for a client that listens for each.
-pub const ALL: [&str; 6] = [
+pub const ALL: [&str; 8] = [
     ROUTES,
     VIRTUAL_SERVICE_CHANGED,
     VIRTUAL_SERVICE_DELETED,
+    HTTP_ROUTE_CHANGED,
+    HTTP_ROUTE_DELETED,
     GRAPH,
     GRAPH_DELTA,
     CHANGE,
@@ -27,6 +31,8 @@ pub fn name(event: &ServerEvent) -> &'static str {
         ServerEvent::Routes(_) => ROUTES,
         ServerEvent::VirtualServiceChanged(_) => VIRTUAL_SERVICE_CHANGED,
         ServerEvent::VirtualServiceDeleted { .. } => VIRTUAL_SERVICE_DELETED,
+        ServerEvent::HttpRouteChanged(_) => HTTP_ROUTE_CHANGED,
+        ServerEvent::HttpRouteDeleted { .. } => HTTP_ROUTE_DELETED,
         ServerEvent::Graph(_) => GRAPH,
         ServerEvent::GraphDelta(_) => GRAPH_DELTA,
         ServerEvent::Change(_) => CHANGE,
@@ -36,7 +42,9 @@ pub fn name(event: &ServerEvent) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ChangeRecord, Graph, GraphDelta, RoutesResponse, VirtualServiceRoutes};
+    use crate::{
+        ChangeRecord, Graph, GraphDelta, HttpRouteRoutes, RoutesResponse, VirtualServiceRoutes,
+    };
 
     fn one_of_each() -> Vec<ServerEvent> {
         let vs = VirtualServiceRoutes {
@@ -54,6 +62,18 @@ mod tests {
                 namespace: "hands-on".into(),
                 name: "review".into(),
             },
+            ServerEvent::HttpRouteChanged(HttpRouteRoutes {
+                namespace: "hands-on-gateway".into(),
+                name: "review".into(),
+                resource_version: "1".into(),
+                hosts: vec![],
+                weight_managers: Vec::new(),
+                routes: vec![],
+            }),
+            ServerEvent::HttpRouteDeleted {
+                namespace: "hands-on-gateway".into(),
+                name: "review".into(),
+            },
             ServerEvent::Graph(Graph::default()),
             ServerEvent::GraphDelta(Box::new(
                 GraphDelta::between(&Graph::default(), &Graph::default()).unwrap(),
@@ -65,6 +85,7 @@ mod tests {
                 source: "console".into(),
                 namespace: "hands-on".into(),
                 virtual_service: "review".into(),
+                kind: Default::default(),
                 route_index: 1,
                 before: Default::default(),
                 after: Default::default(),

@@ -2,18 +2,26 @@
 //! and native: plain serde data here (changing a type here is an API change), and in the modules
 //! the rules both sides apply, written once: [`weights`] (the weight policy and the presets),
 //! [`subsets`] (the old/new subset names and which route a shift or rollback changes) and
-//! [`events`] (the server-sent event names) and [`delta`] (a graph update as the changes since the
-//! stream's previous snapshot).
+//! [`events`] (the server-sent event names), [`delta`] (a graph update as the changes since the
+//! stream's previous snapshot), [`route_kind`] (VirtualService or HTTPRoute), [`backends`] (the
+//! old/new backends of an HTTPRoute rule and the route a shift changes in either kind) and
+//! [`http_routes`] (an HTTPRoute in the route-list shape).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod backends;
 pub mod delta;
 pub mod events;
+pub mod http_routes;
+pub mod route_kind;
 pub mod subsets;
 pub mod weights;
 
+pub use backends::Backends;
 pub use delta::GraphDelta;
+pub use http_routes::{BackendDestination, HttpRouteRoutes, RouteRule};
+pub use route_kind::RouteKind;
 pub use subsets::Subsets;
 
 /// Every error the API returns: a stable machine code and a sentence a person can act on.
@@ -26,13 +34,20 @@ pub struct ApiError {
     /// On a conflict: the route as it is now, so the client can show it without another request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<VirtualServiceRoutes>,
+    /// On a conflict over an HTTPRoute: the HTTPRoute as it is now (`current` stays empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_http_route: Option<HttpRouteRoutes>,
 }
 
-/// `GET /api/v1/routes`: every VirtualService in scope.
+/// `GET /api/v1/routes`: every VirtualService and every HTTPRoute in scope.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoutesResponse {
     pub virtual_services: Vec<VirtualServiceRoutes>,
+    /// Every HTTPRoute (`gateway.networking.k8s.io/v1`) in scope, in the shape of a
+    /// `virtual_services` entry (destinations are the backendRefs' Services, with their port).
+    #[serde(default)]
+    pub http_routes: Vec<HttpRouteRoutes>,
     /// How current this list is (the cache's last contact with the API server).
     #[serde(default)]
     pub freshness: Freshness,
@@ -170,6 +185,16 @@ pub struct SetWeightsResponse {
     pub virtual_service: VirtualServiceRoutes,
 }
 
+/// Answer to a weight change of an HTTPRoute rule
+/// (`PUT /api/v1/namespaces/{ns}/httproutes/{name}/routes/{index}/weights`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetHttpRouteWeightsResponse {
+    /// False when the rule already had exactly these weights (nothing was written).
+    pub changed: bool,
+    pub http_route: HttpRouteRoutes,
+}
+
 /// Pushed over `GET /api/v1/events` (server-sent events; the SSE event name is the tag).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -181,6 +206,10 @@ pub enum ServerEvent {
     VirtualServiceChanged(VirtualServiceRoutes),
     /// A VirtualService was deleted.
     VirtualServiceDeleted { namespace: String, name: String },
+    /// An HTTPRoute was added or changed.
+    HttpRouteChanged(HttpRouteRoutes),
+    /// An HTTPRoute was deleted.
+    HttpRouteDeleted { namespace: String, name: String },
     /// A new graph snapshot: sent first on connect and whenever the topology changed.
     Graph(Graph),
     /// A refresh whose topology is the stream's previous graph's: only the numbers that moved
@@ -220,11 +249,31 @@ impl Graph {
         route_index: usize,
         key: &str,
     ) -> Option<f64> {
+        self.observed_share_of(
+            RouteKind::VirtualService,
+            namespace,
+            virtual_service,
+            route_index,
+            key,
+        )
+    }
+
+    /// [`Graph::observed_share`] of a route object of either kind: for an HTTPRoute `name` is
+    /// the HTTPRoute, `route_index` its rule and `key` a backend Service.
+    pub fn observed_share_of(
+        &self,
+        kind: RouteKind,
+        namespace: &str,
+        name: &str,
+        route_index: usize,
+        key: &str,
+    ) -> Option<f64> {
         self.splits
             .iter()
             .find(|s| {
-                s.namespace == namespace
-                    && s.virtual_service == virtual_service
+                s.kind == kind
+                    && s.namespace == namespace
+                    && s.virtual_service == name
                     && s.route_index == route_index
             })?
             .versions
@@ -289,7 +338,12 @@ pub struct Edge {
 pub struct ServiceSplit {
     pub namespace: String,
     pub service: String,
+    /// The route object the split is requested by: a VirtualService, or for `kind` HTTPRoute
+    /// an HTTPRoute attached to the service.
     pub virtual_service: String,
+    /// The kind of that route object; absent means VirtualService.
+    #[serde(default, skip_serializing_if = "RouteKind::is_virtual_service")]
+    pub kind: RouteKind,
     /// The weighted route whose split this is (the last weighted route: the default traffic).
     pub route_index: usize,
     pub versions: Vec<VersionSplit>,
@@ -325,9 +379,11 @@ pub struct Settling {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionSplit {
-    /// Subset named in the route (e.g. `old`).
+    /// Subset named in the route (e.g. `old`); for an HTTPRoute the backend Service
+    /// (e.g. `review-v1`).
     pub subset: String,
-    /// App version the subset selects (e.g. `v1`), from the DestinationRule.
+    /// App version the subset selects (e.g. `v1`), from the DestinationRule; for an HTTPRoute
+    /// the `version` of the backend Service's selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Percent the VirtualService asks for.
@@ -362,14 +418,19 @@ pub struct ShiftRequest {
     pub weights: BTreeMap<String, u32>,
 }
 
-/// One VirtualService of a bulk shift. Its old/new route is the last weighted route whose
-/// destinations are exactly the subsets named in the weights.
+/// One route object of a bulk shift. A VirtualService's old/new route is the last weighted route
+/// whose destinations are exactly the subsets named in the weights; an HTTPRoute's is the last
+/// rule split between an old/new backend pair (`backends`), and the weights must then name
+/// exactly the old and the new subset.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShiftTarget {
     pub namespace: String,
     pub name: String,
+    /// `VirtualService` (the default) or `HTTPRoute`.
+    #[serde(default, skip_serializing_if = "RouteKind::is_virtual_service")]
+    pub kind: RouteKind,
     /// The route's destinations as the client showed them; when given, a route that changed
     /// since fails with a conflict and is not touched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -388,6 +449,9 @@ pub struct ShiftResponse {
 pub struct ShiftResult {
     pub namespace: String,
     pub name: String,
+    /// The target's kind; absent means VirtualService.
+    #[serde(default, skip_serializing_if = "RouteKind::is_virtual_service")]
+    pub kind: RouteKind,
     pub outcome: ShiftOutcome,
     /// The route index that was (or would have been) changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -400,6 +464,9 @@ pub struct ShiftResult {
     /// The VirtualService as it is after the attempt, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_service: Option<VirtualServiceRoutes>,
+    /// For an HTTPRoute target: the HTTPRoute as it is after the attempt, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_route: Option<HttpRouteRoutes>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -431,9 +498,15 @@ pub struct ChangeRecord {
     /// `console`, `bulk`, `rollback`, or `external` (kubectl, scripts, other tools).
     pub source: String,
     pub namespace: String,
+    /// The route object changed: a VirtualService, or for `kind` HTTPRoute an HTTPRoute.
     pub virtual_service: String,
+    /// The kind of that object; absent means VirtualService.
+    #[serde(default, skip_serializing_if = "RouteKind::is_virtual_service")]
+    pub kind: RouteKind,
+    /// The route (for an HTTPRoute: the rule) changed.
     pub route_index: usize,
-    /// Weight per destination key before and after.
+    /// Weight per destination key (subset or host; for an HTTPRoute the backend Service) before
+    /// and after.
     pub before: BTreeMap<String, u32>,
     pub after: BTreeMap<String, u32>,
     /// The VirtualService's resourceVersion after the change.
@@ -473,6 +546,11 @@ pub struct Settings {
     /// The rate windows a viewer may choose (`--window`, `--windows`).
     #[serde(default)]
     pub windows: RateWindows,
+    /// The suffixes of an HTTPRoute rule's old and new backend Services
+    /// (`--old-backend-suffix`, `--new-backend-suffix`): what bulk shift and rollback change in
+    /// HTTPRoutes.
+    #[serde(default)]
+    pub backends: Backends,
 }
 
 /// The rate windows this console offers. Each refresh reads one query set per offered window;
@@ -528,11 +606,14 @@ pub struct WindowQuery {
     pub window: Option<u32>,
 }
 
-/// `GET /api/v1/access`: whether the caller may patch each VirtualService, as the cluster says.
+/// `GET /api/v1/access`: whether the caller may patch each VirtualService and HTTPRoute, as the
+/// cluster says.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessResponse {
     pub virtual_services: Vec<Access>,
+    #[serde(default)]
+    pub http_routes: Vec<Access>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -552,6 +633,23 @@ pub struct Access {
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
     pub token: String,
+}
+
+/// Percent shares for the backendRef weights of one HTTPRoute rule as Gateway API applies them
+/// (`docs/gateway-api.md`): weight / sum of the rule's weights, also for a lone backend (one
+/// with weight 0 gets no traffic); with a zero sum every share is 0.
+pub fn backend_shares(weights: &[u32]) -> Vec<f64> {
+    let sum: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+    weights
+        .iter()
+        .map(|&w| {
+            if sum == 0 {
+                0.0
+            } else {
+                f64::from(w) * 100.0 / sum as f64
+            }
+        })
+        .collect()
 }
 
 /// Percent shares for weights as Istio applies them: relative to their sum; a lone destination
@@ -613,13 +711,55 @@ mod tests {
     fn routes_json_is_stable() {
         let json = serde_json::to_string(&RoutesResponse {
             virtual_services: vec![sample()],
+            http_routes: Vec::new(),
             freshness: Freshness::default(),
         })
         .unwrap();
         assert_eq!(
             json,
-            r#"{"virtual_services":[{"namespace":"hands-on","name":"review","resource_version":"42","hosts":["review"],"routes":[{"index":1,"match_summary":"all requests","destinations":[{"host":"review","subset":"old","weight":80,"requested_share":80.0,"observed_share":null}]}]}],"freshness":{"cluster":{"last_contact":null,"stale":false,"stale_after_seconds":0.0},"metrics":null}}"#
+            r#"{"virtual_services":[{"namespace":"hands-on","name":"review","resource_version":"42","hosts":["review"],"routes":[{"index":1,"match_summary":"all requests","destinations":[{"host":"review","subset":"old","weight":80,"requested_share":80.0,"observed_share":null}]}]}],"http_routes":[],"freshness":{"cluster":{"last_contact":null,"stale":false,"stale_after_seconds":0.0},"metrics":null}}"#
         );
+        // A list from before HTTPRoutes were known still reads.
+        let old: RoutesResponse = serde_json::from_str(r#"{"virtual_services":[]}"#).unwrap();
+        assert!(old.http_routes.is_empty());
+    }
+
+    #[test]
+    fn gateway_shares_are_relative_even_for_a_lone_backend() {
+        assert_eq!(backend_shares(&[1, 3]), vec![25.0, 75.0]);
+        assert_eq!(backend_shares(&[80, 20]), vec![80.0, 20.0]);
+        assert_eq!(backend_shares(&[1, 1]), vec![50.0, 50.0]);
+        assert_eq!(backend_shares(&[1_000_000, 0]), vec![100.0, 0.0]);
+        // Unlike Istio's: a lone backend at weight 0 gets nothing.
+        assert_eq!(backend_shares(&[0]), vec![0.0]);
+        assert_eq!(backend_shares(&[7]), vec![100.0]);
+        assert_eq!(backend_shares(&[0, 0]), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn http_route_events_and_kinds_are_tagged() {
+        let ev = ServerEvent::HttpRouteDeleted {
+            namespace: "hands-on-gateway".into(),
+            name: "review".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"type":"http_route_deleted","data":{"namespace":"hands-on-gateway","name":"review"}}"#
+        );
+        let target: ShiftTarget = serde_json::from_str(
+            r#"{"namespace":"hands-on-gateway","name":"review","kind":"HTTPRoute"}"#,
+        )
+        .unwrap();
+        assert_eq!(target.kind, RouteKind::HTTPRoute);
+        assert_eq!(
+            serde_json::to_string(&target).unwrap(),
+            r#"{"namespace":"hands-on-gateway","name":"review","kind":"HTTPRoute"}"#
+        );
+        // An unknown kind is refused, not read as the default.
+        assert!(serde_json::from_str::<ShiftTarget>(
+            r#"{"namespace":"a","name":"b","kind":"Gateway"}"#
+        )
+        .is_err());
     }
 
     #[test]
@@ -657,6 +797,7 @@ mod tests {
             code: "not_found".into(),
             message: "no such route".into(),
             current: None,
+            current_http_route: None,
         };
         assert_eq!(
             serde_json::to_string(&err).unwrap(),
@@ -689,6 +830,7 @@ mod tests {
                 namespace: "hands-on".into(),
                 service: "review".into(),
                 virtual_service: "review".into(),
+                kind: RouteKind::VirtualService,
                 route_index: 1,
                 versions: vec![VersionSplit {
                     subset: "new".into(),
@@ -796,15 +938,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(req.targets[0].expected, None);
+        assert_eq!(req.targets[0].kind, RouteKind::VirtualService);
         let res = ShiftResponse {
             results: vec![ShiftResult {
                 namespace: "hands-on".into(),
                 name: "review".into(),
+                kind: RouteKind::VirtualService,
                 outcome: ShiftOutcome::Failed,
                 route_index: Some(1),
                 message: "changed by someone else".into(),
                 status: Some(409),
                 virtual_service: None,
+                http_route: None,
             }],
         };
         assert_eq!(
@@ -821,15 +966,18 @@ mod tests {
                 default_seconds: 30,
                 offered_seconds: vec![30, 300],
             },
+            backends: Backends::new("blue", "green").unwrap(),
         };
         let json = serde_json::to_string(&settings).unwrap();
         assert_eq!(
             json,
-            r#"{"subsets":{"old":"blue","new":"green"},"windows":{"default_seconds":30,"offered_seconds":[30,300]}}"#
+            r#"{"subsets":{"old":"blue","new":"green"},"windows":{"default_seconds":30,"offered_seconds":[30,300]},"backends":{"old_suffix":"blue","new_suffix":"green"}}"#
         );
-        // A console from before the window choice sends no windows: one window of 30 s.
+        // A console from before the window choice sends no windows: one window of 30 s; from
+        // before HTTPRoutes, no backends: v1 and v2.
         let old: Settings = serde_json::from_str(r#"{"subsets":{"old":"a","new":"b"}}"#).unwrap();
         assert_eq!(old.windows, RateWindows::default());
+        assert_eq!(old.backends, Backends::default());
         assert_eq!(serde_json::from_str::<Settings>(&json).unwrap(), settings);
         assert!(serde_json::from_str::<Settings>(r#"{"subsets":{"old":"","new":"x"}}"#).is_err());
     }
@@ -857,6 +1005,7 @@ mod tests {
             source: "rollback".into(),
             namespace: "hands-on".into(),
             virtual_service: "review".into(),
+            kind: RouteKind::VirtualService,
             route_index: 1,
             before: BTreeMap::from([("new".into(), 100), ("old".into(), 0)]),
             after: BTreeMap::from([("new".into(), 0), ("old".into(), 100)]),
@@ -879,5 +1028,18 @@ mod tests {
             serde_json::from_str::<ChangeRecord>(&json).unwrap(),
             grouped
         );
+        // A record of an HTTPRoute says so; the key is the backend Service.
+        let http = ChangeRecord {
+            kind: RouteKind::HTTPRoute,
+            before: BTreeMap::from([("review-v1".into(), 100), ("review-v2".into(), 0)]),
+            after: BTreeMap::from([("review-v1".into(), 80), ("review-v2".into(), 20)]),
+            ..record
+        };
+        let json = serde_json::to_string(&http).unwrap();
+        assert!(
+            json.contains(r#""virtual_service":"review","kind":"HTTPRoute","route_index":1"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<ChangeRecord>(&json).unwrap(), http);
     }
 }

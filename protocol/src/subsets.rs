@@ -79,7 +79,7 @@ pub enum SubsetError {
 
 /// Whether `name` is a DNS-1123 label: 1 to 63 of `a-z`, `0-9`, `-`, not starting or ending
 /// with `-`.
-fn is_dns_label(name: &str) -> bool {
+pub(crate) fn is_dns_label(name: &str) -> bool {
     let bytes = name.as_bytes();
     let edge_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     bytes.len() <= MAX_NAME_LEN

@@ -117,14 +117,14 @@ proptest! {
         weights in prop::collection::btree_map(key(), 0u32..=100, 1..3),
         expected in expected(),
     ) {
-        prop_assume!(!["weights", "expected", "host", "subset", "weight", "targets", "namespace", "name"].contains(&field.as_str()));
+        prop_assume!(!["weights", "expected", "host", "subset", "weight", "targets", "namespace", "name", "kind"].contains(&field.as_str()));
         let mut body = serde_json::to_value(SetWeightsRequest { weights: weights.clone(), expected }).unwrap();
         body[field.as_str()] = serde_json::json!(1);
         let error = serde_json::from_value::<SetWeightsRequest>(body).unwrap_err().to_string();
         prop_assert!(error.contains("unknown field") && error.contains(&field), "{}", error);
 
         let shift = ShiftRequest {
-            targets: vec![ShiftTarget { namespace: "hands-on".into(), name: "review".into(), expected: None }],
+            targets: vec![ShiftTarget { namespace: "hands-on".into(), name: "review".into(), kind: Default::default(), expected: None }],
             weights,
         };
         let mut body = serde_json::to_value(&shift).unwrap();

@@ -32,6 +32,23 @@ pub const DEMO_ENTRY: &str = "product-composite";
 /// What the demo namespace holds unless told otherwise (demo/hands-on.yaml).
 pub const DEMO_MANIFEST: &str = api::DEMO_MANIFEST;
 
+/// The second demo namespace (`switchyard demo --gateway-demo`): the shop routed by Gateway API
+/// HTTPRoutes behind an ambient waypoint.
+pub const GATEWAY_NAMESPACE: &str = "hands-on-gateway";
+
+/// What the second demo namespace holds (demo/hands-on-gateway.yaml); its load also enters at
+/// [`DEMO_ENTRY`].
+pub const GATEWAY_MANIFEST: &str = api::GATEWAY_MANIFEST;
+
+/// One namespace a simulation loads: its objects (multi-document YAML, as for `kubectl apply
+/// -f`) and the service its load enters at.
+#[derive(Clone, Copy, Debug)]
+pub struct Namespace<'a> {
+    pub name: &'a str,
+    pub manifest: &'a str,
+    pub entry: &'a str,
+}
+
 /// A running simulated cluster.
 pub struct Simulation {
     pub store: Store,
@@ -69,10 +86,29 @@ impl Simulation {
         entry: &str,
         traffic: &Traffic,
     ) -> anyhow::Result<Self> {
+        let namespaces: Vec<Namespace> = manifest
+            .map(|manifest| Namespace {
+                name: DEMO_NAMESPACE,
+                manifest,
+                entry,
+            })
+            .into_iter()
+            .collect();
+        Self::start_with_namespaces(listen, &namespaces, traffic).await
+    }
+
+    /// Starts the simulated cluster on `listen` with each of `namespaces` loaded, and (when
+    /// `traffic.rps` is above 0) the load going into each one's entry service at that rate.
+    pub async fn start_with_namespaces(
+        listen: SocketAddr,
+        namespaces: &[Namespace<'_>],
+        traffic: &Traffic,
+    ) -> anyhow::Result<Self> {
         let store = Store::new();
-        if let Some(manifest) = manifest {
-            api::load_manifest(&store, DEMO_NAMESPACE, manifest)
-                .map_err(|e| anyhow::anyhow!("loading the manifest: {e}"))?;
+        for namespace in namespaces {
+            api::load_manifest(&store, namespace.name, namespace.manifest).map_err(|e| {
+                anyhow::anyhow!("loading the manifest of namespace {}: {e}", namespace.name)
+            })?;
         }
         let auth = tokens_from_env().unwrap_or_else(Authenticator::demo);
         let mesh = Mesh::new(store.clone());
@@ -89,15 +125,19 @@ impl Simulation {
             }
         });
         let (stop_load, stopped) = watch::channel(false);
-        if traffic.rps > 0.0 {
+        for (i, namespace) in namespaces.iter().enumerate() {
+            if traffic.rps <= 0.0 {
+                break;
+            }
             let cfg = LoadConfig {
-                namespace: DEMO_NAMESPACE.to_owned(),
-                entry: entry.to_owned(),
+                namespace: namespace.name.to_owned(),
+                entry: namespace.entry.to_owned(),
                 rps: traffic.rps,
                 test_header_share: traffic.test_share,
-                seed: traffic.seed,
+                // Each namespace's load its own sequence, the first as before.
+                seed: traffic.seed.wrapping_add(i as u64),
             };
-            let mut stopped = stopped;
+            let mut stopped = stopped.clone();
             let shutdown = async move {
                 // Resolves when the sender is dropped, i.e. when the simulation is.
                 while stopped.changed().await.is_ok() {}

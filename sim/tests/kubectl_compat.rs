@@ -406,3 +406,131 @@ async fn auth_can_i_and_forbidden() {
         stderr(&unknown)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_the_gateway_demo_and_read_its_http_routes() {
+    let sim = Sim::start().await;
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../demo/hands-on-gateway.yaml");
+    ok(&sim, &["create", "namespace", "gw"]).await;
+    let first = ok(&sim, &["apply", "-f", manifest, "-n", "gw"]).await;
+    for line in [
+        "service/review-v1 created",
+        "deployment.apps/review-v2 created",
+        "httproute.gateway.networking.k8s.io/review created",
+    ] {
+        assert!(first.contains(line), "missing {line:?} in:\n{first}");
+    }
+    let version = |route: &str| {
+        let route = route.to_owned();
+        let sim = &sim;
+        async move {
+            ok(
+                sim,
+                &[
+                    "get",
+                    "httproute",
+                    &route,
+                    "-n",
+                    "gw",
+                    "-o",
+                    "jsonpath={.metadata.resourceVersion}",
+                ],
+            )
+            .await
+        }
+    };
+    let before = version("review").await;
+    // kubectl's three-way merge patch of a CRD replaces lists whole, so the defaults the server
+    // filled in make it send the rules again ("configured"); they come out the same, so the
+    // object does not change.
+    let second = ok(&sim, &["apply", "-f", manifest, "-n", "gw"]).await;
+    for line in second.lines() {
+        assert!(
+            line.ends_with(" unchanged") || line.ends_with(" configured"),
+            "second apply: {line}"
+        );
+    }
+    assert_eq!(version("review").await, before);
+    // The CRD's defaults are filled in: the core group and kind Service, weight 1 where the
+    // manifest gives none, the path match of a rule without one.
+    let route: Value = serde_json::from_str(
+        &ok(
+            &sim,
+            &["get", "httproute", "review", "-n", "gw", "-o", "json"],
+        )
+        .await,
+    )
+    .expect("JSON");
+    let rules = &route["spec"]["rules"];
+    assert_eq!(rules[0]["backendRefs"][0]["weight"], 1);
+    assert_eq!(rules[0]["backendRefs"][0]["kind"], "Service");
+    assert_eq!(rules[0]["backendRefs"][0]["group"], "");
+    assert_eq!(rules[0]["matches"][0]["headers"][0]["type"], "Exact");
+    assert_eq!(rules[1]["backendRefs"][0]["weight"], 100);
+    assert_eq!(rules[1]["backendRefs"][1]["weight"], 0);
+    assert_eq!(
+        rules[1]["matches"],
+        serde_json::json!([{"path": {"type": "PathPrefix", "value": "/"}}])
+    );
+    // kubectl patch of a weight, as a person would: read back as written.
+    ok(
+        &sim,
+        &[
+            "patch",
+            "httproute",
+            "review",
+            "-n",
+            "gw",
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/rules/1/backendRefs/0/weight","value":1},{"op":"replace","path":"/spec/rules/1/backendRefs/1/weight","value":3}]"#,
+        ],
+    )
+    .await;
+    let weights = ok(
+        &sim,
+        &[
+            "get",
+            "httproute",
+            "review",
+            "-n",
+            "gw",
+            "-o",
+            "jsonpath={.spec.rules[1].backendRefs[*].weight}",
+        ],
+    )
+    .await;
+    assert_eq!(weights.trim(), "1 3");
+    // A weight over the CRD's maximum is refused as the real API server refuses it.
+    let refused = kubectl(
+        &sim,
+        &[
+            "patch",
+            "httproute",
+            "review",
+            "-n",
+            "gw",
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/rules/1/backendRefs/0/weight","value":1000001}]"#,
+        ],
+    )
+    .await;
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("should be less than or equal to 1000000"),
+        "{}",
+        stderr(&refused)
+    );
+    let table = ok(&sim, &["get", "httproutes", "-n", "gw"]).await;
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "HOSTNAMES", "AGE"]);
+    assert_eq!(table.lines().count(), 4, "{table}");
+}

@@ -65,7 +65,8 @@ pub enum User {
 }
 
 /// One test's cluster: a kubeconfig with a context per user, and the namespace holding the demo
-/// objects (`demo/hands-on.yaml`) for this test alone.
+/// objects (`demo/hands-on.yaml`) for this test alone (and, when asked for, one with the gateway
+/// demo).
 pub struct TestCluster {
     pub kind: Kind,
     /// The API server, e.g. `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
@@ -73,6 +74,10 @@ pub struct TestCluster {
     pub kubeconfig: PathBuf,
     /// The namespace with the demo services, DestinationRules and VirtualServices.
     pub namespace: String,
+    /// With [`TestCluster::start_with_gateway`]: the namespace with the gateway demo
+    /// (`demo/hands-on-gateway.yaml`: the services routed by HTTPRoutes), `hands-on-gateway` on
+    /// the simulated cluster.
+    pub gateway_namespace: Option<String>,
     contexts: [String; 3],
     tokens: [String; 3],
     ca_pem: Option<Vec<u8>>,
@@ -93,21 +98,44 @@ impl TestCluster {
     /// namespace instead of `demo/hands-on.yaml`.
     pub async fn start_with_manifest(kind: Kind, rps: f64, manifest: Option<&str>) -> TestCluster {
         match kind {
-            Kind::Simulated => Self::simulated(rps, manifest).await,
-            Kind::Real => Self::real(manifest).await,
+            Kind::Simulated => Self::simulated(rps, manifest, false).await,
+            Kind::Real => Self::real(manifest, false).await,
         }
     }
 
-    async fn simulated(rps: f64, manifest: Option<&str>) -> TestCluster {
+    /// Like [`TestCluster::start`], with a second namespace holding the gateway demo
+    /// (`demo/hands-on-gateway.yaml`, applied with kubectl on the real cluster), its name in
+    /// `gateway_namespace`; the simulated load (`rps`) goes into both.
+    pub async fn start_with_gateway(kind: Kind, rps: f64) -> TestCluster {
+        match kind {
+            Kind::Simulated => Self::simulated(rps, None, true).await,
+            Kind::Real => Self::real(None, true).await,
+        }
+    }
+
+    async fn simulated(rps: f64, manifest: Option<&str>, gateway: bool) -> TestCluster {
+        use switchyard_sim::simulation::{self as demo, Namespace};
         let traffic = Traffic {
             rps,
             test_share: 0.0,
             seed: 1,
         };
-        let manifest = manifest.unwrap_or(switchyard_sim::simulation::DEMO_MANIFEST);
-        let sim = Simulation::start_with_manifest(
+        let manifest = manifest.unwrap_or(demo::DEMO_MANIFEST);
+        let mut namespaces = vec![Namespace {
+            name: demo::DEMO_NAMESPACE,
+            manifest,
+            entry: demo::DEMO_ENTRY,
+        }];
+        if gateway {
+            namespaces.push(Namespace {
+                name: demo::GATEWAY_NAMESPACE,
+                manifest: demo::GATEWAY_MANIFEST,
+                entry: demo::DEMO_ENTRY,
+            });
+        }
+        let sim = Simulation::start_with_namespaces(
             "127.0.0.1:0".parse().expect("loopback"),
-            Some(manifest),
+            &namespaces,
             &traffic,
         )
         .await
@@ -121,6 +149,7 @@ impl TestCluster {
             url: sim.url.clone(),
             kubeconfig,
             namespace: switchyard_sim::DEMO_NAMESPACE.to_owned(),
+            gateway_namespace: gateway.then(|| demo::GATEWAY_NAMESPACE.to_owned()),
             contexts: [
                 "switchyard-sim".into(),
                 "switchyard-sim-operator".into(),
@@ -137,10 +166,18 @@ impl TestCluster {
         }
     }
 
-    async fn real(manifest: Option<&str>) -> TestCluster {
+    async fn real(manifest: Option<&str>, gateway: bool) -> TestCluster {
         let real = RealCluster::shared();
         let namespace = fresh_namespace_name();
         real.prepare_namespace(&namespace, manifest).await;
+        let gateway_namespace = if gateway {
+            let name = fresh_namespace_name();
+            real.prepare_namespace(&name, Some(switchyard_sim::simulation::GATEWAY_MANIFEST))
+                .await;
+            Some(name)
+        } else {
+            None
+        };
         let dir = tempfile::tempdir().expect("a temporary directory");
         // A copy whose contexts default to this test's namespace.
         let kubeconfig = dir.path().join("kubeconfig");
@@ -150,6 +187,7 @@ impl TestCluster {
             url: real.url.clone(),
             kubeconfig,
             namespace,
+            gateway_namespace,
             contexts: [
                 "real-admin".into(),
                 "real-operator".into(),

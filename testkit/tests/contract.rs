@@ -8,8 +8,9 @@
 //! create, get), `watch` (resume, bookmarks, 410), `list` (selectors, pagination), `auth`
 //! (access reviews, whoami, impersonation), `events`, `tables` (Table output, `kubectl get`),
 //! `discovery` (legacy, aggregated, OpenAPI v3, `kubectl explain` and `apply`), `schema`
-//! (what the real Istio CRD schema rejects or prunes), `kube_rs` (the same through kube-rs, as the
-//! console's client and reflectors see it).
+//! (what the real Istio CRD schema rejects or prunes), `gateway` (HTTPRoutes: the CRD's defaults,
+//! its bounds on weights, the console's guarded patch of a rule), `kube_rs` (the same through
+//! kube-rs, as the console's client and reflectors see it).
 
 #[path = "contract/support.rs"]
 mod support;
@@ -40,6 +41,9 @@ mod discovery;
 
 #[path = "contract/schema.rs"]
 mod schema;
+
+#[path = "contract/gateway.rs"]
+mod gateway;
 
 #[path = "contract/kube_rs.rs"]
 mod kube_rs;

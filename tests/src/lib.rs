@@ -76,6 +76,8 @@ pub struct Demo {
     pub kind: Kind,
     /// The namespace holding the demo objects.
     pub namespace: String,
+    /// With [`Demo::start_gateway`]: the namespace holding the gateway demo's HTTPRoutes.
+    pub gateway_namespace: Option<String>,
     log: PathBuf,
     child: Child,
     /// On the real cluster: the simulated data plane and the Prometheus scraping it.
@@ -104,6 +106,18 @@ impl Demo {
     /// Prometheus scrapes it every second, and `switchyard serve` reads it with the demo's
     /// refresh (5 s) and window (30 s) — unless `extra` names its own `--prometheus-url`.
     pub async fn start_on(kind: Kind, dir: &Path, extra: &[&str]) -> Result<Demo> {
+        Demo::start_with(kind, dir, extra, false).await
+    }
+
+    /// Like [`Demo::start_on`], with the gateway demo's namespace too (`demo/hands-on-gateway.yaml`,
+    /// the services routed by HTTPRoutes behind a waypoint): `switchyard demo --gateway-demo`, or
+    /// on the real cluster a second fresh namespace where kubectl applied the manifest, both
+    /// watched by `switchyard serve` and by the simulated data plane (load into each).
+    pub async fn start_gateway(kind: Kind, dir: &Path, extra: &[&str]) -> Result<Demo> {
+        Demo::start_with(kind, dir, extra, true).await
+    }
+
+    async fn start_with(kind: Kind, dir: &Path, extra: &[&str], gateway: bool) -> Result<Demo> {
         let binary = switchyard_binary()?;
         let log = dir.join("switchyard.log");
         let mut command = Command::new(&binary);
@@ -112,6 +126,9 @@ impl Demo {
             Kind::Simulated => {
                 let kubeconfig = dir.join("kubeconfig");
                 command.arg("demo").arg("--kubeconfig-out").arg(&kubeconfig);
+                if gateway {
+                    command.arg("--gateway-demo");
+                }
                 (
                     kubeconfig,
                     "hands-on".to_owned(),
@@ -120,13 +137,20 @@ impl Demo {
                 )
             }
             Kind::Real => {
-                let cluster = switchyard_testkit::TestCluster::start(Kind::Real, 0.0).await;
+                let cluster = if gateway {
+                    switchyard_testkit::TestCluster::start_with_gateway(Kind::Real, 0.0).await
+                } else {
+                    switchyard_testkit::TestCluster::start(Kind::Real, 0.0).await
+                };
                 command
                     .arg("serve")
                     .arg("--kubeconfig")
                     .arg(cluster.kubeconfig())
                     .args(["--context", cluster.context(User::Admin)])
                     .args(["--namespace", &cluster.namespace]);
+                if let Some(gateway_namespace) = &cluster.gateway_namespace {
+                    command.args(["--namespace", gateway_namespace]);
+                }
                 if !extra.contains(&"--prometheus-url") {
                     let mesh = Mesh::start(&binary, dir, &cluster).await?;
                     command
@@ -154,11 +178,17 @@ impl Demo {
                 kubeconfig.display()
             ));
         }
+        let gateway_namespace = match (&cluster, gateway) {
+            (Some(cluster), _) => cluster.gateway_namespace.clone(),
+            (None, true) => Some("hands-on-gateway".to_owned()),
+            (None, false) => None,
+        };
         Ok(Demo {
             url,
             kubeconfig,
             kind,
             namespace,
+            gateway_namespace,
             log,
             child,
             _traffic: traffic,
@@ -335,6 +365,9 @@ impl Mesh {
             .args(["--context", cluster.context(User::Admin)])
             .args(["--namespace", &cluster.namespace])
             .args(["--listen", "127.0.0.1:0", "--rps", "20"]);
+        if let Some(gateway_namespace) = &cluster.gateway_namespace {
+            command.args(["--namespace", gateway_namespace]);
+        }
         let log = dir.join("mesh.log");
         let (child, url) = spawn_announcing(command, binary, &log, "mesh listening on ").await?;
         let target = url

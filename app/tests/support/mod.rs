@@ -42,6 +42,8 @@ pub struct Options {
     pub connections: ConnectionLimits,
     /// Rate windows offered besides the default 30 s.
     pub window_choices: Vec<Duration>,
+    /// Also the gateway demo's namespace (HTTPRoutes), watched by the console too.
+    pub gateway: bool,
 }
 
 impl Default for Options {
@@ -61,6 +63,7 @@ impl Default for Options {
             session_namespace: None,
             connections: ConnectionLimits::default(),
             window_choices: Vec::new(),
+            gateway: false,
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct TestConsole {
     pub kube: std::sync::Arc<TestCluster>,
     /// The namespace with the demo objects (`hands-on` on the simulated cluster).
     pub ns: String,
+    /// With `Options::gateway`: the namespace with the gateway demo's HTTPRoutes.
+    pub gateway_ns: Option<String>,
     /// kube-rs with the console's own credentials (the cluster's admin unless `Options::context`).
     pub client: kube::Client,
     pub cluster: Cluster,
@@ -164,8 +169,11 @@ pub async fn console(options: Options) -> TestConsole {
 /// The console on a test cluster of `kind`, watching the test's namespace with the admin's
 /// credentials.
 pub async fn console_on(kind: Kind, options: Options) -> TestConsole {
-    let kube =
-        TestCluster::start_with_manifest(kind, options.rps, options.manifest.as_deref()).await;
+    let kube = if options.gateway {
+        TestCluster::start_with_gateway(kind, options.rps).await
+    } else {
+        TestCluster::start_with_manifest(kind, options.rps, options.manifest.as_deref()).await
+    };
     attach(std::sync::Arc::new(kube), options).await
 }
 
@@ -176,7 +184,9 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
         None => kube.config(User::Admin).await,
     };
     let client = kube::Client::try_from(config.clone()).unwrap();
-    let namespaces = vec![kube.namespace.clone()];
+    let namespaces: Vec<String> = std::iter::once(kube.namespace.clone())
+        .chain(kube.gateway_namespace.clone())
+        .collect();
     let cluster = Cluster::start(client.clone(), &namespaces);
     tokio::time::timeout(Duration::from_secs(30), cluster.wait_ready())
         .await
@@ -188,6 +198,7 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
             interval: options.refresh,
             window: Duration::from_secs(30),
             choices: options.window_choices.clone(),
+            reporters: Default::default(),
         },
     );
     let token_mode = matches!(options.mode, Mode::Token);
@@ -221,6 +232,7 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
     ));
     TestConsole {
         ns: kube.namespace.clone(),
+        gateway_ns: kube.gateway_namespace.clone(),
         kube,
         client,
         cluster,
@@ -254,4 +266,23 @@ pub async fn history_until(
     })
     .await
     .expect("the history records the changes")
+}
+
+/// Polls `check` until it gives a value (every 100 ms, 30 s at most); panics naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within 30 s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use switchyard_protocol::RouteKind;
 
 /// Name of the session cookie in token mode; it carries a session id, never a token.
 pub const SESSION_COOKIE: &str = "switchyard_session";
@@ -172,8 +173,8 @@ impl<V: Clone> Expiring<V> {
 /// A SelfSubjectAccessReview's answer: allowed, and the authorizer's reason when it gave one.
 pub type Decision = (bool, Option<String>);
 
-/// One caller's answers, per VirtualService (namespace, name).
-type Answers = HashMap<(String, String), Decision>;
+/// One caller's answers, per route object (kind, namespace, name).
+type Answers = HashMap<(RouteKind, String, String), Decision>;
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -241,10 +242,19 @@ impl Auth {
         }
         let mut readable = Vec::new();
         for namespace in self.namespaces.iter() {
-            let (allowed, _) = self
-                .review(client, "list", namespace, None)
-                .await
-                .map_err(AuthError::from_call)?;
+            // Readable: the caller may list VirtualServices there, or else HTTPRoutes (asked
+            // only when VirtualServices are refused).
+            let mut allowed = false;
+            for kind in RouteKind::ALL {
+                let (yes, _) = self
+                    .review(client, kind, "list", namespace, None)
+                    .await
+                    .map_err(AuthError::from_call)?;
+                if yes {
+                    allowed = true;
+                    break;
+                }
+            }
             if allowed {
                 readable.push(namespace.clone());
             }
@@ -266,7 +276,20 @@ impl Auth {
         namespace: &str,
         name: &str,
     ) -> Result<Decision, kube::Error> {
-        let target = (namespace.to_owned(), name.to_owned());
+        self.may_patch_route(caller, RouteKind::VirtualService, namespace, name)
+            .await
+    }
+
+    /// [`Auth::may_patch`] for a route object of either kind (HTTPRoutes: `patch httproutes` in
+    /// `gateway.networking.k8s.io`).
+    pub async fn may_patch_route(
+        &self,
+        caller: &Caller,
+        kind: RouteKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Decision, kube::Error> {
+        let target = (kind, namespace.to_owned(), name.to_owned());
         if let Some(decision) = self
             .access
             .lock()
@@ -277,7 +300,7 @@ impl Auth {
             return Ok(decision.clone());
         }
         let decision = self
-            .review(&caller.client, "patch", namespace, Some(name))
+            .review(&caller.client, kind, "patch", namespace, Some(name))
             .await?;
         self.access
             .lock()
@@ -457,28 +480,34 @@ impl Auth {
     async fn review(
         &self,
         client: &Client,
+        kind: RouteKind,
         verb: &str,
         namespace: &str,
         name: Option<&str>,
     ) -> Result<Decision, kube::Error> {
         self.reviews.fetch_add(1, Ordering::Relaxed);
-        access_review(client, verb, namespace, name).await
+        access_review(client, kind, verb, namespace, name).await
     }
 }
 
 async fn access_review(
     client: &Client,
+    kind: RouteKind,
     verb: &str,
     namespace: &str,
     name: Option<&str>,
 ) -> Result<Decision, kube::Error> {
+    let (group, resource) = match kind {
+        RouteKind::VirtualService => ("networking.istio.io", "virtualservices"),
+        RouteKind::HTTPRoute => ("gateway.networking.k8s.io", "httproutes"),
+    };
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
                 namespace: Some(namespace.to_owned()),
                 verb: Some(verb.to_owned()),
-                group: Some("networking.istio.io".to_owned()),
-                resource: Some("virtualservices".to_owned()),
+                group: Some(group.to_owned()),
+                resource: Some(resource.to_owned()),
                 name: name.map(str::to_owned),
                 ..ResourceAttributes::default()
             }),

@@ -3,11 +3,11 @@
 use kube::api::DynamicObject;
 use kube::runtime::reflector::{self, Store};
 use serde_json::Value;
-use std::collections::BTreeMap;
-use switchyard_protocol::{ChangeRecord, VirtualServiceRoutes};
+use std::collections::{BTreeMap, BTreeSet};
+use switchyard_protocol::{ChangeRecord, HttpRouteRoutes, RouteKind, VirtualServiceRoutes};
 use tokio::sync::broadcast;
 
-use super::{history, view, virtual_service_resource, Change, Cluster, Error, Scope};
+use super::{history, kinds, route_resource, view, Change, Cluster, Error, Scope};
 use crate::graph::{ServiceInfo, Topology, WorkloadInfo};
 use crate::istio::{destination_rule, DestinationRule};
 
@@ -33,18 +33,55 @@ impl Cluster {
         all
     }
 
+    /// Every HTTPRoute in scope, ordered by namespace and name, from the cache.
+    pub fn http_routes(&self) -> Vec<HttpRouteRoutes> {
+        let mut all: Vec<HttpRouteRoutes> = self
+            .scopes
+            .iter()
+            .flat_map(|s| s.http_routes.state())
+            .filter_map(|o| serde_json::to_value(&*o).ok())
+            .map(|v| kinds::http_route_routes(&v))
+            .collect();
+        all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        all
+    }
+
+    /// The route objects of `kind` in scope as views, ordered by namespace and name.
+    pub fn routes_of(&self, kind: RouteKind) -> Vec<VirtualServiceRoutes> {
+        match kind {
+            RouteKind::VirtualService => self.virtual_services(),
+            RouteKind::HTTPRoute => self
+                .http_routes()
+                .iter()
+                .map(HttpRouteRoutes::view)
+                .collect(),
+        }
+    }
+
     /// What exists in scope, for the graph: services, workloads (Deployments with their app and
-    /// version labels), VirtualServices and DestinationRules. Reads the caches only.
+    /// version labels), VirtualServices, HTTPRoutes and DestinationRules. Reads the caches only.
     pub fn topology(&self) -> Topology {
         let mut topology = Topology {
             virtual_services: self.virtual_services(),
+            http_routes: self.routes_of(RouteKind::HTTPRoute),
             ..Topology::default()
         };
         for scope in self.scopes.iter() {
             for svc in scope.services.state() {
+                let name = svc.metadata.name.clone().unwrap_or_default();
+                if let Some(version) = svc
+                    .spec
+                    .as_ref()
+                    .and_then(|spec| spec.selector.as_ref())
+                    .and_then(|selector| selector.get("version"))
+                {
+                    topology
+                        .service_versions
+                        .insert((scope.namespace.clone(), name.clone()), version.clone());
+                }
                 topology.services.push(ServiceInfo {
                     namespace: scope.namespace.clone(),
-                    name: svc.metadata.name.clone().unwrap_or_default(),
+                    name,
                 });
             }
             for d in scope.deployments.state() {
@@ -101,22 +138,47 @@ impl Cluster {
             })
     }
 
-    /// One VirtualService as the cache has it.
-    pub(super) fn cached_virtual_service(
+    /// One route object of `kind` as the cache has it.
+    pub(super) fn cached_route(
         &self,
+        kind: RouteKind,
         namespace: &str,
         name: &str,
     ) -> Result<Value, Error> {
         let scope = self.scope(namespace)?;
-        let obj = scope
-            .virtual_services
-            .get(
-                &reflector::ObjectRef::new_with(name, virtual_service_resource()).within(namespace),
-            )
+        let cache = match kind {
+            RouteKind::VirtualService => &scope.virtual_services,
+            RouteKind::HTTPRoute => &scope.http_routes,
+        };
+        let obj = cache
+            .get(&reflector::ObjectRef::new_with(name, route_resource(kind)).within(namespace))
             .ok_or_else(|| {
-                Error::NotFound(format!("virtualservice {namespace}/{name} not found"))
+                Error::NotFound(format!(
+                    "{} {namespace}/{name} not found",
+                    kinds::noun(kind)
+                ))
             })?;
         serde_json::to_value(&*obj).map_err(Error::unreadable)
+    }
+
+    /// The Services an HTTPRoute in `namespace` may send traffic to, as its backendRefs name them:
+    /// `name` for the namespace's own, `other/name` for those of other namespaces in scope.
+    pub(super) fn known_backends(&self, namespace: &str) -> Result<BTreeSet<String>, Error> {
+        self.scope(namespace)?;
+        Ok(self
+            .scopes
+            .iter()
+            .flat_map(|scope| {
+                scope.services.state().into_iter().filter_map(move |svc| {
+                    let name = svc.metadata.name.clone()?;
+                    Some(if scope.namespace == namespace {
+                        name
+                    } else {
+                        format!("{}/{name}", scope.namespace)
+                    })
+                })
+            })
+            .collect())
     }
 
     /// Subsets defined by the DestinationRules of `namespace`, keyed by resolved host.

@@ -1,9 +1,38 @@
 //! What went wrong talking to the cluster, typed; `crate::error` alone decides what each kind
 //! means in HTTP. Also the reading of kube-rs errors and weight-plan errors into it.
 
-use switchyard_protocol::VirtualServiceRoutes;
+use switchyard_protocol::{HttpRouteRoutes, RouteKind, VirtualServiceRoutes};
 
+use super::kinds;
 use super::weights::PlanError;
+
+/// A route object as it is now, of either kind: what a conflict or an unfitting bulk target
+/// shows the client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Current {
+    VirtualService(VirtualServiceRoutes),
+    HttpRoute(HttpRouteRoutes),
+}
+
+impl Current {
+    /// The object `object` of `kind` in its route-list shape.
+    pub fn of(kind: RouteKind, object: &serde_json::Value) -> Current {
+        match kind {
+            RouteKind::VirtualService => {
+                Current::VirtualService(super::view::virtual_service_routes(object))
+            }
+            RouteKind::HTTPRoute => Current::HttpRoute(kinds::http_route_routes(object)),
+        }
+    }
+
+    /// Its routes as a [`VirtualServiceRoutes`] (for an HTTPRoute, the view without ports).
+    pub fn view(&self) -> VirtualServiceRoutes {
+        match self {
+            Current::VirtualService(vs) => vs.clone(),
+            Current::HttpRoute(hr) => hr.view(),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -16,14 +45,15 @@ pub enum Error {
     #[error("{message}")]
     Conflict {
         message: String,
-        current: Option<Box<VirtualServiceRoutes>>,
+        current: Option<Box<Current>>,
     },
-    /// No http route of the VirtualService fits the request (a bulk shift names subsets that
-    /// no route splits between); `current` is the VirtualService as it is.
+    /// No route of the route object fits the request (a bulk shift names subsets that no route
+    /// splits between, or an HTTPRoute has no old/new backend pair); `current` is the object as
+    /// it is.
     #[error("{message}")]
     NoFittingRoute {
         message: String,
-        current: Box<VirtualServiceRoutes>,
+        current: Box<Current>,
     },
     #[error("{0}")]
     Forbidden(String),
@@ -43,12 +73,18 @@ pub enum Error {
 }
 
 impl Error {
-    /// A failed call about VirtualService `namespace/name`, by the API server's status.
-    pub(super) fn from_kube(e: kube::Error, namespace: &str, name: &str) -> Self {
+    /// A failed call about route object `namespace/name` of `kind`, by the API server's status.
+    pub(super) fn from_kube_of(
+        kind: RouteKind,
+        e: kube::Error,
+        namespace: &str,
+        name: &str,
+    ) -> Self {
         match e {
-            kube::Error::Api(status) if status.code == 404 => {
-                Error::NotFound(format!("virtualservice {namespace}/{name} not found"))
-            }
+            kube::Error::Api(status) if status.code == 404 => Error::NotFound(format!(
+                "{} {namespace}/{name} not found",
+                kinds::noun(kind)
+            )),
             other => Error::from_call(other),
         }
     }
@@ -84,8 +120,8 @@ impl Error {
         }
     }
 
-    /// A weight plan the console refused; `current` is the VirtualService it was planned on.
-    pub(super) fn from_plan(e: PlanError, current: &VirtualServiceRoutes) -> Self {
+    /// A weight plan the console refused; `current` is the object it was planned on.
+    pub(super) fn from_plan(e: PlanError, current: &Current) -> Self {
         match e {
             PlanError::Invalid(m) => Error::Invalid(m),
             PlanError::NoSuchRoute { .. } => Error::NotFound(e.to_string()),
@@ -97,6 +133,6 @@ impl Error {
     }
 
     pub(super) fn unreadable(e: serde_json::Error) -> Self {
-        Error::Upstream(format!("unreadable virtualservice: {e}"))
+        Error::Upstream(format!("unreadable route object: {e}"))
     }
 }

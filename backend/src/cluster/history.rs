@@ -1,15 +1,16 @@
 //! The change history, kept in the cluster so every replica of the console sees the same one:
 //! a console write carries an annotation with who/why/before/after in the same patch as the new
 //! weights, and every weight change seen through the watch — the console's or anyone else's — is
-//! recorded as a Kubernetes Event on the VirtualService, named after the resourceVersion it
-//! produced so replicas that both see it write it once. Pure functions; the I/O is in `cluster`.
+//! recorded as a Kubernetes Event on the VirtualService (or HTTPRoute), named after the
+//! resourceVersion it produced so replicas that both see it write it once. Pure functions; the I/O
+//! is in `cluster`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use switchyard_protocol::ChangeRecord;
+use switchyard_protocol::{ChangeRecord, RouteKind};
 
-use super::view::virtual_service_routes;
+use super::kinds;
 
 /// Annotation on the VirtualService describing the last change made through the console.
 pub const LAST_CHANGE_ANNOTATION: &str = "switchyard.dev/last-change";
@@ -37,7 +38,12 @@ pub struct LastChange {
 
 /// Weight per destination key (subset, or host) of each http route.
 pub fn route_weights(object: &Value) -> Vec<BTreeMap<String, u32>> {
-    virtual_service_routes(object)
+    route_weights_of(RouteKind::VirtualService, object)
+}
+
+/// [`route_weights`] of a route object of either kind (an HTTPRoute's keyed by backend).
+pub fn route_weights_of(kind: RouteKind, object: &Value) -> Vec<BTreeMap<String, u32>> {
+    kinds::routes_view(kind, object)
         .routes
         .iter()
         .map(|r| {
@@ -87,8 +93,18 @@ fn last_manager(object: &Value) -> Option<String> {
 
 /// The weight changes between two versions of a VirtualService, as history records.
 pub fn changes_between(previous: &Value, next: &Value, now: &str) -> Vec<ChangeRecord> {
-    let before = route_weights(previous);
-    let after = route_weights(next);
+    changes_between_of(RouteKind::VirtualService, previous, next, now)
+}
+
+/// [`changes_between`] two versions of a route object of either kind.
+pub fn changes_between_of(
+    kind: RouteKind,
+    previous: &Value,
+    next: &Value,
+    now: &str,
+) -> Vec<ChangeRecord> {
+    let before = route_weights_of(kind, previous);
+    let after = route_weights_of(kind, next);
     let namespace = text(next, "/metadata/namespace");
     let name = text(next, "/metadata/name");
     let rv = text(next, "/metadata/resourceVersion");
@@ -110,6 +126,7 @@ pub fn changes_between(previous: &Value, next: &Value, now: &str) -> Vec<ChangeR
             source: stamp.source,
             namespace,
             virtual_service: name,
+            kind,
             route_index: stamp.route_index,
             before: stamp.before,
             after: stamp.after,
@@ -127,6 +144,7 @@ pub fn changes_between(previous: &Value, next: &Value, now: &str) -> Vec<ChangeR
                     source: "external".into(),
                     namespace: namespace.clone(),
                     virtual_service: name.clone(),
+                    kind,
                     route_index: i,
                     before: before.get(i).cloned().unwrap_or_default(),
                     after: after[i].clone(),
@@ -176,8 +194,11 @@ pub fn event_for(record: &ChangeRecord, uid: Option<&str>) -> Value {
             "annotations": {EVENT_RECORD_ANNOTATION: serde_json::to_string(record).unwrap_or_default()},
         },
         "involvedObject": {
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "VirtualService",
+            "apiVersion": match record.kind {
+                RouteKind::VirtualService => "networking.istio.io/v1",
+                RouteKind::HTTPRoute => "gateway.networking.k8s.io/v1",
+            },
+            "kind": record.kind.as_str(),
             "namespace": record.namespace,
             "name": record.virtual_service,
             "uid": uid,
@@ -343,5 +364,66 @@ mod tests {
             ops[0]["path"],
             "/metadata/annotations/switchyard.dev~1last-change"
         );
+    }
+
+    fn http_route(rv: &str, v1: u32, v2: u32, stamp: Option<&LastChange>) -> Value {
+        let mut v = json!({
+            "metadata": {"name": "review", "namespace": "hands-on-gateway", "resourceVersion": rv},
+            "spec": {"rules": [
+                {"backendRefs": [{"name": "review-v2", "port": 80}]},
+                {"backendRefs": [
+                    {"name": "review-v1", "port": 80, "weight": v1},
+                    {"name": "review-v2", "port": 80, "weight": v2}]}]}
+        });
+        if let Some(s) = stamp {
+            v["metadata"]["annotations"] =
+                json!({LAST_CHANGE_ANNOTATION: serde_json::to_string(s).unwrap()});
+        }
+        v
+    }
+
+    #[test]
+    fn http_route_changes_are_recorded_on_the_http_route() {
+        let external = changes_between_of(
+            RouteKind::HTTPRoute,
+            &http_route("5", 1, 3, None),
+            &http_route("6", 100, 0, None),
+            "now",
+        );
+        assert_eq!(external.len(), 1);
+        let r = &external[0];
+        assert_eq!(
+            (r.kind, r.route_index, r.source.as_str()),
+            (RouteKind::HTTPRoute, 1, "external")
+        );
+        assert_eq!(
+            r.before,
+            BTreeMap::from([("review-v1".into(), 1), ("review-v2".into(), 3)])
+        );
+        assert_eq!(
+            r.after,
+            BTreeMap::from([("review-v1".into(), 100), ("review-v2".into(), 0)])
+        );
+        let stamp = LastChange {
+            before: BTreeMap::from([("review-v1".into(), 100), ("review-v2".into(), 0)]),
+            after: BTreeMap::from([("review-v1".into(), 80), ("review-v2".into(), 20)]),
+            ..stamp("h")
+        };
+        let console = changes_between_of(
+            RouteKind::HTTPRoute,
+            &http_route("6", 100, 0, None),
+            &http_route("7", 80, 20, Some(&stamp)),
+            "now",
+        );
+        assert_eq!(console[0].user, "jane");
+        assert_eq!(console[0].kind, RouteKind::HTTPRoute);
+        assert_eq!(console[0].operation.as_deref(), Some("op-1"));
+        let event = event_for(&console[0], Some("uid-1"));
+        assert_eq!(event["involvedObject"]["kind"], "HTTPRoute");
+        assert_eq!(
+            event["involvedObject"]["apiVersion"],
+            "gateway.networking.k8s.io/v1"
+        );
+        assert_eq!(record_from_event(&event).as_ref(), Some(&console[0]));
     }
 }

@@ -1,16 +1,19 @@
 //! The console's access to Kubernetes objects: watches (reflectors) keep VirtualServices,
-//! DestinationRules, Services, Deployments and the history Events of the namespaces in scope
-//! current, handlers read those caches, and weight changes go out as JSON Patches guarded by
+//! HTTPRoutes, DestinationRules, Services, Deployments and the history Events of the namespaces in
+//! scope current, handlers read those caches, and weight changes go out as JSON Patches guarded by
 //! `test` operations, with the caller's own credentials. Every weight change seen through the
 //! watch is recorded in the cluster as an Event. (Who the caller is and what they may do is
-//! `auth/`'s business.)
+//! `auth/`'s business.) Both kinds of route object go through the same code, told apart by a
+//! [`RouteKind`]; where they differ (where the routes are, how a destination is read, what must
+//! exist before traffic is sent to it) `kinds.rs` says so.
 //!
 //! | file | job |
 //! |---|---|
 //! | `start.rs` | start the reflectors, wait for the first list |
 //! | `cache.rs` | reads from the caches (routes, topology, history) |
 //! | `write.rs` | `set_weights`: the guarded patch |
-//! | `shift.rs` | bulk shift and rollback over several VirtualServices, typed per-target results |
+//! | `shift.rs` | bulk shift and rollback over several route objects of both kinds, typed per-target results |
+//! | `kinds.rs` | where a VirtualService and an HTTPRoute differ: resource, rules pointer, view |
 //! | `watch.rs` | the watch loops and the change channel; re-lists after failures and outages |
 //! | `contact.rs` | last contact with the API server (watch events, the probe), readiness |
 //! | `recorder.rs` | writes the history Events |
@@ -23,6 +26,7 @@ pub mod connect;
 pub mod contact;
 mod error;
 pub mod history;
+pub mod kinds;
 mod recorder;
 mod shift;
 mod start;
@@ -32,8 +36,8 @@ pub mod weights;
 mod write;
 
 pub use connect::config_from_kubeconfig;
-pub use error::Error;
-pub use shift::{ShiftAttempt, Shifted};
+pub use error::{Current, Error};
+pub use shift::{OldNewNames, ShiftAttempt, Shifted};
 pub use write::{Actor, WeightChange};
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -41,7 +45,7 @@ use k8s_openapi::api::core::v1::{Event, Service};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::Store;
 use std::sync::Arc;
-use switchyard_protocol::{ChangeRecord, VirtualServiceRoutes};
+use switchyard_protocol::{ChangeRecord, HttpRouteRoutes, RouteKind, VirtualServiceRoutes};
 use tokio::sync::broadcast;
 
 /// A change seen through the watches, after the cache applied it.
@@ -49,6 +53,11 @@ use tokio::sync::broadcast;
 pub enum Change {
     VirtualServiceChanged(VirtualServiceRoutes),
     VirtualServiceDeleted {
+        namespace: String,
+        name: String,
+    },
+    HttpRouteChanged(HttpRouteRoutes),
+    HttpRouteDeleted {
         namespace: String,
         name: String,
     },
@@ -74,6 +83,7 @@ pub struct Cluster {
 struct Scope {
     namespace: String,
     virtual_services: Store<DynamicObject>,
+    http_routes: Store<DynamicObject>,
     destination_rules: Store<DynamicObject>,
     services: Store<Service>,
     deployments: Store<Deployment>,
@@ -85,6 +95,21 @@ fn virtual_service_resource() -> ApiResource {
         &GroupVersionKind::gvk("networking.istio.io", "v1", "VirtualService"),
         "virtualservices",
     )
+}
+
+fn http_route_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(crate::gateway::GROUP, crate::gateway::VERSION, "HTTPRoute"),
+        crate::gateway::PLURAL,
+    )
+}
+
+/// The kube-rs resource of a route object kind.
+fn route_resource(kind: RouteKind) -> ApiResource {
+    match kind {
+        RouteKind::VirtualService => virtual_service_resource(),
+        RouteKind::HTTPRoute => http_route_resource(),
+    }
 }
 
 fn destination_rule_resource() -> ApiResource {

@@ -1,20 +1,23 @@
-//! Bulk actions: one split for several VirtualServices (bulk shift, rollback). Each target
-//! succeeds or fails on its own, with a typed error; `crate::error` says what a failure means in
-//! HTTP. Which route a shift changes is decided here: from the cache when the client says what it
-//! saw, else from a fresh read, so a rollback right after a change never plans on a cache that
-//! has not seen that change yet.
+//! Bulk actions: one split for several route objects (bulk shift, rollback), VirtualServices and
+//! HTTPRoutes alike. Each target succeeds or fails on its own, with a typed error; `crate::error`
+//! says what a failure means in HTTP. Which route a shift changes is decided here: from the cache
+//! when the client says what it saw, else from a fresh read, so a rollback right after a change
+//! never plans on a cache that has not seen that change yet.
 
 use std::collections::BTreeMap;
+use switchyard_protocol::backends::old_new;
 use switchyard_protocol::{
-    ExpectedDestination, SetWeightsRequest, ShiftTarget, VirtualServiceRoutes,
+    Backends, ExpectedDestination, RouteKind, SetWeightsRequest, ShiftTarget, Subsets,
+    VirtualServiceRoutes,
 };
 
-use super::write::{read_fresh, virtual_services};
-use super::{view, weights, Actor, Cluster, Error};
+use super::write::{read_fresh, route_api};
+use super::{weights, Actor, Cluster, Current, Error};
 
 /// What happened to one target of a bulk action.
 #[derive(Debug)]
 pub struct ShiftAttempt {
+    pub kind: RouteKind,
     pub namespace: String,
     pub name: String,
     /// The route that was (or would have been) changed, when there was one.
@@ -29,45 +32,109 @@ pub struct Shifted {
     pub changed: bool,
     /// From what to what, e.g. `old 100 / new 0 → old 20 / new 80`, or `already old 20 / new 80`.
     pub message: String,
-    /// The VirtualService after the attempt.
-    pub after: VirtualServiceRoutes,
+    /// The route object after the attempt.
+    pub after: Current,
 }
 
-/// The route a bulk shift or rollback changes: the last route whose destinations are exactly
-/// the subsets named in `weights` (the default route after any header or URI matches).
+/// The names old and new go by: the subsets of VirtualServices (which also key a bulk action's
+/// weights) and the backend suffixes of HTTPRoutes.
+#[derive(Clone, Copy, Debug)]
+pub struct OldNewNames<'a> {
+    pub subsets: &'a Subsets,
+    pub backends: &'a Backends,
+}
+
+/// The route of a VirtualService a bulk shift changes: the last route whose destinations are
+/// exactly the subsets named in `weights` (the default route after any header or URI matches).
 fn shift_route(vs: &VirtualServiceRoutes, keys: &[&str]) -> Option<usize> {
     switchyard_protocol::subsets::shift_route(vs, keys).map(|r| r.index)
 }
 
+/// The route a bulk action with `weights` changes in `routes` (an object of `kind`), with the
+/// weights in that route's keys; or why there is none.
+fn plan_target(
+    kind: RouteKind,
+    routes: &VirtualServiceRoutes,
+    weights: &BTreeMap<String, u32>,
+    names: OldNewNames<'_>,
+) -> Result<(usize, BTreeMap<String, u32>), String> {
+    match kind {
+        RouteKind::VirtualService => {
+            let keys: Vec<&str> = weights.keys().map(String::as_str).collect();
+            shift_route(routes, &keys)
+                .map(|index| (index, weights.clone()))
+                .ok_or_else(|| {
+                    format!(
+                        "{} has no route that splits between exactly {}",
+                        routes.name,
+                        keys.join(" and ")
+                    )
+                })
+        }
+        RouteKind::HTTPRoute => {
+            let (old, new) = (names.subsets.old_name(), names.subsets.new_name());
+            let Some(found) = old_new(kind, routes, names.subsets, names.backends) else {
+                return Err(format!(
+                    "{} has no rule that splits between exactly two backends {{service}}-{} and {{service}}-{}",
+                    routes.name,
+                    names.backends.old_suffix(),
+                    names.backends.new_suffix()
+                ));
+            };
+            let translated = found.translate(names.subsets, weights).ok_or_else(|| {
+                format!(
+                    "{} is an HTTPRoute: its rule shifts between its old and new backends only, so the weights must name exactly {old} and {new}",
+                    routes.name
+                )
+            })?;
+            Ok((found.route.index, translated))
+        }
+    }
+}
+
 impl Cluster {
-    /// VirtualServices in scope with an old/new style route for these subsets, as shift targets.
-    pub fn shift_targets(&self, weights: &BTreeMap<String, u32>) -> Vec<ShiftTarget> {
-        let keys: Vec<&str> = weights.keys().map(String::as_str).collect();
-        self.virtual_services()
+    /// Route objects in scope with an old/new route for these weights, as shift targets:
+    /// VirtualServices with a route split between exactly the weights' subsets, HTTPRoutes with a
+    /// rule split between an old/new backend pair (when the weights name the old and new subset).
+    pub fn shift_targets(
+        &self,
+        weights: &BTreeMap<String, u32>,
+        names: OldNewNames<'_>,
+    ) -> Vec<ShiftTarget> {
+        RouteKind::ALL
             .into_iter()
-            .filter(|vs| shift_route(vs, &keys).is_some())
-            .map(|vs| ShiftTarget {
-                namespace: vs.namespace,
-                name: vs.name,
-                expected: None,
+            .flat_map(|kind| {
+                self.routes_of(kind)
+                    .into_iter()
+                    .filter(move |routes| plan_target(kind, routes, weights, names).is_ok())
+                    .map(move |routes| ShiftTarget {
+                        namespace: routes.namespace,
+                        name: routes.name,
+                        kind,
+                        expected: None,
+                    })
             })
             .collect()
     }
 
-    /// Sets one split on several VirtualServices. Each target succeeds or fails on its own; a
+    /// Sets one split on several route objects. Each target succeeds or fails on its own; a
     /// target whose route changed since the client saw it is not touched.
     pub async fn shift(
         &self,
         actor: &Actor<'_>,
         targets: &[ShiftTarget],
         weights: &BTreeMap<String, u32>,
+        names: OldNewNames<'_>,
     ) -> Vec<ShiftAttempt> {
         let mut attempts = Vec::with_capacity(targets.len());
         // One id for every change of this shift or rollback: the history groups them.
         let operation = uuid::Uuid::new_v4().to_string();
         for target in targets {
-            let (route_index, result) = self.shift_one(actor, target, weights, &operation).await;
+            let (route_index, result) = self
+                .shift_one(actor, target, weights, names, &operation)
+                .await;
             attempts.push(ShiftAttempt {
+                kind: target.kind,
                 namespace: target.namespace.clone(),
                 name: target.name.clone(),
                 route_index,
@@ -82,43 +149,43 @@ impl Cluster {
         actor: &Actor<'_>,
         target: &ShiftTarget,
         weights: &BTreeMap<String, u32>,
+        names: OldNewNames<'_>,
         operation: &str,
     ) -> (Option<usize>, Result<Shifted, Error>) {
-        let keys: Vec<&str> = weights.keys().map(String::as_str).collect();
+        let kind = target.kind;
         // Without the client's view, "what is there now" must be the cluster's answer: the
         // cache may lag a write made a moment ago, and planning on it would report "already"
         // for a route that is not.
         let current = match &target.expected {
-            Some(_) => self.cached_virtual_service(&target.namespace, &target.name),
+            Some(_) => self.cached_route(kind, &target.namespace, &target.name),
             None => {
-                let api = virtual_services(actor.client, &target.namespace);
-                read_fresh(&api, &target.namespace, &target.name).await
+                let api = route_api(actor.client, kind, &target.namespace);
+                read_fresh(kind, &api, &target.namespace, &target.name).await
             }
         };
         let (object, current) = match current {
             Ok(v) => {
-                let routes = view::virtual_service_routes(&v);
-                (v, routes)
+                let current = Current::of(kind, &v);
+                (v, current)
             }
             Err(e) => return (None, Err(e)),
         };
-        let Some(index) = shift_route(&current, &keys) else {
-            let message = format!(
-                "{} has no route that splits between exactly {}",
-                target.name,
-                keys.join(" and ")
-            );
-            return (
-                None,
-                Err(Error::NoFittingRoute {
-                    message,
-                    current: Box::new(current),
-                }),
-            );
+        let view = current.view();
+        let (index, weights) = match plan_target(kind, &view, weights, names) {
+            Ok(found) => found,
+            Err(message) => {
+                return (
+                    None,
+                    Err(Error::NoFittingRoute {
+                        message,
+                        current: Box::new(current),
+                    }),
+                )
+            }
         };
         let expected: Vec<ExpectedDestination> = match &target.expected {
             Some(expected) => expected.clone(),
-            None => current
+            None => view
                 .routes
                 .get(index)
                 .map(|r| r.destinations.iter().map(Into::into).collect())
@@ -131,9 +198,8 @@ impl Cluster {
         let result = self
             .set_weights_on(
                 actor,
-                &target.namespace,
-                &target.name,
-                index,
+                kind,
+                (&target.namespace, &target.name, index),
                 &request,
                 object,
                 operation,
@@ -143,6 +209,7 @@ impl Cluster {
                 message: if change.changed {
                     let before: Vec<ExpectedDestination> = change
                         .before
+                        .view()
                         .routes
                         .get(index)
                         .map(|r| r.destinations.iter().map(Into::into).collect())

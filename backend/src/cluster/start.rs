@@ -1,6 +1,6 @@
 //! Starting the console's view of the cluster: one reflector per resource and namespace in
-//! scope (VirtualServices, DestinationRules, Services, Deployments, the history Events), each on
-//! its own task, retrying with backoff for as long as the process runs.
+//! scope (VirtualServices, HTTPRoutes, DestinationRules, Services, Deployments, the history
+//! Events), each on its own task, retrying with backoff for as long as the process runs.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Service};
@@ -8,11 +8,13 @@ use kube::api::DynamicObject;
 use kube::runtime::reflector::{self, store::Writer};
 use kube::{Api, Client};
 use std::sync::Arc;
-use switchyard_protocol::Contact;
+use switchyard_protocol::{Contact, RouteKind};
 use tokio::sync::broadcast;
 
 use super::contact::{self, Tracker};
-use super::{destination_rule_resource, virtual_service_resource, watch, Cluster, Scope};
+use super::{
+    destination_rule_resource, http_route_resource, virtual_service_resource, watch, Cluster, Scope,
+};
 
 impl Cluster {
     /// Starts the watches for `namespaces` and returns at once; `wait_ready` waits for the first
@@ -29,7 +31,10 @@ impl Cluster {
                 Api::namespaced_with(client.clone(), ns, &virtual_service_resource());
             let dr_api: Api<DynamicObject> =
                 Api::namespaced_with(client.clone(), ns, &destination_rule_resource());
+            let hr_api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), ns, &http_route_resource());
             let vs_writer = Writer::new(virtual_service_resource());
+            let hr_writer = Writer::new(http_route_resource());
             let dr_writer = Writer::new(destination_rule_resource());
             let (services, svc_writer) = reflector::store::<Service>();
             let (deployments, deploy_writer) = reflector::store::<Deployment>();
@@ -37,6 +42,7 @@ impl Cluster {
             scopes.push(Scope {
                 namespace: ns.clone(),
                 virtual_services: vs_writer.as_reader(),
+                http_routes: hr_writer.as_reader(),
                 destination_rules: dr_writer.as_reader(),
                 services,
                 deployments,
@@ -46,6 +52,7 @@ impl Cluster {
             // Listed as "listing" from the start, so `/readyz` waits for the first list.
             for what in [
                 "virtualservices",
+                "httproutes",
                 "events",
                 "destinationrules",
                 "services",
@@ -53,13 +60,23 @@ impl Cluster {
             ] {
                 tracker.listing(&cache(ns, what));
             }
-            tokio::spawn(watch::virtual_services(
+            tokio::spawn(watch::routes(
+                RouteKind::VirtualService,
                 vs_api,
                 vs_writer,
                 changes.clone(),
                 event_api.clone(),
                 tracker.clone(),
                 cache(ns, "virtualservices"),
+            ));
+            tokio::spawn(watch::routes(
+                RouteKind::HTTPRoute,
+                hr_api,
+                hr_writer,
+                changes.clone(),
+                event_api.clone(),
+                tracker.clone(),
+                cache(ns, "httproutes"),
             ));
             tokio::spawn(watch::history(
                 event_api,
@@ -116,6 +133,7 @@ impl Cluster {
         for scope in self.scopes.iter() {
             // Errors only when the writer is gone, i.e. the process is shutting down.
             let _ = scope.virtual_services.wait_until_ready().await;
+            let _ = scope.http_routes.wait_until_ready().await;
             let _ = scope.destination_rules.wait_until_ready().await;
             let _ = scope.services.wait_until_ready().await;
             let _ = scope.deployments.wait_until_ready().await;

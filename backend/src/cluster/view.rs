@@ -48,6 +48,12 @@ pub const CONTROLLER_MANAGERS: &[&str] =
 /// The controllers among the field managers that own `spec.http` (all of it or any route in it),
 /// in the order `managedFields` lists them, each once.
 pub fn weight_managers(object: &Value) -> Vec<String> {
+    managers_owning(object, "/fieldsV1/f:spec/f:http")
+}
+
+/// The controllers among the field managers whose `fieldsV1` has `field` (a JSON pointer such as
+/// `/fieldsV1/f:spec/f:rules` for an HTTPRoute's rules), in `managedFields` order, each once.
+pub fn managers_owning(object: &Value, field: &str) -> Vec<String> {
     let Some(entries) = object
         .pointer("/metadata/managedFields")
         .and_then(Value::as_array)
@@ -59,9 +65,7 @@ pub fn weight_managers(object: &Value) -> Vec<String> {
         let Some(manager) = entry.get("manager").and_then(Value::as_str) else {
             continue;
         };
-        let owns_http = entry
-            .pointer("/fieldsV1/f:spec/f:http")
-            .is_some_and(|v| !v.is_null());
+        let owns_http = entry.pointer(field).is_some_and(|v| !v.is_null());
         let known = CONTROLLER_MANAGERS.iter().any(|c| {
             manager == *c
                 || manager

@@ -1,6 +1,8 @@
 //! The watch loops behind the caches: each feeds a reflector's store and announces what changed
-//! on the cluster's broadcast channel. The VirtualService loop also hands every weight change it
-//! sees to the `recorder`, so the history is written whoever made the change.
+//! on the cluster's broadcast channel. The VirtualService and HTTPRoute loops also hand every
+//! weight change they see to the `recorder`, so the history is written whoever made the change.
+//! HTTPRoutes are optional: on a cluster without the Gateway API CRDs their list is 404, and the
+//! cache then counts as listed and empty, and asks again every [`ABSENT_RETRY`].
 //!
 //! Each loop restarts its watcher from a full list when the watch keeps failing or when the
 //! API server comes back after an outage (`contact`): kube-runtime's watcher alone retries from
@@ -17,15 +19,35 @@ use kube::Api;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
+use switchyard_protocol::RouteKind;
 use tokio::sync::broadcast;
 
 use super::contact::Tracker;
-use super::{history, recorder, view, write::now_rfc3339, Change};
+use super::{history, kinds, recorder, view, write::now_rfc3339, Change};
 
 /// Consecutive watch errors after which the watcher starts over from a list.
 const RELIST_AFTER_FAILURES: u32 = 3;
 /// Pause before such a restart, so a watch that cannot work (say, forbidden) does not spin.
 const RELIST_PAUSE: Duration = Duration::from_secs(1);
+/// How often an optional resource the API server does not serve (404) is asked for again.
+pub(super) const ABSENT_RETRY: Duration = Duration::from_secs(30);
+
+/// Why a watcher starts over.
+enum Restart {
+    /// It kept failing.
+    Failing,
+    /// The API server came back after an outage.
+    Recovered,
+    /// Its optional resource is not served; time to ask again.
+    Absent,
+}
+
+/// Whether a cache's resource must be served, or may be absent (a CRD not installed).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Served {
+    Always,
+    Optional,
+}
 
 fn key_of(obj: &DynamicObject) -> String {
     format!(
@@ -43,7 +65,7 @@ async fn keep<K, F>(
     config: watcher::Config,
     mut writer: Writer<K>,
     tracker: Tracker,
-    cache: String,
+    (cache, served): (String, Served),
     mut on_event: F,
 ) where
     K: kube::Resource
@@ -57,10 +79,15 @@ async fn keep<K, F>(
     F: FnMut(&watcher::Event<K>),
 {
     let mut recoveries = tracker.recoveries();
+    // Whether the last start found the resource not served: asking again then keeps the cache
+    // listed (empty) and announces nothing until the answer changes.
+    let mut absent = false;
     loop {
         // A recovery before this start is covered by this list.
         recoveries.borrow_and_update();
-        tracker.listing(&cache);
+        if !absent {
+            tracker.listing(&cache);
+        }
         let stream = watcher(api.clone(), config.clone()).default_backoff();
         futures::pin_mut!(stream);
         let mut failures = 0;
@@ -68,6 +95,10 @@ async fn keep<K, F>(
             tokio::select! {
                 event = stream.next() => match event {
                     Some(Ok(event)) => {
+                        if absent && matches!(event, watcher::Event::InitApply(_) | watcher::Event::InitDone) {
+                            // Served now (the CRD was installed): listed as any start.
+                            absent = false;
+                        }
                         // `Init` is the watcher's own marker before it lists, not an answer.
                         if !matches!(event, watcher::Event::Init) {
                             failures = 0;
@@ -79,31 +110,54 @@ async fn keep<K, F>(
                         }
                         on_event(&event);
                     }
+                    Some(Err(watcher::Error::InitialListFailed(kube::Error::Api(status))))
+                        if status.code == 404 && served == Served::Optional =>
+                    {
+                        // Not served here (no CRD): an answer, and an empty cache.
+                        tracker.contacted();
+                        if !absent {
+                            for event in [watcher::Event::Init, watcher::Event::InitDone] {
+                                writer.apply_watcher_event(&event);
+                                on_event(&event);
+                            }
+                            tracker.listed(&cache);
+                            tracing::info!(%cache, "not served by the API server (CRD not installed?); empty, asking again every {ABSENT_RETRY:?}");
+                        }
+                        absent = true;
+                        tokio::select! {
+                            _ = tokio::time::sleep(ABSENT_RETRY) => {}
+                            Ok(()) = recoveries.changed() => {}
+                        }
+                        break Restart::Absent;
+                    }
                     Some(Err(e)) => {
                         failures += 1;
                         tracing::warn!(error = %e, %cache, failures, "watch failed; retrying");
                         if failures >= RELIST_AFTER_FAILURES {
-                            break true;
+                            break Restart::Failing;
                         }
                     }
                     // The watcher's stream never ends; if it did, start over.
-                    None => break true,
+                    None => break Restart::Failing,
                 },
-                Ok(()) = recoveries.changed() => break false,
+                Ok(()) = recoveries.changed() => break Restart::Recovered,
             }
         };
-        if failing {
-            tracing::info!(%cache, "the watch keeps failing; starting over from a list");
-            tokio::time::sleep(RELIST_PAUSE).await;
-        } else {
-            tracing::info!(%cache, "the API server is back; re-listing");
+        match failing {
+            Restart::Failing => {
+                tracing::info!(%cache, "the watch keeps failing; starting over from a list");
+                tokio::time::sleep(RELIST_PAUSE).await;
+            }
+            Restart::Recovered => tracing::info!(%cache, "the API server is back; re-listing"),
+            Restart::Absent => {}
         }
     }
 }
 
-/// Keeps the VirtualService cache, announces changes and deletions, and records every weight
-/// change as an Event.
-pub(super) async fn virtual_services(
+/// Keeps the cache of one kind of route object (VirtualServices, or HTTPRoutes, which may be
+/// absent), announces changes and deletions, and records every weight change as an Event.
+pub(super) async fn routes(
+    kind: RouteKind,
     api: Api<DynamicObject>,
     writer: Writer<DynamicObject>,
     changes: broadcast::Sender<Change>,
@@ -111,6 +165,10 @@ pub(super) async fn virtual_services(
     tracker: Tracker,
     cache: String,
 ) {
+    let served = match kind {
+        RouteKind::VirtualService => Served::Always,
+        RouteKind::HTTPRoute => Served::Optional,
+    };
     // Last version seen of each VirtualService, to tell what a change changed. Filled by lists
     // and never compared against them: what a re-list finds different from the cache (after an
     // outage, or a fresh etcd) is not a change anyone made through a watch, so it is not recorded.
@@ -120,7 +178,7 @@ pub(super) async fn virtual_services(
         watcher::Config::default(),
         writer,
         tracker,
-        cache,
+        (cache, served),
         move |event| {
             // Nobody listening is fine.
             let _ = match event {
@@ -130,7 +188,8 @@ pub(super) async fn virtual_services(
                     };
                     let key = key_of(obj);
                     if let Some(before) = previous.get(&key) {
-                        for record in history::changes_between(before, &v, &now_rfc3339()) {
+                        for record in history::changes_between_of(kind, before, &v, &now_rfc3339())
+                        {
                             tokio::spawn(recorder::record(
                                 events.clone(),
                                 record,
@@ -139,9 +198,14 @@ pub(super) async fn virtual_services(
                         }
                     }
                     previous.insert(key, v.clone());
-                    changes.send(Change::VirtualServiceChanged(view::virtual_service_routes(
-                        &v,
-                    )))
+                    changes.send(match kind {
+                        RouteKind::VirtualService => {
+                            Change::VirtualServiceChanged(view::virtual_service_routes(&v))
+                        }
+                        RouteKind::HTTPRoute => {
+                            Change::HttpRouteChanged(kinds::http_route_routes(&v))
+                        }
+                    })
                 }
                 watcher::Event::Init => {
                     // Objects the new list does not name are gone.
@@ -158,7 +222,12 @@ pub(super) async fn virtual_services(
                     let namespace = obj.metadata.namespace.clone().unwrap_or_default();
                     let name = obj.metadata.name.clone().unwrap_or_default();
                     previous.remove(&format!("{namespace}/{name}"));
-                    changes.send(Change::VirtualServiceDeleted { namespace, name })
+                    changes.send(match kind {
+                        RouteKind::VirtualService => {
+                            Change::VirtualServiceDeleted { namespace, name }
+                        }
+                        RouteKind::HTTPRoute => Change::HttpRouteDeleted { namespace, name },
+                    })
                 }
                 watcher::Event::InitDone => changes.send(Change::Resynced),
             };
@@ -179,16 +248,23 @@ pub(super) async fn history(
 ) {
     let label = format!("{}={}", history::EVENT_LABEL.0, history::EVENT_LABEL.1);
     let config = watcher::Config::default().labels(&label);
-    keep(api, config, writer, tracker, cache, move |event| {
-        if let watcher::Event::Apply(e) = event {
-            if let Some(record) = serde_json::to_value(e)
-                .ok()
-                .and_then(|v| history::record_from_event(&v))
-            {
-                let _ = changes.send(Change::Recorded(record));
+    keep(
+        api,
+        config,
+        writer,
+        tracker,
+        (cache, Served::Always),
+        move |event| {
+            if let watcher::Event::Apply(e) = event {
+                if let Some(record) = serde_json::to_value(e)
+                    .ok()
+                    .and_then(|v| history::record_from_event(&v))
+                {
+                    let _ = changes.send(Change::Recorded(record));
+                }
             }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -215,7 +291,7 @@ pub(super) async fn quietly<K>(
         watcher::Config::default(),
         writer,
         tracker,
-        cache,
+        (cache, Served::Always),
         move |event| {
             if matches!(
                 event,

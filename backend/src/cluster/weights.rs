@@ -1,14 +1,15 @@
 //! Pure planning of a weight change: checks the request against the console's policy and the route
 //! as it is now, and builds the JSON Patch whose `test` operations guard the exact route, so a route
-//! that someone else changed or moved in the meantime is never overwritten. No I/O.
+//! that someone else changed or moved in the meantime is never overwritten. The same for a
+//! VirtualService's http route and an HTTPRoute's rule (`kinds`). No I/O.
 
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use switchyard_protocol::weights::{validate_for_route, validate_values, WeightError};
-use switchyard_protocol::{ExpectedDestination, SetWeightsRequest};
+use switchyard_protocol::{ExpectedDestination, RouteKind, SetWeightsRequest};
 
 use super::history::{annotation_ops, LastChange};
-use super::view::weight_of;
+use super::kinds;
 
 /// Why a weight change cannot be made, before anything is sent to the cluster.
 #[derive(Debug, PartialEq, thiserror::Error)]
@@ -16,9 +17,13 @@ pub enum PlanError {
     /// The request breaks the console's weight policy.
     #[error("{0}")]
     Invalid(String),
-    /// The VirtualService has no http route at that index.
-    #[error("virtualservice {name} has no http route {index}")]
-    NoSuchRoute { name: String, index: usize },
+    /// The route object has no route (rule) at that index.
+    #[error("{} {name} has no {} {index}", kinds::noun(*kind), kinds::route_noun(*kind))]
+    NoSuchRoute {
+        kind: RouteKind,
+        name: String,
+        index: usize,
+    },
     /// The route is not as the client saw it; the sentence says what changed.
     #[error("{0}")]
     Changed(String),
@@ -39,6 +44,19 @@ pub struct Plan {
     pub summary: String,
 }
 
+/// What must hold of a destination before traffic is sent to it.
+#[derive(Clone, Copy, Debug)]
+pub enum Exists<'a> {
+    /// Nothing is checked (nothing is known).
+    Unchecked,
+    /// A VirtualService's subset must be defined: per host as written in the route, the subsets
+    /// some DestinationRule defines.
+    Subsets(&'a BTreeMap<String, Vec<String>>),
+    /// An HTTPRoute's backend Service must exist: the backend keys (`name`, `namespace/name`) of
+    /// the Services known.
+    Services(&'a BTreeSet<String>),
+}
+
 /// Checks `request` against `object` (the VirtualService as last seen) and plans the patch.
 /// `defined_subsets` lists, per host as written in the route, the subsets some DestinationRule
 /// defines; `None` skips that check (no DestinationRules known).
@@ -49,22 +67,53 @@ pub fn plan(
     defined_subsets: Option<&BTreeMap<String, Vec<String>>>,
     stamp: Option<&LastChange>,
 ) -> Result<Plan, PlanError> {
+    let exists = defined_subsets.map_or(Exists::Unchecked, Exists::Subsets);
+    plan_route(
+        RouteKind::VirtualService,
+        object,
+        index,
+        request,
+        exists,
+        stamp,
+    )
+}
+
+/// [`plan`] for a route object of either kind: route `index` is `spec.http[index]` of a
+/// VirtualService or `spec.rules[index]` of an HTTPRoute, guarded and changed alike.
+pub fn plan_route(
+    kind: RouteKind,
+    object: &Value,
+    index: usize,
+    request: &SetWeightsRequest,
+    exists: Exists<'_>,
+    stamp: Option<&LastChange>,
+) -> Result<Plan, PlanError> {
     let name = object
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    let home = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let base = format!("{}/{index}", kinds::routes_pointer(kind));
     let http_route = object
-        .pointer(&format!("/spec/http/{index}"))
+        .pointer(&base)
         .ok_or_else(|| PlanError::NoSuchRoute {
+            kind,
             name: name.to_owned(),
             index,
         })?;
+    let field = kinds::destinations_field(kind);
     let entries = http_route
-        .get("route")
+        .get(field)
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let current: Vec<ExpectedDestination> = entries.iter().map(expected_of).collect();
+    let current: Vec<ExpectedDestination> = entries
+        .iter()
+        .map(|e| kinds::expected_of(kind, e, home))
+        .collect();
 
     validate_values(&request.weights)?;
     if request.expected.is_empty() {
@@ -74,9 +123,14 @@ pub fn plan(
         ));
     }
     if current.len() < 2 {
-        return Err(PlanError::Invalid(format!(
-            "route {index} of {name} has a single destination, which always gets 100% of its traffic"
-        )));
+        return Err(PlanError::Invalid(match kind {
+            RouteKind::VirtualService => format!(
+                "route {index} of {name} has a single destination, which always gets 100% of its traffic"
+            ),
+            RouteKind::HTTPRoute => format!(
+                "rule {index} of {name} has a single backendRef, which gets all of its traffic (or none at weight 0)"
+            ),
+        }));
     }
     if request.expected != current {
         return Err(PlanError::Changed(describe_change(
@@ -89,10 +143,13 @@ pub fn plan(
     // The console's policy, as the page checks it too (`switchyard_protocol::weights`).
     let keys: Vec<&str> = current.iter().map(key_of).collect();
     validate_for_route(&keys, &request.weights)?;
-    if let Some(defined) = defined_subsets {
-        for d in &current {
-            let weight = request.weights.get(key_of(d)).copied().unwrap_or(0);
-            if let (Some(subset), true) = (&d.subset, weight > 0) {
+    for d in &current {
+        let weight = request.weights.get(key_of(d)).copied().unwrap_or(0);
+        if weight == 0 {
+            continue;
+        }
+        match (exists, &d.subset) {
+            (Exists::Subsets(defined), Some(subset)) => {
                 let known = defined.get(&d.host).is_some_and(|s| s.contains(subset));
                 if !known {
                     return Err(PlanError::Invalid(format!(
@@ -101,6 +158,13 @@ pub fn plan(
                     )));
                 }
             }
+            (Exists::Services(services), _) if !services.contains(&d.host) => {
+                return Err(PlanError::Invalid(format!(
+                    "backend Service {} does not exist; Gateway API answers the traffic sent to it with 500",
+                    d.host
+                )));
+            }
+            _ => {}
         }
     }
 
@@ -124,10 +188,9 @@ pub fn plan(
     // and its position (a route inserted before this index shows up as a different route here).
     // Testing the whole entry, not a possibly absent `match`, keeps the guard valid under strict
     // RFC 6902 as well as under the API server's lenient JSON Patch.
-    let base = format!("/spec/http/{index}");
     let mut ops = vec![json!({"op": "test", "path": base, "value": http_route})];
     for (j, d) in current.iter().enumerate() {
-        ops.push(json!({"op": "add", "path": format!("{base}/route/{j}/weight"), "value": request.weights[key_of(d)]}));
+        ops.push(json!({"op": "add", "path": format!("{base}/{field}/{j}/weight"), "value": request.weights[key_of(d)]}));
     }
     if let Some(stamp) = stamp {
         ops.extend(annotation_ops(object, stamp));
@@ -143,21 +206,6 @@ pub fn plan(
 /// The key a destination is addressed by in weight maps: its subset, or its host without one.
 pub fn key_of(d: &ExpectedDestination) -> &str {
     d.subset.as_deref().unwrap_or(&d.host)
-}
-
-fn expected_of(entry: &Value) -> ExpectedDestination {
-    ExpectedDestination {
-        host: entry
-            .pointer("/destination/host")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        subset: entry
-            .pointer("/destination/subset")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        weight: weight_of(entry),
-    }
 }
 
 /// `old 80 / new 20`.
@@ -373,9 +421,22 @@ mod tests {
             )
             .unwrap_err(),
             PlanError::NoSuchRoute {
+                kind: RouteKind::VirtualService,
                 name: "review".into(),
                 index: 5
             }
+        );
+        assert_eq!(
+            plan(
+                &review(100, 0),
+                5,
+                &request(80, 20, seen(100, 0)),
+                None,
+                None
+            )
+            .unwrap_err()
+            .to_string(),
+            "virtualservice review has no http route 5"
         );
     }
 
@@ -429,5 +490,173 @@ mod tests {
         let mut doc = review(100, 0);
         json_patch::patch(&mut doc, &p).unwrap();
         assert_eq!(super::super::history::last_change(&doc), Some(stamp));
+    }
+
+    fn http_route(weights: [Option<u32>; 2]) -> Value {
+        let backend = |name: &str, weight: Option<u32>| {
+            let mut b = json!({"group": "", "kind": "Service", "name": name, "port": 80});
+            if let Some(w) = weight {
+                b["weight"] = json!(w);
+            }
+            b
+        };
+        json!({
+            "metadata": {"name": "review", "namespace": "hands-on-gateway", "resourceVersion": "7"},
+            "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "review"}], "rules": [
+                {"matches": [{"headers": [{"name": "x-group", "value": "test"}]}],
+                 "backendRefs": [backend("review-v2", Some(1))]},
+                {"backendRefs": [backend("review-v1", weights[0]), backend("review-v2", weights[1])]}
+            ]}
+        })
+    }
+
+    fn backends_seen(v1: u32, v2: u32) -> Vec<ExpectedDestination> {
+        ["review-v1", "review-v2"]
+            .into_iter()
+            .zip([v1, v2])
+            .map(|(host, weight)| ExpectedDestination {
+                host: host.into(),
+                subset: None,
+                weight,
+            })
+            .collect()
+    }
+
+    fn backend_request(v1: u32, v2: u32, expected: Vec<ExpectedDestination>) -> SetWeightsRequest {
+        SetWeightsRequest {
+            weights: BTreeMap::from([("review-v1".into(), v1), ("review-v2".into(), v2)]),
+            expected,
+        }
+    }
+
+    #[test]
+    fn an_http_route_rule_gets_the_same_guarded_patch() {
+        let services = BTreeSet::from(["review-v1".to_owned(), "review-v2".to_owned()]);
+        let object = http_route([Some(1), Some(3)]);
+        let p = plan_route(
+            RouteKind::HTTPRoute,
+            &object,
+            1,
+            &backend_request(80, 20, backends_seen(1, 3)),
+            Exists::Services(&services),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.summary, "review-v1 80 / review-v2 20");
+        let ops = serde_json::to_value(p.patch.clone().unwrap()).unwrap();
+        assert_eq!(ops[0]["op"], "test");
+        assert_eq!(ops[0]["path"], "/spec/rules/1");
+        assert_eq!(ops[0]["value"], object["spec"]["rules"][1]);
+        assert_eq!(
+            ops[1],
+            json!({"op": "add", "path": "/spec/rules/1/backendRefs/0/weight", "value": 80})
+        );
+        assert_eq!(
+            ops[2],
+            json!({"op": "add", "path": "/spec/rules/1/backendRefs/1/weight", "value": 20})
+        );
+        let mut doc = object.clone();
+        json_patch::patch(&mut doc, &p.patch.unwrap()).unwrap();
+        assert_eq!(doc["spec"]["rules"][1]["backendRefs"][1]["weight"], 20);
+        // Weights changed by someone else in the meantime: the test fails, nothing changes.
+        let p = plan_route(
+            RouteKind::HTTPRoute,
+            &object,
+            1,
+            &backend_request(80, 20, backends_seen(1, 3)),
+            Exists::Unchecked,
+            None,
+        )
+        .unwrap()
+        .patch
+        .unwrap();
+        let mut changed = http_route([Some(1), Some(1)]);
+        assert!(json_patch::patch(&mut changed, &p).is_err());
+        assert_eq!(changed, http_route([Some(1), Some(1)]));
+    }
+
+    #[test]
+    fn a_missing_weight_is_seen_as_one_and_written() {
+        let object = http_route([None, Some(3)]);
+        // The client saw 1 for the backend without a weight.
+        let p = plan_route(
+            RouteKind::HTTPRoute,
+            &object,
+            1,
+            &backend_request(25, 75, backends_seen(1, 3)),
+            Exists::Unchecked,
+            None,
+        )
+        .unwrap();
+        // The same shares but not as written: the weights are written out.
+        assert!(p.patch.is_some());
+        let stale = plan_route(
+            RouteKind::HTTPRoute,
+            &object,
+            1,
+            &backend_request(80, 20, backends_seen(0, 3)),
+            Exists::Unchecked,
+            None,
+        )
+        .unwrap_err();
+        assert!(matches!(stale, PlanError::Changed(_)), "{stale:?}");
+    }
+
+    #[test]
+    fn an_http_routes_backend_must_exist_and_its_rule_be_there() {
+        let only_v1 = BTreeSet::from(["review-v1".to_owned()]);
+        let object = http_route([Some(1), Some(0)]);
+        let err = plan_route(
+            RouteKind::HTTPRoute,
+            &object,
+            1,
+            &backend_request(80, 20, backends_seen(1, 0)),
+            Exists::Services(&only_v1),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::Invalid(
+                "backend Service review-v2 does not exist; Gateway API answers the traffic sent to it with 500".into()
+            )
+        );
+        // Sending it nothing is fine.
+        assert!(plan_route(
+            RouteKind::HTTPRoute,
+            &object,
+            1,
+            &backend_request(100, 0, backends_seen(1, 0)),
+            Exists::Services(&only_v1),
+            None
+        )
+        .is_ok());
+        let err = plan_route(
+            RouteKind::HTTPRoute,
+            &object,
+            4,
+            &backend_request(100, 0, backends_seen(1, 0)),
+            Exists::Unchecked,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "httproute review has no rule 4");
+        let single = plan_route(
+            RouteKind::HTTPRoute,
+            &object,
+            0,
+            &SetWeightsRequest {
+                weights: BTreeMap::from([("review-v2".into(), 100)]),
+                expected: vec![ExpectedDestination {
+                    host: "review-v2".into(),
+                    subset: None,
+                    weight: 1,
+                }],
+            },
+            Exists::Unchecked,
+            None,
+        )
+        .unwrap_err();
+        assert!(matches!(single, PlanError::Invalid(m) if m.contains("single backendRef")));
     }
 }

@@ -3,10 +3,10 @@
 //! counts only when it persists for two refreshes in a row.
 
 use std::collections::{BTreeMap, BTreeSet};
-use switchyard_protocol::{Graph, Settling};
+use switchyard_protocol::{Graph, RouteKind, Settling};
 
-/// A weighted route: namespace, VirtualService, route index.
-pub type RouteKey = (String, String, usize);
+/// A weighted route: the kind of its route object, namespace, object name, route index.
+pub type RouteKey = (RouteKind, String, String, usize);
 
 /// Marks the splits of `graph` whose route changed less than one window before
 /// `graph.generated_at` as settling (`agrees: None`), and holds back a disagreement seen for the
@@ -23,6 +23,7 @@ pub fn settle(
     let mut disagreeing = BTreeSet::new();
     for split in &mut graph.splits {
         let key = (
+            split.kind,
             split.namespace.clone(),
             split.virtual_service.clone(),
             split.route_index,
@@ -62,6 +63,7 @@ mod tests {
                 namespace: "hands-on".into(),
                 service: "review".into(),
                 virtual_service: "review".into(),
+                kind: RouteKind::VirtualService,
                 route_index: 1,
                 versions: vec![],
                 rate: 20.0,
@@ -78,7 +80,12 @@ mod tests {
     }
 
     fn review() -> RouteKey {
-        ("hands-on".into(), "review".into(), 1)
+        (
+            RouteKind::VirtualService,
+            "hands-on".into(),
+            "review".into(),
+            1,
+        )
     }
 
     #[test]
@@ -104,6 +111,14 @@ mod tests {
         let s = g.splits[0].settling.as_ref().unwrap();
         assert_eq!((s.since, s.until), (1_000.0, 1_030.0));
         assert!((s.progress - 0.4).abs() < 1e-9);
+        // An HTTPRoute of the same name changed: not this VirtualService's split.
+        let other = BTreeMap::from([(
+            (RouteKind::HTTPRoute, "hands-on".into(), "review".into(), 1),
+            1_000.0,
+        )]);
+        let mut g = graph(1_012.0, Some(true));
+        settle(&mut g, &other, &BTreeSet::new());
+        assert_eq!(g.splits[0].settling, None);
     }
 
     #[test]

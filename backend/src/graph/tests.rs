@@ -113,6 +113,7 @@ fn topology(old: u32, new: u32) -> Topology {
             host: "review.hands-on.svc.cluster.local".into(),
             subsets,
         }],
+        ..Topology::default()
     }
 }
 
@@ -372,4 +373,235 @@ fn restricting_to_namespaces_drops_what_is_outside() {
     );
     assert!(none.edges.is_empty() && none.splits.is_empty());
     assert_eq!(restrict(&g, |ns| ns == "hands-on"), g);
+}
+
+/// The gateway demo's review: Services `review` (the parent), `review-v1` and `review-v2` (one
+/// per version), and an HTTPRoute attached to `review` whose last rule splits `v1`:`v2`.
+fn gateway_topology(v1: u32, v2: u32) -> Topology {
+    let ns = "hands-on-gateway";
+    let backend = |host: &str, weight: u32, share: f64| Destination {
+        host: host.into(),
+        subset: None,
+        weight,
+        requested_share: share,
+        observed_share: None,
+    };
+    let total = f64::from(v1 + v2);
+    Topology {
+        services: ["product-composite", "review", "review-v1", "review-v2"]
+            .iter()
+            .map(|n| ServiceInfo {
+                namespace: ns.into(),
+                name: n.to_string(),
+            })
+            .collect(),
+        workloads: ["v1", "v2"]
+            .iter()
+            .map(|v| WorkloadInfo {
+                namespace: ns.into(),
+                name: format!("review-{v}"),
+                app: Some("review".into()),
+                version: Some((*v).into()),
+            })
+            .collect(),
+        http_routes: vec![VirtualServiceRoutes {
+            namespace: ns.into(),
+            name: "review".into(),
+            resource_version: "4".into(),
+            hosts: vec!["review".into()],
+            weight_managers: Vec::new(),
+            routes: vec![
+                HttpRoute {
+                    index: 0,
+                    name: None,
+                    match_summary: "header x-group = test".into(),
+                    destinations: vec![backend("review-v2", 1, 100.0)],
+                },
+                HttpRoute {
+                    index: 1,
+                    name: None,
+                    match_summary: "all requests".into(),
+                    destinations: vec![
+                        backend("review-v1", v1, f64::from(v1) * 100.0 / total),
+                        backend("review-v2", v2, f64::from(v2) * 100.0 / total),
+                    ],
+                },
+            ],
+        }],
+        service_versions: BTreeMap::from([
+            ((ns.to_owned(), "review-v1".to_owned()), "v1".to_owned()),
+            ((ns.to_owned(), "review-v2".to_owned()), "v2".to_owned()),
+        ]),
+        ..Topology::default()
+    }
+}
+
+/// Waypoint-style samples: each request's service is the backend the route chose.
+fn gateway_samples(v1: f64, v2: f64) -> Samples {
+    let ns = "hands-on-gateway";
+    let caller = wl(ns, "product-composite-v1", "product-composite", "v1");
+    let to = |service: &str, version: &str, rate: f64| RequestRate {
+        source: caller.clone(),
+        service: service.into(),
+        service_namespace: ns.into(),
+        destination: wl(ns, &format!("review-{version}"), "review", version),
+        response_code: "200".into(),
+        response_flags: "-".into(),
+        rate,
+    };
+    Samples {
+        requests: vec![to("review-v1", "v1", v1), to("review-v2", "v2", v2)],
+        latencies: vec![
+            Latency {
+                caller: Some((ns.into(), "product-composite-v1".into())),
+                service: (ns.into(), "review-v1".into()),
+                workload: None,
+                p95_ms: 40.0,
+            },
+            Latency {
+                caller: Some((ns.into(), "product-composite-v1".into())),
+                service: (ns.into(), "review-v2".into()),
+                workload: None,
+                p95_ms: 90.0,
+            },
+            Latency {
+                caller: None,
+                service: (ns.into(), "review-v2".into()),
+                workload: Some((ns.into(), "review-v2".into())),
+                p95_ms: 90.0,
+            },
+        ],
+    }
+}
+
+#[test]
+fn an_http_routes_backends_are_drawn_as_versions_of_its_service() {
+    let g = build(
+        &gateway_topology(80, 20),
+        Some(&gateway_samples(16.0, 4.0)),
+        fresh(),
+        30,
+        100.0,
+    );
+    let ids: Vec<&str> = g.nodes.iter().map(|n| n.id.as_str()).collect();
+    // The backend Services are the route's versions, not nodes of their own.
+    assert!(!ids.contains(&"svc:hands-on-gateway:review-v1"), "{ids:?}");
+    assert!(!ids.contains(&"svc:hands-on-gateway:review-v2"), "{ids:?}");
+    assert!(ids.contains(&"svc:hands-on-gateway:review"), "{ids:?}");
+    // caller → review → each version, as for a VirtualService.
+    let into = edge(
+        &g,
+        "wl:hands-on-gateway:product-composite-v1->svc:hands-on-gateway:review",
+    );
+    assert!((into.rate - 20.0).abs() < 1e-9);
+    // Two backends: the largest p95, an upper bound of all requests' p95.
+    assert_eq!(into.p95_ms, Some(90.0));
+    let v2 = edge(
+        &g,
+        "svc:hands-on-gateway:review->wl:hands-on-gateway:review-v2",
+    );
+    assert!((v2.rate - 4.0).abs() < 1e-9);
+    assert_eq!(v2.share, Some(20.0));
+    assert_eq!(v2.p95_ms, Some(90.0));
+    // The split: requested by the route's weights, observed per backend Service.
+    let split = g
+        .splits
+        .iter()
+        .find(|s| s.service == "review")
+        .expect("a split on review");
+    assert_eq!(split.kind, RouteKind::HTTPRoute);
+    assert_eq!(split.virtual_service, "review");
+    assert_eq!(split.route_index, 1);
+    let versions: Vec<(&str, Option<&str>, f64, Option<f64>)> = split
+        .versions
+        .iter()
+        .map(|v| {
+            (
+                v.subset.as_str(),
+                v.version.as_deref(),
+                v.requested,
+                v.observed,
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("review-v1", Some("v1"), 80.0, Some(80.0)),
+            ("review-v2", Some("v2"), 20.0, Some(20.0))
+        ]
+    );
+    assert_eq!(split.agrees, Some(true));
+    assert_eq!(
+        g.observed_share_of(
+            RouteKind::HTTPRoute,
+            "hands-on-gateway",
+            "review",
+            1,
+            "review-v2"
+        ),
+        Some(20.0)
+    );
+    // Not a VirtualService's.
+    assert_eq!(
+        g.observed_share("hands-on-gateway", "review", 1, "review-v2"),
+        None
+    );
+}
+
+#[test]
+fn an_http_routes_split_is_observed_by_version_when_metrics_name_the_parent() {
+    // Metrics that name the parent Service (the request's original host) instead of the
+    // backend: the versions of the backends' selectors decide.
+    let mut samples = gateway_samples(15.0, 5.0);
+    for r in &mut samples.requests {
+        r.service = "review".into();
+    }
+    let g = build(&gateway_topology(1, 3), Some(&samples), fresh(), 30, 100.0);
+    let split = g.splits.iter().find(|s| s.service == "review").unwrap();
+    let observed: Vec<Option<f64>> = split.versions.iter().map(|v| v.observed).collect();
+    assert_eq!(observed, [Some(75.0), Some(25.0)]);
+    let requested: Vec<f64> = split.versions.iter().map(|v| v.requested).collect();
+    assert_eq!(requested, [25.0, 75.0]);
+    assert_eq!(split.agrees, Some(false));
+}
+
+#[test]
+fn http_route_shares_reach_the_route_list() {
+    let g = build(
+        &gateway_topology(80, 20),
+        Some(&gateway_samples(16.0, 4.0)),
+        fresh(),
+        30,
+        100.0,
+    );
+    let mut routes = vec![switchyard_protocol::HttpRouteRoutes {
+        namespace: "hands-on-gateway".into(),
+        name: "review".into(),
+        resource_version: "4".into(),
+        hosts: vec!["review".into()],
+        weight_managers: Vec::new(),
+        routes: vec![switchyard_protocol::RouteRule {
+            index: 1,
+            name: None,
+            match_summary: "all requests".into(),
+            destinations: ["review-v1", "review-v2"]
+                .iter()
+                .map(|h| switchyard_protocol::BackendDestination {
+                    host: (*h).into(),
+                    port: Some(80),
+                    weight: 50,
+                    requested_share: 50.0,
+                    observed_share: None,
+                })
+                .collect(),
+        }],
+    }];
+    annotate_http_routes(&mut routes, &g);
+    let observed: Vec<Option<f64>> = routes[0].routes[0]
+        .destinations
+        .iter()
+        .map(|d| d.observed_share)
+        .collect();
+    assert_eq!(observed, [Some(80.0), Some(20.0)]);
 }

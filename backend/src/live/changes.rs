@@ -2,43 +2,44 @@
 //! kubectl, anything else), seeded from the recorded history so a restarted console knows too.
 
 use std::collections::{BTreeMap, HashMap};
-use switchyard_protocol::{ChangeRecord, VirtualServiceRoutes};
+use switchyard_protocol::{ChangeRecord, RouteKind, VirtualServiceRoutes};
 
 use crate::graph::settling::RouteKey;
 
 #[derive(Default)]
 pub(super) struct RouteChanges {
-    /// Weights per route last seen, per VirtualService (`(namespace, name)`).
-    seen: HashMap<(String, String), Vec<Vec<u32>>>,
+    /// Weights per route last seen, per route object (`(kind, namespace, name)`).
+    seen: HashMap<(RouteKind, String, String), Vec<Vec<u32>>>,
     changed_at: BTreeMap<RouteKey, f64>,
 }
 
 impl RouteChanges {
-    /// Compares the VirtualServices in scope with what was seen before: a route whose weights
-    /// differ changed at `now`. A VirtualService seen for the first time takes its routes' last
-    /// change from `history` (called at most once per call, and only then).
-    pub(super) fn observe(
+    /// Compares the route objects in scope (VirtualServices and HTTPRoutes, as views) with what
+    /// was seen before: a route whose weights differ changed at `now`. An object seen for the
+    /// first time takes its routes' last change from `history` (called at most once per call,
+    /// and only then).
+    pub(super) fn observe<'a>(
         &mut self,
-        virtual_services: &[VirtualServiceRoutes],
+        routes: impl IntoIterator<Item = (RouteKind, &'a VirtualServiceRoutes)>,
         history: impl FnOnce() -> Vec<ChangeRecord>,
         now: f64,
     ) {
         let mut history = Some(history);
         let mut recorded: Option<BTreeMap<RouteKey, f64>> = None;
-        for vs in virtual_services {
+        for (kind, vs) in routes {
             let weights: Vec<Vec<u32>> = vs
                 .routes
                 .iter()
                 .map(|r| r.destinations.iter().map(|d| d.weight).collect())
                 .collect();
-            let id = (vs.namespace.clone(), vs.name.clone());
+            let id = (kind, vs.namespace.clone(), vs.name.clone());
             match self.seen.get(&id) {
                 Some(before) if *before == weights => continue,
                 Some(before) => {
                     for (index, route) in weights.iter().enumerate() {
                         if before.get(index) != Some(route) {
                             self.changed_at
-                                .insert((id.0.clone(), id.1.clone(), index), now);
+                                .insert((kind, id.1.clone(), id.2.clone(), index), now);
                         }
                     }
                 }
@@ -47,7 +48,7 @@ impl RouteChanges {
                         last_recorded(history.take().map(|h| h()).unwrap_or_default())
                     });
                     for index in 0..weights.len() {
-                        let key = (id.0.clone(), id.1.clone(), index);
+                        let key = (kind, id.1.clone(), id.2.clone(), index);
                         if let Some(&time) = recorded.get(&key) {
                             self.changed_at.insert(key, time);
                         }
@@ -71,7 +72,12 @@ fn last_recorded(records: Vec<ChangeRecord>) -> BTreeMap<RouteKey, f64> {
             continue;
         };
         let seconds = time.timestamp_micros() as f64 / 1e6;
-        let key = (record.namespace, record.virtual_service, record.route_index);
+        let key = (
+            record.kind,
+            record.namespace,
+            record.virtual_service,
+            record.route_index,
+        );
         let entry = latest.entry(key).or_insert(seconds);
         if *entry < seconds {
             *entry = seconds;
@@ -120,20 +126,33 @@ mod tests {
     }
 
     fn key(index: usize) -> RouteKey {
-        ("hands-on".into(), "review".into(), index)
+        (
+            RouteKind::VirtualService,
+            "hands-on".into(),
+            "review".into(),
+            index,
+        )
+    }
+
+    fn one(vs: &VirtualServiceRoutes) -> [(RouteKind, &VirtualServiceRoutes); 1] {
+        [(RouteKind::VirtualService, vs)]
     }
 
     #[test]
     fn a_weight_change_is_dated_when_seen_and_only_for_its_route() {
         let mut changes = RouteChanges::default();
-        changes.observe(&[vs([100, 0])], Vec::new, 10.0);
+        changes.observe(one(&vs([100, 0])), Vec::new, 10.0);
         assert!(
             changes.changed_at().is_empty(),
             "first sight, no history: no change"
         );
-        changes.observe(&[vs([100, 0])], || panic!("history is read once"), 15.0);
+        changes.observe(one(&vs([100, 0])), || panic!("history is read once"), 15.0);
         assert!(changes.changed_at().is_empty());
-        changes.observe(&[vs([80, 20])], || panic!("history is read once"), 20.0);
+        changes.observe(one(&vs([80, 20])), || panic!("history is read once"), 20.0);
+        assert_eq!(changes.changed_at(), &BTreeMap::from([(key(1), 20.0)]));
+        // An HTTPRoute of the same name is another object: first sight, no change.
+        let http = vs([80, 20]);
+        changes.observe([(RouteKind::HTTPRoute, &http)], Vec::new, 25.0);
         assert_eq!(changes.changed_at(), &BTreeMap::from([(key(1), 20.0)]));
     }
 
@@ -146,6 +165,7 @@ mod tests {
             source: "console".into(),
             namespace: "hands-on".into(),
             virtual_service: "review".into(),
+            kind: RouteKind::VirtualService,
             route_index: index,
             before: BTreeMap::new(),
             after: BTreeMap::new(),
@@ -154,7 +174,7 @@ mod tests {
         };
         let mut changes = RouteChanges::default();
         changes.observe(
-            &[vs([80, 20])],
+            one(&vs([80, 20])),
             || {
                 vec![
                     record("1970-01-01T00:01:40Z", 1),

@@ -16,14 +16,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchyard_protocol::{
-    Contact, Freshness, Graph, MetricsStatus, RateWindows, RoutesResponse, ServerEvent,
-    VirtualServiceRoutes,
+    Contact, Freshness, Graph, HttpRouteRoutes, MetricsStatus, RateWindows, RouteKind,
+    RoutesResponse, ServerEvent, VirtualServiceRoutes,
 };
 use tokio::sync::{broadcast, watch};
 
 use crate::cluster::{Change, Cluster};
 use crate::graph::{self, settling::RouteKey};
-use crate::metrics::{Samples, Source};
+use crate::metrics::{Reporters, Samples, Source};
 use changes::RouteChanges;
 
 #[derive(Clone, Debug)]
@@ -34,6 +34,8 @@ pub struct LiveConfig {
     pub window: Duration,
     /// Other rate windows a viewer may choose (`--windows`); the default is always offered.
     pub choices: Vec<Duration>,
+    /// The Istio reporters request metrics are read from (`--reporters`).
+    pub reporters: Reporters,
 }
 
 impl LiveConfig {
@@ -181,6 +183,11 @@ impl Live {
         graph::annotate_observed(std::slice::from_mut(vs), &self.graph());
     }
 
+    /// Sets an HTTPRoute's observed shares from the latest graph.
+    pub fn annotate_http_route(&self, route: &mut HttpRouteRoutes) {
+        graph::annotate_http_routes(std::slice::from_mut(route), &self.graph());
+    }
+
     /// Receiver for every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
         self.events.subscribe()
@@ -250,8 +257,17 @@ impl Refresher {
         let now = now();
         let topology = self.cluster.topology();
         let cluster = &self.cluster;
-        self.changes
-            .observe(&topology.virtual_services, || cluster.history(), now);
+        let routes = topology
+            .virtual_services
+            .iter()
+            .map(|vs| (RouteKind::VirtualService, vs))
+            .chain(
+                topology
+                    .http_routes
+                    .iter()
+                    .map(|hr| (RouteKind::HTTPRoute, hr)),
+            );
+        self.changes.observe(routes, || cluster.history(), now);
         for window in &mut self.windows {
             let mut graph = graph::build(
                 &topology,
@@ -284,10 +300,11 @@ impl Refresher {
     async fn refresh(&mut self, source: &Source) {
         let namespaces = self.cluster.namespaces();
         let interval = self.config.interval;
+        let reporters = &self.config.reporters;
         // A slow source must not stall the loop: give it at most one interval.
         let reads = self.windows.iter().map(|w| {
             let window = Duration::from_secs(u64::from(w.seconds));
-            tokio::time::timeout(interval, source.fetch(&namespaces, window))
+            tokio::time::timeout(interval, source.fetch(&namespaces, window, reporters))
         });
         let results = futures::future::join_all(reads).await;
         for (window, result) in self.windows.iter_mut().zip(results) {
@@ -316,13 +333,16 @@ fn mark_stale(window: &mut WindowState, error: String) {
     window.status.error = Some(error);
 }
 
-/// Every VirtualService in scope from the cache, with observed shares from `graph`, stamped
-/// with the API server's contact now and the metrics' of `graph`.
+/// Every VirtualService and HTTPRoute in scope from the cache, with observed shares from
+/// `graph`, stamped with the API server's contact now and the metrics' of `graph`.
 fn annotated_routes(cluster: &Cluster, graph: &Graph) -> RoutesResponse {
     let mut virtual_services = cluster.virtual_services();
     graph::annotate_observed(&mut virtual_services, graph);
+    let mut http_routes = cluster.http_routes();
+    graph::annotate_http_routes(&mut http_routes, graph);
     RoutesResponse {
         virtual_services,
+        http_routes,
         freshness: Freshness {
             cluster: cluster.contact(),
             metrics: graph.freshness.metrics.clone(),
@@ -355,7 +375,7 @@ async fn refresh_loop(
                     r.refresh(source).await;
                 }
                 // The observed split reaches the page in the graph (its cards read it there), so
-                // a refresh re-sends no VirtualService.
+                // a refresh re-sends no VirtualService or HTTPRoute.
                 r.publish(true);
             }
             change = changes.recv() => {
@@ -367,6 +387,14 @@ async fn refresh_loop(
                     }
                     Ok(Change::VirtualServiceDeleted { namespace, name }) => {
                         let _ = r.events.send(ServerEvent::VirtualServiceDeleted { namespace, name });
+                    }
+                    Ok(Change::HttpRouteChanged(route)) => {
+                        let mut route = route;
+                        graph::annotate_http_routes(std::slice::from_mut(&mut route), &r.default_graph());
+                        let _ = r.events.send(ServerEvent::HttpRouteChanged(route));
+                    }
+                    Ok(Change::HttpRouteDeleted { namespace, name }) => {
+                        let _ = r.events.send(ServerEvent::HttpRouteDeleted { namespace, name });
                     }
                     // A re-list, a lag, or the API server's contact turning stale or fresh:
                     // viewers get the whole list with its stamp (and a graph, below).

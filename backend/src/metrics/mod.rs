@@ -1,11 +1,14 @@
 //! The only module that speaks to Prometheus (or, in the demo without one, reads samples from a
 //! [`SampleSource`] the binary plugs in): turns Istio's standard metrics into typed samples.
-//! `promql` builds queries and `parse` reads answers, both pure; `source` does the I/O.
+//! `promql` builds queries, `parse` reads answers and `reporters` says which Istio reporters are
+//! read (all pure); `source` does the I/O.
 
 pub mod parse;
 pub mod promql;
+pub mod reporters;
 pub mod source;
 
+pub use reporters::{Reporter, Reporters};
 pub use source::{PrometheusSource, SampleSource, Source};
 
 use std::collections::BTreeMap;

@@ -1,8 +1,13 @@
-//! Builds the PromQL the console runs (pure). One reporter per query, never both (see
-//! `docs/metrics.md`, "One reporter per series set"): the destination reporter for traffic that
-//! reached a workload, the source reporter only for requests that never did.
+//! Builds the PromQL the console runs (pure). One reporter per series set, never two for one
+//! request (see `docs/metrics.md`, "One reporter per series set"): the destination reporter (and
+//! in ambient mode the waypoint) for traffic that reached a workload, the source reporter (and
+//! the waypoint) only for requests that never did. Several reporters of one query are joined with
+//! PromQL's `or`, which keeps a later reporter's series only where no earlier one has the same
+//! labels.
 
 use std::time::Duration;
+
+use super::reporters::{Reporter, Reporters};
 
 /// Labels the request-rate queries group by: enough to place an edge source → service → workload
 /// and to classify the response.
@@ -37,37 +42,63 @@ pub fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Request rate of traffic that reached a workload, as its server sidecar saw it.
-pub fn requests_reached(namespaces: &[String], range: &str) -> String {
-    format!(
-        "sum(rate(istio_requests_total{{reporter=\"destination\",{}}}[{range}])) by ({REQUEST_LABELS})",
-        namespace_matcher("destination_service_namespace", namespaces)
-    )
+/// The matchers of a reached-traffic series set of `reporter`: a waypoint also reports requests
+/// that reached no workload, which the unreached query reads, so they are left out here.
+fn reached_matchers(reporter: Reporter) -> String {
+    match reporter {
+        Reporter::Destination => "reporter=\"destination\"".to_owned(),
+        Reporter::Waypoint => "reporter=\"waypoint\",destination_workload!=\"unknown\"".to_owned(),
+    }
+}
+
+/// One query per reporter's series set, joined with `or` (first reporter first).
+fn either(parts: impl IntoIterator<Item = String>) -> String {
+    parts.into_iter().collect::<Vec<_>>().join(" or ")
+}
+
+/// Request rate of traffic that reached a workload, as its server sidecar (or the waypoint that
+/// routed it) saw it.
+pub fn requests_reached(namespaces: &[String], range: &str, reporters: &Reporters) -> String {
+    let ns = namespace_matcher("destination_service_namespace", namespaces);
+    either(reporters.reached().iter().map(|&r| {
+        format!(
+            "sum(rate(istio_requests_total{{{},{ns}}}[{range}])) by ({REQUEST_LABELS})",
+            reached_matchers(r)
+        )
+    }))
 }
 
 /// Request rate of requests that never reached a workload (no healthy upstream, fault aborts), as
-/// the client sidecar saw them; disjoint from `requests_reached`.
-pub fn requests_unreached(namespaces: &[String], range: &str) -> String {
-    format!(
-        "sum(rate(istio_requests_total{{reporter=\"source\",destination_workload=\"unknown\",{}}}[{range}])) by ({REQUEST_LABELS})",
-        namespace_matcher("destination_service_namespace", namespaces)
-    )
+/// the client sidecar (or the waypoint) saw them; disjoint from `requests_reached`.
+pub fn requests_unreached(namespaces: &[String], range: &str, reporters: &Reporters) -> String {
+    let ns = namespace_matcher("destination_service_namespace", namespaces);
+    either(reporters.unreached().into_iter().map(|r| {
+        format!(
+            "sum(rate(istio_requests_total{{reporter=\"{r}\",destination_workload=\"unknown\",{ns}}}[{range}])) by ({REQUEST_LABELS})"
+        )
+    }))
 }
 
 /// 95th percentile latency per caller and service (the edges into a service node).
-pub fn p95_by_caller(namespaces: &[String], range: &str) -> String {
-    format!(
-        "histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{{reporter=\"destination\",{}}}[{range}])) by (le,source_workload,source_workload_namespace,destination_service_name,destination_service_namespace))",
-        namespace_matcher("destination_service_namespace", namespaces)
-    )
+pub fn p95_by_caller(namespaces: &[String], range: &str, reporters: &Reporters) -> String {
+    let ns = namespace_matcher("destination_service_namespace", namespaces);
+    either(reporters.reached().iter().map(|&r| {
+        format!(
+            "histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{{{},{ns}}}[{range}])) by (le,source_workload,source_workload_namespace,destination_service_name,destination_service_namespace))",
+            reached_matchers(r)
+        )
+    }))
 }
 
 /// 95th percentile latency per service and workload (the edges out of a service node).
-pub fn p95_by_workload(namespaces: &[String], range: &str) -> String {
-    format!(
-        "histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{{reporter=\"destination\",{}}}[{range}])) by (le,destination_service_name,destination_service_namespace,destination_workload,destination_workload_namespace))",
-        namespace_matcher("destination_service_namespace", namespaces)
-    )
+pub fn p95_by_workload(namespaces: &[String], range: &str, reporters: &Reporters) -> String {
+    let ns = namespace_matcher("destination_service_namespace", namespaces);
+    either(reporters.reached().iter().map(|&r| {
+        format!(
+            "histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{{{},{ns}}}[{range}])) by (le,destination_service_name,destination_service_namespace,destination_workload,destination_workload_namespace))",
+            reached_matchers(r)
+        )
+    }))
 }
 
 #[cfg(test)]
@@ -92,23 +123,58 @@ mod tests {
 
     #[test]
     fn one_namespace_is_an_equality_match() {
+        // Sidecars only: exactly the query the console ran before waypoints.
         assert_eq!(
-            requests_reached(&["hands-on".into()], "30s"),
+            requests_reached(&["hands-on".into()], "30s", &Reporters::destination_only()),
             format!("sum(rate(istio_requests_total{{reporter=\"destination\",destination_service_namespace=\"hands-on\"}}[30s])) by ({REQUEST_LABELS})")
         );
     }
 
     #[test]
     fn several_namespaces_are_an_escaped_regex() {
-        let q = requests_unreached(&["a.b".into(), "c".into()], "1m");
+        let q = requests_unreached(
+            &["a.b".into(), "c".into()],
+            "1m",
+            &Reporters::destination_only(),
+        );
         assert!(q.contains(r#"reporter="source",destination_workload="unknown",destination_service_namespace=~"a\\.b|c""#), "{q}");
     }
 
     #[test]
     fn quantiles_keep_le() {
-        let q = p95_by_workload(&["ns".into()], "30s");
+        let q = p95_by_workload(&["ns".into()], "30s", &Reporters::default());
         assert!(q.starts_with("histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{reporter=\"destination\""));
         assert!(q.contains("by (le,destination_service_name"));
+    }
+
+    #[test]
+    fn waypoints_are_read_where_no_sidecar_reported_the_same_series() {
+        let ns = ["hands-on-gateway".to_owned()];
+        let reached = requests_reached(&ns, "30s", &Reporters::default());
+        let parts: Vec<&str> = reached.split(" or ").collect();
+        assert_eq!(parts.len(), 2, "{reached}");
+        assert!(parts[0].starts_with("sum(rate(istio_requests_total{reporter=\"destination\","));
+        assert!(
+            parts[1].starts_with("sum(rate(istio_requests_total{reporter=\"waypoint\",destination_workload!=\"unknown\",destination_service_namespace=\"hands-on-gateway\"}"),
+            "{reached}"
+        );
+        // Both sides group by the same labels, so `or` drops the waypoint's series that a
+        // sidecar also reported.
+        assert!(parts
+            .iter()
+            .all(|p| p.ends_with(&format!("by ({REQUEST_LABELS})"))));
+        let unreached = requests_unreached(&ns, "30s", &Reporters::default());
+        assert!(unreached.contains("reporter=\"source\",destination_workload=\"unknown\""));
+        assert!(unreached.contains(" or sum(rate(istio_requests_total{reporter=\"waypoint\",destination_workload=\"unknown\""));
+        // Ambient only: the waypoint alone for reached traffic.
+        let ambient = Reporters::parse("waypoint").unwrap();
+        let q = p95_by_caller(&ns, "30s", &ambient);
+        assert!(!q.contains(" or "), "{q}");
+        assert!(q.contains("{reporter=\"waypoint\",destination_workload!=\"unknown\","));
+        // Reached and unreached never overlap: destination_workload is known in one, unknown
+        // in the other, whatever the reporter.
+        assert!(!requests_reached(&ns, "30s", &Reporters::default())
+            .contains("destination_workload=\"unknown\""));
     }
 
     #[test]

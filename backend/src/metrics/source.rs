@@ -5,13 +5,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{latency, parse, promql, request_rate, Error, Samples};
+use super::{latency, parse, promql, request_rate, Error, Reporters, Samples};
 
 /// Samples read in-process rather than from Prometheus, e.g. the simulated mesh's own counters in
 /// the demo. Reads must be quick: the refresher calls `fetch` on its own task.
 pub trait SampleSource: Send + Sync {
-    /// Request rates and latencies of the namespaces over the window, as Prometheus would answer.
-    fn fetch(&self, namespaces: &[String], window: Duration) -> Samples;
+    /// Request rates and latencies of the namespaces over the window from these reporters, as
+    /// Prometheus would answer the console's queries.
+    fn fetch(&self, namespaces: &[String], window: Duration, reporters: &Reporters) -> Samples;
     /// How many reads this source has answered so far.
     fn queries_sent(&self) -> u64;
 }
@@ -25,11 +26,16 @@ pub enum Source {
 }
 
 impl Source {
-    /// Reads request rates and latencies of the namespaces over the window.
-    pub async fn fetch(&self, namespaces: &[String], window: Duration) -> Result<Samples, Error> {
+    /// Reads request rates and latencies of the namespaces over the window, from `reporters`.
+    pub async fn fetch(
+        &self,
+        namespaces: &[String],
+        window: Duration,
+        reporters: &Reporters,
+    ) -> Result<Samples, Error> {
         match self {
-            Source::Prometheus(p) => p.fetch(namespaces, window).await,
-            Source::Direct(s) => Ok(s.fetch(namespaces, window)),
+            Source::Prometheus(p) => p.fetch(namespaces, window, reporters).await,
+            Source::Direct(s) => Ok(s.fetch(namespaces, window, reporters)),
         }
     }
 
@@ -87,13 +93,18 @@ impl PrometheusSource {
         Ok(parse::instant_vector(&body)?)
     }
 
-    async fn fetch(&self, namespaces: &[String], window: Duration) -> Result<Samples, Error> {
+    async fn fetch(
+        &self,
+        namespaces: &[String],
+        window: Duration,
+        reporters: &Reporters,
+    ) -> Result<Samples, Error> {
         let range = promql::range(window, self.scrape_interval);
         let queries = [
-            promql::requests_reached(namespaces, &range),
-            promql::requests_unreached(namespaces, &range),
-            promql::p95_by_caller(namespaces, &range),
-            promql::p95_by_workload(namespaces, &range),
+            promql::requests_reached(namespaces, &range, reporters),
+            promql::requests_unreached(namespaces, &range, reporters),
+            promql::p95_by_caller(namespaces, &range, reporters),
+            promql::p95_by_workload(namespaces, &range, reporters),
         ];
         let (reached, unreached, by_caller, by_workload) = tokio::try_join!(
             self.query(&queries[0]),

@@ -40,8 +40,15 @@ pub fn visible_to(caller: &Caller, event: ServerEvent) -> Option<ServerEvent> {
             routes
                 .virtual_services
                 .retain(|vs| caller.sees(&vs.namespace));
+            routes.http_routes.retain(|hr| caller.sees(&hr.namespace));
             Some(ServerEvent::Routes(routes))
         }
+        ServerEvent::HttpRouteChanged(route) => caller
+            .sees(&route.namespace)
+            .then_some(ServerEvent::HttpRouteChanged(route)),
+        ServerEvent::HttpRouteDeleted { namespace, name } => caller
+            .sees(&namespace)
+            .then_some(ServerEvent::HttpRouteDeleted { namespace, name }),
         ServerEvent::VirtualServiceChanged(vs) => caller
             .sees(&vs.namespace)
             .then_some(ServerEvent::VirtualServiceChanged(vs)),

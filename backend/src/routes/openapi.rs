@@ -76,7 +76,7 @@ impl utoipa::ToSchema for NoParameters {}
     info(
         title = "Switchyard console API",
         description = "Shift live traffic between service versions by editing Istio VirtualService \
-                       weights. Every failure answers an `ApiError` body. Writes (every method but \
+                       and Gateway API HTTPRoute weights. Every failure answers an `ApiError` body. Writes (every method but \
                        GET) need the `x-requested-by` header (any value) and a loopback Host or one \
                        the console was started with (`--allowed-host`); request bodies are strict: \
                        unknown fields and repeated keys are refused with 422."
@@ -84,6 +84,7 @@ impl utoipa::ToSchema for NoParameters {}
     paths(
         list_routes,
         set_weights,
+        set_http_route_weights,
         events,
         graph,
         shift,
@@ -99,7 +100,7 @@ impl utoipa::ToSchema for NoParameters {}
     components(schemas(p::ServerEvent, NoParameters)),
     modifiers(&Common),
     tags(
-        (name = "routes", description = "VirtualServices and their weighted routes"),
+        (name = "routes", description = "VirtualServices and HTTPRoutes and their weighted routes"),
         (name = "rollout", description = "Bulk shifts, rollback, history and access"),
         (name = "live", description = "The traffic graph and the event stream"),
         (name = "session", description = "Who the caller is; signing in and out in token mode"),
@@ -242,10 +243,11 @@ fn optional_body(operation: &mut utoipa::openapi::path::Operation) {
 // 401 and 503 are the caller's: in token mode a request without a session is 401, and where the
 // console asks the cluster who the caller is, a cluster that cannot answer is 503.
 
-/// Every VirtualService in scope with its HTTP routes, their weights and observed shares.
+/// Every VirtualService in scope with its HTTP routes, and every HTTPRoute with its rules, their
+/// weights and observed shares.
 #[utoipa::path(get, path = "/api/v1/routes", tag = "routes",
     responses(
-        (status = 200, description = "The VirtualServices the caller may see.", body = p::RoutesResponse),
+        (status = 200, description = "The VirtualServices and HTTPRoutes the caller may see.", body = p::RoutesResponse),
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
         (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
     ))]
@@ -279,6 +281,34 @@ fn list_routes() {}
 #[allow(dead_code)]
 fn set_weights() {}
 
+/// Sets the weights of one HTTPRoute rule (its backendRefs, keyed by Service), if they are still
+/// as the client saw them. The console writes whole numbers adding up to 100.
+#[utoipa::path(put, path = "/api/v1/namespaces/{namespace}/httproutes/{name}/routes/{index}/weights",
+    tag = "routes",
+    params(
+        ("namespace" = String, Path, description = "The HTTPRoute's namespace.", example = "hands-on-gateway"),
+        ("name" = String, Path, description = "The HTTPRoute's name.", example = "review"),
+        ("index" = u64, Path, description = "The rule's position in `spec.rules`.", example = 1),
+    ),
+    request_body(content = p::SetWeightsRequest, example = json!({
+        "weights": {"review-v1": 80, "review-v2": 20},
+        "expected": [
+            {"host": "review-v1", "weight": 1},
+            {"host": "review-v2", "weight": 3}
+        ]
+    })),
+    responses(
+        (status = 200, description = "The weights are set (or already were: `changed` is false).", body = p::SetHttpRouteWeightsResponse),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 403, description = "The console or the cluster refuses this caller's write.", body = p::ApiError),
+        (status = 404, description = "No such HTTPRoute or rule in scope.", body = p::ApiError),
+        (status = 409, description = "The rule changed since the client saw it; `current_http_route` is the HTTPRoute now.", body = p::ApiError),
+        (status = 422, description = "The weights break the policy, do not fit the rule, or send traffic to a Service that does not exist.", body = p::ApiError),
+        (status = 503, description = "The Kubernetes API server could not be reached or failed.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn set_http_route_weights() {}
+
 /// Server-sent events: `routes` and `graph` on connect, then every change as it happens. Each
 /// message's `event:` is the `type` of its `data`, a `ServerEvent` in JSON.
 #[utoipa::path(get, path = "/api/v1/events", tag = "live",
@@ -306,11 +336,16 @@ fn events() {}
 #[allow(dead_code)]
 fn graph() {}
 
-/// One split for the VirtualServices named (at least one); each target's old/new route is the
-/// last weighted route whose destinations are exactly the subsets named in the weights.
+/// One split for the VirtualServices and HTTPRoutes named (at least one); a VirtualService's
+/// old/new route is the last weighted route whose destinations are exactly the subsets named in
+/// the weights, an HTTPRoute's (`"kind":"HTTPRoute"`) the last rule split between its old and
+/// new backend Services.
 #[utoipa::path(post, path = "/api/v1/shift", tag = "rollout",
     request_body(content = p::ShiftRequest, example = json!({
-        "targets": [{"namespace": "hands-on", "name": "review"}, {"namespace": "hands-on", "name": "product"}],
+        "targets": [
+            {"namespace": "hands-on", "name": "review"},
+            {"namespace": "hands-on-gateway", "name": "review", "kind": "HTTPRoute"}
+        ],
         "weights": {"old": 50, "new": 50}
     })),
     responses(
@@ -322,11 +357,12 @@ fn graph() {}
 #[allow(dead_code)]
 fn shift() {}
 
-/// Every old/new route in scope back to 100% old. Takes no parameters.
+/// Every old/new route in scope, of VirtualServices and HTTPRoutes, back to 100% old. Takes no
+/// parameters.
 #[utoipa::path(post, path = "/api/v1/rollback", tag = "rollout",
     request_body(content = Option<NoParameters>, description = "Nothing, or `{}`."),
     responses(
-        (status = 200, description = "What happened to each VirtualService in scope.", body = p::ShiftResponse),
+        (status = 200, description = "What happened to each VirtualService and HTTPRoute in scope.", body = p::ShiftResponse),
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
         (status = 422, description = "The body has parameters (a rollback takes none).", body = p::ApiError),
         (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
@@ -344,10 +380,10 @@ fn rollback() {}
 #[allow(dead_code)]
 fn history() {}
 
-/// Whether the caller may patch each VirtualService in scope, as the cluster says.
+/// Whether the caller may patch each VirtualService and HTTPRoute in scope, as the cluster says.
 #[utoipa::path(get, path = "/api/v1/access", tag = "rollout",
     responses(
-        (status = 200, description = "One answer per VirtualService the caller may see.", body = p::AccessResponse),
+        (status = 200, description = "One answer per VirtualService and per HTTPRoute the caller may see.", body = p::AccessResponse),
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
         (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
     ))]
@@ -388,7 +424,7 @@ fn sign_in() {}
 fn sign_out() {}
 
 /// How this console was started, as far as the page needs to know (the old and new subset
-/// names). Needs no caller.
+/// names, the rate windows, the old and new backend suffixes of HTTPRoutes). Needs no caller.
 #[utoipa::path(get, path = "/api/v1/settings", tag = "meta",
     responses(
         (status = 200, description = "The console's settings.", body = p::Settings),
@@ -533,7 +569,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(writes, 5);
+        assert_eq!(writes, 6);
         // Parameterless actions: no body, or `{}`; JSON `null` is not offered.
         for (path, method) in [("/api/v1/rollback", "post"), ("/api/v1/session", "delete")] {
             let body = &json["paths"][path][method]["requestBody"];

@@ -1,7 +1,8 @@
-//! Rollout actions for a team: `POST /api/v1/shift` (one split for the VirtualServices it
-//! names; an empty list is refused), `POST /api/v1/rollback` (everything back to the old version), `GET /api/v1/history`, and
-//! `GET /api/v1/access` (may the caller patch each VirtualService, as the cluster says; the
-//! answers are kept per caller for a minute by `auth`).
+//! Rollout actions for a team: `POST /api/v1/shift` (one split for the VirtualServices and
+//! HTTPRoutes it names; an empty list is refused), `POST /api/v1/rollback` (everything, of both
+//! kinds, back to the old version), `GET /api/v1/history`, and `GET /api/v1/access` (may the
+//! caller patch each VirtualService and HTTPRoute, as the cluster says; the answers are kept per
+//! caller for a minute by `auth`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
@@ -10,12 +11,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use switchyard_protocol::weights;
 use switchyard_protocol::{
-    Access, AccessResponse, HistoryResponse, ShiftOutcome, ShiftRequest, ShiftResponse, ShiftResult,
+    Access, AccessResponse, HistoryResponse, RouteKind, ShiftOutcome, ShiftRequest, ShiftResponse,
+    ShiftResult,
 };
 
 use super::{bytes_rejection, json_rejection, no_parameters, writable};
 use crate::auth::Caller;
-use crate::cluster::{Actor, ShiftAttempt};
+use crate::cluster::{Actor, Current, OldNewNames, ShiftAttempt};
 use crate::error::{Error, Failure, Result};
 use crate::state::AppState;
 
@@ -39,8 +41,9 @@ async fn shift(
     // change everything. Sending everything back is rollback's job, and it says so.
     if request.targets.is_empty() {
         return Err(Error::Invalid(
-            "targets is empty: name each VirtualService to shift. To send every old/new route \
-             back to the old version, POST /api/v1/rollback, the one action that changes everything"
+            "targets is empty: name each VirtualService or HTTPRoute to shift. To send every \
+             old/new route back to the old version, POST /api/v1/rollback, the one action that \
+             changes everything"
                 .into(),
         ));
     }
@@ -60,7 +63,7 @@ async fn shift(
     let results = shift_results(
         state
             .cluster
-            .shift(&actor, &targets, &request.weights)
+            .shift(&actor, &targets, &request.weights, names(&state))
             .await,
     );
     tracing::info!(user = %caller.user, targets = results.len(), "bulk shift");
@@ -78,15 +81,28 @@ async fn rollback(
     no_parameters(&body.map_err(bytes_rejection)?, "a rollback")?;
     writable(&caller)?;
     let weights = state.subsets.rollback_weights();
-    let targets = state.cluster.shift_targets(&weights);
+    let targets = state.cluster.shift_targets(&weights, names(&state));
     let actor = Actor {
         client: &caller.client,
         user: &caller.user,
         source: "rollback",
     };
-    let results = shift_results(state.cluster.shift(&actor, &targets, &weights).await);
+    let results = shift_results(
+        state
+            .cluster
+            .shift(&actor, &targets, &weights, names(&state))
+            .await,
+    );
     tracing::warn!(user = %caller.user, targets = results.len(), "rollback");
     Ok(Json(ShiftResponse { results }))
+}
+
+/// The names old and new go by in this console.
+fn names(state: &AppState) -> OldNewNames<'_> {
+    OldNewNames {
+        subsets: &state.subsets,
+        backends: &state.backends,
+    }
 }
 
 /// Bulk results on the wire: a failure carries the status and message the single-route API would
@@ -95,7 +111,7 @@ fn shift_results(attempts: Vec<ShiftAttempt>) -> Vec<ShiftResult> {
     attempts
         .into_iter()
         .map(|attempt| {
-            let (outcome, message, status, virtual_service) = match attempt.result {
+            let (outcome, message, status, current) = match attempt.result {
                 Ok(shifted) => (
                     if shifted.changed {
                         ShiftOutcome::Changed
@@ -116,14 +132,21 @@ fn shift_results(attempts: Vec<ShiftAttempt>) -> Vec<ShiftResult> {
                     )
                 }
             };
+            let (virtual_service, http_route) = match current {
+                Some(Current::VirtualService(vs)) => (Some(vs), None),
+                Some(Current::HttpRoute(hr)) => (None, Some(hr)),
+                None => (None, None),
+            };
             ShiftResult {
                 namespace: attempt.namespace,
                 name: attempt.name,
+                kind: attempt.kind,
                 outcome,
                 route_index: attempt.route_index,
                 message,
                 status,
                 virtual_service,
+                http_route,
             }
         })
         .collect()
@@ -136,31 +159,54 @@ async fn history(State(state): State<AppState>, caller: Caller) -> Json<HistoryR
 }
 
 async fn access(State(state): State<AppState>, caller: Caller) -> Json<AccessResponse> {
+    let mut all = access_of(&state, &caller).await;
+    let http_routes = all.remove(&RouteKind::HTTPRoute).unwrap_or_default();
     Json(AccessResponse {
-        virtual_services: access_of(&state, &caller).await,
+        virtual_services: all.remove(&RouteKind::VirtualService).unwrap_or_default(),
+        http_routes,
     })
 }
 
-/// May `caller` patch each VirtualService they see, as the cluster says (answers kept per caller
-/// by `auth`). `whoami`'s `may_write` is read from the same answers, so the two never disagree.
-pub(super) async fn access_of(state: &AppState, caller: &Caller) -> Vec<Access> {
+/// May `caller` patch each VirtualService and HTTPRoute they see, as the cluster says (answers
+/// kept per caller by `auth`), by kind. `whoami`'s `may_write` is read from the same answers, so
+/// the two never disagree.
+pub(super) async fn access_of(
+    state: &AppState,
+    caller: &Caller,
+) -> std::collections::BTreeMap<RouteKind, Vec<Access>> {
+    let mut all = std::collections::BTreeMap::new();
+    for kind in RouteKind::ALL {
+        all.insert(kind, access_of_kind(state, caller, kind).await);
+    }
+    all
+}
+
+async fn access_of_kind(state: &AppState, caller: &Caller, kind: RouteKind) -> Vec<Access> {
+    let resource = match kind {
+        RouteKind::VirtualService => "virtualservices",
+        RouteKind::HTTPRoute => "httproutes",
+    };
     let mut out = Vec::new();
     for vs in state
         .cluster
-        .virtual_services()
+        .routes_of(kind)
         .into_iter()
         .filter(|vs| caller.sees(&vs.namespace))
     {
         let (can_patch, reason) = if !caller.may_write {
             (false, caller.reason.clone())
         } else {
-            match state.auth.may_patch(caller, &vs.namespace, &vs.name).await {
+            match state
+                .auth
+                .may_patch_route(caller, kind, &vs.namespace, &vs.name)
+                .await
+            {
                 Ok((true, _)) => (true, None),
                 Ok((false, reason)) => (
                     false,
                     Some(reason.unwrap_or_else(|| {
                         format!(
-                            "{} may not patch virtualservices in {}",
+                            "{} may not patch {resource} in {}",
                             caller.user, vs.namespace
                         )
                     })),

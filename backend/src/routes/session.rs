@@ -42,11 +42,16 @@ async fn whoami(State(state): State<AppState>, request: axum::extract::Request) 
 }
 
 /// Who the caller is and whether they may write: `may_write` only when the console accepts their
-/// writes and, where it watches VirtualServices, the cluster lets them patch at least one (the
-/// answers `GET /api/v1/access` gives). With none in scope there is nothing to contradict.
+/// writes and, where it watches VirtualServices or HTTPRoutes, the cluster lets them patch at
+/// least one (the answers `GET /api/v1/access` gives). With none in scope there is nothing to
+/// contradict.
 async fn who_am_i(state: &AppState, caller: Caller) -> WhoAmI {
     let (may_write, reason) = if caller.may_write {
-        let access = access_of(state, &caller).await;
+        let access: Vec<_> = access_of(state, &caller)
+            .await
+            .into_values()
+            .flatten()
+            .collect();
         if access.is_empty() || access.iter().any(|a| a.can_patch) {
             (true, None)
         } else {
@@ -57,7 +62,7 @@ async fn who_am_i(state: &AppState, caller: Caller) -> WhoAmI {
             (
                 false,
                 Some(format!(
-                    "{} may patch none of the VirtualServices in scope: {why}",
+                    "{} may patch none of the VirtualServices and HTTPRoutes in scope: {why}",
                     caller.user
                 )),
             )

@@ -1,5 +1,6 @@
 //! `GET /api/v1/settings`: what the page needs to know of how this console was started (the
-//! old and new subset names, the rate windows offered), so it hard-codes none of it. Not secret, needs no caller.
+//! old and new subset names, the rate windows offered, the old and new backend suffixes of
+//! HTTPRoutes), so it hard-codes none of it. Not secret, needs no caller.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -16,5 +17,6 @@ async fn settings(State(state): State<AppState>) -> Json<Settings> {
     Json(Settings {
         subsets: state.subsets.clone(),
         windows: state.live.rate_windows(),
+        backends: state.backends.clone(),
     })
 }

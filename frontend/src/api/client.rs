@@ -4,7 +4,9 @@
 use super::Error;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use switchyard_protocol::{ApiError, RoutesResponse, SetWeightsRequest, SetWeightsResponse};
+use switchyard_protocol::{
+    ApiError, RoutesResponse, SetHttpRouteWeightsResponse, SetWeightsRequest, SetWeightsResponse,
+};
 
 pub(super) const API: &str = "/api/v1";
 
@@ -65,6 +67,30 @@ pub fn weights_url(namespace: &str, name: &str, index: usize) -> String {
     )
 }
 
+/// `PUT /api/v1/namespaces/{ns}/httproutes/{name}/routes/{index}/weights`: one HTTPRoute rule.
+pub async fn set_http_route_weights(
+    namespace: &str,
+    name: &str,
+    index: usize,
+    request: &SetWeightsRequest,
+) -> Result<SetHttpRouteWeightsResponse, Error> {
+    let request = write(Request::put(&http_route_weights_url(
+        namespace, name, index,
+    )))
+    .json(request)
+    .map_err(|e| Error::Decode(e.to_string()))?;
+    send_json(request).await
+}
+
+/// The weights endpoint of one HTTPRoute rule.
+pub fn http_route_weights_url(namespace: &str, name: &str, index: usize) -> String {
+    format!(
+        "{API}/namespaces/{}/httproutes/{}/routes/{index}/weights",
+        encode_segment(namespace),
+        encode_segment(name)
+    )
+}
+
 /// Percent-encodes one path segment. Kubernetes names are DNS labels and never need it, but a
 /// name is data from the server and must not be able to change the path's shape.
 fn encode_segment(segment: &str) -> String {
@@ -108,6 +134,7 @@ pub fn decode_body<T: DeserializeOwned>(
                 .trim_end()
                 .to_owned(),
             current: None,
+            current_http_route: None,
         }))),
     }
 }
@@ -125,6 +152,10 @@ mod tests {
         assert_eq!(
             weights_url("a/b", "c d", 0),
             "/api/v1/namespaces/a%2Fb/virtualservices/c%20d/routes/0/weights"
+        );
+        assert_eq!(
+            http_route_weights_url("hands-on-gateway", "review", 1),
+            "/api/v1/namespaces/hands-on-gateway/httproutes/review/routes/1/weights"
         );
     }
 

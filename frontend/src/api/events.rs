@@ -132,6 +132,13 @@ pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
                 name: deleted.name,
             })
         }
+        events::HTTP_ROUTE_CHANGED => envelope(name, data).map(ServerEvent::HttpRouteChanged),
+        events::HTTP_ROUTE_DELETED => {
+            envelope(name, data).map(|deleted: Deleted| ServerEvent::HttpRouteDeleted {
+                namespace: deleted.namespace,
+                name: deleted.name,
+            })
+        }
         other => Err(format!("unexpected event {other}")),
     }
 }
@@ -435,6 +442,18 @@ mod tests {
                 namespace: "hands-on".into(),
                 name: "review".into(),
             },
+            ServerEvent::HttpRouteDeleted {
+                namespace: "hands-on-gateway".into(),
+                name: "review".into(),
+            },
+            ServerEvent::HttpRouteChanged(switchyard_protocol::HttpRouteRoutes {
+                namespace: "hands-on-gateway".into(),
+                name: "review".into(),
+                resource_version: "3".into(),
+                hosts: vec!["review".into()],
+                routes: Vec::new(),
+                weight_managers: Vec::new(),
+            }),
             ServerEvent::Graph(Default::default()),
             ServerEvent::GraphDelta(Box::new(
                 switchyard_protocol::GraphDelta::between(&Default::default(), &Default::default())

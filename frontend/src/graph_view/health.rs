@@ -154,6 +154,7 @@ mod tests {
                 namespace: "hands-on".into(),
                 service: "review".into(),
                 virtual_service: "review".into(),
+                kind: Default::default(),
                 route_index: 1,
                 versions: vec![version("old", "v1"), version("new", "v2")],
                 rate: v1.0 + v2.0,

@@ -327,6 +327,7 @@ mod tests {
             namespace: "hands-on".into(),
             service: "review".into(),
             virtual_service: "review".into(),
+            kind: Default::default(),
             route_index: 1,
             versions: vec![
                 VersionSplit {

@@ -20,19 +20,26 @@ pub fn SelectedService() -> impl IntoView {
     let routes = use_routes();
     let view = use_view();
     let selected = Memo::new(move |_| view.0.with(|v| v.select.clone()));
-    // The VirtualService of the selected service: the one its split names, else the one named
-    // after the service.
+    // The route object of the selected service: the one its split names (a VirtualService or
+    // an HTTPRoute), else the one named after the service.
     let key = Memo::new(move |_| {
         let id = selected.get()?;
         let (namespace, service) = service_of(&id)?;
-        let virtual_service = data
+        let named = data
             .splits
-            .with(|s| s.get(&id).map(|s| s.virtual_service.clone()))
-            .unwrap_or_else(|| service.to_owned());
+            .with(|s| s.get(&id).map(|s| (s.virtual_service.clone(), s.kind)));
+        let (virtual_service, kind) = match named {
+            Some((name, kind)) => (name, Some(kind)),
+            None => (service.to_owned(), None),
+        };
         routes
             .entries()
             .into_iter()
-            .find(|e| e.key.namespace == namespace && e.key.name == virtual_service)
+            .find(|e| {
+                e.key.namespace == namespace
+                    && e.key.name == virtual_service
+                    && kind.is_none_or(|k| k == e.key.kind)
+            })
             .map(|e| e.key)
     });
     view! {
@@ -44,7 +51,7 @@ pub fn SelectedService() -> impl IntoView {
             let card = key.get().and_then(|key| {
                 untrack(|| routes.entries()).into_iter().find(|e| e.key == key)
             }).map(|entry| {
-                view! { <VirtualServiceCard routes=entry.routes /> }
+                view! { <VirtualServiceCard routes=entry.routes kind=entry.key.kind /> }
             });
             let missing = card.is_none();
             Some(view! {
@@ -61,7 +68,7 @@ pub fn SelectedService() -> impl IntoView {
                         </button>
                     </header>
                     {card}
-                    {missing.then(|| view! { <p class="page-note">"No VirtualService routes this service."</p> })}
+                    {missing.then(|| view! { <p class="page-note">"No VirtualService or HTTPRoute routes this service."</p> })}
                 </section>
             })
         }}

@@ -124,6 +124,7 @@ pub fn graph(nodes: usize, edges: usize) -> Graph {
                 namespace: NAMESPACE.into(),
                 service: service_name(s),
                 virtual_service: service_name(s),
+                kind: Default::default(),
                 route_index: 0,
                 versions: vec![
                     VersionSplit {

@@ -272,6 +272,7 @@ mod tests {
                 namespace: "h".into(),
                 service: "review".into(),
                 virtual_service: "review".into(),
+                kind: Default::default(),
                 route_index: 1,
                 versions: vec![
                     VersionSplit {

@@ -1,5 +1,5 @@
-//! The routes page: one card per VirtualService that has a weighted route, kept current by the
-//! event stream. The first read runs inside `<Transition>` + `<ErrorBoundary>` so a failure is
+//! The routes page: one card per VirtualService and per HTTPRoute that has a weighted route, kept
+//! current by the event stream. The first read runs inside `<Transition>` + `<ErrorBoundary>` so a failure is
 //! shown in words; afterwards the store, not a refetch, drives the list.
 
 use crate::{
@@ -27,7 +27,7 @@ pub fn RoutesPage() -> impl IntoView {
             .entries()
             .into_iter()
             .filter(|entry| !has_weighted(entry))
-            .map(|entry| format!("{}/{}", entry.key.namespace, entry.key.name))
+            .map(|entry| entry.key.label())
             .collect::<Vec<_>>()
     };
 
@@ -59,12 +59,12 @@ pub fn RoutesPage() -> impl IntoView {
         </Transition>
         <div class="routes-page-cards">
             <For each=weighted key=|entry| entry.key.clone() let(entry)>
-                <VirtualServiceCard routes=entry.routes />
+                <VirtualServiceCard routes=entry.routes kind=entry.key.kind />
             </For>
         </div>
         {move || {
             (store.is_loaded() && weighted().is_empty())
-                .then(|| view! { <p class="page-note">"No VirtualService in scope has a route with two or more destinations."</p> })
+                .then(|| view! { <p class="page-note">"No VirtualService or HTTPRoute in scope has a route with two or more destinations."</p> })
         }}
         {move || {
             let others = without_weighted();

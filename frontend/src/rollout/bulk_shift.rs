@@ -1,7 +1,7 @@
-//! Bulk shift: choose VirtualServices (every one with an old/new route, by default: a route split
-//! between exactly the subsets the server calls old and new), choose a split (a preset or any
-//! value), see exactly what will change per VirtualService, and apply it
-//! with one request. The preview is a snapshot taken when the choice changes — what is sent as
+//! Bulk shift: choose VirtualServices and HTTPRoutes (every one with an old/new route, by
+//! default: a VirtualService's route split between exactly the subsets the server calls old and
+//! new, an HTTPRoute's rule split between its old and new backend Services), choose a split (a
+//! preset or any value), see exactly what will change per object, and apply it with one request. The preview is a snapshot taken when the choice changes — what is sent as
 //! `expected` is what was shown, so a route someone changes afterwards fails with 409 and is
 //! left alone while the others proceed. The page says which did what.
 
@@ -17,12 +17,14 @@ use crate::{
         routes::{use_routes, VsKey},
         settings::use_settings,
     },
+    weight_controls::test_ids::name_for,
 };
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 use switchyard_protocol::{
+    backends::old_new,
     weights::{parse_weight, PRESETS, TOTAL},
-    ShiftResponse, Subsets, VirtualServiceRoutes,
+    Backends, RouteKind, ShiftResponse, Subsets, VirtualServiceRoutes,
 };
 
 /// One VirtualService that can take part: its key, its old/new split now, and whether the
@@ -31,6 +33,8 @@ use switchyard_protocol::{
 struct Candidate {
     key: VsKey,
     split: (u32, u32),
+    /// What old and new are called in this object's weights.
+    keys: (String, String),
     permission: Permission,
 }
 
@@ -57,8 +61,15 @@ pub fn use_bulk_choice() -> BulkChoice {
     })
 }
 
-fn split_now(subsets: &Subsets, vs: &VirtualServiceRoutes) -> Option<(u32, u32)> {
-    subsets.shift_route(vs).map(|route| subsets.split_of(route))
+/// The (old, new) split now of a route object's old/new route, with the keys that name old and
+/// new in it; `None` without one.
+fn split_now(
+    kind: RouteKind,
+    subsets: &Subsets,
+    backends: &Backends,
+    vs: &VirtualServiceRoutes,
+) -> Option<((u32, u32), (String, String))> {
+    old_new(kind, vs, subsets, backends).map(|found| (found.split(), (found.old, found.new)))
 }
 
 #[component]
@@ -78,20 +89,23 @@ pub fn BulkShift() -> impl IntoView {
 
     // Nothing is a candidate until the server said what old and new are called.
     let candidates = Memo::new(move |_| {
-        let Some(subsets) = settings.subsets() else {
+        let Some((subsets, backends)) = settings.old_new() else {
             return Vec::new();
         };
         routes
             .entries()
             .into_iter()
             .filter_map(|entry| {
-                let split = entry.routes.with(|vs| split_now(&subsets, vs))?;
+                let (split, keys) = entry
+                    .routes
+                    .with(|vs| split_now(entry.key.kind, &subsets, &backends, vs))?;
                 let permission = access
                     .map(|a| a.permission(&entry.key))
                     .unwrap_or(Permission::Editable);
                 Some(Candidate {
                     key: entry.key,
                     split,
+                    keys,
                     permission,
                 })
             })
@@ -103,13 +117,13 @@ pub fn BulkShift() -> impl IntoView {
 
     // Takes the snapshot the person sees and applies.
     let preview = move || {
-        let (Some(old), Some(subsets)) =
-            (old_weight.get_untracked(), settings.subsets.get_untracked())
+        let (Some(old), Some((subsets, backends))) =
+            (old_weight.get_untracked(), untrack(|| settings.old_new()))
         else {
             plan.set(None);
             return;
         };
-        let chosen: Vec<VirtualServiceRoutes> = untrack(|| {
+        let chosen: Vec<(RouteKind, VirtualServiceRoutes)> = untrack(|| {
             let chosen_keys: Vec<VsKey> = candidates
                 .get()
                 .into_iter()
@@ -120,10 +134,15 @@ pub fn BulkShift() -> impl IntoView {
                 .entries()
                 .into_iter()
                 .filter(|e| chosen_keys.contains(&e.key))
-                .map(|e| e.routes.get())
+                .map(|e| (e.key.kind, e.routes.get()))
                 .collect()
         });
-        plan.set(Some(Plan::new(&subsets, &chosen, old)));
+        plan.set(Some(Plan::of(
+            &subsets,
+            &backends,
+            chosen.iter().map(|(kind, vs)| (*kind, vs)),
+            old,
+        )));
         outcome.set(None);
     };
     let choose_split = move |old: u32| {
@@ -150,6 +169,9 @@ pub fn BulkShift() -> impl IntoView {
                     for result in &response.results {
                         if let Some(vs) = result.virtual_service.clone() {
                             routes.upsert(vs);
+                        }
+                        if let Some(route) = &result.http_route {
+                            routes.upsert_http_route(route);
                         }
                     }
                     plan.set(None);
@@ -179,7 +201,12 @@ pub fn BulkShift() -> impl IntoView {
     };
 
     let target_row = move |candidate: Candidate| {
-        let name = candidate.key.name.clone();
+        // An HTTPRoute's ids are `httproute-{name}`, apart from a VirtualService of the name.
+        let name = name_for(candidate.key.kind, &candidate.key.name);
+        let shown_name = match candidate.key.kind {
+            RouteKind::VirtualService => candidate.key.name.clone(),
+            RouteKind::HTTPRoute => format!("{} (HTTPRoute)", candidate.key.name),
+        };
         let id = format!("bulk-target-{}-{}", candidate.key.namespace, name);
         let label_id = id.clone();
         let key = candidate.key.clone();
@@ -217,16 +244,15 @@ pub fn BulkShift() -> impl IntoView {
                     }
                 />
                 <label for=label_id>
-                    <span class="bulk-target-name">{name.clone()}</span>
+                    <span class="bulk-target-name">{shown_name}</span>
                     <span class="bulk-target-split">
-                        {move || {
-                            settings
-                                .subsets
-                                .with(|s| {
-                                    s.as_ref()
-                                        .map(|s| split_text(s, candidate.split.0, candidate.split.1))
-                                })
-                        }}
+                        {format!(
+                            "{} {} / {} {}",
+                            candidate.keys.0,
+                            candidate.split.0,
+                            candidate.keys.1,
+                            candidate.split.1,
+                        )}
                     </span>
                 </label>
                 {reason}
@@ -255,7 +281,9 @@ pub fn BulkShift() -> impl IntoView {
         let key = VsKey {
             namespace: row.namespace.clone(),
             name: row.name.clone(),
+            kind: row.kind,
         };
+        let row_id = name_for(row.kind, &row.name);
         let stale_row = row.clone();
         let stale = move || {
             routes
@@ -268,10 +296,10 @@ pub fn BulkShift() -> impl IntoView {
             <li
                 class="bulk-preview-row"
                 class:is-unchanged=!row.changes()
-                data-testid=test_ids::bulk_preview(&row.name)
+                data-testid=test_ids::bulk_preview(&row_id)
             >
                 <span class="bulk-preview-name">
-                    {format!("{}/{} route {}", row.namespace, row.name, row.route_index)}
+                    {format!("{} route {}", row.label(), row.route_index)}
                 </span>
                 <span class="bulk-preview-change">{row.text()}</span>
                 {move || {
@@ -311,7 +339,7 @@ pub fn BulkShift() -> impl IntoView {
                     (routes.is_loaded() && candidates.with(Vec::is_empty))
                         .then(|| {
                             let text = format!(
-                                "No VirtualService has a route split between exactly {} and {}.",
+                                "No VirtualService has a route split between exactly {} and {}, nor an HTTPRoute a rule between its old and new backends.",
                                 subsets.old_name(),
                                 subsets.new_name(),
                             );

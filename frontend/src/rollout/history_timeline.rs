@@ -70,7 +70,7 @@ pub fn HistoryTimeline() -> impl IntoView {
                 <span class="history-user">{change.user.clone()}</span>
                 <span class=source_class>{source_label(&change.source).to_owned()}</span>
                 <span class="history-target">
-                    {format!("{}/{} route {}", change.namespace, change.virtual_service, change.route_index)}
+                    {format!("{} route {}", crate::state::history::service_of(&change), change.route_index)}
                 </span>
                 <span class="history-change">
                     {move || settings.subsets.with(|s| change_text(&change, s.as_ref()))}

@@ -1,6 +1,6 @@
 //! Rollback: one clearly marked button that sends every old/new route in scope to old 100 /
-//! new 0 (old and new as the server names the subsets), after one plain question that names the
-//! services it will return. The server picks the routes from its cluster cache, so this
+//! new 0 (old and new as the server names the subsets, and for HTTPRoutes the backends), after
+//! one plain question that names the services it will return. The server picks the routes from its cluster cache, so this
 //! works whatever state the metrics (Prometheus) are in; the page needs nothing but the routes
 //! it already shows to ask the question.
 //!
@@ -25,15 +25,17 @@ use crate::{
 };
 use leptos::prelude::*;
 use std::collections::BTreeMap;
-use switchyard_protocol::{weights::TOTAL, ShiftRequest, ShiftResponse, ShiftTarget, Subsets};
+use switchyard_protocol::{
+    backends::old_new, weights::TOTAL, ShiftRequest, ShiftResponse, ShiftTarget, Subsets,
+};
 
 /// The confirmation, naming what will be returned: "Roll back 2 services to old 100 %:
-/// hands-on/ratings, hands-on/review".
+/// hands-on/ratings, hands-on/review" (an HTTPRoute's with "(HTTPRoute)" after it).
 pub fn rollback_question(subsets: &Subsets, services: &[VsKey]) -> String {
     let n = services.len();
     let names = services
         .iter()
-        .map(|k| format!("{}/{}", k.namespace, k.name))
+        .map(VsKey::label)
         .collect::<Vec<_>>()
         .join(", ");
     format!(
@@ -77,13 +79,17 @@ pub fn RollbackButton() -> impl IntoView {
     // The VirtualServices a rollback reaches, with whether the person may change each.
     // Nothing until the server said what old and new are called.
     let reach = Memo::new(move |_| {
-        let Some(subsets) = settings.subsets() else {
+        let Some((subsets, backends)) = settings.old_new() else {
             return Vec::new();
         };
         routes
             .entries()
             .into_iter()
-            .filter(|entry| entry.routes.with(|vs| subsets.shift_route(vs).is_some()))
+            .filter(|entry| {
+                entry
+                    .routes
+                    .with(|vs| old_new(entry.key.kind, vs, &subsets, &backends).is_some())
+            })
             .map(|entry| {
                 let permission = access
                     .map(|a| a.permission(&entry.key))
@@ -137,9 +143,10 @@ pub fn RollbackButton() -> impl IntoView {
             })
             .unwrap_or_default()
     });
-    let help = move || match settings.subsets.get() {
+    let help = move || {
+        match settings.subsets.get() {
         Some(s) => format!(
-            "Sends every {}/{} route in scope to {}. Needs no metrics.",
+            "Sends every {}/{} route in scope (and every HTTPRoute rule to its old backend) to {}. Needs no metrics.",
             s.old_name(),
             s.new_name(),
             split_text(&s, switchyard_protocol::weights::TOTAL, 0)
@@ -148,6 +155,7 @@ pub fn RollbackButton() -> impl IntoView {
             .problem
             .get()
             .unwrap_or_else(|| "Waiting for the console's settings…".into()),
+    }
     };
 
     let rollback = Action::new_local(move |_: &()| {
@@ -160,6 +168,7 @@ pub fn RollbackButton() -> impl IntoView {
                 .map(|key| ShiftTarget {
                     namespace: key.namespace,
                     name: key.name,
+                    kind: key.kind,
                     expected: None,
                 })
                 .collect::<Vec<_>>();
@@ -184,6 +193,9 @@ pub fn RollbackButton() -> impl IntoView {
                     for result in &response.results {
                         if let Some(vs) = result.virtual_service.clone() {
                             routes.upsert(vs);
+                        }
+                        if let Some(route) = &result.http_route {
+                            routes.upsert_http_route(route);
                         }
                     }
                     outcome.set(Some(Ok(response)));
@@ -253,10 +265,7 @@ mod tests {
     use super::*;
 
     fn key(name: &str) -> VsKey {
-        VsKey {
-            namespace: "hands-on".into(),
-            name: name.into(),
-        }
+        VsKey::virtual_service("hands-on", name)
     }
 
     #[test]
@@ -269,6 +278,14 @@ mod tests {
         assert_eq!(
             rollback_question(&Subsets::new("blue", "green").unwrap(), &[key("review")]),
             "Roll back 1 service to blue 100 %: hands-on/review"
+        );
+        let http = VsKey {
+            kind: switchyard_protocol::RouteKind::HTTPRoute,
+            ..VsKey::virtual_service("hands-on-gateway", "review")
+        };
+        assert_eq!(
+            rollback_question(&old_new, &[key("review"), http]),
+            "Roll back 2 services to old 100 %: hands-on/review, hands-on-gateway/review (HTTPRoute)"
         );
     }
 }

@@ -1,13 +1,15 @@
-//! What a bulk shift will do, decided before anything is sent: for each chosen VirtualService,
-//! its old/new route, the weights now, the weights after, and the destinations as shown (sent
-//! as `expected`, so a route that changes after the preview fails with 409 and is not touched).
-//! Also the sentences for the per-target results. Pure: no signals, no DOM; tested natively.
+//! What a bulk shift will do, decided before anything is sent: for each chosen VirtualService or
+//! HTTPRoute, its old/new route (the protocol's rule, `switchyard_protocol::backends::old_new`),
+//! the weights now, the weights after, and the destinations as shown (sent as `expected`, so a
+//! route that changes after the preview fails with 409 and is not touched). Also the sentences
+//! for the per-target results. Pure: no signals, no DOM; tested natively.
 
 use crate::{api::Error, state::route_draft::expected_of};
 use switchyard_protocol::{
+    backends::old_new,
     weights::{validate_values, WeightError},
-    ExpectedDestination, ShiftOutcome, ShiftRequest, ShiftResult, ShiftTarget, Subsets,
-    VirtualServiceRoutes,
+    Backends, ExpectedDestination, RouteKind, ShiftOutcome, ShiftRequest, ShiftResult, ShiftTarget,
+    Subsets, VirtualServiceRoutes,
 };
 
 /// "old 80 / new 20", with the subset names the server uses.
@@ -19,9 +21,10 @@ pub fn split_text(subsets: &Subsets, old: u32, new: u32) -> String {
     )
 }
 
-/// One VirtualService of a preview.
+/// One route object of a preview.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PreviewRow {
+    pub kind: RouteKind,
     pub namespace: String,
     pub name: String,
     pub route_index: usize,
@@ -33,6 +36,11 @@ pub struct PreviewRow {
     pub expected: Vec<ExpectedDestination>,
     /// What old and new are called.
     pub subsets: Subsets,
+    /// Which backends of an HTTPRoute are old and new.
+    pub backends: Backends,
+    /// The keys of the route's old and new destinations, as its weights name them (the subset
+    /// names of a VirtualService, the backend Services of an HTTPRoute such as `review-v1`).
+    pub keys: (String, String),
 }
 
 impl PreviewRow {
@@ -40,29 +48,37 @@ impl PreviewRow {
         self.before != self.after
     }
 
-    /// "old 100 / new 0 → old 0 / new 100", or "old 0 / new 100 (no change)".
+    /// "old 100 / new 0 → old 0 / new 100", or "old 0 / new 100 (no change)"; an HTTPRoute's
+    /// with its backends' names: "review-v1 100 / review-v2 0 → …".
     pub fn text(&self) -> String {
-        let before = split_text(&self.subsets, self.before.0, self.before.1);
+        let split =
+            |(old, new): (u32, u32)| format!("{} {old} / {} {new}", self.keys.0, self.keys.1);
+        let before = split(self.before);
         if self.changes() {
-            format!(
-                "{before} → {}",
-                split_text(&self.subsets, self.after.0, self.after.1)
-            )
+            format!("{before} → {}", split(self.after))
         } else {
             format!("{before} (no change)")
         }
     }
 
-    /// Whether `now` (the VirtualService as the page knows it now) no longer matches what the
+    /// `ns/name`, with `(HTTPRoute)` after an HTTPRoute's.
+    pub fn label(&self) -> String {
+        match self.kind {
+            RouteKind::VirtualService => format!("{}/{}", self.namespace, self.name),
+            RouteKind::HTTPRoute => format!("{}/{} (HTTPRoute)", self.namespace, self.name),
+        }
+    }
+
+    /// Whether `now` (the route object as the page knows it now) no longer matches what the
     /// preview showed; applying will then fail for this one with 409.
     pub fn is_stale(&self, now: &VirtualServiceRoutes) -> bool {
-        self.subsets.shift_route(now).is_none_or(|route| {
-            route.index != self.route_index || expected_of(route) != self.expected
+        old_new(self.kind, now, &self.subsets, &self.backends).is_none_or(|found| {
+            found.route.index != self.route_index || expected_of(found.route) != self.expected
         })
     }
 }
 
-/// A bulk shift as previewed: the split and one row per chosen VirtualService that has an
+/// A bulk shift as previewed: the split and one row per chosen route object that has an
 /// old/new route (the one the server will change, by the protocol's rule).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -73,26 +89,45 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The preview for `old` percent to the old version (the rest to new) over `chosen`.
+    /// The preview for `old` percent to the old version (the rest to new) over `chosen`
+    /// VirtualServices.
     pub fn new<'a>(
         subsets: &Subsets,
         chosen: impl IntoIterator<Item = &'a VirtualServiceRoutes>,
+        old: u32,
+    ) -> Plan {
+        Plan::of(
+            subsets,
+            &Backends::default(),
+            chosen.into_iter().map(|vs| (RouteKind::VirtualService, vs)),
+            old,
+        )
+    }
+
+    /// The preview over `chosen` route objects of either kind (their views).
+    pub fn of<'a>(
+        subsets: &Subsets,
+        backends: &Backends,
+        chosen: impl IntoIterator<Item = (RouteKind, &'a VirtualServiceRoutes)>,
         old: u32,
     ) -> Plan {
         let weights = subsets.weights(old);
         let (old, new) = (weights[subsets.old_name()], weights[subsets.new_name()]);
         let rows = chosen
             .into_iter()
-            .filter_map(|vs| {
-                let route = subsets.shift_route(vs)?;
+            .filter_map(|(kind, vs)| {
+                let found = old_new(kind, vs, subsets, backends)?;
                 Some(PreviewRow {
+                    kind,
                     namespace: vs.namespace.clone(),
                     name: vs.name.clone(),
-                    route_index: route.index,
-                    before: subsets.split_of(route),
+                    route_index: found.route.index,
+                    before: found.split(),
                     after: (old, new),
-                    expected: expected_of(route),
+                    expected: expected_of(found.route),
                     subsets: subsets.clone(),
+                    backends: backends.clone(),
+                    keys: (found.old.clone(), found.new.clone()),
                 })
             })
             .collect();
@@ -122,6 +157,7 @@ impl Plan {
                 .map(|row| ShiftTarget {
                     namespace: row.namespace.clone(),
                     name: row.name.clone(),
+                    kind: row.kind,
                     expected: Some(row.expected.clone()),
                 })
                 .collect(),
@@ -183,11 +219,12 @@ pub fn results_summary(results: &[ShiftResult], subsets: Option<&Subsets>) -> St
     if parts.is_empty() {
         match subsets {
             Some(s) => format!(
-                "nothing to do: no VirtualService has a route split between exactly {} and {}",
+                "nothing to do: no VirtualService has a route split between exactly {} and {}, \
+                 nor an HTTPRoute a rule between its old and new backends",
                 s.old_name(),
                 s.new_name()
             ),
-            None => "nothing to do: no VirtualService has a route to change".into(),
+            None => "nothing to do: no VirtualService or HTTPRoute has a route to change".into(),
         }
     } else {
         parts.join(", ")
@@ -348,6 +385,90 @@ mod tests {
         assert_eq!(Plan::new(&old_new(), &services[..2], 0).rows, []);
     }
 
+    /// An HTTPRoute's view as the page holds it: rule 0 pins testers to v2, rule 1 splits.
+    fn http_route(name: &str, v1: u32, v2: u32) -> VirtualServiceRoutes {
+        let backend = |host: String, weight: u32| Destination {
+            host,
+            subset: None,
+            weight,
+            requested_share: f64::from(weight),
+            observed_share: None,
+        };
+        VirtualServiceRoutes {
+            namespace: "hands-on-gateway".into(),
+            name: name.into(),
+            resource_version: "3".into(),
+            hosts: vec![name.into()],
+            weight_managers: Vec::new(),
+            routes: vec![
+                route(0, vec![backend(format!("{name}-v2"), 1)]),
+                route(
+                    1,
+                    vec![
+                        backend(format!("{name}-v1"), v1),
+                        backend(format!("{name}-v2"), v2),
+                    ],
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn virtual_services_and_http_routes_shift_together() {
+        let vs_review = vs("review", 100, 0);
+        let hr_review = http_route("review", 1, 3);
+        let plan = Plan::of(
+            &old_new(),
+            &Backends::default(),
+            [
+                (RouteKind::VirtualService, &vs_review),
+                (RouteKind::HTTPRoute, &hr_review),
+            ],
+            80,
+        );
+        let texts: Vec<(String, String)> =
+            plan.rows.iter().map(|r| (r.label(), r.text())).collect();
+        assert_eq!(
+            texts,
+            [
+                (
+                    "hands-on/review".to_owned(),
+                    "old 100 / new 0 → old 80 / new 20".to_owned()
+                ),
+                (
+                    "hands-on-gateway/review (HTTPRoute)".to_owned(),
+                    "review-v1 1 / review-v2 3 → review-v1 80 / review-v2 20".to_owned()
+                ),
+            ]
+        );
+        let request = plan.request().unwrap();
+        // One request: the weights by subset name, each target with its kind and its route as
+        // shown (an HTTPRoute's keyed by backend Service).
+        assert_eq!(
+            request.weights,
+            BTreeMap::from([("new".to_owned(), 20), ("old".to_owned(), 80)])
+        );
+        assert_eq!(request.targets[1].kind, RouteKind::HTTPRoute);
+        assert_eq!(
+            request.targets[1].expected.as_ref().unwrap()[0],
+            ExpectedDestination {
+                host: "review-v1".into(),
+                subset: None,
+                weight: 1
+            }
+        );
+        assert!(!plan.rows[1].is_stale(&hr_review));
+        assert!(plan.rows[1].is_stale(&http_route("review", 1, 1)));
+        // An HTTPRoute's view is no VirtualService: read as one it has no old/new route.
+        let wrong = Plan::of(
+            &old_new(),
+            &Backends::default(),
+            [(RouteKind::VirtualService, &hr_review)],
+            80,
+        );
+        assert!(wrong.rows.is_empty());
+    }
+
     #[test]
     fn a_route_changed_after_the_preview_is_stale() {
         let shown = vs("review", 100, 0);
@@ -368,11 +489,13 @@ mod tests {
         let result = |outcome, status, message: &str| ShiftResult {
             namespace: "hands-on".into(),
             name: "review".into(),
+            kind: RouteKind::VirtualService,
             outcome,
             route_index: Some(1),
             message: message.into(),
             status,
             virtual_service: None,
+            http_route: None,
         };
         let changed = result(ShiftOutcome::Changed, None, "set to old 0 / new 100");
         let conflict = result(ShiftOutcome::Failed, Some(409), "route 1 changed");
@@ -407,7 +530,7 @@ mod tests {
         assert!(results_summary(&[], None).starts_with("nothing to do"));
         assert_eq!(
             results_summary(&[], Some(&Subsets::new("blue", "green").unwrap())),
-            "nothing to do: no VirtualService has a route split between exactly blue and green"
+            "nothing to do: no VirtualService has a route split between exactly blue and green, nor an HTTPRoute a rule between its old and new backends"
         );
     }
 
@@ -417,6 +540,7 @@ mod tests {
             code: "forbidden".into(),
             message: "virtualservices is forbidden: User \"viewer\" cannot patch".into(),
             current: None,
+            current_http_route: None,
         }));
         assert_eq!(
             error_text(&forbidden),

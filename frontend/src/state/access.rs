@@ -1,5 +1,5 @@
-//! Who the caller is (`/api/v1/whoami`) and whether they may patch each VirtualService
-//! (`/api/v1/access`, the cluster's SelfSubjectAccessReview with their credentials). The controls
+//! Who the caller is (`/api/v1/whoami`) and whether they may patch each VirtualService and
+//! HTTPRoute (`/api/v1/access`, the cluster's SelfSubjectAccessReview with their credentials). The controls
 //! read [`Permission`] from here: read-only with the reason when the cluster says no.
 //!
 //! The rules are pure functions over the wire types, unit-tested natively; the store only holds
@@ -9,7 +9,7 @@ use super::routes::VsKey;
 use crate::api::Error;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
-use switchyard_protocol::{AccessResponse, WhoAmI};
+use switchyard_protocol::{AccessResponse, RouteKind, WhoAmI};
 
 /// Whether a person may change a VirtualService from this page.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -94,29 +94,40 @@ pub fn permission(
     }
     match access.get(key) {
         Some((false, reason)) => Permission::ReadOnly(reason.clone().unwrap_or_else(|| {
-            format!(
-                "you may not patch virtualservices in {}",
-                key.namespace.as_str()
-            )
+            let resource = match key.kind {
+                RouteKind::VirtualService => "virtualservices",
+                RouteKind::HTTPRoute => "httproutes",
+            };
+            format!("you may not patch {resource} in {}", key.namespace.as_str())
         })),
         _ => Permission::Editable,
     }
 }
 
-/// The access answer keyed by VirtualService.
+/// The access answer keyed by route object (VirtualServices and HTTPRoutes).
 pub fn index_access(response: AccessResponse) -> BTreeMap<VsKey, (bool, Option<String>)> {
-    response
-        .virtual_services
-        .into_iter()
-        .map(|a| {
+    let of = |kind: RouteKind| {
+        move |a: switchyard_protocol::Access| {
             (
                 VsKey {
                     namespace: a.namespace,
                     name: a.name,
+                    kind,
                 },
                 (a.can_patch, a.reason),
             )
-        })
+        }
+    };
+    response
+        .virtual_services
+        .into_iter()
+        .map(of(RouteKind::VirtualService))
+        .chain(
+            response
+                .http_routes
+                .into_iter()
+                .map(of(RouteKind::HTTPRoute)),
+        )
         .collect()
 }
 
@@ -176,6 +187,7 @@ mod tests {
 
     fn key(name: &str) -> VsKey {
         VsKey {
+            kind: RouteKind::VirtualService,
             namespace: "hands-on".into(),
             name: name.into(),
         }
@@ -197,6 +209,7 @@ mod tests {
             code: "unauthorized".into(),
             message: "sign in".into(),
             current: None,
+            current_http_route: None,
         }));
         assert!(!Session::from_answer(Err(unauthorized)).shows_console());
         let down = Session::from_answer(Err(Error::Network("refused".into())));
@@ -227,6 +240,12 @@ mod tests {
                     reason: None,
                 },
             ],
+            http_routes: vec![Access {
+                namespace: "hands-on".into(),
+                name: "review".into(),
+                can_patch: true,
+                reason: None,
+            }],
         });
         let operator = who("token", Some("operator"), true);
         assert_eq!(
@@ -236,6 +255,15 @@ mod tests {
         assert_eq!(
             permission(Some(&operator), &access, &key("product")).reason(),
             Some("you may not patch virtualservices in hands-on")
+        );
+        // An HTTPRoute of the same name is another object with its own answer.
+        let http_review = VsKey {
+            kind: RouteKind::HTTPRoute,
+            ..key("review")
+        };
+        assert_eq!(
+            permission(Some(&operator), &access, &http_review),
+            Permission::Editable
         );
         assert!(permission(Some(&operator), &access, &key("recommendation")).is_editable());
         // Not asked about yet: the write decides.

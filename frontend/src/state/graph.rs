@@ -342,6 +342,7 @@ mod tests {
                 namespace: "hands-on".into(),
                 service: "review".into(),
                 virtual_service: "review".into(),
+                kind: Default::default(),
                 route_index: 1,
                 versions: vec![
                     VersionSplit {
@@ -426,6 +427,7 @@ mod tests {
             source: "console".into(),
             namespace: "hands-on".into(),
             virtual_service: "review".into(),
+            kind: Default::default(),
             route_index: 1,
             before: BTreeMap::from([("new".into(), 0), ("old".into(), 100)]),
             after: BTreeMap::from([("new".into(), 20), ("old".into(), 80)]),

@@ -100,9 +100,20 @@ impl Filter {
     }
 }
 
-/// "hands-on/review": how the timeline and its filter name a VirtualService.
+/// "hands-on/review": how the timeline and its filter name a VirtualService; an HTTPRoute as
+/// "hands-on-gateway/review (HTTPRoute)".
 pub fn service_of(record: &ChangeRecord) -> String {
-    format!("{}/{}", record.namespace, record.virtual_service)
+    match record.kind {
+        switchyard_protocol::RouteKind::VirtualService => {
+            format!("{}/{}", record.namespace, record.virtual_service)
+        }
+        switchyard_protocol::RouteKind::HTTPRoute => {
+            format!(
+                "{}/{} (HTTPRoute)",
+                record.namespace, record.virtual_service
+            )
+        }
+    }
 }
 
 /// The distinct values of one field, sorted, for a filter's choices.
@@ -182,7 +193,7 @@ pub fn export_json(records: &[ChangeRecord]) -> String {
 
 /// The CSV columns, in order.
 pub const CSV_HEADER: &str =
-    "time,user,source,operation,namespace,virtual_service,route_index,before,after,resource_version,id";
+    "time,user,source,operation,namespace,virtual_service,route_index,before,after,resource_version,id,kind";
 
 /// The records as CSV (RFC 4180: fields with a comma, quote or line break are quoted, quotes
 /// doubled), weights as "old 100 / new 0".
@@ -209,6 +220,7 @@ pub fn export_csv(records: &[ChangeRecord], subsets: Option<&Subsets>) -> String
             weights_text(&r.after, subsets),
             r.resource_version.clone(),
             r.id.clone(),
+            r.kind.as_str().to_owned(),
         ];
         out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
@@ -299,6 +311,7 @@ mod tests {
             source: "bulk".into(),
             namespace: "hands-on".into(),
             virtual_service: "review".into(),
+            kind: Default::default(),
             route_index: 1,
             before: BTreeMap::from([("old".into(), before.0), ("new".into(), before.1)]),
             after: BTreeMap::from([("old".into(), after.0), ("new".into(), after.1)]),
@@ -406,7 +419,7 @@ mod tests {
         assert_eq!(lines.next(), Some(CSV_HEADER));
         assert_eq!(
             lines.next(),
-            Some("2026-11-27T16:40:05.123Z,\"O'Brien, \"\"ops\"\"\",bulk,,hands-on,review,1,old 100 / new 0,old 0 / new 100,a,a")
+            Some("2026-11-27T16:40:05.123Z,\"O'Brien, \"\"ops\"\"\",bulk,,hands-on,review,1,old 100 / new 0,old 0 / new 100,a,a,VirtualService")
         );
         let json = export_json(&[odd.clone()]);
         let back: switchyard_protocol::HistoryResponse = serde_json::from_str(&json).unwrap();

@@ -1,23 +1,51 @@
-//! The page's copy of every VirtualService's routes, fed by the first read and then patched by
-//! live events. Each VirtualService has its own signal so an update re-renders only its card, and
-//! the list itself changes only when one is added or removed — which keeps unsaved drafts in the
-//! other cards untouched.
+//! The page's copy of every route object's routes (VirtualServices, and HTTPRoutes as their
+//! views, keyed by kind), fed by the first read and then patched by live events. Each object has
+//! its own signal so an update re-renders only its card, and the list itself changes only when
+//! one is added or removed — which keeps unsaved drafts in the other cards untouched.
 
 use leptos::prelude::*;
-use switchyard_protocol::{RoutesResponse, ServerEvent, VirtualServiceRoutes};
+use switchyard_protocol::{
+    HttpRouteRoutes, RouteKind, RoutesResponse, ServerEvent, VirtualServiceRoutes,
+};
 
-/// Identity of a VirtualService; also the key that keeps its card alive across updates.
+/// Identity of a route object (a VirtualService or an HTTPRoute); also the key that keeps its
+/// card alive across updates.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VsKey {
     pub namespace: String,
     pub name: String,
+    pub kind: RouteKind,
 }
 
 impl VsKey {
+    /// A VirtualService's key.
     pub fn of(vs: &VirtualServiceRoutes) -> Self {
+        Self::of_kind(RouteKind::VirtualService, vs)
+    }
+
+    /// The key of an object of `kind` from its view.
+    pub fn of_kind(kind: RouteKind, vs: &VirtualServiceRoutes) -> Self {
         VsKey {
             namespace: vs.namespace.clone(),
             name: vs.name.clone(),
+            kind,
+        }
+    }
+
+    /// A VirtualService's key by name.
+    pub fn virtual_service(namespace: &str, name: &str) -> Self {
+        VsKey {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            kind: RouteKind::VirtualService,
+        }
+    }
+
+    /// `ns/name`, with `(HTTPRoute)` after an HTTPRoute's.
+    pub fn label(&self) -> String {
+        match self.kind {
+            RouteKind::VirtualService => format!("{}/{}", self.namespace, self.name),
+            RouteKind::HTTPRoute => format!("{}/{} (HTTPRoute)", self.namespace, self.name),
         }
     }
 }
@@ -69,9 +97,17 @@ impl RoutesStore {
         match event {
             ServerEvent::Routes(routes) => self.replace_all(routes),
             ServerEvent::VirtualServiceChanged(vs) => self.upsert(vs),
-            ServerEvent::VirtualServiceDeleted { namespace, name } => {
-                self.remove(&VsKey { namespace, name })
-            }
+            ServerEvent::VirtualServiceDeleted { namespace, name } => self.remove(&VsKey {
+                namespace,
+                name,
+                kind: RouteKind::VirtualService,
+            }),
+            ServerEvent::HttpRouteChanged(route) => self.upsert_http_route(&route),
+            ServerEvent::HttpRouteDeleted { namespace, name } => self.remove(&VsKey {
+                namespace,
+                name,
+                kind: RouteKind::HTTPRoute,
+            }),
             // Graph snapshots, history entries and the like are for other views; the page does
             // not even subscribe to them (see `api::events`).
             _ => {}
@@ -89,12 +125,19 @@ impl RoutesStore {
     /// Replaces the whole list: updates entries that still exist in place (so their cards and
     /// drafts survive), adds new ones and drops the ones that are gone.
     pub fn replace_all(&self, routes: RoutesResponse) {
-        let mut incoming = routes.virtual_services;
-        incoming.sort_by_key(VsKey::of);
+        let mut incoming: Vec<(VsKey, VirtualServiceRoutes)> = routes
+            .virtual_services
+            .into_iter()
+            .map(|vs| (VsKey::of(&vs), vs))
+            .chain(routes.http_routes.iter().map(|hr| {
+                let view = hr.view();
+                (VsKey::of_kind(RouteKind::HTTPRoute, &view), view)
+            }))
+            .collect();
+        incoming.sort_by(|a, b| a.0.cmp(&b.0));
         let current = self.entries.get_untracked();
         let mut next = Vec::with_capacity(incoming.len());
-        for vs in incoming {
-            let key = VsKey::of(&vs);
+        for (key, vs) in incoming {
             match current.iter().find(|e| e.key == key) {
                 Some(entry) => {
                     update_if_changed(&entry.routes, vs);
@@ -118,7 +161,17 @@ impl RoutesStore {
 
     /// Adds or updates one VirtualService, e.g. from an event or a write's answer.
     pub fn upsert(&self, vs: VirtualServiceRoutes) {
-        let key = VsKey::of(&vs);
+        self.upsert_kind(RouteKind::VirtualService, vs)
+    }
+
+    /// Adds or updates one HTTPRoute (as its view).
+    pub fn upsert_http_route(&self, route: &HttpRouteRoutes) {
+        self.upsert_kind(RouteKind::HTTPRoute, route.view())
+    }
+
+    /// Adds or updates one route object of `kind` from its view.
+    pub fn upsert_kind(&self, kind: RouteKind, vs: VirtualServiceRoutes) {
+        let key = VsKey::of_kind(kind, &vs);
         let existing = self
             .entries
             .with_untracked(|entries| entries.iter().find(|e| e.key == key).cloned());

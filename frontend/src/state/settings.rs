@@ -1,11 +1,12 @@
 //! How the server was started, as far as the page needs it (`GET /api/v1/settings`): the subset
-//! names of the old and the new version, and the rate windows offered. Nothing on the page
+//! names of the old and the new version, the rate windows offered, and the suffixes of an
+//! HTTPRoute's old and new backend Services. Nothing on the page
 //! assumes them: until the answer is in, the bulk shift and rollback wait, weights list in route
 //! order, and the graph uses the server's default window.
 
 use crate::api::{rollout, Error};
 use leptos::prelude::*;
-use switchyard_protocol::{RateWindows, Settings, Subsets};
+use switchyard_protocol::{Backends, RateWindows, Settings, Subsets};
 
 #[derive(Clone, Copy)]
 pub struct SettingsStore {
@@ -13,6 +14,8 @@ pub struct SettingsStore {
     pub subsets: RwSignal<Option<Subsets>>,
     /// The rate windows the server offers; `None` until it answered.
     pub windows: RwSignal<Option<RateWindows>>,
+    /// The old and new backend suffixes of HTTPRoutes; `None` until the server answered.
+    pub backends: RwSignal<Option<Backends>>,
     /// Why the settings could not be read, shown instead of the actions that need them.
     pub problem: RwSignal<Option<String>>,
 }
@@ -22,6 +25,7 @@ pub fn provide_settings() -> SettingsStore {
     let store = SettingsStore {
         subsets: RwSignal::new(None),
         windows: RwSignal::new(None),
+        backends: RwSignal::new(None),
         problem: RwSignal::new(None),
     };
     provide_context(store);
@@ -42,6 +46,7 @@ impl SettingsStore {
             Ok(settings) => {
                 self.subsets.set(Some(settings.subsets));
                 self.windows.set(Some(settings.windows));
+                self.backends.set(Some(settings.backends));
                 self.problem.set(None);
             }
             Err(error) => self.problem.set(Some(format!(
@@ -53,5 +58,10 @@ impl SettingsStore {
     /// Tracked: the subset names, once known.
     pub fn subsets(&self) -> Option<Subsets> {
         self.subsets.get()
+    }
+
+    /// Tracked: the subset names and the backend suffixes, once both are known.
+    pub fn old_new(&self) -> Option<(Subsets, Backends)> {
+        Some((self.subsets.get()?, self.backends.get()?))
     }
 }

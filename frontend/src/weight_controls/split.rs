@@ -3,7 +3,7 @@
 //! `switchyard_protocol::weights`, which the server applies too). No DOM, no signals, so it is
 //! unit-tested natively.
 
-use switchyard_protocol::{requested_shares, weights::TOTAL};
+use switchyard_protocol::{backend_shares, requested_shares, weights::TOTAL, RouteKind};
 
 /// A note for weights in the cluster that do not add up to 100 (a kubectl edit to 70/20, say):
 /// they are shown as written, and Istio splits by their ratio, which this spells out:
@@ -26,6 +26,39 @@ pub fn sum_note(weights: &[u32]) -> Option<String> {
         .collect::<Vec<_>>()
         .join(" / ");
     Some(format!("weights sum to {sum}; Istio sends {shares}"))
+}
+
+/// [`sum_note`] for a route object of `kind`. An HTTPRoute rule's weights are relative by design
+/// (Gateway API: a missing weight is 1, the sum need not be 100), so the note says how they split
+/// and that Apply writes whole numbers adding up to 100:
+/// "weights sum to 4; Gateway API sends 25.0 % / 75.0 %; Apply writes whole numbers adding up to
+/// 100".
+pub fn sum_note_of(kind: RouteKind, weights: &[u32]) -> Option<String> {
+    match kind {
+        RouteKind::VirtualService => sum_note(weights),
+        RouteKind::HTTPRoute => {
+            if weights.len() < 2 {
+                return None;
+            }
+            let sum: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+            if sum == u64::from(TOTAL) {
+                return None;
+            }
+            let sends = if sum == 0 {
+                "no backend gets traffic".to_owned()
+            } else {
+                let shares = backend_shares(weights)
+                    .iter()
+                    .map(|share| format!("{share:.1} %"))
+                    .collect::<Vec<_>>()
+                    .join(" / ");
+                format!("Gateway API sends {shares}")
+            };
+            Some(format!(
+                "weights sum to {sum}; {sends}; Apply writes whole numbers adding up to {TOTAL}"
+            ))
+        }
+    }
 }
 
 /// Sets destination `changed` to `value` (clamped to 0..=100) and spreads the rest of 100 over
@@ -170,6 +203,24 @@ mod tests {
         assert!(sum_note(&[0, 0]).is_some_and(|n| n.starts_with("weights sum to 0")));
         assert_eq!(sum_note(&[80, 20]), None);
         assert_eq!(sum_note(&[40]), None);
+    }
+
+    #[test]
+    fn http_route_weights_are_relative_and_the_note_says_what_apply_writes() {
+        assert_eq!(
+            sum_note_of(RouteKind::HTTPRoute, &[1, 3]).as_deref(),
+            Some("weights sum to 4; Gateway API sends 25.0 % / 75.0 %; Apply writes whole numbers adding up to 100")
+        );
+        assert_eq!(sum_note_of(RouteKind::HTTPRoute, &[80, 20]), None);
+        assert_eq!(sum_note_of(RouteKind::HTTPRoute, &[1]), None);
+        assert_eq!(
+            sum_note_of(RouteKind::HTTPRoute, &[0, 0]).as_deref(),
+            Some("weights sum to 0; no backend gets traffic; Apply writes whole numbers adding up to 100")
+        );
+        assert_eq!(
+            sum_note_of(RouteKind::VirtualService, &[70, 20]),
+            sum_note(&[70, 20])
+        );
     }
 
     #[test]

@@ -8,6 +8,28 @@ pub fn virtual_service(namespace: &str, name: &str) -> String {
     format!("vs-{namespace}-{name}")
 }
 
+/// The card of one HTTPRoute: `httproute-{ns}-{name}`.
+pub fn http_route(namespace: &str, name: &str) -> String {
+    format!("httproute-{namespace}-{name}")
+}
+
+/// The `{name}` of every id inside a route object's card (routes, sliders, presets, Apply…)
+/// and of its bulk-shift rows: a VirtualService's name as it is, an HTTPRoute's as
+/// `httproute-{name}` (so `apply-httproute-review-1`), which keeps an HTTPRoute and a
+/// VirtualService of the same name apart.
+pub fn name_for(kind: switchyard_protocol::RouteKind, name: &str) -> String {
+    match kind {
+        switchyard_protocol::RouteKind::VirtualService => name.to_owned(),
+        switchyard_protocol::RouteKind::HTTPRoute => format!("httproute-{name}"),
+    }
+}
+
+/// The card's kind, in words (`VirtualService`, `HTTPRoute`): `kind-{name}` with the `{name}`
+/// of [`name_for`], e.g. `kind-httproute-review`.
+pub fn kind_badge(name: &str) -> String {
+    format!("kind-{name}")
+}
+
 /// One route inside a card (weighted or read-only): `route-{name}-{index}`.
 pub fn route(name: &str, index: usize) -> String {
     format!("route-{name}-{index}")
@@ -120,6 +142,19 @@ mod tests {
         assert_eq!(preset("review", 1, 80, 20), "preset-review-1-80-20");
         assert_eq!(apply("review", 1), "apply-review-1");
         assert_eq!(status("review", 1), "status-review-1");
+        use switchyard_protocol::RouteKind;
+        assert_eq!(
+            http_route("hands-on-gateway", "review"),
+            "httproute-hands-on-gateway-review"
+        );
+        let name = name_for(RouteKind::HTTPRoute, "review");
+        assert_eq!(apply(&name, 1), "apply-httproute-review-1");
+        assert_eq!(
+            weight_range(&name, 1, "review-v2"),
+            "weight-httproute-review-1-review-v2"
+        );
+        assert_eq!(name_for(RouteKind::VirtualService, "review"), "review");
+        assert_eq!(kind_badge(&name), "kind-httproute-review");
         assert_eq!(
             element_id(&["w", "hands-on", "a.b", "1"]),
             "w-hands-on-a_b-1"

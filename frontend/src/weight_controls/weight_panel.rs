@@ -1,5 +1,5 @@
-//! One weighted route: a linked slider per destination, presets for two-way routes, Apply, and
-//! the outcome in words. Holds the person's unsaved draft; live updates move the route only
+//! One weighted route (of a VirtualService, or a rule of an HTTPRoute): a linked slider per
+//! destination, presets for two-way routes, Apply, and the outcome in words. Holds the person's unsaved draft; live updates move the route only
 //! while there is no draft, and otherwise are announced next to it. Read-only (inputs and Apply
 //! disabled) when the cluster says the person may not patch the VirtualService; the card shows
 //! why.
@@ -18,7 +18,7 @@ use crate::{
     },
 };
 use leptos::{html, prelude::*};
-use switchyard_protocol::HttpRoute;
+use switchyard_protocol::{HttpRoute, RouteKind, SetWeightsResponse};
 
 /// What the status line says, and how it looks.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +48,8 @@ impl StatusKind {
 pub fn WeightPanel(
     namespace: String,
     name: String,
+    /// The kind of route object the route is in.
+    kind: RouteKind,
     route: Memo<HttpRoute>,
     /// Other controllers managing the VirtualService's routes: Apply asks before writing.
     managers: Memo<Vec<String>>,
@@ -55,6 +57,8 @@ pub fn WeightPanel(
     let store = use_routes();
     let graph = use_context::<GraphStore>();
     let index = route.with_untracked(|r| r.index);
+    // The `{name}` of this panel's test ids (an HTTPRoute's are `httproute-{name}`).
+    let id_name = test_ids::name_for(kind, &name);
     let draft = RwSignal::new(None::<RouteDraft>);
     let status = RwSignal::new(None::<Status>);
 
@@ -99,11 +103,24 @@ pub fn WeightPanel(
                     kind: StatusKind::Pending,
                     text: format!("{name}: applying…"),
                 }));
-                let outcome = client::set_weights(&namespace, &name, index, &request).await;
+                // Either kind's answer, as the VirtualService shape (an HTTPRoute's view).
+                let outcome = match kind {
+                    RouteKind::VirtualService => {
+                        client::set_weights(&namespace, &name, index, &request).await
+                    }
+                    RouteKind::HTTPRoute => {
+                        client::set_http_route_weights(&namespace, &name, index, &request)
+                            .await
+                            .map(|r| SetWeightsResponse {
+                                changed: r.changed,
+                                virtual_service: r.http_route.view(),
+                            })
+                    }
+                };
                 match outcome {
                     Ok(response) => {
                         let text = applied_sentence(&name, index, &response);
-                        store.upsert(response.virtual_service);
+                        store.upsert_kind(kind, response.virtual_service);
                         draft.set(None);
                         status.set(Some(Status {
                             kind: StatusKind::Done,
@@ -117,6 +134,9 @@ pub fn WeightPanel(
                                 // of a draft built on what is no longer there.
                                 if let Some(current) = api_error.current.clone() {
                                     store.upsert(current);
+                                }
+                                if let Some(current) = &api_error.current_http_route {
+                                    store.upsert_http_route(current);
                                 }
                                 draft.set(None);
                             }
@@ -137,6 +157,7 @@ pub fn WeightPanel(
         let key = VsKey {
             namespace: namespace.clone(),
             name: name.clone(),
+            kind,
         };
         Memo::new(move |_| access.is_some_and(|a| !a.permission(&key).is_editable()))
     };
@@ -207,7 +228,7 @@ pub fn WeightPanel(
                     let from_graph = graph.and_then(|g| {
                         g.graph.with(|g| {
                             g.as_ref()
-                                .map(|g| g.observed_share(&namespace, &name, index, &key))
+                                .map(|g| g.observed_share_of(kind, &namespace, &name, index, &key))
                         })
                     });
                     from_graph.unwrap_or_else(|| {
@@ -231,10 +252,10 @@ pub fn WeightPanel(
                 })
             };
             let element_id =
-                test_ids::element_id(&["w", &namespace, &name, &index.to_string(), &dest_key]);
+                test_ids::element_id(&["w", &namespace, &id_name, &index.to_string(), &dest_key]);
             view! {
                 <WeightSlider
-                    name=name.clone()
+                    name=id_name.clone()
                     index
                     dest_key
                     host
@@ -252,7 +273,7 @@ pub fn WeightPanel(
     let presets = match destinations.as_slice() {
         [(_, first, _), (_, second, _)] => Some(view! {
             <PresetButtons
-                name=name.clone()
+                name=id_name.clone()
                 index
                 first=first.clone()
                 second=second.clone()
@@ -267,9 +288,9 @@ pub fn WeightPanel(
         Some(route_name) => format!("route {index} “{route_name}”"),
         None => format!("route {index}"),
     });
-    let heading_id = test_ids::element_id(&["route", &namespace, &name, &index.to_string()]);
+    let heading_id = test_ids::element_id(&["route", &namespace, &id_name, &index.to_string()]);
     let labelled_by = heading_id.clone();
-    let server_change_id = test_ids::server_change(&name, index);
+    let server_change_id = test_ids::server_change(&id_name, index);
     let asking = RwSignal::new(false);
     let question = {
         let name = name.clone();
@@ -277,10 +298,11 @@ pub fn WeightPanel(
     };
     let ownership_dialog = {
         let (confirm, cancel) = (
-            test_ids::ownership_confirm(&name, index),
-            test_ids::ownership_cancel(&name, index),
+            test_ids::ownership_confirm(&id_name, index),
+            test_ids::ownership_cancel(&id_name, index),
         );
-        let question_id = test_ids::element_id(&["owned", &namespace, &name, &index.to_string()]);
+        let question_id =
+            test_ids::element_id(&["owned", &namespace, &id_name, &index.to_string()]);
         move || {
             managers.with(|m| !m.is_empty()).then(|| {
                 view! {
@@ -299,16 +321,16 @@ pub fn WeightPanel(
             })
         }
     };
-    let sum_note_id = test_ids::sum_note(&name, index);
+    let sum_note_id = test_ids::sum_note(&id_name, index);
     // The cluster's weights as written, when they do not add up to 100.
-    let sum_note = Memo::new(move |_| route.with(|r| split::sum_note(&weights_of(r))));
-    let discard_id = test_ids::discard(&name, index);
+    let sum_note = Memo::new(move |_| route.with(|r| split::sum_note_of(kind, &weights_of(r))));
+    let discard_id = test_ids::discard(&id_name, index);
 
     view! {
         <li
             class="weight-panel"
             class:has-draft=move || draft.with(Option::is_some)
-            data-testid=test_ids::route(&name, index)
+            data-testid=test_ids::route(&id_name, index)
         >
             <section aria-labelledby=labelled_by>
                 <h3 class="weight-panel-title" id=heading_id>
@@ -354,7 +376,7 @@ pub fn WeightPanel(
                     <button
                         type="button"
                         class="apply-button"
-                        data-testid=test_ids::apply(&name, index)
+                        data-testid=test_ids::apply(&id_name, index)
                         prop:disabled=move || !can_apply.get()
                         on:click=move |_| {
                             // A controller owns these weights: ask before writing over it.
@@ -371,7 +393,7 @@ pub fn WeightPanel(
                 {ownership_dialog}
                 <p
                     class=move || shown_status.with(|s| s.as_ref().map_or("weight-panel-status", |s| s.kind.class()))
-                    data-testid=test_ids::status(&name, index)
+                    data-testid=test_ids::status(&id_name, index)
                     node_ref=status_ref
                     tabindex="-1"
                     role="status"

@@ -17,8 +17,10 @@
 //! * `switchyard-viewer` — `get`, `list`, `watch` on every resource in every namespace; bound to
 //!   group `switchyard:viewers` and user `viewer`.
 //! * `switchyard-operator` — what the viewer has, plus `create` on `events` everywhere, plus
-//!   `patch` and `update` on `virtualservices.networking.istio.io` in namespace `hands-on` only; bound
-//!   to group `switchyard:operators` and user `operator`.
+//!   `patch` and `update` on `virtualservices.networking.istio.io` and
+//!   `httproutes.gateway.networking.k8s.io` in the namespaces `hands-on` and `hands-on-gateway`
+//!   only (ClusterRole `switchyard-virtualservice-editor`, bound there); bound to group
+//!   `switchyard:operators` and user `operator`.
 //! * `system:basic-user` — `create` on `selfsubjectaccessreviews`; bound to `system:authenticated`
 //!   (every authenticated or impersonated user), as in a real cluster.
 //!
@@ -376,11 +378,18 @@ pub static ROLES: &[Role] = &[
     },
     Role {
         name: "switchyard-virtualservice-editor",
-        rules: &[Rule {
-            verbs: &["get", "list", "watch", "patch", "update"],
-            groups: &["networking.istio.io"],
-            resources: &["virtualservices"],
-        }],
+        rules: &[
+            Rule {
+                verbs: &["get", "list", "watch", "patch", "update"],
+                groups: &["networking.istio.io"],
+                resources: &["virtualservices"],
+            },
+            Rule {
+                verbs: &["get", "list", "watch", "patch", "update"],
+                groups: &["gateway.networking.k8s.io"],
+                resources: &["httproutes"],
+            },
+        ],
     },
     Role {
         name: "system:basic-user",
@@ -447,6 +456,18 @@ pub static BINDINGS: &[Binding] = &[
         role: "switchyard-virtualservice-editor",
         subject: Subject::User("operator"),
         namespace: Some("hands-on"),
+    },
+    Binding {
+        name: "switchyard-operators",
+        role: "switchyard-virtualservice-editor",
+        subject: Subject::Group("switchyard:operators"),
+        namespace: Some("hands-on-gateway"),
+    },
+    Binding {
+        name: "switchyard-operator",
+        role: "switchyard-virtualservice-editor",
+        subject: Subject::User("operator"),
+        namespace: Some("hands-on-gateway"),
     },
     Binding {
         name: "system:basic-user",

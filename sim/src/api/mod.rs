@@ -10,6 +10,7 @@
 
 mod auth;
 mod discovery;
+mod gateway;
 mod manifest;
 mod objects;
 mod openapi;
@@ -37,6 +38,13 @@ use status::ApiError;
 pub const DEMO_MANIFEST: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../demo/hands-on.yaml"
+));
+
+/// The second demo namespace: the same shop with one Service per version, routed by Gateway API
+/// HTTPRoutes attached to each service (GAMMA) behind an ambient waypoint.
+pub const GATEWAY_MANIFEST: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../demo/hands-on-gateway.yaml"
 ));
 
 /// The whole API server, state inside. Serve it with `axum::serve`.

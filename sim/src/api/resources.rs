@@ -1,5 +1,6 @@
 //! The resource types the simulated API server serves: names, scope, verbs and versions as a real
-//! cluster with Istio installed advertises them, and the store key each one is kept under.
+//! cluster with Istio and the Gateway API CRDs installed advertises them, and the store key each
+//! one is kept under.
 
 /// One served resource type.
 #[derive(Debug, PartialEq, Eq)]
@@ -144,6 +145,23 @@ pub static DESTINATION_RULES: ResourceDef = ResourceDef {
     review: false,
 };
 
+/// Gateway API's HTTPRoute (the standard channel's CRD, v1.6: served as v1, stored, and v1beta1).
+/// Its schema's defaults and the bounds the console's tests meet are applied by `api::gateway`.
+pub static HTTP_ROUTES: ResourceDef = ResourceDef {
+    group: "gateway.networking.k8s.io",
+    versions: &["v1", "v1beta1"],
+    plural: "httproutes",
+    singular: "httproute",
+    kind: "HTTPRoute",
+    namespaced: true,
+    short_names: &[],
+    categories: &["gateway-api"],
+    verbs: RW_VERBS,
+    custom: true,
+    delete_returns_object: false,
+    review: false,
+};
+
 pub static SELF_SUBJECT_ACCESS_REVIEWS: ResourceDef = ResourceDef {
     group: "authorization.k8s.io",
     versions: &["v1"],
@@ -251,6 +269,7 @@ pub static ALL: &[&ResourceDef] = &[
     &DEPLOYMENTS,
     &VIRTUAL_SERVICES,
     &DESTINATION_RULES,
+    &HTTP_ROUTES,
     &SELF_SUBJECT_ACCESS_REVIEWS,
     &SELF_SUBJECT_REVIEWS,
     &ROLES,
@@ -366,6 +385,7 @@ pub mod keys {
     pub const DEPLOYMENTS: &str = "deployments.apps";
     pub const VIRTUAL_SERVICES: &str = "virtualservices.networking.istio.io";
     pub const DESTINATION_RULES: &str = "destinationrules.networking.istio.io";
+    pub const HTTP_ROUTES: &str = "httproutes.gateway.networking.k8s.io";
 }
 
 #[cfg(test)]
@@ -383,6 +403,7 @@ mod tests {
             keys::DESTINATION_RULES
         );
         assert_eq!(DEPLOYMENTS.qualified_resource(), keys::DEPLOYMENTS);
+        assert_eq!(HTTP_ROUTES.qualified_resource(), keys::HTTP_ROUTES);
         assert_eq!(PODS.qualified_resource(), keys::PODS);
     }
 

@@ -35,6 +35,8 @@ fn name_column() -> Column {
 fn age_column(def: &ResourceDef) -> Column {
     let (kind, description) = match (def.custom, def.plural) {
         (true, "destinationrules") => ("date", DESTINATION_RULE_AGE_DESCRIPTION),
+        // The Gateway API CRDs' printer columns carry no description.
+        (true, "httproutes") => ("date", ""),
         (true, _) => ("date", VIRTUAL_SERVICE_AGE_DESCRIPTION),
         (false, _) => ("string", AGE_DESCRIPTION),
     };
@@ -223,6 +225,11 @@ fn columns(def: &ResourceDef) -> Vec<Column> {
                 0,
                 |o, _| json_path_cell(o.pointer("/spec/hosts")),
             ));
+        }
+        ("gateway.networking.k8s.io", "httproutes") => {
+            cols.push(text("Hostnames", "", 0, |o, _| {
+                json_path_cell(o.pointer("/spec/hostnames"))
+            }))
         }
         ("networking.istio.io", "destinationrules") => cols.push(text(
             "Host",

@@ -42,6 +42,8 @@ const DURATION_BUCKETS_US: [u64; 19] = [
 pub enum Reporter {
     Source,
     Destination,
+    /// An ambient waypoint proxy, which routed the request.
+    Waypoint,
 }
 
 impl Reporter {
@@ -49,6 +51,7 @@ impl Reporter {
         match self {
             Reporter::Source => "source",
             Reporter::Destination => "destination",
+            Reporter::Waypoint => "waypoint",
         }
     }
 }

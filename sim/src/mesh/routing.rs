@@ -1,5 +1,12 @@
 //! Istio routing semantics over a compiled topology: route matching, weighted destinations,
-//! faults, subsets without endpoints, and what each sidecar records. Pure given an RNG and a sink.
+//! faults, subsets without endpoints, and what each proxy records. Pure given an RNG and a sink.
+//!
+//! Which proxy routes a hop and reports it (`docs/istio-routing.md`, "Ambient mode"): a Service
+//! with a waypoint is routed by the waypoint (its report is `reporter="waypoint"`), for clients in
+//! the mesh and, with `istio.io/ingress-use-waypoint`, from outside; otherwise a client's sidecar
+//! routes and reports `reporter="source"`. A client in ambient mode has no sidecar: without a
+//! waypoint nothing routes its request at L7 (any ready pod serves it). The server's sidecar
+//! reports `reporter="destination"` unless the server is in ambient mode.
 
 use super::metrics::{
     PeerId, Record, Reporter, ResponseFlags, Security, SeriesKey, ServiceId, Sink,
@@ -58,11 +65,19 @@ impl HopResult {
     }
 }
 
-/// The client of a hop: a workload with a sidecar, or a client outside the mesh.
+/// The client of a hop: a workload (with a sidecar, or in ambient mode), or a client outside
+/// the mesh.
 #[derive(Clone, Copy)]
 enum Client {
     Outside,
     Workload(usize),
+}
+
+/// What a client-side proxy of a hop reports as (the one that applies the routes).
+#[derive(Clone, Copy)]
+struct Proxy {
+    reporter: Reporter,
+    source: PeerId,
 }
 
 /// One simulated request tree.
@@ -89,23 +104,46 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
             Client::Outside => PeerId::UNKNOWN,
             Client::Workload(w) => topology.workloads[w].peer,
         };
-        let Client::Workload(client_workload) = client else {
+        let ambient_client = matches!(client, Client::Workload(w) if topology.workloads[w].ambient);
+        let proxy =
+            if svc.waypoint && (matches!(client, Client::Workload(_)) || svc.ingress_waypoint) {
+                Some(Proxy {
+                    reporter: Reporter::Waypoint,
+                    source: source_peer,
+                })
+            } else if matches!(client, Client::Workload(_)) && !ambient_client {
+                Some(Proxy {
+                    reporter: Reporter::Source,
+                    source: source_peer,
+                })
+            } else {
+                None
+            };
+        let Some(proxy) = proxy else {
+            // No L7 proxy on the way: kube-proxy (or ztunnel) picks any ready pod, no route
+            // applies, and only the server's sidecar (if it has one) reports.
             let Some(workload) = self.pick(&svc.endpoints) else {
                 return no_connection();
             };
             let (status, duration_us) = self.serve(workload, request, depth);
-            self.sink.record(Record {
-                key: SeriesKey {
-                    reporter: Reporter::Destination,
-                    source: PeerId::UNKNOWN,
-                    destination: topology.workloads[workload].peer,
-                    service: svc.labels,
-                    response_code: status,
-                    flags: ResponseFlags::NONE,
-                    security: Security::None,
-                },
-                duration_us,
-            });
+            if !topology.workloads[workload].ambient {
+                self.sink.record(Record {
+                    key: SeriesKey {
+                        reporter: Reporter::Destination,
+                        source: source_peer,
+                        destination: topology.workloads[workload].peer,
+                        service: svc.labels,
+                        response_code: status,
+                        flags: ResponseFlags::NONE,
+                        security: if ambient_client {
+                            Security::MutualTls
+                        } else {
+                            Security::None
+                        },
+                    },
+                    duration_us,
+                });
+            }
             return HopResult {
                 status,
                 flags: ResponseFlags::NONE,
@@ -118,23 +156,15 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
             Routing::Default(target) => RouteChoice::Default(target),
             Routing::Virtual(routes) => routes
                 .iter()
-                .find(|r| route_matches(topology, r, client_workload, svc.name.as_ref(), request))
+                .find(|r| route_matches(topology, r, client, svc.name.as_ref(), request))
                 .map_or(RouteChoice::NoRoute, RouteChoice::Route),
         };
         let route = match route {
             RouteChoice::NoRoute => {
-                return self.local_reply(source_peer, svc.labels, 404, ResponseFlags::NR, 0);
+                return self.local_reply(proxy, svc.labels, 404, ResponseFlags::NR, 0);
             }
             RouteChoice::Default(target) => {
-                return self.forward(
-                    source_peer,
-                    target,
-                    request,
-                    depth,
-                    0,
-                    ResponseFlags::NONE,
-                    None,
-                );
+                return self.forward(proxy, target, request, depth, 0, ResponseFlags::NONE, None);
             }
             RouteChoice::Route(route) => route,
         };
@@ -151,12 +181,12 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
         if let Some((status, share)) = route.fault.abort {
             if self.roll_per_million(share) {
                 let flags = flags.with(ResponseFlags::FI);
-                return self.local_reply(source_peer, svc.labels, status, flags, delay_us);
+                return self.local_reply(proxy, svc.labels, status, flags, delay_us);
             }
         }
         let target = match &route.action {
             Action::Respond(status) => {
-                return self.local_reply(source_peer, svc.labels, *status, flags, delay_us);
+                return self.local_reply(proxy, svc.labels, *status, flags, delay_us);
             }
             Action::Forward {
                 destinations,
@@ -165,7 +195,7 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
         };
         let Some(target) = target else {
             return self.local_reply(
-                source_peer,
+                proxy,
                 svc.labels,
                 503,
                 flags.with(ResponseFlags::NC),
@@ -175,23 +205,15 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
         // Istio does not enable route timeouts on a route that injects faults.
         let has_fault = route.fault.delay.is_some() || route.fault.abort.is_some();
         let timeout = if has_fault { None } else { route.timeout_us };
-        self.forward(
-            source_peer,
-            target,
-            request,
-            depth,
-            delay_us,
-            flags,
-            timeout,
-        )
+        self.forward(proxy, target, request, depth, delay_us, flags, timeout)
     }
 
-    /// The client sidecar sends to a chosen target; the server sidecar (if reached) and the
-    /// client sidecar both record.
+    /// The client-side proxy (sidecar or waypoint) sends to a chosen target; the server sidecar
+    /// (if reached and not in ambient mode) and that proxy both record.
     #[allow(clippy::too_many_arguments)]
     fn forward(
         &mut self,
-        source_peer: PeerId,
+        proxy: Proxy,
         target: &Target,
         request: Request,
         depth: usize,
@@ -202,38 +224,38 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
         let (service, endpoints) = match target {
             Target::NoCluster { service } => {
                 return self.local_reply(
-                    source_peer,
+                    proxy,
                     *service,
                     503,
                     flags.with(ResponseFlags::NC),
                     delay_us,
                 );
             }
+            // Gateway API: the share of an invalid backend is answered 500.
+            Target::Invalid { service } => {
+                return self.local_reply(proxy, *service, 500, flags, delay_us);
+            }
             Target::Endpoints { service, endpoints } => (*service, endpoints),
         };
         let Some(workload) = self.pick(endpoints) else {
-            return self.local_reply(
-                source_peer,
-                service,
-                503,
-                flags.with(ResponseFlags::UH),
-                delay_us,
-            );
+            return self.local_reply(proxy, service, 503, flags.with(ResponseFlags::UH), delay_us);
         };
         let (served_status, served_us) = self.serve(workload, request, depth);
         let destination = self.topology.workloads[workload].peer;
-        self.sink.record(Record {
-            key: SeriesKey {
-                reporter: Reporter::Destination,
-                source: source_peer,
-                destination,
-                service,
-                response_code: served_status,
-                flags: ResponseFlags::NONE,
-                security: Security::MutualTls,
-            },
-            duration_us: served_us,
-        });
+        if !self.topology.workloads[workload].ambient {
+            self.sink.record(Record {
+                key: SeriesKey {
+                    reporter: Reporter::Destination,
+                    source: proxy.source,
+                    destination,
+                    service,
+                    response_code: served_status,
+                    flags: ResponseFlags::NONE,
+                    security: Security::MutualTls,
+                },
+                duration_us: served_us,
+            });
+        }
         let mut result = HopResult {
             status: served_status,
             flags,
@@ -249,24 +271,24 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
         }
         self.sink.record(Record {
             key: SeriesKey {
-                reporter: Reporter::Source,
-                source: source_peer,
+                reporter: proxy.reporter,
+                source: proxy.source,
                 destination,
                 service,
                 response_code: result.status,
                 flags: result.flags,
-                security: Security::Unknown,
+                security: proxy_security(proxy),
             },
             duration_us: result.duration_us,
         });
         result
     }
 
-    /// The client sidecar answers without reaching a workload: only it reports, with unknown
+    /// The client-side proxy answers without reaching a workload: only it reports, with unknown
     /// destination workload labels (docs/istio-routing.md, Metrics).
     fn local_reply(
         &mut self,
-        source_peer: PeerId,
+        proxy: Proxy,
         service: ServiceId,
         status: u16,
         flags: ResponseFlags,
@@ -274,13 +296,13 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
     ) -> HopResult {
         self.sink.record(Record {
             key: SeriesKey {
-                reporter: Reporter::Source,
-                source: source_peer,
+                reporter: proxy.reporter,
+                source: proxy.source,
                 destination: PeerId::UNKNOWN,
                 service,
                 response_code: status,
                 flags,
-                security: Security::Unknown,
+                security: proxy_security(proxy),
             },
             duration_us,
         });
@@ -347,6 +369,16 @@ impl<R: Rng, S: Sink> Walk<'_, R, S> {
     }
 }
 
+/// `connection_security_policy` of a client-side report: `unknown` from a sidecar (Istio's
+/// source reporter never knows), `mutual_tls` from a waypoint (HBONE) for a client in the mesh.
+fn proxy_security(proxy: Proxy) -> Security {
+    match proxy.reporter {
+        Reporter::Waypoint if proxy.source != PeerId::UNKNOWN => Security::MutualTls,
+        Reporter::Waypoint => Security::None,
+        _ => Security::Unknown,
+    }
+}
+
 enum RouteChoice<'t> {
     Default(&'t Target),
     Route(&'t HttpRoute),
@@ -388,7 +420,7 @@ pub(crate) fn pick_weighted<'d, R: Rng>(
 fn route_matches(
     topology: &Topology,
     route: &HttpRoute,
-    client: usize,
+    client: Client,
     service_name: &str,
     request: Request,
 ) -> bool {
@@ -396,13 +428,26 @@ fn route_matches(
         || route
             .matches
             .iter()
-            .any(|m| request_matches(topology, m, client, service_name, request))
+            .any(|m| request_matches_from(topology, m, client, service_name, request))
 }
 
+#[cfg(test)]
 pub(crate) fn request_matches(
     topology: &Topology,
     m: &RequestMatch,
     client: usize,
+    service_name: &str,
+    request: Request,
+) -> bool {
+    request_matches_from(topology, m, Client::Workload(client), service_name, request)
+}
+
+/// A match from `client`; a client outside the mesh (through an ingress waypoint) has no labels
+/// or namespace, so a match on them does not hold.
+fn request_matches_from(
+    topology: &Topology,
+    m: &RequestMatch,
+    client: Client,
     service_name: &str,
     request: Request,
 ) -> bool {
@@ -453,6 +498,9 @@ pub(crate) fn request_matches(
             return false;
         }
     }
+    let Client::Workload(client) = client else {
+        return m.source_namespace.is_none() && m.source_labels.is_empty();
+    };
     let w = &topology.workloads[client];
     if let Some(ns) = &m.source_namespace {
         if w.namespace.as_ref() != ns {

@@ -1,12 +1,15 @@
 //! The seam between the mesh and the cluster it routes by. An [`ObjectSource`] hands the mesh the
-//! Services, Deployments, VirtualServices and DestinationRules (and Pods, where there are any) to
+//! Services, Deployments, VirtualServices, DestinationRules and HTTPRoutes (and Pods, where there
+//! are any) to
 //! compile, with a revision that moves whenever they may have changed. The in-process [`Store`] is
 //! one source (the demo and `switchyard sim`); an [`ObjectFeed`] is another, filled by whoever
 //! watches an API server (`switchyard mesh` feeds one from kube-rs watches). The simulator itself
 //! never talks to a remote API server.
 
 use super::controller::template_hash;
-use super::topology::{Objects, DEPLOYMENTS, DESTINATION_RULES, PODS, SERVICES, VIRTUAL_SERVICES};
+use super::topology::{
+    Objects, DEPLOYMENTS, DESTINATION_RULES, HTTP_ROUTES, PODS, SERVICES, VIRTUAL_SERVICES,
+};
 use crate::store::Store;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -38,6 +41,7 @@ impl ObjectSource for Store {
             deployments: list(DEPLOYMENTS),
             virtual_services: list(VIRTUAL_SERVICES),
             destination_rules: list(DESTINATION_RULES),
+            http_routes: list(HTTP_ROUTES),
         };
         (objects, revision)
     }
@@ -50,14 +54,16 @@ pub enum Kind {
     Deployment,
     VirtualService,
     DestinationRule,
+    HttpRoute,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Service,
         Kind::Deployment,
         Kind::VirtualService,
         Kind::DestinationRule,
+        Kind::HttpRoute,
     ];
 
     /// API group, version and kind as a watch of a real API server asks for them.
@@ -67,6 +73,7 @@ impl Kind {
             Kind::Deployment => ("apps", "v1", "Deployment"),
             Kind::VirtualService => ("networking.istio.io", "v1", "VirtualService"),
             Kind::DestinationRule => ("networking.istio.io", "v1", "DestinationRule"),
+            Kind::HttpRoute => ("gateway.networking.k8s.io", "v1", "HTTPRoute"),
         }
     }
 
@@ -77,6 +84,7 @@ impl Kind {
             Kind::Deployment => "deployments",
             Kind::VirtualService => "virtualservices",
             Kind::DestinationRule => "destinationrules",
+            Kind::HttpRoute => "httproutes",
         }
     }
 }
@@ -201,6 +209,7 @@ impl ObjectSource for ObjectFeed {
                 Kind::Deployment => &mut objects.deployments,
                 Kind::VirtualService => &mut objects.virtual_services,
                 Kind::DestinationRule => &mut objects.destination_rules,
+                Kind::HttpRoute => &mut objects.http_routes,
             };
             list.push(object.clone());
         }

@@ -8,6 +8,7 @@ use crate::store::Key;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 const NS: &str = "t";
 
@@ -618,4 +619,222 @@ fn rule_hosts_with_a_dot_are_literal_and_bare_names_take_the_rules_namespace() {
             .any(|w| w.contains("\"back.t\" is not a service")),
         "{warnings:?}"
     );
+}
+
+/// The gateway demo (demo/hands-on-gateway.yaml) loaded as the API server would store it, with
+/// the review route's last rule set to `weights` (`None`: no weight field, as kubectl writes
+/// a backendRef without one before the CRD's default).
+fn gateway_mesh(weights: [Option<i64>; 2]) -> (Store, Mesh) {
+    let store = Store::new();
+    crate::api::load_manifest(&store, "gw", crate::api::GATEWAY_MANIFEST).unwrap();
+    set_review_weights(&store, weights);
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store.clone());
+    assert_eq!(mesh.warnings(), Vec::<String>::new());
+    (store, mesh)
+}
+
+fn set_review_weights(store: &Store, weights: [Option<i64>; 2]) {
+    store
+        .update(
+            &Key::new(super::topology::HTTP_ROUTES, "gw", "review"),
+            |current| {
+                let mut next = current.clone();
+                for (j, w) in weights.iter().enumerate() {
+                    let backend = &mut next["spec"]["rules"][1]["backendRefs"][j];
+                    match w {
+                        Some(w) => backend["weight"] = json!(w),
+                        None => {
+                            backend.as_object_mut().unwrap().remove("weight");
+                        }
+                    }
+                }
+                Ok(next)
+            },
+        )
+        .unwrap();
+}
+
+/// Requests `reporter` recorded for the backends of review, by backend Service.
+fn review_backends(mesh: &Mesh, reporter: &str) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for s in mesh.snapshot() {
+        let l = &s.labels;
+        if l.reporter == reporter
+            && l.destination_service_namespace == "gw"
+            && l.destination_service_name.starts_with("review")
+        {
+            *out.entry(l.destination_service_name.clone()).or_default() += s.requests;
+        }
+    }
+    out
+}
+
+#[test]
+fn http_routes_split_by_relative_weights_behind_the_waypoint() {
+    let (_, mesh) = gateway_mesh([Some(1), Some(3)]);
+    let mut rng = rng();
+    for _ in 0..4000 {
+        let outcome = mesh.send("gw", "product-composite", &[], &mut rng);
+        assert!(
+            outcome.status == 200 || outcome.status == 500,
+            "{outcome:?}"
+        );
+    }
+    let by_backend = review_backends(&mesh, "waypoint");
+    let v1 = by_backend.get("review-v1").copied().unwrap_or(0) as f64;
+    let v2 = by_backend.get("review-v2").copied().unwrap_or(0) as f64;
+    let share = v2 / (v1 + v2);
+    // 1:3 is 75 %; 4,000 draws put it within ±3 points far beyond any seed's luck.
+    assert!((share - 0.75).abs() < 0.03, "review-v2 got {share}");
+    // Ambient workloads have no sidecars: nothing reports as source or destination, and the
+    // waypoint reports each request once with the workload that served it.
+    for reporter in ["source", "destination"] {
+        assert!(
+            mesh.snapshot()
+                .iter()
+                .all(|s| s.labels.reporter != reporter),
+            "{reporter} reported"
+        );
+    }
+    let served: Vec<String> = mesh
+        .snapshot()
+        .iter()
+        .filter(|s| s.labels.destination_service_name == "review-v2")
+        .map(|s| s.labels.destination_workload.clone())
+        .collect();
+    assert!(served.iter().all(|w| w == "review-v2"), "{served:?}");
+    // The entry request passed the waypoint too (ingress-use-waypoint), from outside the mesh.
+    assert!(mesh.snapshot().iter().any(|s| {
+        s.labels.destination_service_name == "product-composite"
+            && s.labels.reporter == "waypoint"
+            && s.labels.source_workload == "unknown"
+    }));
+}
+
+#[test]
+fn a_missing_weight_is_one_and_weight_zero_gets_nothing() {
+    let (store, mesh) = gateway_mesh([None, Some(1)]);
+    let mut rng = rng();
+    for _ in 0..2000 {
+        mesh.send("gw", "product-composite", &[], &mut rng);
+    }
+    let by_backend = review_backends(&mesh, "waypoint");
+    let v1 = by_backend["review-v1"] as f64;
+    let v2 = by_backend["review-v2"] as f64;
+    assert!((v2 / (v1 + v2) - 0.5).abs() < 0.04, "{by_backend:?}");
+
+    set_review_weights(&store, [Some(100), Some(0)]);
+    let before = review_backends(&mesh, "waypoint");
+    for _ in 0..500 {
+        mesh.send("gw", "product-composite", &[], &mut rng);
+    }
+    let after = review_backends(&mesh, "waypoint");
+    assert_eq!(
+        after.get("review-v2"),
+        before.get("review-v2"),
+        "weight 0 got traffic"
+    );
+    // Test traffic still goes to v2 by the header rule, whatever the weights.
+    let test = headers(&[("x-group", "test")]);
+    for _ in 0..50 {
+        mesh.send("gw", "product-composite", &test, &mut rng);
+    }
+    let tested = review_backends(&mesh, "waypoint");
+    assert_eq!(tested["review-v2"], after["review-v2"] + 50);
+}
+
+#[test]
+fn invalid_backends_get_500_and_all_zero_weights_too() {
+    let (store, mesh) = gateway_mesh([Some(1), Some(1)]);
+    store
+        .update(
+            &Key::new(super::topology::HTTP_ROUTES, "gw", "review"),
+            |current| {
+                let mut next = current.clone();
+                next["spec"]["rules"][1]["backendRefs"][1]["name"] = json!("review-v9");
+                Ok(next)
+            },
+        )
+        .unwrap();
+    assert!(mesh
+        .warnings()
+        .iter()
+        .any(|w| w.contains("review-v9") && w.contains("500")));
+    let mut rng = rng();
+    for _ in 0..400 {
+        mesh.send("gw", "product-composite", &[], &mut rng);
+    }
+    let failed: u64 = mesh
+        .snapshot()
+        .iter()
+        .filter(|s| {
+            s.labels.destination_service_name == "review-v9"
+                && s.labels.response_code == "500"
+                && s.labels.reporter == "waypoint"
+                && s.labels.destination_workload == "unknown"
+        })
+        .map(|s| s.requests)
+        .sum();
+    assert!(
+        (150..=250).contains(&failed),
+        "{failed} of 400 to the invalid half"
+    );
+
+    set_review_weights(&store, [Some(0), Some(0)]);
+    let mut rng = self::rng();
+    let outcome = mesh.send("gw", "review", &[], &mut rng);
+    // From outside the mesh without an ingress waypoint on review: kube-proxy picks a pod.
+    assert_eq!(outcome.status, 200);
+    let zero: u64 = mesh
+        .snapshot()
+        .iter()
+        .filter(|s| {
+            s.labels.destination_service_name == "review" && s.labels.response_code == "500"
+        })
+        .map(|s| s.requests)
+        .sum();
+    let before = zero;
+    for _ in 0..20 {
+        mesh.send("gw", "product-composite", &[], &mut rng);
+    }
+    let zero: u64 = mesh
+        .snapshot()
+        .iter()
+        .filter(|s| {
+            s.labels.destination_service_name == "review" && s.labels.response_code == "500"
+        })
+        .map(|s| s.requests)
+        .sum();
+    assert_eq!(
+        zero - before,
+        20,
+        "every request of an all-zero rule gets 500"
+    );
+}
+
+#[test]
+fn sidecar_clients_route_by_http_routes_and_report_as_source() {
+    // The same route without waypoints or ambient labels: sidecars apply the HTTPRoute.
+    let store = Store::new();
+    let manifest = crate::api::GATEWAY_MANIFEST
+        .replace("    istio.io/use-waypoint: waypoint\n", "")
+        .replace("    istio.io/ingress-use-waypoint: \"true\"\n", "")
+        .replace("        istio.io/dataplane-mode: ambient\n", "");
+    crate::api::load_manifest(&store, "gw", &manifest).unwrap();
+    set_review_weights(&store, [Some(80), Some(20)]);
+    reconcile_pods(&store);
+    let mesh = Mesh::new(store);
+    let mut rng = rng();
+    for _ in 0..2000 {
+        mesh.send("gw", "product-composite", &[], &mut rng);
+    }
+    assert!(review_backends(&mesh, "waypoint").is_empty());
+    let source = review_backends(&mesh, "source");
+    let destination = review_backends(&mesh, "destination");
+    // Each request reported once by each side, as between two sidecars.
+    assert_eq!(source, destination);
+    let share = destination["review-v2"] as f64
+        / (destination["review-v1"] + destination["review-v2"]) as f64;
+    assert!((share - 0.2).abs() < 0.03, "{share}");
 }

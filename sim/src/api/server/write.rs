@@ -98,6 +98,7 @@ impl Ctx<'_> {
                 };
             }
             objects::apply_defaults(def, name, &mut next, Some(current), ips);
+            objects::validate(def, name, &next)?;
             Ok(next)
         };
         if self.dry_run()? {

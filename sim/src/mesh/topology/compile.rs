@@ -1,11 +1,16 @@
 //! Compiles the cluster's objects (Services, Pods, Deployments, VirtualServices,
-//! DestinationRules) into a [`Topology`]: workloads from ready pods, service endpoints, each
-//! service's routing. Pure apart from interning label sets in the metrics registry.
+//! DestinationRules, HTTPRoutes) into a [`Topology`]: workloads from ready pods, service
+//! endpoints, each service's routing (a VirtualService for its host, else the HTTPRoutes attached
+//! to it). Pure apart from interning label sets in the metrics registry.
 
 use super::annotations::{parse_behaviour, ANNOTATION_CALLS};
 use super::hosts::{dns_host, fqdn, host_specificity, resolve_host};
+use super::http_route::{attaches_to, compile_http_routes};
 use super::virtual_service::{applies_to_mesh, compile_virtual_service, RouteContext};
-use super::{Objects, Routing, Service, Target, Topology, Workload};
+use super::{
+    Objects, Routing, Service, Target, Topology, Workload, AMBIENT_LABEL,
+    INGRESS_USE_WAYPOINT_LABEL, USE_WAYPOINT_LABEL,
+};
 use crate::mesh::metrics::{PeerLabels, Registry, ServiceLabels};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -58,10 +63,13 @@ impl Topology {
                         calls_of.push((workloads.len(), (*calls).to_owned()));
                     }
                     let peer = registry.peer_id(peer_labels(pod, namespace, &workload_name));
-                    let labels = string_map(pod.pointer("/metadata/labels"))
-                        .into_iter()
-                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                        .collect();
+                    let labels: BTreeMap<String, String> =
+                        string_map(pod.pointer("/metadata/labels"))
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect();
+                    let ambient =
+                        labels.get(AMBIENT_LABEL.0).map(String::as_str) == Some(AMBIENT_LABEL.1);
                     workloads.push(Workload {
                         name: Arc::from(workload_name.as_str()),
                         namespace: Arc::from(namespace),
@@ -69,6 +77,7 @@ impl Topology {
                         labels,
                         behaviour,
                         calls: Vec::new(),
+                        ambient,
                     });
                     workload_index.insert(key, workloads.len() - 1);
                     workloads.len() - 1
@@ -104,6 +113,12 @@ impl Topology {
             let fqdn: Arc<str> = Arc::from(fqdn(name, namespace).as_str());
             let labels = registry.service_id(ServiceLabels::for_host(&fqdn));
             let endpoints = pod_indexes.iter().map(|i| pods[*i].workload).collect();
+            let service_labels = string_map(svc.pointer("/metadata/labels"));
+            let waypoint = service_labels
+                .get(USE_WAYPOINT_LABEL)
+                .is_some_and(|w| !w.is_empty() && *w != "none");
+            let ingress_waypoint =
+                waypoint && service_labels.get(INGRESS_USE_WAYPOINT_LABEL) == Some(&"true");
             by_host.insert(fqdn.clone(), services.len());
             services.push(Service {
                 name: Arc::from(name),
@@ -111,6 +126,8 @@ impl Topology {
                 labels,
                 endpoints,
                 routing: Routing::Default(Target::NoCluster { service: labels }),
+                waypoint,
+                ingress_waypoint,
             });
             selected.push(pod_indexes);
         }
@@ -128,9 +145,11 @@ impl Topology {
             }
         }
 
-        // Routing: the oldest VirtualService for a host owns it, as for Istio sidecars.
+        // Routing: the oldest VirtualService for a host owns it, as for Istio sidecars; a host no
+        // VirtualService owns follows the HTTPRoutes attached to its Service.
         let virtual_services = by_age(&objects.virtual_services);
         let destination_rules = by_age(&objects.destination_rules);
+        let http_routes = by_age(&objects.http_routes);
         let ctx = RouteContext {
             services: &services,
             selected: &selected,
@@ -159,8 +178,29 @@ impl Topology {
                     Some((s, _)) if s >= spec => acc,
                     _ => Some((spec, vs)),
                 });
+            let service_ns = svc
+                .fqdn
+                .strip_prefix(&format!("{}.", svc.name))
+                .and_then(|rest| rest.strip_suffix(".svc.cluster.local"))
+                .unwrap_or_default();
+            let attached: Vec<&Value> = http_routes
+                .iter()
+                .copied()
+                .filter(|r| attaches_to(r, &svc.name, service_ns))
+                .collect();
             let routing = match owner {
-                Some((_, vs)) => Routing::Virtual(compile_virtual_service(vs, &ctx, &mut warnings)),
+                Some((_, vs)) => {
+                    if !attached.is_empty() {
+                        warnings.push(format!(
+                            "{}: a VirtualService and an HTTPRoute both route it; the VirtualService is used (mixing them is undefined in Istio)",
+                            svc.fqdn
+                        ));
+                    }
+                    Routing::Virtual(compile_virtual_service(vs, &ctx, &mut warnings))
+                }
+                None if !attached.is_empty() => {
+                    Routing::Virtual(compile_http_routes(&attached, &ctx, &mut warnings))
+                }
                 None => Routing::Default(Target::Endpoints {
                     service: svc.labels,
                     endpoints: svc.endpoints.clone(),

@@ -1,11 +1,13 @@
 //! The compiled mesh: the routing tables and workloads the request path reads without touching
 //! JSON. [`compile`] builds them from the cluster's objects, [`virtual_service`] compiles the
-//! VirtualService routes, [`hosts`] resolves service names as Istio and a pod's resolver do, and
-//! [`annotations`] reads the simulator's workload annotations.
+//! VirtualService routes, [`http_route`] the Gateway API HTTPRoutes attached to a Service,
+//! [`hosts`] resolves service names as Istio and a pod's resolver do, and [`annotations`] reads
+//! the simulator's workload annotations.
 
 mod annotations;
 mod compile;
 mod hosts;
+mod http_route;
 mod virtual_service;
 
 pub use annotations::{
@@ -35,6 +37,14 @@ pub(crate) const PODS: &str = "pods";
 pub(crate) const DEPLOYMENTS: &str = "deployments.apps";
 pub(crate) const VIRTUAL_SERVICES: &str = "virtualservices.networking.istio.io";
 pub(crate) const DESTINATION_RULES: &str = "destinationrules.networking.istio.io";
+pub(crate) const HTTP_ROUTES: &str = "httproutes.gateway.networking.k8s.io";
+
+/// The pod label that puts a workload in Istio's ambient mode (no sidecar; ztunnel reports L4
+/// only), and the Service labels that send its traffic through a waypoint, also from outside the
+/// mesh (`docs/istio-routing.md`, "Ambient mode").
+pub const AMBIENT_LABEL: (&str, &str) = ("istio.io/dataplane-mode", "ambient");
+pub const USE_WAYPOINT_LABEL: &str = "istio.io/use-waypoint";
+pub const INGRESS_USE_WAYPOINT_LABEL: &str = "istio.io/ingress-use-waypoint";
 
 /// The objects a topology is compiled from, as an [`ObjectSource`](super::ObjectSource) hands them
 /// over.
@@ -45,6 +55,7 @@ pub struct Objects {
     pub deployments: Vec<Arc<Value>>,
     pub virtual_services: Vec<Arc<Value>>,
     pub destination_rules: Vec<Arc<Value>>,
+    pub http_routes: Vec<Arc<Value>>,
 }
 
 /// A workload's simulated behaviour.
@@ -84,8 +95,11 @@ pub(crate) struct Workload {
     pub behaviour: Behaviour,
     /// Indexes into [`Topology::services`].
     pub calls: Vec<usize>,
+    /// In ambient mode: no sidecar, so it reports no L7 metrics and routes nothing itself.
+    pub ambient: bool,
 }
 
+#[derive(Clone)]
 pub(crate) enum StringMatch {
     Exact(String),
     Prefix(String),
@@ -113,7 +127,7 @@ impl StringMatch {
 }
 
 /// One entry of `http[].match`: every present field must hold.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct RequestMatch {
     /// Lowercase header names.
     pub headers: Vec<(String, StringMatch)>,
@@ -130,6 +144,7 @@ pub(crate) struct RequestMatch {
 }
 
 /// Where a route destination leads.
+#[derive(Clone)]
 pub(crate) enum Target {
     /// A known service (or subset): the workload of each ready pod, possibly none.
     Endpoints {
@@ -138,8 +153,11 @@ pub(crate) enum Target {
     },
     /// Envoy has no cluster for it: unknown host or undefined subset.
     NoCluster { service: ServiceId },
+    /// An HTTPRoute backendRef that is not a Service that exists: its share is answered 500.
+    Invalid { service: ServiceId },
 }
 
+#[derive(Clone)]
 pub(crate) enum Action {
     /// Weighted destinations, zero weights already dropped; a lone destination has weight 1.
     Forward {
@@ -150,7 +168,7 @@ pub(crate) enum Action {
     Respond(u16),
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Fault {
     /// Fixed delay in µs and the share of requests it applies to, in millionths (Envoy's
     /// FractionalPercent with denominator MILLION).
@@ -170,7 +188,8 @@ pub(crate) struct HttpRoute {
 pub(crate) enum Routing {
     /// No VirtualService: every ready pod of the service.
     Default(Target),
-    /// The http routes of the VirtualService that owns the host; first match wins.
+    /// The http routes of the VirtualService that owns the host, or the HTTPRoutes attached to
+    /// the Service (their matches in precedence order); first match wins.
     Virtual(Vec<HttpRoute>),
 }
 
@@ -181,6 +200,12 @@ pub(crate) struct Service {
     /// The workload of each ready pod the selector matches (what kube-proxy balances over).
     pub endpoints: Vec<usize>,
     pub routing: Routing,
+    /// Its traffic goes through a waypoint (`istio.io/use-waypoint`), which routes and reports
+    /// it (`reporter="waypoint"`).
+    pub waypoint: bool,
+    /// Traffic from outside the mesh goes through the waypoint too
+    /// (`istio.io/ingress-use-waypoint: "true"`).
+    pub ingress_waypoint: bool,
 }
 
 /// The compiled mesh. Indexes are only meaningful within one topology.
@@ -215,6 +240,12 @@ impl Topology {
             .labels
             .get(key)
             .map(String::as_str)
+    }
+
+    /// Whether a Service `name` exists in `namespace`.
+    pub fn has_service(&self, namespace: &str, name: &str) -> bool {
+        self.by_host
+            .contains_key(hosts::fqdn(name, namespace).as_str())
     }
 
     /// The service index for `name` as a client in `namespace` would resolve it.
