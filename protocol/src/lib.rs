@@ -2,18 +2,23 @@
 //! and native: plain serde data here (changing a type here is an API change), and in the modules
 //! the rules both sides apply, written once: [`weights`] (the weight policy and the presets),
 //! [`subsets`] (the old/new subset names and which route a shift or rollback changes) and
-//! [`events`] (the server-sent event names) and [`delta`] (a graph update as the changes since the
-//! stream's previous snapshot).
+//! [`events`] (the server-sent event names), [`delta`] (a graph update as the changes since the
+//! stream's previous snapshot), [`plans`] (release plans, their gates' defaults and which control
+//! applies in which phase) and [`route_kind`] (VirtualService or HTTPRoute targets).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub mod delta;
 pub mod events;
+pub mod plans;
+pub mod route_kind;
 pub mod subsets;
 pub mod weights;
 
 pub use delta::GraphDelta;
+pub use plans::{Plan, PlanRecord, PlanRequest, PlansResponse};
+pub use route_kind::RouteKind;
 pub use subsets::Subsets;
 
 /// Every error the API returns: a stable machine code and a sentence a person can act on.
@@ -188,6 +193,12 @@ pub enum ServerEvent {
     GraphDelta(Box<GraphDelta>),
     /// A weight change was recorded in the history.
     Change(ChangeRecord),
+    /// A release plan was created or changed (phase, step, evaluations, pending actions).
+    Plan(Box<Plan>),
+    /// A release plan was deleted.
+    PlanDeleted { namespace: String, id: String },
+    /// A piece of plan evidence was recorded (a step, an evaluation, an abort…).
+    PlanEvent(Box<PlanRecord>),
 }
 
 /// `GET /api/v1/graph`: the mesh as a versioned-app graph with traffic over the metrics window.
@@ -416,6 +427,10 @@ pub enum ShiftOutcome {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryResponse {
     pub changes: Vec<ChangeRecord>,
+    /// Release plans' evidence (steps, gate evaluations, aborts…), oldest first; absent when
+    /// there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_events: Vec<PlanRecord>,
 }
 
 /// One recorded weight change.

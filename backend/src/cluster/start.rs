@@ -1,5 +1,6 @@
 //! Starting the console's view of the cluster: one reflector per resource and namespace in
-//! scope (VirtualServices, DestinationRules, Services, Deployments, the history Events), each on
+//! scope (VirtualServices, DestinationRules, Services, Deployments, the history Events, the
+//! release plans), each on
 //! its own task, retrying with backoff for as long as the process runs.
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -12,7 +13,10 @@ use switchyard_protocol::Contact;
 use tokio::sync::broadcast;
 
 use super::contact::{self, Tracker};
-use super::{destination_rule_resource, virtual_service_resource, watch, Cluster, Scope};
+use super::{
+    destination_rule_resource, plans::release_plan_resource, virtual_service_resource, watch,
+    Cluster, Scope,
+};
 
 impl Cluster {
     /// Starts the watches for `namespaces` and returns at once; `wait_ready` waits for the first
@@ -31,6 +35,9 @@ impl Cluster {
                 Api::namespaced_with(client.clone(), ns, &destination_rule_resource());
             let vs_writer = Writer::new(virtual_service_resource());
             let dr_writer = Writer::new(destination_rule_resource());
+            let plan_writer = Writer::new(release_plan_resource());
+            let plan_api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), ns, &release_plan_resource());
             let (services, svc_writer) = reflector::store::<Service>();
             let (deployments, deploy_writer) = reflector::store::<Deployment>();
             let (events, event_writer) = reflector::store::<Event>();
@@ -41,6 +48,7 @@ impl Cluster {
                 services,
                 deployments,
                 events,
+                plans: plan_writer.as_reader(),
             });
             let event_api: Api<Event> = Api::namespaced(client.clone(), ns);
             // Listed as "listing" from the start, so `/readyz` waits for the first list.
@@ -50,6 +58,7 @@ impl Cluster {
                 "destinationrules",
                 "services",
                 "deployments",
+                "releaseplans",
             ] {
                 tracker.listing(&cache(ns, what));
             }
@@ -91,9 +100,21 @@ impl Cluster {
                 tracker.clone(),
                 cache(ns, "deployments"),
             ));
+            tokio::spawn(watch::plans(
+                plan_api,
+                plan_writer,
+                changes.clone(),
+                tracker.clone(),
+                cache(ns, "releaseplans"),
+            ));
         }
-        tokio::spawn(contact::probe(client, tracker.clone(), changes.clone()));
+        tokio::spawn(contact::probe(
+            client.clone(),
+            tracker.clone(),
+            changes.clone(),
+        ));
         Cluster {
+            client,
             scopes: Arc::new(scopes),
             changes,
             contact: tracker,
@@ -120,6 +141,7 @@ impl Cluster {
             let _ = scope.services.wait_until_ready().await;
             let _ = scope.deployments.wait_until_ready().await;
             let _ = scope.events.wait_until_ready().await;
+            let _ = scope.plans.wait_until_ready().await;
         }
     }
 }

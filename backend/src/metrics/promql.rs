@@ -70,6 +70,37 @@ pub fn p95_by_workload(namespaces: &[String], range: &str) -> String {
     )
 }
 
+/// The labels the gate counters group by: a service's version, and the response code.
+pub const COUNTER_LABELS: &str =
+    "destination_service_namespace,destination_service_name,destination_version,response_code";
+
+/// Cumulative requests per service version and response code that reached a workload (the
+/// destination reporter), for the release plans' gates: no `rate()`, so one snapshot per refresh
+/// serves every plan's window (differences of two snapshots are the traffic between them).
+pub fn counters_reached(namespaces: &[String]) -> String {
+    format!(
+        "sum(istio_requests_total{{reporter=\"destination\",{}}}) by ({COUNTER_LABELS})",
+        namespace_matcher("destination_service_namespace", namespaces)
+    )
+}
+
+/// Cumulative requests that never reached a workload (the source reporter), disjoint from
+/// `counters_reached`; they count for a version only where the proxy knew it.
+pub fn counters_unreached(namespaces: &[String]) -> String {
+    format!(
+        "sum(istio_requests_total{{reporter=\"source\",destination_workload=\"unknown\",{}}}) by ({COUNTER_LABELS})",
+        namespace_matcher("destination_service_namespace", namespaces)
+    )
+}
+
+/// Cumulative latency histogram buckets per service version (destination reporter), for p99.
+pub fn duration_buckets(namespaces: &[String]) -> String {
+    format!(
+        "sum(istio_request_duration_milliseconds_bucket{{reporter=\"destination\",{}}}) by (le,destination_service_namespace,destination_service_name,destination_version)",
+        namespace_matcher("destination_service_namespace", namespaces)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +140,21 @@ mod tests {
         let q = p95_by_workload(&["ns".into()], "30s");
         assert!(q.starts_with("histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{reporter=\"destination\""));
         assert!(q.contains("by (le,destination_service_name"));
+    }
+
+    #[test]
+    fn gate_counters_are_cumulative_and_one_reporter_each() {
+        let ns = ["hands-on".to_owned()];
+        assert_eq!(
+            counters_reached(&ns),
+            format!("sum(istio_requests_total{{reporter=\"destination\",destination_service_namespace=\"hands-on\"}}) by ({COUNTER_LABELS})")
+        );
+        assert!(
+            counters_unreached(&ns).contains(r#"reporter="source",destination_workload="unknown""#)
+        );
+        let buckets = duration_buckets(&ns);
+        assert!(!buckets.contains("rate("), "{buckets}");
+        assert!(buckets.contains("by (le,"), "{buckets}");
     }
 
     #[test]

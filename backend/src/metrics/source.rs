@@ -5,13 +5,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{latency, parse, promql, request_rate, Error, Samples};
+use super::{latency, parse, promql, request_rate, Counters, Error, Samples};
 
 /// Samples read in-process rather than from Prometheus, e.g. the simulated mesh's own counters in
 /// the demo. Reads must be quick: the refresher calls `fetch` on its own task.
 pub trait SampleSource: Send + Sync {
     /// Request rates and latencies of the namespaces over the window, as Prometheus would answer.
     fn fetch(&self, namespaces: &[String], window: Duration) -> Samples;
+    /// The gate counters of the namespaces now (cumulative totals per service version), as the
+    /// three gate queries would answer (`promql::counters_reached` and its siblings).
+    fn counters(&self, namespaces: &[String]) -> Counters;
     /// How many reads this source has answered so far.
     fn queries_sent(&self) -> u64;
 }
@@ -30,6 +33,15 @@ impl Source {
         match self {
             Source::Prometheus(p) => p.fetch(namespaces, window).await,
             Source::Direct(s) => Ok(s.fetch(namespaces, window)),
+        }
+    }
+
+    /// Reads the release plans' gate counters of the namespaces: one query set (three queries),
+    /// whatever the number of plans.
+    pub async fn counters(&self, namespaces: &[String]) -> Result<Counters, Error> {
+        match self {
+            Source::Prometheus(p) => p.counters(namespaces).await,
+            Source::Direct(s) => Ok(s.counters(namespaces)),
         }
     }
 
@@ -85,6 +97,20 @@ impl PrometheusSource {
             })?;
         // Error statuses carry the same JSON envelope; parse decides.
         Ok(parse::instant_vector(&body)?)
+    }
+
+    async fn counters(&self, namespaces: &[String]) -> Result<Counters, Error> {
+        let queries = [
+            promql::counters_reached(namespaces),
+            promql::counters_unreached(namespaces),
+            promql::duration_buckets(namespaces),
+        ];
+        let (reached, unreached, buckets) = tokio::try_join!(
+            self.query(&queries[0]),
+            self.query(&queries[1]),
+            self.query(&queries[2]),
+        )?;
+        Ok(super::counters(&reached, &unreached, &buckets))
     }
 
     async fn fetch(&self, namespaces: &[String], window: Duration) -> Result<Samples, Error> {
