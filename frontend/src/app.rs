@@ -14,6 +14,7 @@ use crate::{
         theme_toggle::{self, ThemeToggle},
     },
     pages::routes_page::RoutesPage,
+    plans::{plans_panel::PlansPanel, store::provide_plans},
     rollout::{
         health_banner::HealthBanner, history_timeline::HistoryTimeline,
         rollback_button::provide_rollback_request, rollout_actions::RolloutActions, session,
@@ -36,6 +37,7 @@ pub fn App() -> impl IntoView {
     let access = provide_access();
     let settings = provide_settings();
     provide_history();
+    let plans = provide_plans();
     provide_graph(settings);
     theme_toggle::restore();
     let (kiosk, window) = provide_view().0.with_untracked(|v| (v.kiosk, v.window));
@@ -78,6 +80,7 @@ pub fn App() -> impl IntoView {
                         <div class="app-controls">
                             <RoutesPage />
                             <RolloutActions />
+                            <PlansPanel store=plans />
                         </div>
                     })}
                 </div>

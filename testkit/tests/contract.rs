@@ -9,7 +9,8 @@
 //! (access reviews, whoami, impersonation), `events`, `tables` (Table output, `kubectl get`),
 //! `discovery` (legacy, aggregated, OpenAPI v3, `kubectl explain` and `apply`), `schema`
 //! (what the real Istio CRD schema rejects or prunes), `kube_rs` (the same through kube-rs, as the
-//! console's client and reflectors see it).
+//! console's client and reflectors see it), `plans` (the Lease of the plan driver's election and
+//! the ReleasePlan resource).
 
 #[path = "contract/support.rs"]
 mod support;
@@ -43,3 +44,6 @@ mod schema;
 
 #[path = "contract/kube_rs.rs"]
 mod kube_rs;
+
+#[path = "contract/plans.rs"]
+mod plans;

@@ -10,6 +10,7 @@ use switchyard_console::auth::{Auth, Mode, SessionLimits, Sessions};
 use switchyard_console::cluster::Cluster;
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::Source;
+use switchyard_console::plans::{Plans, PlansConfig};
 use switchyard_console::server::{self, ConnectionLimits};
 use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
@@ -42,6 +43,11 @@ pub struct Options {
     pub connections: ConnectionLimits,
     /// Rate windows offered besides the default 30 s.
     pub window_choices: Vec<Duration>,
+    /// Release plans: the Lease's duration and renewal, and the driver's tick (short in tests
+    /// that wait for a takeover).
+    pub lease_duration: Duration,
+    pub lease_retry: Duration,
+    pub plan_tick: Duration,
 }
 
 impl Default for Options {
@@ -61,6 +67,9 @@ impl Default for Options {
             session_namespace: None,
             connections: ConnectionLimits::default(),
             window_choices: Vec::new(),
+            lease_duration: Duration::from_secs(10),
+            lease_retry: Duration::from_secs(2),
+            plan_tick: Duration::from_millis(500),
         }
     }
 }
@@ -106,6 +115,8 @@ pub struct TestConsole {
     pub client: kube::Client,
     pub cluster: Cluster,
     pub live: Live,
+    /// This replica's release plans (its election and driver).
+    pub plans: Plans,
     /// `http://127.0.0.1:PORT` of the console.
     pub base: String,
     pub http: reqwest::Client,
@@ -208,7 +219,13 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut state = AppState::new(cluster.clone(), live.clone(), auth);
+    // Replicas on one cluster elect their plan driver on one Lease in the test's namespace.
+    let mut plan_config = PlansConfig::new(&kube.namespace, options.subsets.clone());
+    plan_config.lease_duration = options.lease_duration;
+    plan_config.retry = options.lease_retry;
+    plan_config.tick = options.plan_tick;
+    let plans = Plans::start(cluster.clone(), live.clone(), plan_config);
+    let mut state = AppState::new(cluster.clone(), live.clone(), auth).with_plans(plans.clone());
     state.subsets = options.subsets;
     state.allowed_hosts = options.allowed_hosts;
     let router = app(state);
@@ -225,6 +242,7 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
         client,
         cluster,
         live,
+        plans,
         base,
         http: reqwest::Client::new(),
     }
@@ -254,4 +272,25 @@ pub async fn history_until(
     })
     .await
     .expect("the history records the changes")
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, for at most `limit`; panics naming `what`
+/// (with the last value seen, when `check` reports one through `last`) when it never does.
+pub async fn poll_until<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let last = match check().await {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}; last seen: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -17,8 +17,9 @@
 //! * `switchyard-viewer` — `get`, `list`, `watch` on every resource in every namespace; bound to
 //!   group `switchyard:viewers` and user `viewer`.
 //! * `switchyard-operator` — what the viewer has, plus `create` on `events` everywhere, plus
-//!   `patch` and `update` on `virtualservices.networking.istio.io` in namespace `hands-on` only; bound
-//!   to group `switchyard:operators` and user `operator`.
+//!   `patch` and `update` on `virtualservices.networking.istio.io` and `create`, `patch` and
+//!   `update` on `releaseplans.switchyard.dev` in namespace `hands-on` only; bound to group
+//!   `switchyard:operators` and user `operator`.
 //! * `system:basic-user` — `create` on `selfsubjectaccessreviews`; bound to `system:authenticated`
 //!   (every authenticated or impersonated user), as in a real cluster.
 //!
@@ -376,11 +377,19 @@ pub static ROLES: &[Role] = &[
     },
     Role {
         name: "switchyard-virtualservice-editor",
-        rules: &[Rule {
-            verbs: &["get", "list", "watch", "patch", "update"],
-            groups: &["networking.istio.io"],
-            resources: &["virtualservices"],
-        }],
+        rules: &[
+            Rule {
+                verbs: &["get", "list", "watch", "patch", "update"],
+                groups: &["networking.istio.io"],
+                resources: &["virtualservices"],
+            },
+            // Release plans: create them, and record control actions on them (patch).
+            Rule {
+                verbs: &["get", "list", "watch", "create", "patch", "update"],
+                groups: &["switchyard.dev"],
+                resources: &["releaseplans"],
+            },
+        ],
     },
     Role {
         name: "system:basic-user",
@@ -569,6 +578,21 @@ mod tests {
             (
                 &viewer,
                 attrs("patch", vs, "virtualservices", "hands-on"),
+                false,
+            ),
+            (
+                &viewer,
+                attrs("patch", "switchyard.dev", "releaseplans", "hands-on"),
+                false,
+            ),
+            (
+                &operator,
+                attrs("patch", "switchyard.dev", "releaseplans", "hands-on"),
+                true,
+            ),
+            (
+                &operator,
+                attrs("patch", "switchyard.dev", "releaseplans/status", "hands-on"),
                 false,
             ),
             (&viewer, attrs("create", "", "events", "hands-on"), false),
