@@ -244,15 +244,32 @@ async fn healthy(kind: Kind) {
         TARGETS.iter().map(|t| (t.to_string(), 100)).collect(),
         "on {kind}"
     );
-    // One passing evaluation per step, each with values, thresholds, sample sizes and window.
-    assert_eq!(done.evaluations.len(), 4, "on {kind}");
-    for (i, e) in done.evaluations.iter().enumerate() {
-        assert_eq!(
-            (e.step, e.verdict),
-            (i, Verdict::Pass),
-            "on {kind}: {}",
-            e.summary
+    // One passing evaluation per step, each with values, thresholds, sample sizes and window;
+    // none failed (an inconclusive one, while Prometheus had not scraped enough yet, may come
+    // before a pass: it neither promotes nor aborts).
+    let passes: Vec<usize> = done
+        .evaluations
+        .iter()
+        .filter(|e| e.verdict == Verdict::Pass)
+        .map(|e| e.step)
+        .collect();
+    assert_eq!(passes, vec![0, 1, 2, 3], "on {kind}");
+    assert!(
+        done.evaluations.iter().all(|e| e.verdict != Verdict::Fail),
+        "on {kind}"
+    );
+    let evaluated = done.evaluations.len();
+    if evaluated > 4 {
+        eprintln!(
+            "-- on {kind}: {} inconclusive evaluations before a pass",
+            evaluated - 4
         );
+    }
+    for e in done
+        .evaluations
+        .iter()
+        .filter(|e| e.verdict == Verdict::Pass)
+    {
         assert!(e.window_seconds > 0.0);
         for t in &e.targets {
             assert!(t.new.requests >= MIN_REQUESTS as f64, "{}", e.summary);
@@ -273,7 +290,7 @@ async fn healthy(kind: Kind) {
                 .count();
             let steps = h.plan_events.iter().filter(|e| e.kind == "step").count();
             let changes = h.changes.iter().filter(|c| c.source == "plan").count();
-            if evaluations == 4 && steps == 4 && changes == 12 {
+            if evaluations == evaluated && steps == 4 && changes == 12 {
                 Ok(h)
             } else {
                 Err(format!(

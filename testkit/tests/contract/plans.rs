@@ -12,6 +12,10 @@ const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases";
 const PLANS: &str = "/apis/switchyard.dev/v1alpha1/namespaces/{ns}/releaseplans";
 
 fn lease(holder: &str, rv: Option<&str>, transitions: i64) -> Value {
+    lease_renewed_at(holder, rv, transitions, "2026-11-27T10:00:02.123456Z")
+}
+
+fn lease_renewed_at(holder: &str, rv: Option<&str>, transitions: i64, renewed: &str) -> Value {
     let mut lease = json!({
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
@@ -20,7 +24,7 @@ fn lease(holder: &str, rv: Option<&str>, transitions: i64) -> Value {
             "holderIdentity": holder,
             "leaseDurationSeconds": 10,
             "acquireTime": "2026-11-27T10:00:00.123456Z",
-            "renewTime": "2026-11-27T10:00:02.123456Z",
+            "renewTime": renewed,
             "leaseTransitions": transitions,
         }
     });
@@ -73,8 +77,12 @@ async fn a_lease_is_created_read_updated_only_at_its_resource_version_and_watche
         sim: rv(&created.sim),
         real: rv(&created.real),
     };
+    // Each write renews it later, so none is a no-op (which would keep the resourceVersion).
     let renew = |holder: &str, rv: &str, transitions| {
-        Req::put(&path, &lease(holder, Some(rv), transitions))
+        Req::put(
+            &path,
+            &lease_renewed_at(holder, Some(rv), transitions, "2026-11-27T10:00:04.654321Z"),
+        )
     };
     let renewed = c
         .send_each(&Both {
