@@ -48,6 +48,8 @@ pub struct Options {
     pub lease_duration: Duration,
     pub lease_retry: Duration,
     pub plan_tick: Duration,
+    /// Where the plan driver's Lease lives (default: the test's namespace).
+    pub lease_namespace: Option<String>,
 }
 
 impl Default for Options {
@@ -70,6 +72,7 @@ impl Default for Options {
             lease_duration: Duration::from_secs(10),
             lease_retry: Duration::from_secs(2),
             plan_tick: Duration::from_millis(500),
+            lease_namespace: None,
         }
     }
 }
@@ -220,7 +223,11 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     // Replicas on one cluster elect their plan driver on one Lease in the test's namespace.
-    let mut plan_config = PlansConfig::new(&kube.namespace, options.subsets.clone());
+    let lease_namespace = options
+        .lease_namespace
+        .clone()
+        .unwrap_or_else(|| kube.namespace.clone());
+    let mut plan_config = PlansConfig::new(&lease_namespace, options.subsets.clone());
     plan_config.lease_duration = options.lease_duration;
     plan_config.retry = options.lease_retry;
     plan_config.tick = options.plan_tick;
