@@ -6,7 +6,11 @@ use super::{
     gate_rows, hold_text, phase_text, plan_controls::PlanControls, step_text, store::PlansStore,
     test_ids, verdict_text,
 };
-use crate::state::{routes::use_routes, settings::use_settings};
+use crate::state::{
+    access::use_access,
+    routes::{use_routes, VsKey},
+    settings::use_settings,
+};
 use leptos::prelude::*;
 
 fn now() -> f64 {
@@ -29,6 +33,21 @@ pub fn PlanCard(store: PlansStore, id: String) -> impl IntoView {
     let clock = RwSignal::new(now());
     let _ = set_interval_with_handle(move || clock.set(now()), std::time::Duration::from_secs(1));
     let phase = Signal::derive(move || plan.with(|p| p.as_ref().map(|p| p.phase)));
+    let access = use_access();
+    let read_only = Signal::derive(move || {
+        let access = access?;
+        plan.with(|p| {
+            p.as_ref()?.targets.iter().find_map(|t| {
+                access
+                    .permission(&VsKey {
+                        namespace: t.namespace.clone(),
+                        name: t.name.clone(),
+                    })
+                    .reason()
+                    .map(str::to_owned)
+            })
+        })
+    });
     let records = {
         let id = id.clone();
         Memo::new(move |_| {
@@ -131,7 +150,7 @@ pub fn PlanCard(store: PlansStore, id: String) -> impl IntoView {
                     </table>
                 })}
             </div>
-            <PlanControls store=store id=id.clone() phase=phase />
+            <PlanControls store=store id=id.clone() phase=phase read_only=read_only />
             <ol class="plan-timeline" data-testid=ids.7 aria-label="Plan timeline">
                 <For each=move || records.get() key=|r| r.id.clone() let:r>
                     <li data-kind=r.kind.clone()>{r.message.clone()}</li>

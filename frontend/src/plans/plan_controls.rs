@@ -1,7 +1,8 @@
 //! A plan's control buttons: pause, resume, promote (the next step now; the approval of a step
 //! that waits for one), abort. Each is offered only where the plan's phase allows it
-//! (`PlanAction::allowed_in`, the rule the server applies too), with the reason when not; the
-//! cluster decides whether this person may (a refusal is shown in its words).
+//! (`PlanAction::allowed_in`, the rule the server applies too) and the person's rights allow
+//! (read-only routes, as the cluster answered the access review), with the reason when not; the
+//! cluster still decides each action (a refusal is shown in its words).
 
 use super::{store::PlansStore, test_ids};
 use crate::api;
@@ -13,6 +14,8 @@ pub fn PlanControls(
     store: PlansStore,
     id: String,
     phase: Signal<Option<PlanPhase>>,
+    /// Why this person may not steer the plan (a target is read-only for them), when so.
+    read_only: Signal<Option<String>>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -28,6 +31,9 @@ pub fn PlanControls(
         let id = id.clone();
         let test_id = test_ids::plan_action(action.as_str(), &id);
         let why_not = move || {
+            if let Some(reason) = read_only.get() {
+                return Some(format!("read-only: {reason}"));
+            }
             phase
                 .get()
                 .map(|p| action.allowed_in(p).err())
