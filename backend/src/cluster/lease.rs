@@ -25,7 +25,7 @@ pub struct LeaseState {
 #[derive(Debug)]
 pub enum LeaseWrite {
     /// Written: the caller holds it.
-    Held(LeaseState),
+    Held(Box<LeaseState>),
     /// Someone else wrote it first (409): the caller does not hold it.
     Lost,
 }
@@ -90,7 +90,7 @@ impl Cluster {
             .create(&PostParams::default(), &lease)
             .await
         {
-            Ok(lease) => Ok(LeaseWrite::Held(state(lease))),
+            Ok(lease) => Ok(LeaseWrite::Held(Box::new(state(lease)))),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(LeaseWrite::Lost),
             Err(e) => Err(Error::from_call(e)),
         }
@@ -122,7 +122,7 @@ impl Cluster {
             .replace(&name, &PostParams::default(), &lease)
             .await
         {
-            Ok(lease) => Ok(LeaseWrite::Held(state(lease))),
+            Ok(lease) => Ok(LeaseWrite::Held(Box::new(state(lease)))),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(LeaseWrite::Lost),
             Err(e) => Err(Error::from_call(e)),
         }

@@ -82,8 +82,11 @@ pub struct Live {
 /// (which difference two of them over a gate's window).
 #[derive(Clone, Default)]
 pub struct GateCounters {
-    snapshots: Arc<std::sync::Mutex<std::collections::VecDeque<(f64, Arc<Counters>)>>>,
+    snapshots: Arc<std::sync::Mutex<Snapshots>>,
 }
+
+/// Gate-counter snapshots with the unix seconds they were read, oldest first.
+type Snapshots = std::collections::VecDeque<(f64, Arc<Counters>)>;
 
 /// Most gate snapshots kept; past it, every other one of the older half is dropped, so a long
 /// window keeps a coarser baseline (one refresh apart at first, further apart with age).
@@ -100,7 +103,7 @@ pub struct CounterWindow {
 }
 
 impl GateCounters {
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<(f64, Arc<Counters>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Snapshots> {
         self.snapshots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
