@@ -1,20 +1,16 @@
-//! Release plans over HTTP: the list, creating one, a control action, and the plans' evidence
-//! from the history.
+//! Release plans over HTTP: creating one, a control action, and the plans' evidence from the
+//! history (the plans themselves come with the event stream).
 
-use super::client::{get_json, send_json, write, API};
+use super::client::{send_json, write, API};
 use super::Error;
 use gloo_net::http::Request;
 use switchyard_protocol::plans::PlanAction;
-use switchyard_protocol::{HistoryResponse, Plan, PlanRequest, PlansResponse};
+use switchyard_protocol::{HistoryResponse, Plan, PlanRequest};
 
-/// `GET /api/v1/plans`.
-pub async fn list() -> Result<PlansResponse, Error> {
-    get_json(&format!("{API}/plans")).await
-}
-
-/// `GET /api/v1/history` (its `plan_events`, for the plans' timelines).
+/// `GET /api/v1/history` (its `plan_events`, for the plans' timelines): one of the readers of
+/// the read [`super::preload`] started.
 pub async fn history() -> Result<HistoryResponse, Error> {
-    get_json(&format!("{API}/history")).await
+    super::preload::history().await
 }
 
 /// `POST /api/v1/plans`.

@@ -12,23 +12,22 @@ pub struct PlansStore {
     pub records: RwSignal<Vec<PlanRecord>>,
 }
 
-/// Creates the store, makes it available below, and reads the plans and their evidence once.
-pub fn provide_plans() -> PlansStore {
+/// Creates the store and makes it available below. The plans come with the event stream (every
+/// plan on connect, then each change); with `read_history`, their evidence so far is taken from
+/// the history read the page starts at load (`api::preload`, one of its readers).
+pub fn provide_plans(read_history: bool) -> PlansStore {
     let store = PlansStore {
         plans: RwSignal::new(Vec::new()),
         records: RwSignal::new(Vec::new()),
     };
     provide_context(store);
-    leptos::task::spawn_local(async move {
-        if let Ok(list) = crate::api::plans::list().await {
-            for plan in list.plans {
-                store.upsert(plan);
+    if read_history {
+        leptos::task::spawn_local(async move {
+            if let Ok(history) = crate::api::plans::history().await {
+                store.add_records(history.plan_events);
             }
-        }
-        if let Ok(history) = crate::api::plans::history().await {
-            store.add_records(history.plan_events);
-        }
-    });
+        });
+    }
     store
 }
 
