@@ -757,3 +757,130 @@ async fn takeover(kind: Kind) {
         .collect();
     assert_eq!(steps, vec![0, 1, 2, 3], "on {kind}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_died_between_a_weight_write_and_saving_the_plan_is_finished_not_repeated() {
+    on_every_cluster!(|kind| half_written(kind));
+}
+
+/// The crash window itself, made on purpose: a driver recorded its write (the plan's
+/// `status.pending`), wrote one target of two, and died before saving the plan. The replica that
+/// takes over finishes the write on the other target only.
+async fn half_written(kind: Kind) {
+    use switchyard_console::cluster::plan_object::{PendingWrite, Purpose, Status};
+    use switchyard_console::cluster::{Actor, StepOutcome};
+    use switchyard_protocol::Subsets;
+    let kube = Arc::new(TestCluster::start(kind, 0.0).await);
+    let replica = || support::Options {
+        lease_duration: Duration::from_secs(3),
+        lease_retry: Duration::from_millis(500),
+        plan_tick: Duration::from_millis(200),
+        ..support::Options::default()
+    };
+    let a = support::attach(kube.clone(), replica()).await;
+    // A's driver is dead from the start; its console still serves requests.
+    a.plans.kill();
+    let body = plan_body(
+        &kube,
+        &["product", "review"],
+        &[5, 100],
+        json!({"hold_seconds": 3600}),
+    );
+    let plan = create(&a, &body, None).await;
+    let object = support::poll_until(
+        "the plan is in the cache",
+        Duration::from_secs(10),
+        || async { a.cluster.plan(&plan.id).ok_or_else(|| "not yet".to_owned()) },
+    )
+    .await;
+    let operation = object.operation(1);
+    let status = Status {
+        phase: Some(PlanPhase::Running),
+        writes: 1,
+        pending: Some(PendingWrite {
+            operation: operation.clone(),
+            purpose: Purpose::Step,
+            step: 0,
+            from: None,
+            to: 5,
+            by: "switchyard".into(),
+        }),
+        ..Status::default()
+    };
+    a.cluster
+        .save_plan_status(&object, &status)
+        .await
+        .expect("the pending write is recorded");
+    let user = format!("plan {}", plan.id);
+    let actor = Actor {
+        client: a.cluster.client(),
+        user: &user,
+        source: "plan",
+    };
+    let outcome = a
+        .cluster
+        .write_plan_step(
+            &actor,
+            &object.spec.targets[0],
+            &Subsets::default(),
+            None,
+            5,
+            &operation,
+        )
+        .await;
+    assert!(matches!(outcome, StepOutcome::Written), "{outcome:?}");
+    assert_eq!(a.weights("product").await, vec![95, 5]);
+    assert_eq!(a.weights("review").await, vec![100, 0]);
+
+    // Another replica takes over and finishes the write.
+    let b = support::attach(kube.clone(), replica()).await;
+    let done = wait_plan(
+        &b,
+        &plan.id,
+        "the write is finished",
+        Duration::from_secs(30),
+        |p| p.weight == Some(5) && p.phase == PlanPhase::Running,
+    )
+    .await;
+    assert_eq!(done.step, 0);
+    assert_eq!(b.weights("review").await, vec![95, 5]);
+    // Each target changed once: product by the dead driver, review by the new one.
+    let h = support::poll_until(
+        "both changes are in the history",
+        Duration::from_secs(30),
+        || async {
+            let h = history(&b).await;
+            let n = h.changes.iter().filter(|c| c.source == "plan").count();
+            if n >= 2 && h.plan_events.iter().any(|e| e.kind == "step") {
+                Ok(h)
+            } else {
+                Err(format!("{n} changes"))
+            }
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let h = {
+        let later = history(&b).await;
+        assert_eq!(
+            later.changes.len(),
+            h.changes.len(),
+            "no late duplicate on {kind}"
+        );
+        later
+    };
+    for t in ["product", "review"] {
+        let went: Vec<(String, u32)> = h
+            .changes
+            .iter()
+            .filter(|c| c.virtual_service == t && c.source == "plan")
+            .map(|c| (c.operation.clone().unwrap_or_default(), c.after["new"]))
+            .collect();
+        assert_eq!(went, vec![(operation.clone(), 5)], "{t} on {kind}");
+    }
+    let step = h.plan_events.iter().find(|e| e.kind == "step").unwrap();
+    assert_eq!(
+        step.message, "step 1 (5 %) went out: product, review at old 95 / new 5",
+        "on {kind}"
+    );
+}
