@@ -319,15 +319,18 @@ async fn a_failing_new_version_aborts_the_plan_by_itself() {
 }
 
 async fn failing(kind: Kind) {
-    let (kube, source, _traffic) = cluster_with_traffic(kind, RPS).await;
+    // Enough traffic that a sample of the 10 % failing version almost never looks healthy by
+    // chance: at least 50 requests, so passing would need 0 failures (0.9^50, 0.5 %).
+    let (kube, source, _traffic) = cluster_with_traffic(kind, 3.0 * RPS).await;
     set_error_rate(&kube, "review-v2", "10%").await;
     let c = support::attach(kube.clone(), options(&source)).await;
-    let plan = create(
-        &c,
-        &plan_body(&kube, &TARGETS, &[5, 25, 50, 100], json!({})),
-        None,
-    )
-    .await;
+    let body = plan_body(
+        &kube,
+        &TARGETS,
+        &[5, 25, 50, 100],
+        json!({"hold_seconds": 6, "gates": {"min_requests": 50, "max_inconclusive": 5}}),
+    );
+    let plan = create(&c, &body, None).await;
     let went_out = wait_plan(
         &c,
         &plan.id,
@@ -364,7 +367,7 @@ async fn failing(kind: Kind) {
         .as_secs_f64();
     let back = unix_now - went_out.step_started_at.expect("the step's start");
     eprintln!(
-        "-- on {kind}: back on old {back:.1} s after the first step went out (hold {HOLD} s, driver tick 0.5 s, metrics refresh 1 s)"
+        "-- on {kind}: back on old {back:.1} s after the first step went out (hold 6 s, driver tick 0.5 s, metrics refresh 1 s)"
     );
     let reason = aborted.reason.clone().unwrap();
     assert!(
