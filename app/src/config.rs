@@ -110,6 +110,11 @@ pub struct AccessArgs {
     /// kubeconfig's or service account's namespace].
     #[arg(long, env = "SWITCHYARD_SESSION_NAMESPACE", value_parser = namespace_name)]
     pub session_namespace: Option<String>,
+    /// Release plans: the namespace of the Lease the console's replicas elect their plan driver
+    /// with (get, create and update on that one Lease) [default: the kubeconfig's or service
+    /// account's namespace; the watched namespace in the demo].
+    #[arg(long, env = "SWITCHYARD_LEASE_NAMESPACE", value_parser = namespace_name)]
+    pub lease_namespace: Option<String>,
     /// Token mode: a session ends after this long without a request.
     #[arg(long, env = "SWITCHYARD_SESSION_IDLE", value_parser = humantime::parse_duration, default_value = "30m")]
     pub session_idle: Duration,

@@ -16,6 +16,7 @@ use switchyard_console::auth::{human_duration, Auth, Mode, SessionLimits, Sessio
 use switchyard_console::cluster::{config_from_kubeconfig, Cluster};
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::{PrometheusSource, Source};
+use switchyard_console::plans::{Plans, PlansConfig};
 use switchyard_console::server::{self, ConnectionLimits};
 use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
@@ -92,11 +93,15 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("reading kubeconfig {}", kubeconfig.display()))?;
             let client = kube::Client::try_from(config.clone())?;
             let cluster = Cluster::start(client.clone(), &watched);
+            let mut access = args.access;
+            access
+                .lease_namespace
+                .get_or_insert_with(|| demo::DEMO_NAMESPACE.to_owned());
             let console = Console {
                 cluster,
                 client,
                 config,
-                access: args.access,
+                access,
                 connections: args.connections,
             };
             let source = prometheus(&args.metrics)
@@ -287,6 +292,10 @@ async fn serve_console(
         .session_namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
+    let lease_namespace = access
+        .lease_namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
     let mut auth = Auth::new(mode, client.clone(), Some(config), anonymous_writes)
         .scoped(cluster.namespaces());
     if token_mode {
@@ -320,7 +329,13 @@ async fn serve_console(
     let addr = listener.local_addr()?;
     announce(&format!("{what} listening on http://{addr}/"))?;
     let live = Live::start(cluster.clone(), source, live);
-    let mut state = AppState::new(cluster, live, auth);
+    let plans = Plans::start(
+        cluster.clone(),
+        live.clone(),
+        PlansConfig::new(&lease_namespace, subsets.clone()),
+    );
+    tracing::info!(namespace = %lease_namespace, identity = %plans.identity(), "release plans: electing the driver on a Lease");
+    let mut state = AppState::new(cluster, live, auth).with_plans(plans);
     state.subsets = subsets;
     state.backends = backends;
     state.allowed_hosts = allowed_hosts;

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use switchyard_console::metrics::{
-    Latency, Reporter, Reporters, RequestRate, SampleSource, Samples, Workload,
+    histogram_quantile, Counters, Latency, Reporter, Reporters, RequestRate, SampleSource, Samples,
+    Workload,
 };
 use switchyard_sim::mesh::metrics::Series;
 use switchyard_sim::mesh::Mesh;
@@ -52,6 +53,11 @@ impl SimulatedSource {
 impl SampleSource for SimulatedSource {
     fn queries_sent(&self) -> u64 {
         self.queries.load(Ordering::Relaxed)
+    }
+
+    fn counters(&self, namespaces: &[String], reporters: &Reporters) -> Counters {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        counters(&self.mesh.snapshot(), namespaces, reporters)
     }
 
     fn fetch(&self, namespaces: &[String], window: Duration, reporters: &Reporters) -> Samples {
@@ -344,59 +350,64 @@ pub fn rates(
     samples
 }
 
-/// Prometheus' `histogram_quantile` over cumulative `(upper bound, count)` buckets ending with
-/// `+Inf`: linear interpolation inside the bucket, the highest finite bound when the quantile
-/// falls in `+Inf`, `None` without observations.
-pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
-    let total = buckets.last()?.1;
-    if total <= 0.0 {
-        return None;
-    }
-    let rank = q * total;
-    let mut lower_bound = 0.0;
-    let mut lower_count = 0.0;
-    for &(le, count) in buckets {
-        if count >= rank {
-            if le.is_infinite() {
-                return Some(lower_bound);
-            }
-            let in_bucket = count - lower_count;
-            if in_bucket <= 0.0 {
-                return Some(le);
-            }
-            return Some(lower_bound + (le - lower_bound) * (rank - lower_count) / in_bucket);
+/// The release plans' gate counters of a snapshot (pure): cumulative requests, failures and
+/// latency buckets per service version, with the reporter rules of the graph (destination for
+/// requests that reached a workload, source for those that never did), as the gate queries read
+/// them from Prometheus.
+pub fn counters(snapshot: &[Series], namespaces: &[String], reporters: &Reporters) -> Counters {
+    // PromQL `a or b` over the grouped label sets, as the gate queries join the reporters: per
+    // (reached, service version, code) and per (service version, bucket), the first reporter
+    // that has the set.
+    type Key = (String, String, String);
+    let mut requests: BTreeMap<(bool, Key, String), (usize, f64)> = BTreeMap::new();
+    let mut buckets: BTreeMap<(Key, u64), (usize, f64)> = BTreeMap::new();
+    // A slot keeps the sum of its first reporter (lowest rank) only.
+    let add = |slot: &mut (usize, f64), rank: usize, count: f64| {
+        if rank < slot.0 {
+            *slot = (rank, count);
+        } else if rank == slot.0 {
+            slot.1 += count;
         }
-        lower_bound = le;
-        lower_count = count;
+    };
+    for s in snapshot {
+        let l = &s.labels;
+        if !namespaces.contains(&l.destination_service_namespace) {
+            continue;
+        }
+        let Some((reached, rank)) = query_of(l, reporters) else {
+            continue;
+        };
+        let key = (
+            l.destination_service_namespace.clone(),
+            l.destination_service_name.clone(),
+            l.destination_version.clone(),
+        );
+        let slot = requests
+            .entry((reached, key.clone(), l.response_code.clone()))
+            .or_insert((rank, 0.0));
+        add(slot, rank, s.requests as f64);
+        if reached {
+            for &(le, count) in &s.duration_buckets {
+                let slot = buckets
+                    .entry((key.clone(), le.to_bits()))
+                    .or_insert((rank, 0.0));
+                add(slot, rank, count as f64);
+            }
+        }
     }
-    Some(lower_bound)
+    let mut out = Counters::default();
+    for ((_, key, code), (_, count)) in requests {
+        out.add_requests(key, &code, count);
+    }
+    for ((key, le), (_, count)) in buckets {
+        out.add_bucket(key, f64::from_bits(le), count);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantile_interpolates_like_prometheus() {
-        let b = [
-            (10.0, 50.0),
-            (50.0, 90.0),
-            (100.0, 100.0),
-            (f64::INFINITY, 100.0),
-        ];
-        // rank 95 falls in (50, 100] holding 10: 50 + 50 * 5/10.
-        assert_eq!(histogram_quantile(0.95, &b), Some(75.0));
-        assert_eq!(histogram_quantile(0.5, &b), Some(10.0));
-        assert_eq!(
-            histogram_quantile(0.95, &[(10.0, 0.0), (f64::INFINITY, 0.0)]),
-            None
-        );
-        assert_eq!(
-            histogram_quantile(0.95, &[(10.0, 1.0), (f64::INFINITY, 100.0)]),
-            Some(10.0)
-        );
-        assert_eq!(histogram_quantile(0.95, &[]), None);
-    }
 
     /// A history with one snapshot every 5 s for `seconds` before `now`, thinned as `fetch` does.
     fn history(now: Instant, seconds: u64, longest: Duration) -> History {

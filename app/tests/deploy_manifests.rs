@@ -63,6 +63,10 @@ async fn deploy_manifests_apply_with_kubectl() {
         "clusterrole.rbac.authorization.k8s.io/switchyard-reader created",
         "rolebinding.rbac.authorization.k8s.io/switchyard-reader created",
         "role.rbac.authorization.k8s.io/switchyard-sessions created",
+        "clusterrole.rbac.authorization.k8s.io/switchyard-plan-driver created",
+        "rolebinding.rbac.authorization.k8s.io/switchyard-plan-driver created",
+        "role.rbac.authorization.k8s.io/switchyard-plan-lease created",
+        "rolebinding.rbac.authorization.k8s.io/switchyard-plan-lease created",
         "rolebinding.rbac.authorization.k8s.io/switchyard-sessions created",
         "deployment.apps/switchyard created",
         "service/switchyard created",
@@ -130,6 +134,29 @@ fn rbac_is_least_privilege() {
     assert!(!docs.iter().any(
         |d| d["kind"] == "ClusterRoleBinding" && d["roleRef"]["name"] == "switchyard-sessions"
     ));
+    // Release plans: the driver may patch VirtualServices and write a plan's status, bound per
+    // namespace; nothing else, and never a plan's spec (people's actions).
+    assert_eq!(
+        role("switchyard-plan-driver")["rules"],
+        serde_json::json!([
+            {"apiGroups": ["networking.istio.io"], "resources": ["virtualservices"], "verbs": ["patch"]},
+            {"apiGroups": ["switchyard.dev"], "resources": ["releaseplans/status"], "verbs": ["patch", "update"]}
+        ])
+    );
+    assert!(!docs
+        .iter()
+        .any(|d| d["kind"] == "ClusterRoleBinding"
+            && d["roleRef"]["name"] == "switchyard-plan-driver"));
+    // Its Lease: by name in the console's own namespace.
+    let lease = docs
+        .iter()
+        .find(|d| d["kind"] == "Role" && d["metadata"]["name"] == "switchyard-plan-lease")
+        .expect("a Role for the plan driver's Lease");
+    assert_eq!(lease["metadata"]["namespace"], "switchyard");
+    assert_eq!(
+        lease["rules"],
+        serde_json::json!([{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}])
+    );
     // Impersonation lives only in the header-mode file.
     assert!(!text.contains("impersonate"));
 }
@@ -156,8 +183,9 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
             mode: switchyard_console::auth::Mode::Token,
             context: Some(context),
             anonymous_writes: false,
-            // Where deploy/ lets the console keep sessions: its own namespace.
+            // Where deploy/ lets the console keep sessions and its Lease: its own namespace.
             session_namespace: Some("switchyard".into()),
+            lease_namespace: Some("switchyard".into()),
             ..support::Options::default()
         },
     )
@@ -208,23 +236,37 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
         .unwrap();
     assert_eq!(res.status(), 401);
 
-    // Its own identity may not patch: deploy/ grants it reads and Event creation only.
-    let sa_can_patch = c
-        .kube
-        .kubectl(
-            User::Admin,
-            &[
-                "auth",
-                "can-i",
-                "patch",
-                "virtualservices",
-                "--as",
-                "system:serviceaccount:switchyard:switchyard",
-            ],
-        )
-        .await
-        .unwrap_or_else(|e| e);
-    assert_eq!(sa_can_patch.trim(), "no");
+    // Its own identity may patch VirtualServices only as the plan driver (switchyard-plan-driver)
+    // and write a plan's status, never its spec (the actions people ask for).
+    let sa_can = |verb: &'static str, resource: &'static str| {
+        let kube = c.kube.clone();
+        async move {
+            let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
+            kube.kubectl(
+                User::Admin,
+                &[
+                    "auth",
+                    "can-i",
+                    verb,
+                    resource,
+                    &format!("--subresource={subresource}"),
+                    "--as",
+                    "system:serviceaccount:switchyard:switchyard",
+                ],
+            )
+            .await
+            .unwrap_or_else(|e| e)
+            .trim()
+            .to_owned()
+        }
+    };
+    assert_eq!(sa_can("patch", "virtualservices").await, "yes");
+    assert_eq!(sa_can("patch", "releaseplans.switchyard.dev").await, "no");
+    assert_eq!(
+        sa_can("patch", "releaseplans.switchyard.dev/status").await,
+        "yes"
+    );
+    assert_eq!(sa_can("delete", "virtualservices").await, "no");
 
     // The operator's own token writes; the console's account records the history Event.
     let res = http
@@ -268,4 +310,49 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
         !events.trim().is_empty(),
         "the history Event is in the cluster"
     );
+
+    // A release plan: created with the operator's token, driven by the console's account with
+    // nothing but deploy/'s RBAC (the Lease in its namespace, the status, the weights, the Events).
+    let res = http
+        .post(format!("{}/api/v1/plans", c.base))
+        .header("authorization", &operator)
+        .header("x-requested-by", "switchyard")
+        .json(&json!({"targets": [{"namespace": c.ns, "name": "product"}], "steps": [5, 100], "hold_seconds": 3600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    support::poll_until(
+        "the console's account takes the plan's first step",
+        std::time::Duration::from_secs(60),
+        || async {
+            let w = c.weights("product").await;
+            if w == vec![95, 5] {
+                Ok(())
+            } else {
+                Err(format!("{w:?}"))
+            }
+        },
+    )
+    .await;
+    let history = support::poll_until(
+        "the step is in the history",
+        std::time::Duration::from_secs(30),
+        || async {
+            let res = as_operator
+                .get(format!("{}/api/v1/history", c.base))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let h: switchyard_protocol::HistoryResponse =
+                res.json().await.map_err(|e| e.to_string())?;
+            if h.plan_events.iter().any(|e| e.kind == "step") {
+                Ok(h)
+            } else {
+                Err(format!("{} plan events", h.plan_events.len()))
+            }
+        },
+    )
+    .await;
+    assert!(history.changes.iter().any(|c| c.source == "plan"));
 }

@@ -158,6 +158,39 @@ async fn queries_per_refresh_do_not_depend_on_viewers() {
     drop((one, fifty));
 }
 
+/// Release plans read their gates from one more query set per refresh (three queries, cumulative
+/// counters every plan's window is differenced from), only while a plan is active, and whatever
+/// the number of plans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_plans_cost_one_query_set_per_refresh_however_many() {
+    let fake = FakePrometheus::default();
+    let url = fake_prometheus(fake.clone()).await;
+    let s = setup(&url).await;
+    let none = queries_per_refresh(&s, 3).await;
+    assert_eq!(none, 4.0, "no plan: the graph's four queries");
+    let http = reqwest::Client::new();
+    let create = |name: &'static str| {
+        http.post(format!("{}/api/v1/plans", s.base))
+            .header("x-requested-by", "test")
+            .json(&serde_json::json!({
+                "targets": [{"namespace": "hands-on", "name": name}],
+                "steps": [5, 100],
+                "hold_seconds": 3600,
+            }))
+            .send()
+    };
+    assert_eq!(create("review").await.unwrap().status(), 201);
+    // The plan is active once the driver has picked it up (its first step goes out).
+    let one = queries_per_refresh(&s, 3).await;
+    assert_eq!(one, 7.0, "one plan: one more query set of three");
+    for name in ["product", "recommendation"] {
+        assert_eq!(create(name).await.unwrap().status(), 201);
+    }
+    let three = queries_per_refresh(&s, 3).await;
+    assert_eq!(three, one, "three plans cost what one does");
+    assert_eq!(fake.queries.load(Ordering::SeqCst), s.source.queries_sent());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_offered_window_is_one_query_set_per_refresh_whoever_watches_which() {
     let fake = FakePrometheus::default();

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod istio;
 pub mod live;
 pub mod metrics;
+pub mod plans;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -5,6 +5,7 @@ use crate::auth::{Auth, Caller};
 use crate::cluster::Cluster;
 use crate::error::Error;
 use crate::live::Live;
+use crate::plans::Plans;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use switchyard_protocol::{Backends, Subsets};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub allowed_hosts: AllowedHosts,
     /// The largest request body read, in bytes (`BODY_LIMIT` by default).
     pub max_body: usize,
+    /// Release plans (`None`: this console does not run them, and their endpoints say so).
+    pub plans: Option<Plans>,
 }
 
 impl AppState {
@@ -41,7 +44,14 @@ impl AppState {
             backends: Backends::default(),
             allowed_hosts: AllowedHosts::default(),
             max_body: BODY_LIMIT,
+            plans: None,
         }
+    }
+
+    /// The same state, running release plans.
+    pub fn with_plans(mut self, plans: Plans) -> Self {
+        self.plans = Some(plans);
+        self
     }
 }
 

@@ -14,6 +14,7 @@ use crate::{
         theme_toggle::{self, ThemeToggle},
     },
     pages::routes_page::RoutesPage,
+    plans::{plans_panel::PlansPanel, store::provide_plans},
     rollout::{
         health_banner::HealthBanner, history_timeline::HistoryTimeline,
         rollback_button::provide_rollback_request, rollout_actions::RolloutActions, session,
@@ -39,6 +40,8 @@ pub fn App() -> impl IntoView {
     provide_graph(settings);
     theme_toggle::restore();
     let (kiosk, window) = provide_view().0.with_untracked(|v| (v.kiosk, v.window));
+    // The release plans panel is not on the wall display.
+    let plans = provide_plans(!kiosk);
     if kiosk {
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("data-kiosk", "");
@@ -46,10 +49,10 @@ pub fn App() -> impl IntoView {
     }
     provide_rollback_request();
     // The graph, routes and history are asked for now, alongside whoami, not after it: the
-    // console mounts once whoami answers and finds them there. The history has two readers
-    // (the graph's change marks, the timeline), one in kiosk mode. The graph is the one over
-    // the window the URL names.
-    preload::start(if kiosk { 1 } else { 2 }, window);
+    // console mounts once whoami answers and finds them there. The history has three readers
+    // (the graph's change marks, the timeline, the plans' timelines), one in kiosk mode. The
+    // graph is the one over the window the URL names.
+    preload::start(if kiosk { 1 } else { 3 }, window);
     let connection = events::provide_connection();
     events::provide_freshness();
     session::start(access, store, move || events::start(store, connection));
@@ -78,6 +81,7 @@ pub fn App() -> impl IntoView {
                         <div class="app-controls">
                             <RoutesPage />
                             <RolloutActions />
+                            <PlansPanel store=plans />
                         </div>
                     })}
                 </div>

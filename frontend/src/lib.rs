@@ -12,6 +12,7 @@ pub mod app;
 pub mod components;
 pub mod graph_view;
 pub mod pages;
+pub mod plans;
 pub mod rollout;
 pub mod state;
 pub mod weight_controls;

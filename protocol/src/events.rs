@@ -12,9 +12,12 @@ pub const HTTP_ROUTE_DELETED: &str = "http_route_deleted";
 pub const GRAPH: &str = "graph";
 pub const GRAPH_DELTA: &str = "graph_delta";
 pub const CHANGE: &str = "change";
+pub const PLAN: &str = "plan";
+pub const PLAN_DELETED: &str = "plan_deleted";
+pub const PLAN_EVENT: &str = "plan_event";
 
 /// Every event name, for a client that listens for each.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 11] = [
     ROUTES,
     VIRTUAL_SERVICE_CHANGED,
     VIRTUAL_SERVICE_DELETED,
@@ -23,6 +26,9 @@ pub const ALL: [&str; 8] = [
     GRAPH,
     GRAPH_DELTA,
     CHANGE,
+    PLAN,
+    PLAN_DELETED,
+    PLAN_EVENT,
 ];
 
 /// The SSE event name of `event`.
@@ -36,6 +42,9 @@ pub fn name(event: &ServerEvent) -> &'static str {
         ServerEvent::Graph(_) => GRAPH,
         ServerEvent::GraphDelta(_) => GRAPH_DELTA,
         ServerEvent::Change(_) => CHANGE,
+        ServerEvent::Plan(_) => PLAN,
+        ServerEvent::PlanDeleted { .. } => PLAN_DELETED,
+        ServerEvent::PlanEvent(_) => PLAN_EVENT,
     }
 }
 
@@ -92,6 +101,44 @@ mod tests {
                 resource_version: "2".into(),
                 operation: None,
             }),
+            ServerEvent::Plan(Box::new(crate::Plan {
+                id: "plan-1".into(),
+                namespace: "hands-on".into(),
+                phase: crate::plans::PlanPhase::Running,
+                step: 0,
+                targets: vec![],
+                steps: vec![100],
+                hold_seconds: 1,
+                gates: Default::default(),
+                on_abort: Default::default(),
+                approval_before: vec![],
+                evaluations: vec![],
+                weight: None,
+                reason: None,
+                step_started_at: None,
+                next_evaluation_at: None,
+                accruing: None,
+                created_by: "jane".into(),
+                created_at: "2026-11-27T10:00:00Z".into(),
+                pending: vec![],
+                rolled_back: false,
+                resource_version: "1".into(),
+            })),
+            ServerEvent::PlanDeleted {
+                namespace: "hands-on".into(),
+                id: "plan-1".into(),
+            },
+            ServerEvent::PlanEvent(Box::new(crate::PlanRecord {
+                id: "e".into(),
+                time: "2026-11-27T10:00:00Z".into(),
+                namespace: "hands-on".into(),
+                plan: "plan-1".into(),
+                kind: "step".into(),
+                step: 0,
+                user: "switchyard".into(),
+                message: "step 1 (100 %) went out".into(),
+                evaluation: None,
+            })),
         ]
     }
 

@@ -4,8 +4,9 @@
 //! [`subsets`] (the old/new subset names and which route a shift or rollback changes) and
 //! [`events`] (the server-sent event names), [`delta`] (a graph update as the changes since the
 //! stream's previous snapshot), [`route_kind`] (VirtualService or HTTPRoute), [`backends`] (the
-//! old/new backends of an HTTPRoute rule and the route a shift changes in either kind) and
-//! [`http_routes`] (an HTTPRoute in the route-list shape).
+//! old/new backends of an HTTPRoute rule and the route a shift changes in either kind),
+//! [`http_routes`] (an HTTPRoute in the route-list shape) and [`plans`] (release plans, their
+//! gates' defaults and which control applies in which phase).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ pub mod backends;
 pub mod delta;
 pub mod events;
 pub mod http_routes;
+pub mod plans;
 pub mod route_kind;
 pub mod subsets;
 pub mod weights;
@@ -21,6 +23,7 @@ pub mod weights;
 pub use backends::Backends;
 pub use delta::GraphDelta;
 pub use http_routes::{BackendDestination, HttpRouteRoutes, RouteRule};
+pub use plans::{Plan, PlanRecord, PlanRequest, PlansResponse};
 pub use route_kind::RouteKind;
 pub use subsets::Subsets;
 
@@ -217,6 +220,12 @@ pub enum ServerEvent {
     GraphDelta(Box<GraphDelta>),
     /// A weight change was recorded in the history.
     Change(ChangeRecord),
+    /// A release plan was created or changed (phase, step, evaluations, pending actions).
+    Plan(Box<Plan>),
+    /// A release plan was deleted.
+    PlanDeleted { namespace: String, id: String },
+    /// A piece of plan evidence was recorded (a step, an evaluation, an abort…).
+    PlanEvent(Box<PlanRecord>),
 }
 
 /// `GET /api/v1/graph`: the mesh as a versioned-app graph with traffic over the metrics window.
@@ -483,6 +492,10 @@ pub enum ShiftOutcome {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryResponse {
     pub changes: Vec<ChangeRecord>,
+    /// Release plans' evidence (steps, gate evaluations, aborts…), oldest first; absent when
+    /// there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_events: Vec<PlanRecord>,
 }
 
 /// One recorded weight change.

@@ -129,7 +129,8 @@ impl RealCluster {
     }
 
     /// Creates `namespace` with the demo objects and the same per-namespace rights the demo
-    /// namespace has: operators may patch VirtualServices, the console's service account reads.
+    /// namespace has: operators may patch VirtualServices and steer release plans, the console's
+    /// service account reads and drives plans.
     /// `manifest` replaces `demo/hands-on.yaml` when given.
     pub async fn prepare_namespace(&self, namespace: &str, manifest: Option<&str>) {
         let kubeconfig = self.kubeconfig.clone();
@@ -162,6 +163,20 @@ subjects:
 - apiGroup: rbac.authorization.k8s.io
   kind: Group
   name: switchyard:operators
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: switchyard-plan-driver
+  namespace: {namespace}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: switchyard-plan-driver
+subjects:
+- kind: ServiceAccount
+  name: switchyard
+  namespace: switchyard
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding

@@ -10,7 +10,8 @@
 //! `discovery` (legacy, aggregated, OpenAPI v3, `kubectl explain` and `apply`), `schema`
 //! (what the real Istio CRD schema rejects or prunes), `gateway` (HTTPRoutes: the CRD's defaults,
 //! its bounds on weights, the console's guarded patch of a rule), `kube_rs` (the same through
-//! kube-rs, as the console's client and reflectors see it).
+//! kube-rs, as the console's client and reflectors see it), `plans` (the Lease of the plan
+//! driver's election and the ReleasePlan resource).
 
 #[path = "contract/support.rs"]
 mod support;
@@ -47,3 +48,6 @@ mod gateway;
 
 #[path = "contract/kube_rs.rs"]
 mod kube_rs;
+
+#[path = "contract/plans.rs"]
+mod plans;

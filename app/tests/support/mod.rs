@@ -10,6 +10,7 @@ use switchyard_console::auth::{Auth, Mode, SessionLimits, Sessions};
 use switchyard_console::cluster::Cluster;
 use switchyard_console::live::{Live, LiveConfig};
 use switchyard_console::metrics::Source;
+use switchyard_console::plans::{Plans, PlansConfig};
 use switchyard_console::server::{self, ConnectionLimits};
 use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
@@ -44,6 +45,13 @@ pub struct Options {
     pub window_choices: Vec<Duration>,
     /// Also the gateway demo's namespace (HTTPRoutes), watched by the console too.
     pub gateway: bool,
+    /// Release plans: the Lease's duration and renewal, and the driver's tick (short in tests
+    /// that wait for a takeover).
+    pub lease_duration: Duration,
+    pub lease_retry: Duration,
+    pub plan_tick: Duration,
+    /// Where the plan driver's Lease lives (default: the test's namespace).
+    pub lease_namespace: Option<String>,
 }
 
 impl Default for Options {
@@ -64,6 +72,10 @@ impl Default for Options {
             connections: ConnectionLimits::default(),
             window_choices: Vec::new(),
             gateway: false,
+            lease_duration: Duration::from_secs(10),
+            lease_retry: Duration::from_secs(2),
+            plan_tick: Duration::from_millis(500),
+            lease_namespace: None,
         }
     }
 }
@@ -111,6 +123,8 @@ pub struct TestConsole {
     pub client: kube::Client,
     pub cluster: Cluster,
     pub live: Live,
+    /// This replica's release plans (its election and driver).
+    pub plans: Plans,
     /// `http://127.0.0.1:PORT` of the console.
     pub base: String,
     pub http: reqwest::Client,
@@ -219,7 +233,17 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut state = AppState::new(cluster.clone(), live.clone(), auth);
+    // Replicas on one cluster elect their plan driver on one Lease in the test's namespace.
+    let lease_namespace = options
+        .lease_namespace
+        .clone()
+        .unwrap_or_else(|| kube.namespace.clone());
+    let mut plan_config = PlansConfig::new(&lease_namespace, options.subsets.clone());
+    plan_config.lease_duration = options.lease_duration;
+    plan_config.retry = options.lease_retry;
+    plan_config.tick = options.plan_tick;
+    let plans = Plans::start(cluster.clone(), live.clone(), plan_config);
+    let mut state = AppState::new(cluster.clone(), live.clone(), auth).with_plans(plans.clone());
     state.subsets = options.subsets;
     state.allowed_hosts = options.allowed_hosts;
     let router = app(state);
@@ -237,6 +261,7 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
         client,
         cluster,
         live,
+        plans,
         base,
         http: reqwest::Client::new(),
     }
@@ -284,5 +309,26 @@ where
             "not within 30 s: {what}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, for at most `limit`; panics naming `what`
+/// (with the last value seen, when `check` reports one through `last`) when it never does.
+pub async fn poll_until<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let last = match check().await {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}; last seen: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

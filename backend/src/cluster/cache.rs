@@ -20,6 +20,11 @@ impl Cluster {
         self.changes.subscribe()
     }
 
+    /// The console's own client (the plan driver writes with it; the caches read with it).
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
     /// Every VirtualService in scope, ordered by namespace and name, from the cache.
     pub fn virtual_services(&self) -> Vec<VirtualServiceRoutes> {
         let mut all: Vec<VirtualServiceRoutes> = self

@@ -17,9 +17,11 @@
 //! | `watch.rs` | the watch loops and the change channel; re-lists after failures and outages |
 //! | `contact.rs` | last contact with the API server (watch events, the probe), readiness |
 //! | `recorder.rs` | writes the history Events |
+//! | `plans.rs` | release plans: the ReleasePlan objects, their status and evidence Events, and `write_plan_step`, the one way a plan's weights go out |
+//! | `lease.rs` | the `coordination.k8s.io` Lease the replicas elect their plan driver with |
 //! | `error.rs` | the typed error |
 //! | `connect.rs` | a client configuration from a kubeconfig |
-//! | `view.rs`, `weights.rs`, `history.rs` | pure: route view, patch planning, history records |
+//! | `view.rs`, `weights.rs`, `history.rs`, `plan_object.rs` | pure: route view, patch planning, history records, the ReleasePlan's stored form |
 
 mod cache;
 pub mod connect;
@@ -27,6 +29,9 @@ pub mod contact;
 mod error;
 pub mod history;
 pub mod kinds;
+mod lease;
+pub mod plan_object;
+mod plans;
 mod recorder;
 mod shift;
 mod start;
@@ -37,6 +42,8 @@ mod write;
 
 pub use connect::config_from_kubeconfig;
 pub use error::{Current, Error};
+pub use lease::{LeaseState, LeaseWrite};
+pub use plans::{release_plan_resource, split_of, StepOutcome};
 pub use shift::{OldNewNames, ShiftAttempt, Shifted};
 pub use write::{Actor, WeightChange};
 
@@ -45,7 +52,9 @@ use k8s_openapi::api::core::v1::{Event, Service};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::Store;
 use std::sync::Arc;
-use switchyard_protocol::{ChangeRecord, HttpRouteRoutes, RouteKind, VirtualServiceRoutes};
+use switchyard_protocol::{
+    ChangeRecord, HttpRouteRoutes, Plan, PlanRecord, RouteKind, VirtualServiceRoutes,
+};
 use tokio::sync::broadcast;
 
 /// A change seen through the watches, after the cache applied it.
@@ -69,12 +78,23 @@ pub enum Change {
     Recorded(ChangeRecord),
     /// The contact with the API server turned stale, or fresh again.
     Freshness,
+    /// A release plan was created or changed.
+    PlanChanged(Box<Plan>),
+    /// A release plan was deleted.
+    PlanDeleted {
+        namespace: String,
+        id: String,
+    },
+    /// A piece of a plan's evidence was recorded (its Event).
+    PlanRecorded(Box<PlanRecord>),
 }
 
 /// Cheap to clone handle on the cluster and its caches.
 #[derive(Clone)]
 pub struct Cluster {
     scopes: Arc<Vec<Scope>>,
+    /// The console's own client: the plan driver's writes, the Lease.
+    client: kube::Client,
     changes: broadcast::Sender<Change>,
     contact: contact::Tracker,
 }
@@ -88,6 +108,7 @@ struct Scope {
     services: Store<Service>,
     deployments: Store<Deployment>,
     events: Store<Event>,
+    plans: Store<DynamicObject>,
 }
 
 fn virtual_service_resource() -> ApiResource {

@@ -1,6 +1,7 @@
 //! Starting the console's view of the cluster: one reflector per resource and namespace in
 //! scope (VirtualServices, HTTPRoutes, DestinationRules, Services, Deployments, the history
-//! Events), each on its own task, retrying with backoff for as long as the process runs.
+//! Events, the release plans), each on its own task, retrying with backoff for as long as the
+//! process runs.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Service};
@@ -13,7 +14,8 @@ use tokio::sync::broadcast;
 
 use super::contact::{self, Tracker};
 use super::{
-    destination_rule_resource, http_route_resource, virtual_service_resource, watch, Cluster, Scope,
+    destination_rule_resource, http_route_resource, plans::release_plan_resource,
+    virtual_service_resource, watch, Cluster, Scope,
 };
 
 impl Cluster {
@@ -36,6 +38,9 @@ impl Cluster {
             let vs_writer = Writer::new(virtual_service_resource());
             let hr_writer = Writer::new(http_route_resource());
             let dr_writer = Writer::new(destination_rule_resource());
+            let plan_writer = Writer::new(release_plan_resource());
+            let plan_api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), ns, &release_plan_resource());
             let (services, svc_writer) = reflector::store::<Service>();
             let (deployments, deploy_writer) = reflector::store::<Deployment>();
             let (events, event_writer) = reflector::store::<Event>();
@@ -47,6 +52,7 @@ impl Cluster {
                 services,
                 deployments,
                 events,
+                plans: plan_writer.as_reader(),
             });
             let event_api: Api<Event> = Api::namespaced(client.clone(), ns);
             // Listed as "listing" from the start, so `/readyz` waits for the first list.
@@ -57,6 +63,7 @@ impl Cluster {
                 "destinationrules",
                 "services",
                 "deployments",
+                "releaseplans",
             ] {
                 tracker.listing(&cache(ns, what));
             }
@@ -108,9 +115,21 @@ impl Cluster {
                 tracker.clone(),
                 cache(ns, "deployments"),
             ));
+            tokio::spawn(watch::plans(
+                plan_api,
+                plan_writer,
+                changes.clone(),
+                tracker.clone(),
+                cache(ns, "releaseplans"),
+            ));
         }
-        tokio::spawn(contact::probe(client, tracker.clone(), changes.clone()));
+        tokio::spawn(contact::probe(
+            client.clone(),
+            tracker.clone(),
+            changes.clone(),
+        ));
         Cluster {
+            client,
             scopes: Arc::new(scopes),
             changes,
             contact: tracker,
@@ -138,6 +157,7 @@ impl Cluster {
             let _ = scope.services.wait_until_ready().await;
             let _ = scope.deployments.wait_until_ready().await;
             let _ = scope.events.wait_until_ready().await;
+            let _ = scope.plans.wait_until_ready().await;
         }
     }
 }

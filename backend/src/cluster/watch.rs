@@ -23,6 +23,7 @@ use switchyard_protocol::RouteKind;
 use tokio::sync::broadcast;
 
 use super::contact::Tracker;
+use super::plan_object::{self, PlanObject};
 use super::{history, kinds, recorder, view, write::now_rfc3339, Change};
 
 /// Consecutive watch errors after which the watcher starts over from a list.
@@ -256,13 +257,55 @@ pub(super) async fn history(
         (cache, Served::Always),
         move |event| {
             if let watcher::Event::Apply(e) = event {
-                if let Some(record) = serde_json::to_value(e)
-                    .ok()
-                    .and_then(|v| history::record_from_event(&v))
-                {
+                let Ok(value) = serde_json::to_value(e) else {
+                    return;
+                };
+                if let Some(record) = history::record_from_event(&value) {
                     let _ = changes.send(Change::Recorded(record));
+                } else if let Some(record) = plan_object::record_from_event(&value) {
+                    let _ = changes.send(Change::PlanRecorded(Box::new(record)));
                 }
             }
+        },
+    )
+    .await
+}
+
+/// Keeps the release plans' cache and announces every plan created, changed or deleted.
+pub(super) async fn plans(
+    api: Api<DynamicObject>,
+    writer: Writer<DynamicObject>,
+    changes: broadcast::Sender<Change>,
+    tracker: Tracker,
+    cache: String,
+) {
+    keep(
+        api,
+        watcher::Config::default(),
+        writer,
+        tracker,
+        // A cluster without the ReleasePlan CRD has no plans (and the console stays ready);
+        // creating one there is refused by the API server with its own answer.
+        (cache, Served::Optional),
+        move |event| {
+            let plan = |obj: &DynamicObject| {
+                serde_json::to_value(obj)
+                    .ok()
+                    .and_then(|v| PlanObject::from_value(&v))
+            };
+            // Nobody listening is fine.
+            let _ = match event {
+                watcher::Event::Apply(obj) => match plan(obj) {
+                    Some(p) => changes.send(Change::PlanChanged(Box::new(p.view()))),
+                    None => return,
+                },
+                watcher::Event::Delete(obj) => changes.send(Change::PlanDeleted {
+                    namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+                    id: obj.metadata.name.clone().unwrap_or_default(),
+                }),
+                watcher::Event::InitDone => changes.send(Change::Resynced),
+                _ => return,
+            };
         },
     )
     .await

@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::cluster::{Change, Cluster};
 use crate::graph::{self, settling::RouteKey};
-use crate::metrics::{Reporters, Samples, Source};
+use crate::metrics::{Counters, Reporters, Samples, Source};
 use changes::RouteChanges;
 
 #[derive(Clone, Debug)]
@@ -73,6 +73,78 @@ pub struct Live {
     events: broadcast::Sender<ServerEvent>,
     /// `GET /api/v1/graph`'s encoded answers (`answers.rs`).
     answers: Answers,
+    /// The release plans' gate counters, one snapshot per refresh while a plan is active.
+    counters: GateCounters,
+    /// How often the metrics are read.
+    interval: Duration,
+}
+
+/// Snapshots of the gate counters with the unix seconds they were read, oldest first; shared by
+/// the refresher (which adds one per refresh while any release plan is active) and the plans
+/// (which difference two of them over a gate's window).
+#[derive(Clone, Default)]
+pub struct GateCounters {
+    snapshots: Arc<std::sync::Mutex<Snapshots>>,
+}
+
+/// Gate-counter snapshots with the unix seconds they were read, oldest first.
+type Snapshots = std::collections::VecDeque<(f64, Arc<Counters>)>;
+
+/// Most gate snapshots kept; past it, every other one of the older half is dropped, so a long
+/// window keeps a coarser baseline (one refresh apart at first, further apart with age).
+const MAX_GATE_SNAPSHOTS: usize = 2048;
+
+/// The two snapshots a gate window is read from: the newest taken at or before its start (else
+/// the oldest there is), and the latest.
+#[derive(Clone, Debug)]
+pub struct CounterWindow {
+    pub base_at: f64,
+    pub base: Arc<Counters>,
+    pub latest_at: f64,
+    pub latest: Arc<Counters>,
+}
+
+impl GateCounters {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Snapshots> {
+        self.snapshots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds the snapshot read at `at`.
+    pub fn push(&self, at: f64, counters: Counters) {
+        let mut snapshots = self.lock();
+        snapshots.push_back((at, Arc::new(counters)));
+        if snapshots.len() > MAX_GATE_SNAPSHOTS {
+            let older: Vec<_> = snapshots.drain(..MAX_GATE_SNAPSHOTS / 2).collect();
+            for (i, kept) in older.into_iter().enumerate().rev() {
+                if i % 2 == 0 {
+                    snapshots.push_front(kept);
+                }
+            }
+        }
+    }
+
+    /// The snapshots for a window starting at `since`; `None` before the first snapshot.
+    pub fn window(&self, since: f64) -> Option<CounterWindow> {
+        let snapshots = self.lock();
+        let (latest_at, latest) = snapshots.back().cloned()?;
+        let (base_at, base) = snapshots
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= since)
+            .or_else(|| snapshots.front())
+            .cloned()?;
+        Some(CounterWindow {
+            base_at,
+            base,
+            latest_at,
+            latest,
+        })
+    }
+
+    /// Unix seconds of the latest snapshot.
+    pub fn latest_at(&self) -> Option<f64> {
+        self.lock().back().map(|(at, _)| *at)
+    }
 }
 
 impl Live {
@@ -109,12 +181,15 @@ impl Live {
         // The default window comes first: it annotates the route lists.
         windows.sort_by_key(|w| w.seconds != default_window);
         let latest = by_window[&default_window].clone();
+        let counters = GateCounters::default();
+        let interval = config.interval;
         tokio::spawn(refresh_loop(
             cluster.clone(),
             source,
             config,
             windows,
             events.clone(),
+            counters.clone(),
         ));
         Live {
             cluster,
@@ -123,7 +198,25 @@ impl Live {
             default_window,
             events,
             answers: Answers::default(),
+            counters,
+            interval,
         }
+    }
+
+    /// The release plans' gate counters (one snapshot per refresh while a plan is active).
+    pub fn gate_counters(&self) -> &GateCounters {
+        &self.counters
+    }
+
+    /// How often the metrics are read.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Sends an event to every viewer (the plans publish theirs here).
+    pub fn publish(&self, event: ServerEvent) {
+        // No viewers is fine.
+        let _ = self.events.send(event);
     }
 
     /// The encoded graph answers, shared by every request.
@@ -242,6 +335,8 @@ struct Refresher {
     events: broadcast::Sender<ServerEvent>,
     /// When each route's weights last changed.
     changes: RouteChanges,
+    /// The gate counters' snapshots.
+    counters: GateCounters,
 }
 
 impl Refresher {
@@ -297,6 +392,8 @@ impl Refresher {
     }
 
     /// Reads one query set per offered window, all at once; each answer counts for its window.
+    /// While a release plan is active, also the gate counters (one more query set, whatever the
+    /// number of plans).
     async fn refresh(&mut self, source: &Source) {
         let namespaces = self.cluster.namespaces();
         let interval = self.config.interval;
@@ -306,7 +403,22 @@ impl Refresher {
             let window = Duration::from_secs(u64::from(w.seconds));
             tokio::time::timeout(interval, source.fetch(&namespaces, window, reporters))
         });
-        let results = futures::future::join_all(reads).await;
+        let gates = async {
+            if self.cluster.plans_active() {
+                Some(tokio::time::timeout(interval, source.counters(&namespaces, reporters)).await)
+            } else {
+                None
+            }
+        };
+        let (results, gates) = tokio::join!(futures::future::join_all(reads), gates);
+        match gates {
+            Some(Ok(Ok(counters))) => self.counters.push(now(), counters),
+            Some(Ok(Err(e))) => {
+                tracing::warn!(error = %e, "gate counters could not be read");
+            }
+            Some(Err(_)) => tracing::warn!("gate counters did not answer within {interval:?}"),
+            None => {}
+        }
         for (window, result) in self.windows.iter_mut().zip(results) {
             match result {
                 Ok(Ok(samples)) => {
@@ -356,6 +468,7 @@ async fn refresh_loop(
     config: LiveConfig,
     windows: Vec<WindowState>,
     events: broadcast::Sender<ServerEvent>,
+    counters: GateCounters,
 ) {
     let mut changes = cluster.subscribe();
     let mut ticker = tokio::time::interval(config.interval);
@@ -367,6 +480,7 @@ async fn refresh_loop(
         windows,
         events,
         changes: RouteChanges::default(),
+        counters,
     };
     loop {
         tokio::select! {
@@ -408,6 +522,8 @@ async fn refresh_loop(
                         let _ = r.events.send(ServerEvent::Change(record));
                         continue;
                     }
+                    // Plans are published by `plans` (with their gate values as they accrue).
+                    Ok(Change::PlanChanged(_) | Change::PlanDeleted { .. } | Change::PlanRecorded(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
                 // The requested side of the graph follows the cluster at once, not at the next tick.

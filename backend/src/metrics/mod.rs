@@ -67,6 +67,158 @@ pub struct Samples {
     pub latencies: Vec<Latency>,
 }
 
+/// A service version as the gate counters key it: (service namespace, service, version).
+pub type VersionKey = (String, String, String);
+
+/// What one version of a service has served since its proxies started, cumulative: requests,
+/// failed requests (5xx or no response) and the latency histogram. The difference of two
+/// snapshots is the traffic between them (`Counters::since`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VersionCount {
+    pub requests: f64,
+    pub errors: f64,
+    /// `(upper bound in ms, cumulative count)`, ascending, ending with `+Inf` when known.
+    pub buckets: Vec<(f64, f64)>,
+}
+
+/// One snapshot of the gate counters of every service version in scope (one query set per
+/// refresh, whatever the number of plans: `docs/release-plans.md`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counters {
+    pub versions: BTreeMap<VersionKey, VersionCount>,
+}
+
+impl Counters {
+    /// Adds the requests of one (service version, response code) sample.
+    pub fn add_requests(&mut self, key: VersionKey, response_code: &str, count: f64) {
+        if !count.is_finite() || count < 0.0 {
+            return;
+        }
+        let entry = self.versions.entry(key).or_default();
+        entry.requests += count;
+        if response_code.starts_with('5') || response_code == "0" {
+            entry.errors += count;
+        }
+    }
+
+    /// Adds one cumulative latency bucket of a service version.
+    pub fn add_bucket(&mut self, key: VersionKey, le: f64, count: f64) {
+        if !count.is_finite() || count < 0.0 || le.is_nan() {
+            return;
+        }
+        let buckets = &mut self.versions.entry(key).or_default().buckets;
+        match buckets.iter_mut().find(|(bound, _)| *bound == le) {
+            Some((_, c)) => *c += count,
+            None => {
+                buckets.push((le, count));
+                buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+        }
+    }
+
+    /// The traffic of `key` between `earlier` and this snapshot. A counter that went down means
+    /// its proxies restarted: the newer value alone is what was counted since (as Prometheus'
+    /// `increase()` reads a reset).
+    pub fn since(&self, earlier: &Counters, key: &VersionKey) -> VersionCount {
+        let now = self.versions.get(key).cloned().unwrap_or_default();
+        let Some(before) = earlier.versions.get(key) else {
+            return now;
+        };
+        let increase = |after: f64, before: f64| {
+            if after >= before {
+                after - before
+            } else {
+                after
+            }
+        };
+        if now.requests < before.requests {
+            return now;
+        }
+        VersionCount {
+            requests: increase(now.requests, before.requests),
+            errors: increase(now.errors, before.errors).min(now.requests - before.requests),
+            buckets: now
+                .buckets
+                .iter()
+                .map(|&(le, c)| {
+                    let was = before
+                        .buckets
+                        .iter()
+                        .find(|(b, _)| *b == le)
+                        .map_or(0.0, |(_, c)| *c);
+                    (le, increase(c, was))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Prometheus' `histogram_quantile` over cumulative `(upper bound, count)` buckets ending with
+/// `+Inf`: linear interpolation inside the bucket, the highest finite bound when the quantile
+/// falls in `+Inf`, `None` without observations.
+pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut lower_bound = 0.0;
+    let mut lower_count = 0.0;
+    for &(le, count) in buckets {
+        if count >= rank {
+            if le.is_infinite() {
+                return Some(lower_bound);
+            }
+            let in_bucket = count - lower_count;
+            if in_bucket <= 0.0 {
+                return Some(le);
+            }
+            return Some(lower_bound + (le - lower_bound) * (rank - lower_count) / in_bucket);
+        }
+        lower_bound = le;
+        lower_count = count;
+    }
+    Some(lower_bound)
+}
+
+/// The gate key of a counter sample: its service version.
+fn version_key(labels: &BTreeMap<String, String>) -> VersionKey {
+    (
+        label(labels, "destination_service_namespace"),
+        label(labels, "destination_service_name"),
+        label(labels, "destination_version"),
+    )
+}
+
+/// Reads the three gate queries' answers (`promql::counters_reached`, `counters_unreached`,
+/// `duration_buckets`) into one snapshot.
+pub fn counters(
+    reached: &[parse::VectorSample],
+    unreached: &[parse::VectorSample],
+    buckets: &[parse::VectorSample],
+) -> Counters {
+    let mut counters = Counters::default();
+    for s in reached.iter().chain(unreached) {
+        counters.add_requests(
+            version_key(&s.labels),
+            &label(&s.labels, "response_code"),
+            s.value,
+        );
+    }
+    for s in buckets {
+        let le = match s.labels.get("le").map(String::as_str) {
+            Some("+Inf") | Some("Inf") => f64::INFINITY,
+            Some(text) => match text.parse::<f64>() {
+                Ok(v) => v,
+                Err(_) => continue,
+            },
+            None => continue,
+        };
+        counters.add_bucket(version_key(&s.labels), le, s.value);
+    }
+    counters
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("prometheus at {url} could not be reached: {reason}")]
@@ -182,6 +334,78 @@ mod tests {
         assert!(!r.is_error());
         r.response_code = "0".into();
         assert!(r.is_error());
+    }
+
+    #[test]
+    fn counters_add_up_per_version_and_differences_are_traffic() {
+        let key = |v: &str| ("hands-on".to_owned(), "review".to_owned(), v.to_owned());
+        let labels = |v: &str, code: &str| {
+            vec![
+                ("destination_service_namespace", "hands-on"),
+                ("destination_service_name", "review"),
+                ("destination_version", v),
+                ("response_code", code),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect::<BTreeMap<_, _>>()
+        };
+        let at = |v: &str, code: &str, n: f64| parse::VectorSample {
+            labels: labels(v, code),
+            value: n,
+        };
+        let bucket = |le: &str, n: f64| {
+            let mut l = labels("v2", "200");
+            l.remove("response_code");
+            l.insert("le".into(), le.into());
+            parse::VectorSample {
+                labels: l,
+                value: n,
+            }
+        };
+        let before = counters(
+            &[at("v2", "200", 100.0), at("v2", "503", 1.0)],
+            &[at("v2", "0", 1.0)],
+            &[bucket("10", 90.0), bucket("+Inf", 102.0)],
+        );
+        let after = counters(
+            &[
+                at("v2", "200", 180.0),
+                at("v2", "503", 11.0),
+                at("v1", "200", 5.0),
+            ],
+            &[at("v2", "0", 3.0)],
+            &[bucket("10", 150.0), bucket("+Inf", 194.0)],
+        );
+        let d = after.since(&before, &key("v2"));
+        assert_eq!((d.requests, d.errors), (92.0, 12.0));
+        assert_eq!(d.buckets, vec![(10.0, 60.0), (f64::INFINITY, 92.0)]);
+        // A version the earlier snapshot did not have: all of it is new.
+        assert_eq!(after.since(&before, &key("v1")).requests, 5.0);
+        // A counter that went down restarted: the newer totals are the traffic since.
+        let reset = counters(&[at("v2", "200", 4.0)], &[], &[]);
+        assert_eq!(reset.since(&after, &key("v2")).requests, 4.0);
+        assert_eq!(
+            histogram_quantile(0.5, &d.buckets),
+            Some(10.0 * 46.0 / 60.0)
+        );
+    }
+
+    #[test]
+    fn quantile_interpolates_like_prometheus() {
+        let b = [
+            (10.0, 50.0),
+            (50.0, 90.0),
+            (100.0, 100.0),
+            (f64::INFINITY, 100.0),
+        ];
+        assert_eq!(histogram_quantile(0.95, &b), Some(75.0));
+        assert_eq!(histogram_quantile(0.5, &b), Some(10.0));
+        assert_eq!(
+            histogram_quantile(0.99, &[(10.0, 0.0), (f64::INFINITY, 0.0)]),
+            None
+        );
+        assert_eq!(histogram_quantile(0.99, &[]), None);
     }
 
     #[test]

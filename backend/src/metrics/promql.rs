@@ -101,6 +101,46 @@ pub fn p95_by_workload(namespaces: &[String], range: &str, reporters: &Reporters
     }))
 }
 
+/// The labels the gate counters group by: a service's version, and the response code.
+pub const COUNTER_LABELS: &str =
+    "destination_service_namespace,destination_service_name,destination_version,response_code";
+
+/// Cumulative requests per service version and response code that reached a workload (the
+/// reporters of `requests_reached`, joined the same way), for the release plans' gates: no
+/// `rate()`, so one snapshot per refresh serves every plan's window (differences of two
+/// snapshots are the traffic between them).
+pub fn counters_reached(namespaces: &[String], reporters: &Reporters) -> String {
+    let ns = namespace_matcher("destination_service_namespace", namespaces);
+    either(reporters.reached().iter().map(|&r| {
+        format!(
+            "sum(istio_requests_total{{{},{ns}}}) by ({COUNTER_LABELS})",
+            reached_matchers(r)
+        )
+    }))
+}
+
+/// Cumulative requests that never reached a workload (the reporters of `requests_unreached`),
+/// disjoint from `counters_reached`; they count for a version only where the proxy knew it.
+pub fn counters_unreached(namespaces: &[String], reporters: &Reporters) -> String {
+    let ns = namespace_matcher("destination_service_namespace", namespaces);
+    either(reporters.unreached().into_iter().map(|r| {
+        format!(
+            "sum(istio_requests_total{{reporter=\"{r}\",destination_workload=\"unknown\",{ns}}}) by ({COUNTER_LABELS})"
+        )
+    }))
+}
+
+/// Cumulative latency histogram buckets per service version (the reached reporters), for p99.
+pub fn duration_buckets(namespaces: &[String], reporters: &Reporters) -> String {
+    let ns = namespace_matcher("destination_service_namespace", namespaces);
+    either(reporters.reached().iter().map(|&r| {
+        format!(
+            "sum(istio_request_duration_milliseconds_bucket{{{},{ns}}}) by (le,destination_service_namespace,destination_service_name,destination_version)",
+            reached_matchers(r)
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +215,30 @@ mod tests {
         // in the other, whatever the reporter.
         assert!(!requests_reached(&ns, "30s", &Reporters::default())
             .contains("destination_workload=\"unknown\""));
+    }
+
+    #[test]
+    fn gate_counters_are_cumulative_with_the_graphs_reporters() {
+        let ns = ["hands-on".to_owned()];
+        let destination = Reporters::parse("destination").unwrap();
+        assert_eq!(
+            counters_reached(&ns, &destination),
+            format!("sum(istio_requests_total{{reporter=\"destination\",destination_service_namespace=\"hands-on\"}}) by ({COUNTER_LABELS})")
+        );
+        assert!(counters_unreached(&ns, &destination)
+            .contains(r#"reporter="source",destination_workload="unknown""#));
+        let buckets = duration_buckets(&ns, &destination);
+        assert!(!buckets.contains("rate("), "{buckets}");
+        assert!(buckets.contains("by (le,"), "{buckets}");
+        // Ambient: the waypoint's series where no sidecar reported the same ones, as the graph.
+        let both = Reporters::default();
+        let reached = counters_reached(&ns, &both);
+        assert_eq!(reached.split(" or ").count(), 2, "{reached}");
+        assert!(reached.contains(r#"reporter="waypoint",destination_workload!="unknown""#));
+        assert!(counters_unreached(&ns, &both).contains(
+            r#" or sum(istio_requests_total{reporter="waypoint",destination_workload="unknown""#
+        ));
+        assert_eq!(duration_buckets(&ns, &both).split(" or ").count(), 2);
     }
 
     #[test]

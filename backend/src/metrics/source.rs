@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{latency, parse, promql, request_rate, Error, Reporters, Samples};
+use super::{latency, parse, promql, request_rate, Counters, Error, Reporters, Samples};
 
 /// Samples read in-process rather than from Prometheus, e.g. the simulated mesh's own counters in
 /// the demo. Reads must be quick: the refresher calls `fetch` on its own task.
@@ -13,6 +13,10 @@ pub trait SampleSource: Send + Sync {
     /// Request rates and latencies of the namespaces over the window from these reporters, as
     /// Prometheus would answer the console's queries.
     fn fetch(&self, namespaces: &[String], window: Duration, reporters: &Reporters) -> Samples;
+    /// The gate counters of the namespaces now (cumulative totals per service version) from
+    /// these reporters, as the three gate queries would answer (`promql::counters_reached` and
+    /// its siblings).
+    fn counters(&self, namespaces: &[String], reporters: &Reporters) -> Counters;
     /// How many reads this source has answered so far.
     fn queries_sent(&self) -> u64;
 }
@@ -36,6 +40,19 @@ impl Source {
         match self {
             Source::Prometheus(p) => p.fetch(namespaces, window, reporters).await,
             Source::Direct(s) => Ok(s.fetch(namespaces, window, reporters)),
+        }
+    }
+
+    /// Reads the release plans' gate counters of the namespaces from `reporters` (those of the
+    /// graph): one query set (three queries), whatever the number of plans.
+    pub async fn counters(
+        &self,
+        namespaces: &[String],
+        reporters: &Reporters,
+    ) -> Result<Counters, Error> {
+        match self {
+            Source::Prometheus(p) => p.counters(namespaces, reporters).await,
+            Source::Direct(s) => Ok(s.counters(namespaces, reporters)),
         }
     }
 
@@ -91,6 +108,24 @@ impl PrometheusSource {
             })?;
         // Error statuses carry the same JSON envelope; parse decides.
         Ok(parse::instant_vector(&body)?)
+    }
+
+    async fn counters(
+        &self,
+        namespaces: &[String],
+        reporters: &Reporters,
+    ) -> Result<Counters, Error> {
+        let queries = [
+            promql::counters_reached(namespaces, reporters),
+            promql::counters_unreached(namespaces, reporters),
+            promql::duration_buckets(namespaces, reporters),
+        ];
+        let (reached, unreached, buckets) = tokio::try_join!(
+            self.query(&queries[0]),
+            self.query(&queries[1]),
+            self.query(&queries[2]),
+        )?;
+        Ok(super::counters(&reached, &unreached, &buckets))
     }
 
     async fn fetch(

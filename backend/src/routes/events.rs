@@ -1,5 +1,6 @@
-//! `GET /api/v1/events`: server-sent events. Each viewer gets the route list and the latest graph
-//! over its rate window (`?window=S`, else the default) on connect, then every event the single
+//! `GET /api/v1/events`: server-sent events. Each viewer gets the route list, the latest graph
+//! over its rate window (`?window=S`, else the default) and every release plan on connect, then
+//! every event the single
 //! refresher publishes, graphs of that window only; viewers never cause calls to the cluster or
 //! to Prometheus of their own. A refresh whose topology is the one this stream sent last goes out
 //! as a `graph_delta` (the numbers that moved, computed per stream after the caller's namespace
@@ -66,6 +67,15 @@ pub fn visible_to(caller: &Caller, event: ServerEvent) -> Option<ServerEvent> {
         // Deltas are made per stream from graphs already restricted (`Deltas`); one arriving
         // here could not be restricted without its base, so it is not passed on.
         ServerEvent::GraphDelta(_) => None,
+        ServerEvent::Plan(plan) => caller
+            .sees(&plan.namespace)
+            .then_some(ServerEvent::Plan(plan)),
+        ServerEvent::PlanDeleted { namespace, id } => caller
+            .sees(&namespace)
+            .then_some(ServerEvent::PlanDeleted { namespace, id }),
+        ServerEvent::PlanEvent(record) => caller
+            .sees(&record.namespace)
+            .then_some(ServerEvent::PlanEvent(record)),
     }
 }
 
@@ -108,9 +118,18 @@ async fn events(
     // Subscribe before taking the snapshots so no change falls between the two.
     let changes = BroadcastStream::new(state.live.subscribe());
     let live = state.live.clone();
+    let plans = state.plans.clone();
     let snapshots = move || {
         let mut events = vec![ServerEvent::Routes(live.routes())];
         events.extend(live.graph_now_over(window).map(ServerEvent::Graph));
+        if let Some(plans) = &plans {
+            events.extend(
+                plans
+                    .views()
+                    .into_iter()
+                    .map(|p| ServerEvent::Plan(Box::new(p))),
+            );
+        }
         events
     };
     let first = snapshots();

@@ -5,6 +5,7 @@
 mod events;
 mod graph;
 pub mod openapi;
+mod plans;
 mod rollout;
 mod session;
 mod settings;
@@ -38,6 +39,7 @@ pub fn api() -> Router<AppState> {
         .merge(events::router())
         .merge(graph::router())
         .merge(rollout::router())
+        .merge(plans::router())
         .merge(session::router())
         .merge(settings::router())
         .merge(openapi::router())

@@ -96,6 +96,13 @@ impl utoipa::ToSchema for NoParameters {}
         sign_out,
         settings,
         openapi_document,
+        list_plans,
+        create_plan,
+        get_plan,
+        pause_plan,
+        resume_plan,
+        promote_plan,
+        abort_plan,
     ),
     components(schemas(p::ServerEvent, NoParameters)),
     modifiers(&Common),
@@ -105,6 +112,7 @@ impl utoipa::ToSchema for NoParameters {}
         (name = "live", description = "The traffic graph and the event stream"),
         (name = "session", description = "Who the caller is; signing in and out in token mode"),
         (name = "meta", description = "How this console was started; this document"),
+        (name = "plans", description = "Release plans: several routes moved together in metric-gated steps"),
     )
 )]
 struct ApiDoc;
@@ -440,6 +448,119 @@ fn settings() {}
 #[allow(dead_code)]
 fn openapi_document() {}
 
+/// Every release plan the caller may see: phase, step, targets, the gate evaluations so far and
+/// the gate values of the current window as they accrue.
+#[utoipa::path(get, path = "/api/v1/plans", tag = "plans",
+    responses(
+        (status = 200, description = "The plans in the namespaces the caller may see.", body = p::PlansResponse),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 404, description = "This console does not run release plans.", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn list_plans() {}
+
+/// Creates a release plan and starts it: its targets move together through its steps, each held
+/// `hold_seconds` and judged by its gates (defaults: 99 % success, 500 ms p99). The plan is a
+/// ReleasePlan object created with the caller's credentials; the caller must be allowed to patch
+/// every target.
+#[utoipa::path(post, path = "/api/v1/plans", tag = "plans",
+    request_body(content = p::PlanRequest, example = json!({
+        "targets": [{"namespace": "hands-on", "name": "review"}],
+        "steps": [5, 25, 50, 100],
+        "hold_seconds": 60,
+        "gates": {"min_success_rate": 99, "max_p99_ms": 500, "min_requests": 50},
+        "on_abort": "immediate"
+    })),
+    responses(
+        (status = 201, description = "The plan, started.", body = p::Plan),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 403, description = "The caller may not patch a target, or the cluster refuses to create the plan for them.", body = p::ApiError),
+        (status = 404, description = "This console does not run release plans.", body = p::ApiError),
+        (status = 422, description = "The plan breaks a rule (steps, hold, gates, targets, HTTPRoute targets).", body = p::ApiError),
+        (status = 503, description = "The Kubernetes API server could not be reached.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn create_plan() {}
+
+/// One release plan.
+#[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans",
+    params(("id" = String, Path, description = "The plan's id.", example = "plan-1a2b3c4d")),
+    responses(
+        (status = 200, description = "The plan.", body = p::Plan),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 404, description = "No such plan the caller may see.", body = p::ApiError),
+        (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn get_plan() {}
+
+/// Pauses a running, waiting or approval-awaiting plan. Takes no parameters.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/pause", tag = "plans",
+    params(("id" = String, Path, description = "The plan's id.", example = "plan-1a2b3c4d")),
+    request_body(content = Option<NoParameters>, description = "Nothing, or `{}`."),
+    responses(
+        (status = 202, description = "Recorded on the plan; the driving replica carries it out.", body = p::Plan),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 403, description = "The cluster's RBAC refuses the caller (patch on releaseplans), with its reason.", body = p::ApiError),
+        (status = 404, description = "No such plan the caller may see.", body = p::ApiError),
+        (status = 409, description = "The action does not apply in the plan's phase.", body = p::ApiError),
+        (status = 422, description = "The body has parameters (the action takes none).", body = p::ApiError),
+        (status = 503, description = "The Kubernetes API server could not be reached.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn pause_plan() {}
+
+/// Resumes a paused plan: every target back on its current step, whose hold starts again.
+/// Takes no parameters.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/resume", tag = "plans",
+    params(("id" = String, Path, description = "The plan's id.", example = "plan-1a2b3c4d")),
+    request_body(content = Option<NoParameters>, description = "Nothing, or `{}`."),
+    responses(
+        (status = 202, description = "Recorded on the plan; the driving replica carries it out.", body = p::Plan),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 403, description = "The cluster's RBAC refuses the caller (patch on releaseplans), with its reason.", body = p::ApiError),
+        (status = 404, description = "No such plan the caller may see.", body = p::ApiError),
+        (status = 409, description = "The action does not apply in the plan's phase.", body = p::ApiError),
+        (status = 422, description = "The body has parameters (the action takes none).", body = p::ApiError),
+        (status = 503, description = "The Kubernetes API server could not be reached.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn resume_plan() {}
+
+/// The next step now (the approval of a step that waits for one). Takes no parameters.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/promote", tag = "plans",
+    params(("id" = String, Path, description = "The plan's id.", example = "plan-1a2b3c4d")),
+    request_body(content = Option<NoParameters>, description = "Nothing, or `{}`."),
+    responses(
+        (status = 202, description = "Recorded on the plan; the driving replica carries it out.", body = p::Plan),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 403, description = "The cluster's RBAC refuses the caller (patch on releaseplans), with its reason.", body = p::ApiError),
+        (status = 404, description = "No such plan the caller may see.", body = p::ApiError),
+        (status = 409, description = "The action does not apply in the plan's phase.", body = p::ApiError),
+        (status = 422, description = "The body has parameters (the action takes none).", body = p::ApiError),
+        (status = 503, description = "The Kubernetes API server could not be reached.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn promote_plan() {}
+
+/// Aborts a plan: its targets go back to the old version (at once, or stepped, as the plan says).
+/// Takes no parameters.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/abort", tag = "plans",
+    params(("id" = String, Path, description = "The plan's id.", example = "plan-1a2b3c4d")),
+    request_body(content = Option<NoParameters>, description = "Nothing, or `{}`."),
+    responses(
+        (status = 202, description = "Recorded on the plan; the driving replica carries it out.", body = p::Plan),
+        (status = 401, description = "Token mode: no session.", body = p::ApiError),
+        (status = 403, description = "The cluster's RBAC refuses the caller (patch on releaseplans), with its reason.", body = p::ApiError),
+        (status = 404, description = "No such plan the caller may see.", body = p::ApiError),
+        (status = 409, description = "The action does not apply in the plan's phase.", body = p::ApiError),
+        (status = 422, description = "The body has parameters (the action takes none).", body = p::ApiError),
+        (status = 503, description = "The Kubernetes API server could not be reached.", body = p::ApiError),
+    ))]
+#[allow(dead_code)]
+fn abort_plan() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,9 +690,16 @@ mod tests {
                 }
             }
         }
-        assert_eq!(writes, 6);
+        assert_eq!(writes, 11);
         // Parameterless actions: no body, or `{}`; JSON `null` is not offered.
-        for (path, method) in [("/api/v1/rollback", "post"), ("/api/v1/session", "delete")] {
+        for (path, method) in [
+            ("/api/v1/rollback", "post"),
+            ("/api/v1/session", "delete"),
+            ("/api/v1/plans/{id}/pause", "post"),
+            ("/api/v1/plans/{id}/resume", "post"),
+            ("/api/v1/plans/{id}/promote", "post"),
+            ("/api/v1/plans/{id}/abort", "post"),
+        ] {
             let body = &json["paths"][path][method]["requestBody"];
             assert_eq!(body["required"], false, "{method} {path}");
             assert_eq!(

@@ -155,7 +155,12 @@ fn shift_results(attempts: Vec<ShiftAttempt>) -> Vec<ShiftResult> {
 async fn history(State(state): State<AppState>, caller: Caller) -> Json<HistoryResponse> {
     let mut changes = state.cluster.history();
     changes.retain(|c| caller.sees(&c.namespace));
-    Json(HistoryResponse { changes })
+    let mut plan_events = state.cluster.plan_history();
+    plan_events.retain(|e| caller.sees(&e.namespace));
+    Json(HistoryResponse {
+        changes,
+        plan_events,
+    })
 }
 
 async fn access(State(state): State<AppState>, caller: Caller) -> Json<AccessResponse> {

@@ -105,6 +105,12 @@ struct Deleted {
     name: String,
 }
 
+#[derive(Deserialize)]
+struct PlanDeleted {
+    namespace: String,
+    id: String,
+}
+
 /// Reads one event: `name` is the SSE event name (the `ServerEvent` tag), `data` the whole
 /// `ServerEvent` JSON. Decoding by name into the one expected type, rather than through
 /// `ServerEvent`'s adjacently tagged `Deserialize`, avoids serde's buffering of the content (a
@@ -139,6 +145,14 @@ pub fn decode_event(name: &str, data: &str) -> Result<ServerEvent, String> {
                 name: deleted.name,
             })
         }
+        events::PLAN => envelope(name, data).map(ServerEvent::Plan),
+        events::PLAN_EVENT => envelope(name, data).map(ServerEvent::PlanEvent),
+        events::PLAN_DELETED => {
+            envelope(name, data).map(|deleted: PlanDeleted| ServerEvent::PlanDeleted {
+                namespace: deleted.namespace,
+                id: deleted.id,
+            })
+        }
         other => Err(format!("unexpected event {other}")),
     }
 }
@@ -150,6 +164,7 @@ pub fn start(store: RoutesStore, connection: Connection) {
     let graph = use_context::<GraphStore>();
     let access = use_context::<AccessStore>();
     let freshness = use_context::<FreshnessSignal>().map(|f| f.0);
+    let plans = use_context::<crate::plans::store::PlansStore>();
     let view = use_context::<View>();
     // Another window chosen: the open stream is for the old one.
     let (restart, restarts) = mpsc::unbounded::<()>();
@@ -169,6 +184,7 @@ pub fn start(store: RoutesStore, connection: Connection) {
         history,
         graph,
         freshness,
+        plans,
     };
     leptos::task::spawn_local(follow(streams, access, window, restarts));
 }
@@ -181,6 +197,7 @@ struct Streams {
     history: Option<HistoryStore>,
     graph: Option<GraphStore>,
     freshness: Option<RwSignal<Option<Freshness>>>,
+    plans: Option<crate::plans::store::PlansStore>,
 }
 
 /// How one connection ended.
@@ -259,6 +276,7 @@ async fn stream_once(
         history,
         graph,
         freshness,
+        plans,
     } = streams;
     let source = match web_sys::EventSource::new(url) {
         Ok(source) => source,
@@ -362,6 +380,13 @@ async fn stream_once(
                                 break;
                             }
                         },
+                        event @ (ServerEvent::Plan(_)
+                        | ServerEvent::PlanDeleted { .. }
+                        | ServerEvent::PlanEvent(_)) => {
+                            if let Some(plans) = plans {
+                                plans.apply(event);
+                            }
+                        }
                         event => store.apply(event),
                     }
                 }

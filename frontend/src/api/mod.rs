@@ -4,6 +4,7 @@
 pub mod client;
 pub mod events;
 pub mod graph;
+pub mod plans;
 pub mod preload;
 pub mod rollout;
 

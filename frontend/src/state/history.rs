@@ -187,6 +187,7 @@ pub fn groups(changes: &[ChangeRecord], filter: &Filter) -> Vec<Group> {
 pub fn export_json(records: &[ChangeRecord]) -> String {
     serde_json::to_string_pretty(&switchyard_protocol::HistoryResponse {
         changes: records.to_vec(),
+        plan_events: Vec::new(),
     })
     .unwrap_or_default()
 }

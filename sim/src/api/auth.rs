@@ -18,8 +18,9 @@
 //!   group `switchyard:viewers` and user `viewer`.
 //! * `switchyard-operator` — what the viewer has, plus `create` on `events` everywhere, plus
 //!   `patch` and `update` on `virtualservices.networking.istio.io` and
-//!   `httproutes.gateway.networking.k8s.io` in the namespaces `hands-on` and `hands-on-gateway`
-//!   only (ClusterRole `switchyard-virtualservice-editor`, bound there); bound to group
+//!   `httproutes.gateway.networking.k8s.io`, and `create`, `patch` and `update` on
+//!   `releaseplans.switchyard.dev`, in the namespaces `hands-on` and `hands-on-gateway` only
+//!   (ClusterRole `switchyard-virtualservice-editor`, bound there); bound to group
 //!   `switchyard:operators` and user `operator`.
 //! * `system:basic-user` — `create` on `selfsubjectaccessreviews`; bound to `system:authenticated`
 //!   (every authenticated or impersonated user), as in a real cluster.
@@ -389,6 +390,12 @@ pub static ROLES: &[Role] = &[
                 groups: &["gateway.networking.k8s.io"],
                 resources: &["httproutes"],
             },
+            // Release plans: create them, and record control actions on them (patch).
+            Rule {
+                verbs: &["get", "list", "watch", "create", "patch", "update"],
+                groups: &["switchyard.dev"],
+                resources: &["releaseplans"],
+            },
         ],
     },
     Role {
@@ -590,6 +597,21 @@ mod tests {
             (
                 &viewer,
                 attrs("patch", vs, "virtualservices", "hands-on"),
+                false,
+            ),
+            (
+                &viewer,
+                attrs("patch", "switchyard.dev", "releaseplans", "hands-on"),
+                false,
+            ),
+            (
+                &operator,
+                attrs("patch", "switchyard.dev", "releaseplans", "hands-on"),
+                true,
+            ),
+            (
+                &operator,
+                attrs("patch", "switchyard.dev", "releaseplans/status", "hands-on"),
                 false,
             ),
             (&viewer, attrs("create", "", "events", "hands-on"), false),

@@ -224,6 +224,41 @@ pub static SECRETS: ResourceDef = ResourceDef {
     review: false,
 };
 
+/// Leases (`coordination.k8s.io/v1`): the console's replicas elect their release-plan driver
+/// with one, written with resourceVersion preconditions (a stale one is 409 Conflict).
+pub static LEASES: ResourceDef = ResourceDef {
+    group: "coordination.k8s.io",
+    versions: &["v1"],
+    plural: "leases",
+    singular: "lease",
+    kind: "Lease",
+    namespaced: true,
+    short_names: &[],
+    categories: &[],
+    verbs: RW_VERBS,
+    custom: false,
+    delete_returns_object: false,
+    review: false,
+};
+
+/// The console's release plans: the `ReleasePlan` custom resource `deploy/crd-releaseplan.yaml`
+/// defines (status subresource, no short names or categories), served as a real cluster with
+/// that CRD applied serves it.
+pub static RELEASE_PLANS: ResourceDef = ResourceDef {
+    group: "switchyard.dev",
+    versions: &["v1alpha1"],
+    plural: "releaseplans",
+    singular: "releaseplan",
+    kind: "ReleasePlan",
+    namespaced: true,
+    short_names: &[],
+    categories: &[],
+    verbs: RW_VERBS,
+    custom: true,
+    delete_returns_object: false,
+    review: false,
+};
+
 // RBAC objects are stored and served so manifests (deploy/) apply as on a real cluster; the
 // simulator's authorization decisions come from its built-in table (see `auth`), not from them.
 const fn rbac(
@@ -270,6 +305,8 @@ pub static ALL: &[&ResourceDef] = &[
     &VIRTUAL_SERVICES,
     &DESTINATION_RULES,
     &HTTP_ROUTES,
+    &LEASES,
+    &RELEASE_PLANS,
     &SELF_SUBJECT_ACCESS_REVIEWS,
     &SELF_SUBJECT_REVIEWS,
     &ROLES,

@@ -222,10 +222,13 @@ impl ApiError {
         namespace: &str,
         name: &str,
     ) -> Self {
+        // A subresource (`releaseplans/status`) is named whole in the authorizer's sentence, but
+        // the object is its resource's (`releaseplans.switchyard.dev "x"`), as kube-apiserver says.
+        let base = resource.split('/').next().unwrap_or(resource);
         let qualified = if group.is_empty() {
-            resource.to_owned()
+            base.to_owned()
         } else {
-            format!("{resource}.{group}")
+            format!("{base}.{group}")
         };
         let subject = if name.is_empty() {
             format!("{qualified} is forbidden")
@@ -244,7 +247,7 @@ impl ApiError {
         if !group.is_empty() {
             details.insert("group".into(), json!(group));
         }
-        details.insert("kind".into(), json!(resource));
+        details.insert("kind".into(), json!(base));
         ApiError {
             details: Some(Value::Object(details)),
             ..Self::new(

@@ -1,0 +1,160 @@
+//! Release plans in the real page, on every cluster kind: a plan started from the editor in one
+//! window advances by itself and a second window shows it live (its step, without a reload);
+//! aborting it from the page sends the route back to old, and both windows say so.
+
+use std::time::Duration;
+use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result};
+use switchyard_frontend::plans::test_ids as ids;
+
+/// A plan takes a few holds of 5 s; on the real cluster the metrics come through Prometheus with
+/// the demo's 5 s refresh.
+const PLAN_WAIT: Duration = Duration::from_secs(90);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_started_in_one_window_advances_live_in_another_and_is_aborted_from_the_page() {
+    for kind in kinds() {
+        eprintln!("-- on the {kind} cluster");
+        on(kind).await;
+    }
+}
+
+async fn on(kind: Kind) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let demo = match Demo::start_on(kind, dir.path(), &[]).await {
+        Ok(demo) => demo,
+        Err(error) => panic!("{error}"),
+    };
+    let (first, second) = match (Browser::start().await, Browser::start().await) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => panic!("{e}"),
+    };
+    if let Err(error) = scenario(&first, &second, &demo).await {
+        let shot = match first.screenshot(&format!("plans-{kind}")).await {
+            Ok(path) => format!("screenshot: {}", path.display()),
+            Err(e) => format!("no screenshot: {e}"),
+        };
+        panic!(
+            "on the {kind} cluster: {error}\n{shot}\nswitchyard log (tail):\n{}",
+            demo.log_tail()
+        );
+    }
+    for browser in [first, second] {
+        if let Err(error) = browser.close().await {
+            panic!("closing the browser session: {error}");
+        }
+    }
+}
+
+/// Types `value` into the field with this test id (replacing what is there).
+async fn set_field(browser: &Browser, id: &str, value: &str) -> Result<()> {
+    let field = browser.wait_for(id).await?;
+    field.clear().await?;
+    field.send_keys(value).await?;
+    Ok(())
+}
+
+/// The id of the one plan on the page (its card's test id without the prefix).
+async fn plan_id(browser: &Browser) -> Result<String> {
+    let card = browser
+        .wait_for_css(&format!("[data-testid^=\"{}\"]", ids::PLAN_CARD_PREFIX))
+        .await?;
+    let test_id = card.attr("data-testid").await?.unwrap_or_default();
+    Ok(test_id
+        .strip_prefix(ids::PLAN_CARD_PREFIX)
+        .unwrap_or_default()
+        .to_owned())
+}
+
+async fn wait_text(
+    browser: &Browser,
+    id: &str,
+    what: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<String> {
+    poll(what, PLAN_WAIT, || async {
+        let text = browser.text(id).await?;
+        Ok(wanted(&text).then_some(text))
+    })
+    .await
+}
+
+async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> {
+    first.client.goto(&demo.url).await?;
+    second.client.goto(&demo.url).await?;
+    // The editor shows the gates' defaults.
+    for (id, default) in [
+        (ids::PLAN_MIN_SUCCESS, "99"),
+        (ids::PLAN_MAX_P99, "500"),
+        (ids::PLAN_MIN_REQUESTS, "50"),
+    ] {
+        let shown = first.value(id).await?;
+        if shown != default {
+            return fail(format!("{id} shows {shown:?}, not the default {default}"));
+        }
+    }
+    first.click(&ids::plan_target("product")).await?;
+    set_field(first, ids::PLAN_STEPS, "5, 25, 100").await?;
+    set_field(first, ids::PLAN_HOLD, "5").await?;
+    set_field(first, ids::PLAN_MIN_REQUESTS, "3").await?;
+    first.click(ids::PLAN_START).await?;
+    let error = first.text(ids::PLAN_START_ERROR).await?;
+    if !error.is_empty() {
+        return fail(format!("the plan was refused: {error}"));
+    }
+    // The second window learns of the plan from the event stream alone.
+    let id = plan_id(second).await?;
+    wait_text(
+        second,
+        &ids::plan_step(&id),
+        "the first step in the second window",
+        |t| t.starts_with("step 1 of 3 (5 %)"),
+    )
+    .await?;
+    let advanced = wait_text(
+        second,
+        &ids::plan_step(&id),
+        "the plan to advance in the second window",
+        |t| t.starts_with("step 2 of 3 (25 %)"),
+    )
+    .await?;
+    eprintln!("second window: {advanced}");
+    let timeline = second.text(&ids::plan_timeline(&id)).await?;
+    if !timeline.contains("step 1 (5 %) passed") {
+        return fail(format!(
+            "the timeline lacks the first evaluation: {timeline}"
+        ));
+    }
+    // Abort from the page; both windows show it, and the route is back on old.
+    first.click(&ids::plan_action("abort", &id)).await?;
+    for browser in [first, second] {
+        wait_text(
+            browser,
+            &ids::plan_phase(&id),
+            "the plan to show aborted",
+            |t| t == "aborted",
+        )
+        .await?;
+    }
+    let reason = second.text(&ids::plan_reason(&id)).await?;
+    if !reason.starts_with("aborted by ") {
+        return fail(format!("the abort's reason reads {reason:?}"));
+    }
+    poll("product back on old", PLAN_WAIT, || async {
+        let weights = demo
+            .kubectl(&[
+                "get",
+                "vs",
+                "product",
+                "-o",
+                "jsonpath={.spec.http[1].route[*].weight}",
+            ])
+            .await?;
+        Ok((weights.split_whitespace().collect::<Vec<_>>() == ["100", "0"]).then_some(()))
+    })
+    .await?;
+    // Nothing is offered that the aborted plan cannot do.
+    if first.is_enabled(&ids::plan_action("promote", &id)).await? {
+        return fail("promote is offered on an aborted plan");
+    }
+    Ok(())
+}
