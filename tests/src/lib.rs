@@ -706,6 +706,50 @@ impl Browser {
     }
 }
 
+/// Ends a browser scenario the same way every test does: when `outcome` is an error, panics with
+/// `context` (e.g. "on the real cluster"), the error, a screenshot of each browser under its name
+/// and the console's log tail; otherwise, with `SWITCHYARD_E2E_SCREENSHOTS` set, keeps a final
+/// screenshot of each (`{name}-final`, for looking at the page as a person would). Closes every
+/// browser either way.
+pub async fn conclude(
+    context: &str,
+    outcome: Result<()>,
+    demo: &Demo,
+    browsers: Vec<(Browser, String)>,
+) {
+    if let Err(error) = outcome {
+        let mut shots = Vec::new();
+        for (browser, name) in &browsers {
+            shots.push(match browser.screenshot(name).await {
+                Ok(path) => format!("screenshot: {}", path.display()),
+                Err(e) => format!("no screenshot of {name}: {e}"),
+            });
+        }
+        let context = if context.is_empty() {
+            String::new()
+        } else {
+            format!("{context}: ")
+        };
+        panic!(
+            "{context}{error}\n{}\nswitchyard log (tail):\n{}",
+            shots.join("\n"),
+            demo.log_tail()
+        );
+    }
+    if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
+        for (browser, name) in &browsers {
+            if let Err(error) = browser.screenshot(&format!("{name}-final")).await {
+                panic!("saving the final screenshot of {name}: {error}");
+            }
+        }
+    }
+    for (browser, _) in browsers {
+        if let Err(error) = browser.close().await {
+            panic!("closing a browser session: {error}");
+        }
+    }
+}
+
 /// Whether WebDriver said the element is gone from the page: the graph's drawing is parsed
 /// afresh whenever its structure changes (`graph_view/graph_canvas.rs`), so an element found a
 /// moment ago may have been replaced by an equal one.

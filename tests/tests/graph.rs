@@ -12,7 +12,7 @@
 //! Prometheus scraping that.
 
 use std::time::Duration;
-use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result};
+use switchyard_e2e::{conclude, fail, kinds, poll, Browser, Demo, Kind, Result};
 use switchyard_frontend::graph_view::test_ids as ids;
 use switchyard_frontend::weight_controls::test_ids as card;
 
@@ -57,41 +57,14 @@ async fn on(kind: Kind) {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
-    let first = match Browser::start().await {
-        Ok(browser) => browser,
-        Err(error) => panic!("{error}"),
-    };
-    let second = match Browser::start().await {
-        Ok(browser) => browser,
-        Err(error) => panic!("{error}"),
-    };
+    let first = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let second = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
     let outcome = scenario(&first, &second, &demo).await;
-    if let Err(error) = outcome {
-        let mut shots = Vec::new();
-        for (browser, name) in [(&first, "graph"), (&second, "graph-second-window")] {
-            shots.push(match browser.screenshot(&format!("{name}-{kind}")).await {
-                Ok(path) => format!("screenshot: {}", path.display()),
-                Err(e) => format!("no screenshot: {e}"),
-            });
-        }
-        panic!(
-            "on the {kind} cluster: {error}\n{}\nswitchyard log (tail):\n{}",
-            shots.join("\n"),
-            demo.log_tail()
-        );
-    }
-    if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
-        for (browser, name) in [(&first, "graph-final"), (&second, "graph-second-final")] {
-            if let Err(error) = browser.screenshot(&format!("{name}-{kind}")).await {
-                panic!("saving the final screenshot: {error}");
-            }
-        }
-    }
-    for browser in [first, second] {
-        if let Err(error) = browser.close().await {
-            panic!("closing a browser session: {error}");
-        }
-    }
+    let browsers = vec![
+        (first, format!("graph-{kind}")),
+        (second, format!("graph-second-window-{kind}")),
+    ];
+    conclude(&format!("on the {kind} cluster"), outcome, &demo, browsers).await;
 }
 
 async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> {

@@ -6,7 +6,7 @@
 //! Deployment and a real Prometheus scrapes it).
 
 use std::time::Duration;
-use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result};
+use switchyard_e2e::{conclude, fail, kinds, poll, Browser, Demo, Kind, Result};
 use switchyard_frontend::rollout::test_ids as ids;
 
 const JSONPATH_WEIGHTS: &str = "jsonpath={.spec.http[1].route[*].weight}";
@@ -27,28 +27,10 @@ async fn on(kind: Kind) {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
-    let browser = match Browser::start().await {
-        Ok(browser) => browser,
-        Err(error) => panic!("{error}"),
-    };
-    if let Err(error) = scenario(&browser, &demo).await {
-        let shot = match browser.screenshot(&format!("health-{kind}")).await {
-            Ok(path) => format!("screenshot: {}", path.display()),
-            Err(e) => format!("no screenshot: {e}"),
-        };
-        panic!(
-            "on the {kind} cluster: {error}\n{shot}\nswitchyard log (tail):\n{}",
-            demo.log_tail()
-        );
-    }
-    if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
-        if let Err(error) = browser.screenshot(&format!("health-final-{kind}")).await {
-            panic!("saving the final screenshot: {error}");
-        }
-    }
-    if let Err(error) = browser.close().await {
-        panic!("closing the browser session: {error}");
-    }
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let outcome = scenario(&browser, &demo).await;
+    let browsers = vec![(browser, format!("health-{kind}"))];
+    conclude(&format!("on the {kind} cluster"), outcome, &demo, browsers).await;
 }
 
 async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {

@@ -5,7 +5,7 @@
 //! reads "cannot reach the console — retrying", never the browser's "TypeError: Failed to fetch".
 
 use fantoccini::Locator;
-use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Result, WAIT};
+use switchyard_e2e::{conclude, fail, kinds, poll, Browser, Demo, Result, WAIT};
 use switchyard_frontend::rollout::test_ids as ids;
 use switchyard_frontend::weight_controls::test_ids as card;
 
@@ -23,23 +23,10 @@ macro_rules! on_every_kind {
                 Ok(demo) => demo,
                 Err(error) => panic!("{error}"),
             };
-            let browser = match Browser::start().await {
-                Ok(browser) => browser,
-                Err(error) => panic!("{error}"),
-            };
-            if let Err(error) = $scenario(&browser, &mut demo).await {
-                let shot = match browser.screenshot($name).await {
-                    Ok(path) => format!("screenshot: {}", path.display()),
-                    Err(e) => format!("no screenshot: {e}"),
-                };
-                panic!(
-                    "on the {kind} cluster: {error}\n{shot}\nswitchyard log (tail):\n{}",
-                    demo.log_tail()
-                );
-            }
-            if let Err(error) = browser.close().await {
-                panic!("closing the browser session: {error}");
-            }
+            let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+            let outcome = $scenario(&browser, &mut demo).await;
+            let context = format!("on the {kind} cluster");
+            conclude(&context, outcome, &demo, vec![(browser, $name.to_owned())]).await;
         }
     }};
 }
@@ -266,23 +253,10 @@ async fn a_controller_owned_route_warns_and_asks() {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
-    let browser = match Browser::start().await {
-        Ok(browser) => browser,
-        Err(error) => panic!("{error}"),
-    };
-    if let Err(error) = ownership(&browser, &mut demo, dir.path()).await {
-        let shot = match browser.screenshot("incident-ownership").await {
-            Ok(path) => format!("screenshot: {}", path.display()),
-            Err(e) => format!("no screenshot: {e}"),
-        };
-        panic!(
-            "{error}\n{shot}\nswitchyard log (tail):\n{}",
-            demo.log_tail()
-        );
-    }
-    if let Err(error) = browser.close().await {
-        panic!("closing the browser session: {error}");
-    }
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let outcome = ownership(&browser, &mut demo, dir.path()).await;
+    let browsers = vec![(browser, "incident-ownership".to_owned())];
+    conclude("on the real cluster", outcome, &demo, browsers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 //! following the stream), the URL keeps it across a reload. On every cluster kind.
 
 use std::time::Duration;
-use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result, WAIT};
+use switchyard_e2e::{conclude, fail, kinds, poll, Browser, Demo, Kind, Result, WAIT};
 use switchyard_frontend::components::window_selector::WINDOW_SELECTOR;
 use switchyard_frontend::graph_view::test_ids as ids;
 
@@ -23,23 +23,10 @@ async fn on(kind: Kind) {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
-    let browser = match Browser::start().await {
-        Ok(browser) => browser,
-        Err(error) => panic!("{error}"),
-    };
-    if let Err(error) = scenario(&browser, &demo).await {
-        let shot = match browser.screenshot(&format!("pause-{kind}")).await {
-            Ok(path) => format!("screenshot: {}", path.display()),
-            Err(e) => format!("no screenshot: {e}"),
-        };
-        panic!(
-            "on the {kind} cluster: {error}\n{shot}\nswitchyard log (tail):\n{}",
-            demo.log_tail()
-        );
-    }
-    if let Err(error) = browser.close().await {
-        panic!("closing the browser session: {error}");
-    }
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let outcome = scenario(&browser, &demo).await;
+    let browsers = vec![(browser, format!("pause-{kind}"))];
+    conclude(&format!("on the {kind} cluster"), outcome, &demo, browsers).await;
 }
 
 /// Waits until the snapshot shown is another than `before`; returns it.

@@ -9,7 +9,7 @@
 //! (`--manifest`, `--old-subset`, `--new-subset`), where every label and request uses those names.
 
 use fantoccini::Locator;
-use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result, User, WAIT};
+use switchyard_e2e::{conclude, fail, kinds, poll, Browser, Demo, Kind, Result, User, WAIT};
 use switchyard_frontend::rollout::test_ids as ids;
 use switchyard_frontend::weight_controls::test_ids as card;
 
@@ -33,29 +33,10 @@ macro_rules! run {
             Ok(demo) => demo,
             Err(error) => panic!("{error}"),
         };
-        let browser = match Browser::start().await {
-            Ok(browser) => browser,
-            Err(error) => panic!("{error}"),
-        };
-        if let Err(error) = $scenario(&browser, &demo).await {
-            let shot = match browser.screenshot($name).await {
-                Ok(path) => format!("screenshot: {}", path.display()),
-                Err(e) => format!("no screenshot: {e}"),
-            };
-            panic!(
-                "on the {} cluster: {error}\n{shot}\nswitchyard log (tail):\n{}",
-                $kind,
-                demo.log_tail()
-            );
-        }
-        if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
-            if let Err(error) = browser.screenshot(concat!($name, "-final")).await {
-                panic!("saving the final screenshot: {error}");
-            }
-        }
-        if let Err(error) = browser.close().await {
-            panic!("closing the browser session: {error}");
-        }
+        let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+        let outcome = $scenario(&browser, &demo).await;
+        let context = format!("on the {} cluster", $kind);
+        conclude(&context, outcome, &demo, vec![(browser, $name.to_owned())]).await;
     }};
 }
 

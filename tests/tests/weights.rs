@@ -6,7 +6,7 @@
 //! the focus is on the outcome, not lost to the page.
 
 use fantoccini::key::Key;
-use switchyard_e2e::{fail, Browser, Demo, Result};
+use switchyard_e2e::{conclude, fail, Browser, Demo, Result};
 use switchyard_frontend::weight_controls::test_ids as card;
 
 const JSONPATH_WEIGHTS: &str = "jsonpath={.spec.http[1].route[*].weight}";
@@ -18,31 +18,9 @@ async fn shift_review_to_80_20_and_follow_kubectl_changes() {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
-    let browser = match Browser::start().await {
-        Ok(browser) => browser,
-        Err(error) => panic!("{error}"),
-    };
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
     let outcome = scenario(&browser, &demo).await;
-    if let Err(error) = outcome {
-        let shot = match browser.screenshot("weights").await {
-            Ok(path) => format!("screenshot: {}", path.display()),
-            Err(e) => format!("no screenshot: {e}"),
-        };
-        panic!(
-            "{error}\n{shot}\nswitchyard log (tail):\n{}",
-            demo.log_tail()
-        );
-    }
-    // For looking at the page as a person would: SWITCHYARD_E2E_SCREENSHOTS=1 keeps the final
-    // state too (a failure always saves one).
-    if std::env::var_os("SWITCHYARD_E2E_SCREENSHOTS").is_some() {
-        if let Err(error) = browser.screenshot("weights-final").await {
-            panic!("saving the final screenshot: {error}");
-        }
-    }
-    if let Err(error) = browser.close().await {
-        panic!("closing the browser session: {error}");
-    }
+    conclude("", outcome, &demo, vec![(browser, "weights".to_owned())]).await;
 }
 
 async fn scenario(browser: &Browser, demo: &Demo) -> Result<()> {
