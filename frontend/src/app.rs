@@ -60,7 +60,7 @@ pub fn App() -> impl IntoView {
         <header class="app-header">
             <div class="app-header-text">
                 <h1 class="app-title">"Switchyard"</h1>
-                <p class="app-tagline">"Shift live traffic between versions by editing VirtualService route weights."</p>
+                <p class="app-tagline">"Shift live traffic between versions by editing the weights of VirtualServices and HTTPRoutes."</p>
             </div>
             <div class="app-header-tools">
                 {(!kiosk).then(|| view! { <ThemeToggle /> })}

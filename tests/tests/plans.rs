@@ -3,8 +3,9 @@
 //! aborting it from the page sends the route back to old, and both windows say so.
 
 use std::time::Duration;
-use switchyard_e2e::{fail, kinds, poll, Browser, Demo, Kind, Result};
+use switchyard_e2e::{conclude, fail, kinds, poll, Browser, Demo, Kind, Result};
 use switchyard_frontend::plans::test_ids as ids;
+use switchyard_frontend::rollout::test_ids as rollout_ids;
 
 /// A plan takes a few holds of 5 s; on the real cluster the metrics come through Prometheus with
 /// the demo's 5 s refresh.
@@ -24,25 +25,14 @@ async fn on(kind: Kind) {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
-    let (first, second) = match (Browser::start().await, Browser::start().await) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => panic!("{e}"),
-    };
-    if let Err(error) = scenario(&first, &second, &demo).await {
-        let shot = match first.screenshot(&format!("plans-{kind}")).await {
-            Ok(path) => format!("screenshot: {}", path.display()),
-            Err(e) => format!("no screenshot: {e}"),
-        };
-        panic!(
-            "on the {kind} cluster: {error}\n{shot}\nswitchyard log (tail):\n{}",
-            demo.log_tail()
-        );
-    }
-    for browser in [first, second] {
-        if let Err(error) = browser.close().await {
-            panic!("closing the browser session: {error}");
-        }
-    }
+    let first = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let second = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let outcome = scenario(&first, &second, &demo).await;
+    let browsers = vec![
+        (first, format!("plans-{kind}")),
+        (second, format!("plans-second-window-{kind}")),
+    ];
+    conclude(&format!("on the {kind} cluster"), outcome, &demo, browsers).await;
 }
 
 /// Types `value` into the field with this test id (replacing what is there).
@@ -81,6 +71,14 @@ async fn wait_text(
 async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> {
     first.client.goto(&demo.url).await?;
     second.client.goto(&demo.url).await?;
+    // The toolbar finds the panel at the end of the controls column, focus on its heading.
+    first.click(rollout_ids::TOOLBAR_PLANS).await?;
+    let focused = first.client.active_element().await?.attr("id").await?;
+    if focused.as_deref() != Some("plans-heading") {
+        return fail(format!(
+            "after the Release plans button focus is on {focused:?}"
+        ));
+    }
     // The editor shows the gates' defaults.
     for (id, default) in [
         (ids::PLAN_MIN_SUCCESS, "99"),

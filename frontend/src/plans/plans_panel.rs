@@ -6,8 +6,8 @@ use leptos::prelude::*;
 #[component]
 pub fn PlansPanel(store: PlansStore) -> impl IntoView {
     view! {
-        <section class="plans-panel" data-testid=test_ids::PLANS aria-labelledby="plans-heading">
-            <h2 id="plans-heading">"Release plans"</h2>
+        <section id="plans" class="plans-panel" data-testid=test_ids::PLANS aria-labelledby="plans-heading">
+            <h2 id="plans-heading" tabindex="-1">"Release plans"</h2>
             <For each=move || store.plans.with(|ps| ps.iter().map(|p| p.id.clone()).collect::<Vec<_>>())
                 key=|id| id.clone() let:id>
                 <PlanCard store=store id=id />

@@ -59,9 +59,10 @@ pub const HISTORY_FILTER_USER: &str = "history-filter-user";
 pub const HISTORY_EXPORT_JSON: &str = "history-export-json";
 pub const HISTORY_EXPORT_CSV: &str = "history-export-csv";
 
-/// The sticky toolbar, its rollback button and its link to the history.
+/// The sticky toolbar, its rollback button and its links to the release plans and the history.
 pub const TOOLBAR: &str = "toolbar";
 pub const TOOLBAR_ROLLBACK: &str = "toolbar-rollback";
+pub const TOOLBAR_PLANS: &str = "toolbar-plans";
 pub const TOOLBAR_HISTORY: &str = "toolbar-history";
 
 /// Who the page thinks you are.
