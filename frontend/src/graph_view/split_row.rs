@@ -132,6 +132,8 @@ pub fn SplitRow(service_id: String) -> impl IntoView {
             data-testid=test_ids::split_panel(&service)
         >
             <p class="split-row-head">
+                // Services of the same name live in several namespaces (the gateway demo's).
+                <span class="split-row-namespace">{format!("{namespace} /")}</span>
                 <button type="button" class="split-row-name" on:click=select>
                     {service.clone()}
                 </button>
