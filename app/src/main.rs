@@ -332,7 +332,7 @@ async fn serve_console(
     let plans = Plans::start(
         cluster.clone(),
         live.clone(),
-        PlansConfig::new(&lease_namespace, subsets.clone()),
+        PlansConfig::new(&lease_namespace, subsets.clone(), backends.clone()),
     );
     tracing::info!(namespace = %lease_namespace, identity = %plans.identity(), "release plans: electing the driver on a Lease");
     let mut state = AppState::new(cluster, live, auth).with_plans(plans);

@@ -134,12 +134,13 @@ fn rbac_is_least_privilege() {
     assert!(!docs.iter().any(
         |d| d["kind"] == "ClusterRoleBinding" && d["roleRef"]["name"] == "switchyard-sessions"
     ));
-    // Release plans: the driver may patch VirtualServices and write a plan's status, bound per
-    // namespace; nothing else, and never a plan's spec (people's actions).
+    // Release plans: the driver may patch VirtualServices and HTTPRoutes and write a plan's
+    // status, bound per namespace; nothing else, and never a plan's spec (people's actions).
     assert_eq!(
         role("switchyard-plan-driver")["rules"],
         serde_json::json!([
             {"apiGroups": ["networking.istio.io"], "resources": ["virtualservices"], "verbs": ["patch"]},
+            {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes"], "verbs": ["patch"]},
             {"apiGroups": ["switchyard.dev"], "resources": ["releaseplans/status"], "verbs": ["patch", "update"]}
         ])
     );
@@ -236,8 +237,9 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
         .unwrap();
     assert_eq!(res.status(), 401);
 
-    // Its own identity may patch VirtualServices only as the plan driver (switchyard-plan-driver)
-    // and write a plan's status, never its spec (the actions people ask for).
+    // Its own identity may patch VirtualServices and HTTPRoutes only as the plan driver
+    // (switchyard-plan-driver) and write a plan's status, never its spec (the actions people ask
+    // for).
     let sa_can = |verb: &'static str, resource: &'static str| {
         let kube = c.kube.clone();
         async move {
@@ -261,6 +263,14 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
         }
     };
     assert_eq!(sa_can("patch", "virtualservices").await, "yes");
+    assert_eq!(
+        sa_can("patch", "httproutes.gateway.networking.k8s.io").await,
+        "yes"
+    );
+    assert_eq!(
+        sa_can("delete", "httproutes.gateway.networking.k8s.io").await,
+        "no"
+    );
     assert_eq!(sa_can("patch", "releaseplans.switchyard.dev").await, "no");
     assert_eq!(
         sa_can("patch", "releaseplans.switchyard.dev/status").await,

@@ -10,16 +10,14 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchyard::SimulatedSource;
-use switchyard_console::metrics::{PrometheusSource, Source};
+use switchyard_console::metrics::Source;
 use switchyard_protocol::plans::{PlanPhase, Verdict};
 use switchyard_protocol::{HistoryResponse, Plan};
-use switchyard_testkit::{on_every_cluster, Prometheus};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use switchyard_testkit::on_every_cluster;
 
 mod support;
 
+use support::traffic::RealTraffic;
 use support::{Kind, TestCluster, TestConsole, User};
 
 /// Requests per second into product-composite (each reaches product, recommendation and review
@@ -29,80 +27,12 @@ const HOLD: u64 = 5;
 const MIN_REQUESTS: u64 = 10;
 const TARGETS: [&str; 3] = ["product", "recommendation", "review"];
 
-/// On the real cluster: `switchyard mesh` and the Prometheus scraping it (dropped in that order
-/// of fields: Prometheus first).
-struct RealTraffic {
-    _prometheus: Prometheus,
-    _mesh: Child,
-    _dir: tempfile::TempDir,
-}
-
 /// A test cluster with traffic at `rps` and the metrics source that reads it.
 async fn cluster_with_traffic(
     kind: Kind,
     rps: f64,
 ) -> (Arc<TestCluster>, Source, Option<RealTraffic>) {
-    match kind {
-        Kind::Simulated => {
-            let kube = TestCluster::start(kind, rps).await;
-            let mesh = kube
-                .sim
-                .as_ref()
-                .expect("the simulated cluster")
-                .mesh
-                .clone();
-            (
-                Arc::new(kube),
-                SimulatedSource::new(mesh).into_source(),
-                None,
-            )
-        }
-        Kind::Real => {
-            let kube = TestCluster::start(kind, 0.0).await;
-            let dir = tempfile::tempdir().unwrap();
-            let mut mesh = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-                .arg("mesh")
-                .arg("--kubeconfig")
-                .arg(kube.kubeconfig())
-                .args(["--context", kube.context(User::Admin)])
-                .args(["--namespace", &kube.namespace])
-                .args(["--listen", "127.0.0.1:0", "--rps", &rps.to_string()])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::inherit())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("switchyard mesh starts");
-            let stdout = mesh.stdout.take().expect("piped");
-            let mut lines = BufReader::new(stdout).lines();
-            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-                .await
-                .expect("the mesh announces itself within 60 s")
-                .unwrap()
-                .expect("a line");
-            let target = line
-                .strip_prefix("mesh listening on http://")
-                .unwrap_or_else(|| panic!("unexpected line {line:?}"))
-                .trim_end_matches('/')
-                .to_owned();
-            // Keep reading stdout so the mesh never blocks on a full pipe.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            let prometheus = Prometheus::start(dir.path(), &target);
-            let source = Source::Prometheus(PrometheusSource::new(
-                &prometheus.url,
-                Duration::from_secs(2),
-                Duration::from_secs(1),
-            ));
-            (
-                Arc::new(kube),
-                source,
-                Some(RealTraffic {
-                    _prometheus: prometheus,
-                    _mesh: mesh,
-                    _dir: dir,
-                }),
-            )
-        }
-    }
+    support::traffic::cluster_with_traffic(kind, rps, false).await
 }
 
 fn options(source: &Source) -> support::Options {
@@ -771,8 +701,8 @@ async fn a_driver_that_died_between_a_weight_write_and_saving_the_plan_is_finish
 /// takes over finishes the write on the other target only.
 async fn half_written(kind: Kind) {
     use switchyard_console::cluster::plan_object::{PendingWrite, Purpose, Status};
-    use switchyard_console::cluster::{Actor, StepOutcome};
-    use switchyard_protocol::Subsets;
+    use switchyard_console::cluster::{Actor, OldNewNames, StepOutcome};
+    use switchyard_protocol::{Backends, Subsets};
     let kube = Arc::new(TestCluster::start(kind, 0.0).await);
     let replica = || support::Options {
         lease_duration: Duration::from_secs(3),
@@ -825,7 +755,10 @@ async fn half_written(kind: Kind) {
         .write_plan_step(
             &actor,
             &object.spec.targets[0],
-            &Subsets::default(),
+            OldNewNames {
+                subsets: &Subsets::default(),
+                backends: &Backends::default(),
+            },
             None,
             5,
             &operation,

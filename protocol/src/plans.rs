@@ -65,8 +65,8 @@ pub struct PlanRequest {
     pub approval_before: Vec<usize>,
 }
 
-/// One route a plan moves: its old/new route (the last route split between exactly the old and
-/// new subsets).
+/// One route a plan moves: its old/new route (a VirtualService's last route split between exactly
+/// the old and new subsets, an HTTPRoute's last rule split between its old and new backends).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -232,9 +232,11 @@ pub enum Verdict {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionValues {
-    /// The subset (`new`, `old`).
+    /// The subset (`new`, `old`); for an HTTPRoute target the backend Service as its rule names
+    /// it (`review-v2`).
     pub subset: String,
-    /// The version label its DestinationRule subset selects (`v2`), when known.
+    /// The version label its DestinationRule subset selects (`v2`), or for an HTTPRoute target
+    /// the `version` of its backend Service's selector, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Requests over the window.
@@ -251,6 +253,9 @@ pub struct VersionValues {
 pub struct TargetEvaluation {
     pub namespace: String,
     pub name: String,
+    /// The target's kind: `HTTPRoute`, or absent for a VirtualService (as in history records).
+    #[serde(default, skip_serializing_if = "RouteKind::is_virtual_service")]
+    pub kind: RouteKind,
     pub verdict: Verdict,
     pub new: VersionValues,
     pub old: VersionValues,
@@ -415,6 +420,7 @@ mod tests {
             targets: vec![TargetEvaluation {
                 namespace: "hands-on".into(),
                 name: "review".into(),
+                kind: Default::default(),
                 verdict: Verdict::Fail,
                 new: values("new", 412.0, 93.1),
                 old: values("old", 1200.0, 100.0),
@@ -460,6 +466,37 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<PlansResponse>(&json).unwrap().plans[0],
             plan
+        );
+    }
+
+    #[test]
+    fn an_http_route_target_s_evaluation_names_its_kind() {
+        let target = TargetEvaluation {
+            namespace: "hands-on-gateway".into(),
+            name: "review".into(),
+            kind: RouteKind::HTTPRoute,
+            verdict: Verdict::Pass,
+            new: values("review-v2", 100.0, 100.0),
+            old: values("review-v1", 100.0, 100.0),
+            reasons: vec![],
+        };
+        let json = serde_json::to_value(&target).unwrap();
+        assert_eq!(json["kind"], "HTTPRoute");
+        assert_eq!(json["new"]["subset"], "review-v2");
+        assert_eq!(
+            serde_json::from_value::<TargetEvaluation>(json).unwrap(),
+            target
+        );
+        // A VirtualService's leaves it out, and one without it reads as a VirtualService.
+        let vs = TargetEvaluation {
+            kind: RouteKind::VirtualService,
+            ..target
+        };
+        let json = serde_json::to_value(&vs).unwrap();
+        assert!(json.get("kind").is_none(), "{json}");
+        assert_eq!(
+            serde_json::from_value::<TargetEvaluation>(json).unwrap(),
+            vs
         );
     }
 

@@ -1,11 +1,14 @@
-//! Release plans in the real page, on every cluster kind: a plan started from the editor in one
-//! window advances by itself and a second window shows it live (its step, without a reload);
-//! aborting it from the page sends the route back to old, and both windows say so.
+//! Release plans in the real page, on every cluster kind (the demo with the gateway namespace
+//! too): a plan over a VirtualService and an HTTPRoute (the editor lists each with its kind),
+//! started from the editor in one window, advances by itself and a second window shows it live
+//! (its step and both targets, without a reload); aborting it from the page sends both routes back
+//! to old, and both windows say so.
 
 use std::time::Duration;
 use switchyard_e2e::{conclude, fail, kinds, poll, Browser, Demo, Kind, Result};
 use switchyard_frontend::plans::test_ids as ids;
 use switchyard_frontend::rollout::test_ids as rollout_ids;
+use switchyard_protocol::RouteKind;
 
 /// A plan takes a few holds of 5 s; on the real cluster the metrics come through Prometheus with
 /// the demo's 5 s refresh.
@@ -21,7 +24,7 @@ async fn a_plan_started_in_one_window_advances_live_in_another_and_is_aborted_fr
 
 async fn on(kind: Kind) {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let demo = match Demo::start_on(kind, dir.path(), &[]).await {
+    let demo = match Demo::start_gateway(kind, dir.path(), &[]).await {
         Ok(demo) => demo,
         Err(error) => panic!("{error}"),
     };
@@ -90,7 +93,27 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
             return fail(format!("{id} shows {shown:?}, not the default {default}"));
         }
     }
+    // The VirtualService product and the HTTPRoute product (of the gateway namespace), each
+    // listed with its kind.
+    let Some(gw) = demo.gateway_namespace.clone() else {
+        return fail("the demo has no gateway namespace");
+    };
+    let listed = first
+        .text(&ids::plan_target_kind(RouteKind::HTTPRoute, "product"))
+        .await?;
+    if listed != format!("HTTPRoute · {gw}") {
+        return fail(format!("the HTTPRoute target is listed as {listed:?}"));
+    }
+    let listed = first
+        .text(&ids::plan_target_kind(RouteKind::VirtualService, "product"))
+        .await?;
+    if !listed.starts_with("VirtualService · ") {
+        return fail(format!("the VirtualService target is listed as {listed:?}"));
+    }
     first.click(&ids::plan_target("product")).await?;
+    first
+        .click(&ids::plan_target_of(RouteKind::HTTPRoute, "product"))
+        .await?;
     set_field(first, ids::PLAN_STEPS, "5, 25, 100").await?;
     set_field(first, ids::PLAN_HOLD, "5").await?;
     set_field(first, ids::PLAN_MIN_REQUESTS, "3").await?;
@@ -116,6 +139,30 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
     )
     .await?;
     eprintln!("second window: {advanced}");
+    // Both targets on the card with the plan's weight, the HTTPRoute with its kind.
+    let words = |text: String| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let row = words(
+        second
+            .text(&ids::plan_target_row(&id, RouteKind::HTTPRoute, "product"))
+            .await?,
+    );
+    if !row.starts_with("product HTTPRoute ") || !row.contains(" %") {
+        return fail(format!("the HTTPRoute's row on the card reads {row:?}"));
+    }
+    let row = words(
+        second
+            .text(&ids::plan_target_row(
+                &id,
+                RouteKind::VirtualService,
+                "product",
+            ))
+            .await?,
+    );
+    if !row.starts_with("product ") || row.contains("HTTPRoute") || !row.contains(" %") {
+        return fail(format!(
+            "the VirtualService's row on the card reads {row:?}"
+        ));
+    }
     let timeline = second.text(&ids::plan_timeline(&id)).await?;
     if !timeline.contains("step 1 (5 %) passed") {
         return fail(format!(
@@ -145,6 +192,21 @@ async fn scenario(first: &Browser, second: &Browser, demo: &Demo) -> Result<()> 
                 "product",
                 "-o",
                 "jsonpath={.spec.http[1].route[*].weight}",
+            ])
+            .await?;
+        Ok((weights.split_whitespace().collect::<Vec<_>>() == ["100", "0"]).then_some(()))
+    })
+    .await?;
+    poll("the HTTPRoute product back on old", PLAN_WAIT, || async {
+        let weights = demo
+            .kubectl(&[
+                "get",
+                "httproute",
+                "product",
+                "-n",
+                &gw,
+                "-o",
+                "jsonpath={.spec.rules[1].backendRefs[*].weight}",
             ])
             .await?;
         Ok((weights.split_whitespace().collect::<Vec<_>>() == ["100", "0"]).then_some(()))

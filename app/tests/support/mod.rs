@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod traffic;
+
 use std::path::PathBuf;
 use std::time::Duration;
 use switchyard_console::auth::{Auth, Mode, SessionLimits, Sessions};
@@ -14,7 +16,7 @@ use switchyard_console::plans::{Plans, PlansConfig};
 use switchyard_console::server::{self, ConnectionLimits};
 use switchyard_console::state::AllowedHosts;
 use switchyard_console::{app, AppState};
-use switchyard_protocol::Subsets;
+use switchyard_protocol::{Backends, Subsets};
 use switchyard_sim::Simulation;
 use switchyard_sim::Traffic;
 pub use switchyard_testkit::{Kind, TestCluster, User};
@@ -29,8 +31,10 @@ pub struct Options {
     pub refresh: Duration,
     /// Simulated requests per second (0: no load generator).
     pub rps: f64,
-    /// What the console calls old and new.
+    /// What the console calls old and new: subsets in VirtualServices, backend suffixes in
+    /// HTTPRoutes.
     pub subsets: Subsets,
+    pub backends: Backends,
     /// The demo namespace's manifest instead of demo/hands-on.yaml.
     pub manifest: Option<String>,
     /// The host names the console answers to besides loopback ones.
@@ -65,6 +69,7 @@ impl Default for Options {
             refresh: Duration::from_secs(3600),
             rps: 0.0,
             subsets: Subsets::default(),
+            backends: Backends::default(),
             manifest: None,
             allowed_hosts: AllowedHosts::default(),
             sessions: SessionLimits::default(),
@@ -238,13 +243,18 @@ pub async fn attach(kube: std::sync::Arc<TestCluster>, options: Options) -> Test
         .lease_namespace
         .clone()
         .unwrap_or_else(|| kube.namespace.clone());
-    let mut plan_config = PlansConfig::new(&lease_namespace, options.subsets.clone());
+    let mut plan_config = PlansConfig::new(
+        &lease_namespace,
+        options.subsets.clone(),
+        options.backends.clone(),
+    );
     plan_config.lease_duration = options.lease_duration;
     plan_config.retry = options.lease_retry;
     plan_config.tick = options.plan_tick;
     let plans = Plans::start(cluster.clone(), live.clone(), plan_config);
     let mut state = AppState::new(cluster.clone(), live.clone(), auth).with_plans(plans.clone());
     state.subsets = options.subsets;
+    state.backends = options.backends;
     state.allowed_hosts = options.allowed_hosts;
     let router = app(state);
     let limits = options.connections;

@@ -43,7 +43,7 @@ mod write;
 pub use connect::config_from_kubeconfig;
 pub use error::{Current, Error};
 pub use lease::{LeaseState, LeaseWrite};
-pub use plans::{release_plan_resource, split_of, StepOutcome};
+pub use plans::{release_plan_resource, split_of, target_label, StepOutcome};
 pub use shift::{OldNewNames, ShiftAttempt, Shifted};
 pub use write::{Actor, WeightChange};
 

@@ -9,13 +9,15 @@ use k8s_openapi::api::core::v1::Event;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use switchyard_protocol::backends::old_new;
 use switchyard_protocol::plans::PlanTarget;
-use switchyard_protocol::{PlanRecord, RouteKind, SetWeightsRequest, Subsets};
+use switchyard_protocol::{ExpectedDestination, PlanRecord, RouteKind, SetWeightsRequest, Subsets};
 
 use super::history;
 use super::plan_object::{self, Command, PlanObject, Spec, Status};
 use super::write::{read_fresh, route_api};
-use super::{view, Actor, Cluster, Error};
+use super::{kinds, Actor, Cluster, Error, OldNewNames};
 
 /// The ReleasePlan resource (`switchyard.dev/v1alpha1`).
 pub fn release_plan_resource() -> ApiResource {
@@ -50,24 +52,131 @@ pub enum StepOutcome {
     Failed(Error),
 }
 
-/// The new version's weight on a target's old/new route, and what the route looks like.
+/// A target's old/new route as it is: the rule or route a plan moves, its old and new weights,
+/// and the object it was read from.
 struct Route {
+    kind: RouteKind,
     index: usize,
-    new_weight: u32,
-    destinations: Vec<switchyard_protocol::ExpectedDestination>,
+    /// The weight keys of the old and the new destination: subset names (VirtualService) or
+    /// backend Services (HTTPRoute).
+    old_key: String,
+    new_key: String,
+    old: u32,
+    new: u32,
+    destinations: Vec<ExpectedDestination>,
     object: Value,
 }
 
-fn old_new_route(object: Value, subsets: &Subsets) -> Option<Route> {
-    let routes = view::virtual_service_routes(&object);
-    let route = subsets.shift_route(&routes)?;
-    let (_, new_weight) = subsets.split_of(route);
+impl Route {
+    /// The new version's weight as a plan counts it, in percent: a VirtualService's weight (Istio
+    /// weights are percentages); an HTTPRoute's new backend's share, `new ÷ (old + new)` (Gateway
+    /// API weights are relative, `docs/gateway-api.md`), when that is a whole percent — the plan
+    /// writes whole numbers summing to 100, so after its first write it always is. `None` for a
+    /// share that is no whole percent (or no share at all: both weights 0), which no step of a
+    /// plan equals.
+    fn new_weight(&self) -> Option<u32> {
+        new_percent(self.kind, self.old, self.new)
+    }
+
+    /// The weights to write for the new version at `to` percent, in this route's keys.
+    fn weights_for(&self, to: u32) -> BTreeMap<String, u32> {
+        let to = to.min(100);
+        BTreeMap::from([(self.old_key.clone(), 100 - to), (self.new_key.clone(), to)])
+    }
+
+    /// What the route's weights are now, in words: `old 50 / new 50`, or for an HTTPRoute
+    /// `review-v1 1 / review-v2 3 (review-v2 gets 75 %)` (its weights are relative).
+    fn split_now(&self) -> String {
+        let text = super::weights::split_text(&self.destinations);
+        match self.kind {
+            RouteKind::VirtualService => text,
+            RouteKind::HTTPRoute => match self.old + self.new {
+                0 => format!("{text} (no traffic to either)"),
+                100 => text,
+                sum => format!(
+                    "{text} ({} gets {} %)",
+                    self.new_key,
+                    percent_text(f64::from(self.new) * 100.0 / f64::from(sum))
+                ),
+            },
+        }
+    }
+
+    /// What a plan's weight `to` is in this route's terms: `old 95 / new 5`, or for an HTTPRoute
+    /// `review-v1 95 / review-v2 5`.
+    fn split_planned(&self, to: u32) -> String {
+        let to = to.min(100);
+        format!("{} {} / {} {to}", self.old_key, 100 - to, self.new_key)
+    }
+}
+
+/// `75`, `33.3`: a share in percent, to a tenth.
+fn percent_text(percent: f64) -> String {
+    let tenths = (percent * 10.0).round() / 10.0;
+    if tenths.fract() == 0.0 {
+        format!("{tenths:.0}")
+    } else {
+        format!("{tenths:.1}")
+    }
+}
+
+/// The new version's weight in percent from an old/new route's two weights (see
+/// [`Route::new_weight`]).
+fn new_percent(kind: RouteKind, old: u32, new: u32) -> Option<u32> {
+    match kind {
+        RouteKind::VirtualService => Some(new),
+        RouteKind::HTTPRoute => {
+            let (sum, scaled) = (u64::from(old) + u64::from(new), u64::from(new) * 100);
+            (sum > 0 && scaled % sum == 0).then(|| (scaled / sum) as u32)
+        }
+    }
+}
+
+/// The old/new route of a route object of `kind`: a VirtualService's last route split between
+/// exactly the old and new subsets, an HTTPRoute's last rule split between its old and new
+/// backends (`switchyard_protocol::backends::old_new`, as bulk shift and rollback pick it).
+fn old_new_route(kind: RouteKind, object: Value, names: OldNewNames<'_>) -> Option<Route> {
+    let view = kinds::routes_view(kind, &object);
+    let found = old_new(kind, &view, names.subsets, names.backends)?;
+    let (old, new) = found.split();
     Some(Route {
-        index: route.index,
-        new_weight,
-        destinations: route.destinations.iter().map(Into::into).collect(),
+        kind,
+        index: found.route.index,
+        old_key: found.old.clone(),
+        new_key: found.new.clone(),
+        old,
+        new,
+        destinations: found.route.destinations.iter().map(Into::into).collect(),
         object,
     })
+}
+
+/// `review`, or `HTTPRoute review`: a target as sentences name it (a VirtualService and an
+/// HTTPRoute of one name stay apart).
+pub fn target_label(target: &PlanTarget) -> String {
+    match target.kind {
+        RouteKind::VirtualService => target.name.clone(),
+        RouteKind::HTTPRoute => format!("HTTPRoute {}", target.name),
+    }
+}
+
+/// Why a target has no old/new route, in words: `review has no route…`, `review no longer has
+/// a route…` (`verb`: `has no`, `no longer has a`).
+fn no_old_new(target: &PlanTarget, names: OldNewNames<'_>, verb: &str) -> String {
+    match target.kind {
+        RouteKind::VirtualService => format!(
+            "{} {verb} route that splits between exactly {} and {}",
+            target.name,
+            names.subsets.old_name(),
+            names.subsets.new_name()
+        ),
+        RouteKind::HTTPRoute => format!(
+            "HTTPRoute {} {verb} rule that splits between exactly two backends {{service}}-{} and {{service}}-{}",
+            target.name,
+            names.backends.old_suffix(),
+            names.backends.new_suffix()
+        ),
+    }
 }
 
 /// `old 95 / new 5` for a new-version weight.
@@ -234,13 +343,14 @@ impl Cluster {
         records
     }
 
-    /// The new version's weight on a target's old/new route as the cache has it; `None` when
-    /// the target or its route is not there.
-    pub fn cached_plan_weight(&self, target: &PlanTarget, subsets: &Subsets) -> Option<u32> {
+    /// The new version's weight (percent, [`Route::new_weight`]) on a target's old/new route as
+    /// the cache has it; `None` when the target or its route is not there, or an HTTPRoute's
+    /// share is no whole percent.
+    pub fn cached_plan_weight(&self, target: &PlanTarget, names: OldNewNames<'_>) -> Option<u32> {
         let object = self
             .cached_route(target.kind, &target.namespace, &target.name)
             .ok()?;
-        old_new_route(object, subsets).map(|r| r.new_weight)
+        old_new_route(target.kind, object, names)?.new_weight()
     }
 
     /// Whether a target is still as the plan left it (new weight `weight`), read fresh from the
@@ -248,7 +358,7 @@ impl Cluster {
     pub async fn check_plan_target(
         &self,
         target: &PlanTarget,
-        subsets: &Subsets,
+        names: OldNewNames<'_>,
         weight: u32,
     ) -> Result<(), String> {
         let api = route_api(&self.client, target.kind, &target.namespace);
@@ -257,52 +367,38 @@ impl Cluster {
             Err(Error::NotFound(_)) => {
                 return Err(format!(
                     "{} was deleted by someone else; the plan paused and wrote nothing",
-                    target.name
+                    target_label(target)
                 ))
             }
             // Not an answer about the target: no verdict.
             Err(_) => return Ok(()),
         };
-        match old_new_route(object, subsets) {
+        match old_new_route(target.kind, object, names) {
             None => Err(format!(
-                "{} no longer has a route that splits between exactly {} and {}; the plan paused and wrote nothing",
-                target.name,
-                subsets.old_name(),
-                subsets.new_name()
+                "{}; the plan paused and wrote nothing",
+                no_old_new(target, names, "no longer has a")
             )),
-            Some(r) if r.new_weight != weight => Err(changed_sentence(
-                &target.name,
-                subsets,
-                &r.destinations,
-                weight,
-                &r.object,
-            )),
+            Some(r) if r.new_weight() != Some(weight) => Err(changed_sentence(target, &r, weight)),
             Some(_) => Ok(()),
         }
     }
 
     /// The one way a plan changes a target: sets the new version's weight `to` (old gets the
-    /// rest) on the target's old/new route with a guarded JSON Patch carrying `operation` in its
+    /// rest; for an HTTPRoute the new backend `to` and the old one `100 - to`) on the target's
+    /// old/new route with a guarded JSON Patch carrying `operation` in its
     /// `switchyard.dev/last-change` annotation. With `from`, the route must still have that new
     /// weight (else `Changed`, and nothing is written); a route that already carries `operation`
     /// with these weights is `AlreadyThere` (a write a crashed replica made before it could
-    /// record it). `from: None` adopts the route as it is now. HTTPRoute targets are refused
-    /// here until the console speaks Gateway API.
+    /// record it). `from: None` adopts the route as it is now.
     pub async fn write_plan_step(
         &self,
         actor: &Actor<'_>,
         target: &PlanTarget,
-        subsets: &Subsets,
+        names: OldNewNames<'_>,
         from: Option<u32>,
         to: u32,
         operation: &str,
     ) -> StepOutcome {
-        if target.kind == RouteKind::HTTPRoute {
-            return StepOutcome::Failed(Error::Invalid(format!(
-                "{}: HTTPRoute plan targets need Gateway API support, which this console does not have yet",
-                target.name
-            )));
-        }
         // Always the API server's answer, never the cache: this decides whether a step already
         // went out.
         let api = route_api(actor.client, target.kind, &target.namespace);
@@ -310,33 +406,25 @@ impl Cluster {
             Ok(o) => o,
             Err(e) => return StepOutcome::Failed(e),
         };
-        let Some(route) = old_new_route(object, subsets) else {
+        let Some(route) = old_new_route(target.kind, object, names) else {
             return StepOutcome::Changed(format!(
-                "{} has no route that splits between exactly {} and {}; the plan wrote nothing",
-                target.name,
-                subsets.old_name(),
-                subsets.new_name()
+                "{}; the plan wrote nothing",
+                no_old_new(target, names, "has no")
             ));
         };
         let ours = history::last_change(&route.object)
             .and_then(|c| c.operation)
             .is_some_and(|op| op == operation);
-        if ours && route.new_weight == to {
+        if ours && route.new_weight() == Some(to) {
             return StepOutcome::AlreadyThere;
         }
         if let Some(from) = from {
-            if route.new_weight != from {
-                return StepOutcome::Changed(changed_sentence(
-                    &target.name,
-                    subsets,
-                    &route.destinations,
-                    from,
-                    &route.object,
-                ));
+            if route.new_weight() != Some(from) {
+                return StepOutcome::Changed(changed_sentence(target, &route, from));
             }
         }
         let request = SetWeightsRequest {
-            weights: subsets.weights(100u32.saturating_sub(to)),
+            weights: route.weights_for(to),
             expected: route.destinations.clone(),
         };
         match self
@@ -359,15 +447,12 @@ impl Cluster {
 }
 
 /// `review was changed by someone else (kubectl-patch): its split is now old 50 / new 50 where the
-/// plan had set old 95 / new 5; the plan paused and overwrote nothing`.
-fn changed_sentence(
-    name: &str,
-    subsets: &Subsets,
-    now: &[switchyard_protocol::ExpectedDestination],
-    planned: u32,
-    object: &Value,
-) -> String {
-    let who = object
+/// plan had set old 95 / new 5; the plan paused and overwrote nothing` — for an HTTPRoute `its
+/// weights are now review-v1 1 / review-v2 3 (review-v2 gets 75 %) where the plan had set
+/// review-v1 95 / review-v2 5`.
+fn changed_sentence(target: &PlanTarget, route: &Route, planned: u32) -> String {
+    let who = route
+        .object
         .pointer("/metadata/managedFields")
         .and_then(Value::as_array)
         .and_then(|fields| {
@@ -378,9 +463,159 @@ fn changed_sentence(
                 .map(|(_, manager)| format!(" ({manager})"))
         })
         .unwrap_or_default();
+    let what = match route.kind {
+        RouteKind::VirtualService => "split",
+        RouteKind::HTTPRoute => "weights",
+    };
     format!(
-        "{name} was changed by someone else{who}: its split is now {} where the plan had set {}; the plan paused and overwrote nothing",
-        super::weights::split_text(now),
-        split_of(subsets, planned)
+        "{} was changed by someone else{who}: its {what} {} now {} where the plan had set {}; the plan paused and overwrote nothing",
+        target_label(target),
+        if what == "split" { "is" } else { "are" },
+        route.split_now(),
+        route.split_planned(planned)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_protocol::Backends;
+
+    fn names() -> (Subsets, Backends) {
+        (Subsets::default(), Backends::default())
+    }
+
+    fn http_route(v1: Option<u32>, v2: u32) -> Value {
+        let mut old = json!({"name": "review-v1", "port": 80});
+        if let Some(w) = v1 {
+            old["weight"] = json!(w);
+        }
+        json!({
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "review", "namespace": "hands-on-gateway",
+                "managedFields": [
+                    {"manager": "switchyard", "time": "2026-01-01T00:00:00Z"},
+                    {"manager": "kubectl-patch", "time": "2026-01-01T00:01:00Z"}
+                ]},
+            "spec": {
+                "parentRefs": [{"group": "", "kind": "Service", "name": "review", "port": 80}],
+                "rules": [
+                    {"matches": [{"headers": [{"name": "x-group", "value": "test"}]}],
+                     "backendRefs": [{"name": "review-v2", "port": 80}]},
+                    {"backendRefs": [old, {"name": "review-v2", "port": 80, "weight": v2}]}
+                ]
+            }
+        })
+    }
+
+    fn target(kind: RouteKind) -> PlanTarget {
+        PlanTarget {
+            namespace: "hands-on-gateway".into(),
+            name: "review".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn an_http_route_s_plan_weight_is_its_new_backend_s_whole_percent() {
+        assert_eq!(new_percent(RouteKind::HTTPRoute, 95, 5), Some(5));
+        assert_eq!(new_percent(RouteKind::HTTPRoute, 1, 3), Some(75));
+        assert_eq!(new_percent(RouteKind::HTTPRoute, 1, 1), Some(50));
+        assert_eq!(
+            new_percent(RouteKind::HTTPRoute, 1, 2),
+            None,
+            "66.7 % is no step"
+        );
+        assert_eq!(
+            new_percent(RouteKind::HTTPRoute, 0, 0),
+            None,
+            "no traffic at all"
+        );
+        assert_eq!(new_percent(RouteKind::HTTPRoute, 0, 1_000_000), Some(100));
+        // A VirtualService's weights are percentages already.
+        assert_eq!(new_percent(RouteKind::VirtualService, 95, 5), Some(5));
+    }
+
+    #[test]
+    fn an_http_route_s_old_new_rule_is_found_and_written_in_its_backends_keys() {
+        let (subsets, backends) = names();
+        let names = OldNewNames {
+            subsets: &subsets,
+            backends: &backends,
+        };
+        // A missing weight is 1 (Gateway API's default): 1 and 3 are 25 % / 75 %.
+        let route = old_new_route(RouteKind::HTTPRoute, http_route(None, 3), names).unwrap();
+        assert_eq!(route.index, 1);
+        assert_eq!((route.old, route.new), (1, 3));
+        assert_eq!(route.new_weight(), Some(75));
+        assert_eq!(
+            route.weights_for(5),
+            BTreeMap::from([("review-v1".to_owned(), 95), ("review-v2".to_owned(), 5)])
+        );
+        assert_eq!(
+            changed_sentence(&target(RouteKind::HTTPRoute), &route, 5),
+            "HTTPRoute review was changed by someone else (kubectl-patch): its weights are now review-v1 1 / review-v2 3 (review-v2 gets 75 %) where the plan had set review-v1 95 / review-v2 5; the plan paused and overwrote nothing"
+        );
+        // Weights summing to 100 need no translation; weights of 0 send nothing.
+        let route = old_new_route(RouteKind::HTTPRoute, http_route(Some(50), 50), names).unwrap();
+        assert_eq!(route.split_now(), "review-v1 50 / review-v2 50");
+        let route = old_new_route(RouteKind::HTTPRoute, http_route(Some(0), 0), names).unwrap();
+        assert_eq!(route.new_weight(), None);
+        assert_eq!(
+            route.split_now(),
+            "review-v1 0 / review-v2 0 (no traffic to either)"
+        );
+        let route = old_new_route(RouteKind::HTTPRoute, http_route(Some(1), 2), names).unwrap();
+        assert_eq!(
+            route.split_now(),
+            "review-v1 1 / review-v2 2 (review-v2 gets 66.7 %)"
+        );
+        // The same object read as a VirtualService has no old/new route.
+        assert!(old_new_route(RouteKind::VirtualService, http_route(None, 3), names).is_none());
+        // Nor does an HTTPRoute whose backends are not an old/new pair.
+        let mut other = http_route(None, 3);
+        other["spec"]["rules"][1]["backendRefs"][1]["name"] = json!("rating-v2");
+        assert!(old_new_route(RouteKind::HTTPRoute, other, names).is_none());
+        assert_eq!(
+            no_old_new(&target(RouteKind::HTTPRoute), names, "has no"),
+            "HTTPRoute review has no rule that splits between exactly two backends {service}-v1 and {service}-v2"
+        );
+    }
+
+    #[test]
+    fn a_virtual_service_s_sentences_are_as_before() {
+        let (subsets, backends) = names();
+        let names = OldNewNames {
+            subsets: &subsets,
+            backends: &backends,
+        };
+        let vs = json!({
+            "metadata": {"name": "review", "namespace": "hands-on"},
+            "spec": {"hosts": ["review"], "http": [{"route": [
+                {"destination": {"host": "review", "subset": "old"}, "weight": 50},
+                {"destination": {"host": "review", "subset": "new"}, "weight": 50}
+            ]}]}
+        });
+        let route = old_new_route(RouteKind::VirtualService, vs, names).unwrap();
+        assert_eq!(route.new_weight(), Some(50));
+        assert_eq!(
+            route.weights_for(25),
+            BTreeMap::from([("new".to_owned(), 25), ("old".to_owned(), 75)])
+        );
+        let mut t = target(RouteKind::VirtualService);
+        t.namespace = "hands-on".into();
+        assert_eq!(
+            changed_sentence(&t, &route, 5),
+            "review was changed by someone else: its split is now old 50 / new 50 where the plan had set old 95 / new 5; the plan paused and overwrote nothing"
+        );
+        assert_eq!(
+            no_old_new(&t, names, "no longer has a"),
+            "review no longer has a route that splits between exactly old and new"
+        );
+        assert_eq!(target_label(&t), "review");
+        assert_eq!(
+            target_label(&target(RouteKind::HTTPRoute)),
+            "HTTPRoute review"
+        );
+    }
 }

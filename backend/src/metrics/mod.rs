@@ -81,6 +81,24 @@ pub struct VersionCount {
     pub buckets: Vec<(f64, f64)>,
 }
 
+impl VersionCount {
+    /// Adds `other`'s requests, errors and buckets to these (buckets of the same bound add up;
+    /// the histogram of two disjoint sets of requests is the sum of theirs).
+    pub fn add(&mut self, other: &VersionCount) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        for &(le, count) in &other.buckets {
+            match self.buckets.iter_mut().find(|(bound, _)| *bound == le) {
+                Some((_, c)) => *c += count,
+                None => {
+                    self.buckets.push((le, count));
+                    self.buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+                }
+            }
+        }
+    }
+}
+
 /// One snapshot of the gate counters of every service version in scope (one query set per
 /// refresh, whatever the number of plans: `docs/release-plans.md`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -114,6 +132,21 @@ impl Counters {
                 buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
             }
         }
+    }
+
+    /// The traffic of every version of Service `namespace/name` between `earlier` and this
+    /// snapshot, added up (each version's as [`Counters::since`] reads it): an HTTPRoute backend
+    /// Service stands for one version whatever its pods' labels say.
+    pub fn since_service(&self, earlier: &Counters, namespace: &str, name: &str) -> VersionCount {
+        let mut total = VersionCount::default();
+        for key in self
+            .versions
+            .keys()
+            .filter(|(ns, service, _)| ns == namespace && service == name)
+        {
+            total.add(&self.since(earlier, key));
+        }
+        total
     }
 
     /// The traffic of `key` between `earlier` and this snapshot. A counter that went down means
@@ -388,6 +421,33 @@ mod tests {
         assert_eq!(
             histogram_quantile(0.5, &d.buckets),
             Some(10.0 * 46.0 / 60.0)
+        );
+        // Every version of a Service, added up (an HTTPRoute backend Service's traffic).
+        let all = after.since_service(&before, "hands-on", "review");
+        assert_eq!((all.requests, all.errors), (97.0, 12.0));
+        assert_eq!(all.buckets, d.buckets, "v1 has no buckets to add");
+        assert_eq!(
+            after.since_service(&before, "hands-on", "rating"),
+            VersionCount::default()
+        );
+    }
+
+    #[test]
+    fn version_counts_add_up_bucket_by_bucket() {
+        let mut a = VersionCount {
+            requests: 10.0,
+            errors: 1.0,
+            buckets: vec![(10.0, 6.0), (f64::INFINITY, 10.0)],
+        };
+        a.add(&VersionCount {
+            requests: 5.0,
+            errors: 2.0,
+            buckets: vec![(5.0, 1.0), (10.0, 4.0), (f64::INFINITY, 5.0)],
+        });
+        assert_eq!((a.requests, a.errors), (15.0, 3.0));
+        assert_eq!(
+            a.buckets,
+            vec![(5.0, 1.0), (10.0, 10.0), (f64::INFINITY, 15.0)]
         );
     }
 

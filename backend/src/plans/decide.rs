@@ -30,7 +30,7 @@ pub enum WriteResult {
     /// Written, or already there.
     Done,
     /// Someone else changed the target, or the cluster refused the write for good (RBAC, a
-    /// target gone, an HTTPRoute): the sentence says what.
+    /// target gone, a backend Service that does not exist): the sentence says what.
     Stopped(String),
     /// It failed in a way worth trying again (the API server failed or could not be reached).
     Retry,

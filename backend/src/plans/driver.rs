@@ -12,7 +12,7 @@ use switchyard_protocol::plans::{Evaluation, PlanPhase};
 use super::decide::{self, WriteResult, DRIVER};
 use super::Plans;
 use crate::cluster::plan_object::{PlanObject, Status};
-use crate::cluster::{Actor, Error, StepOutcome};
+use crate::cluster::{target_label, Actor, Error, StepOutcome};
 
 /// Unix seconds now.
 pub(super) fn now() -> f64 {
@@ -102,7 +102,7 @@ async fn complete(plans: &Plans, plan: PlanObject) -> Result<PlanObject, Error> 
             .write_plan_step(
                 &actor,
                 target,
-                &plans.config.subsets,
+                plans.names(),
                 write.from,
                 write.to,
                 &write.operation,
@@ -116,10 +116,10 @@ async fn complete(plans: &Plans, plan: PlanObject) -> Result<PlanObject, Error> 
                     tracing::warn!(plan = %plan.name, target = %target.name, error = %e, "a plan's weight write failed; trying again");
                     WriteResult::Retry
                 }
-                other => WriteResult::Stopped(format!("{}: {other}", target.name)),
+                other => WriteResult::Stopped(format!("{}: {other}", target_label(target))),
             },
         };
-        results.push((target.name.clone(), result));
+        results.push((target_label(target), result));
     }
     let now = now();
     match decide::finish_write(&plan, &plans.config.subsets, &results, now, &rfc3339(now)) {
@@ -142,16 +142,12 @@ async fn changed_target(plans: &Plans, plan: &PlanObject) -> Option<String> {
         return None;
     }
     for target in &plan.spec.targets {
-        if plans
-            .cluster
-            .cached_plan_weight(target, &plans.config.subsets)
-            == Some(weight)
-        {
+        if plans.cluster.cached_plan_weight(target, plans.names()) == Some(weight) {
             continue;
         }
         if let Err(why) = plans
             .cluster
-            .check_plan_target(target, &plans.config.subsets, weight)
+            .check_plan_target(target, plans.names(), weight)
             .await
         {
             return Some(why);

@@ -1,31 +1,48 @@
-//! Gate evaluation, pure: which service version each plan target's old and new subsets are (from
-//! the VirtualService's old/new route and its DestinationRule's `version` labels, as the graph
-//! reads them), and what they served between two gate-counter snapshots: requests, success rate
-//! (not 5xx, and a response at all), p99 latency, each against the plan's thresholds, with a
-//! sentence for every gate that failed or could not be judged. Fewer requests than the plan's
-//! minimum is inconclusive, never a pass or a fail. No I/O, no clock.
+//! Gate evaluation, pure: which service version each plan target's old and new destinations are,
+//! and what they served between two gate-counter snapshots: requests, success rate (not 5xx, and
+//! a response at all), p99 latency, each against the plan's thresholds, with a sentence for every
+//! gate that failed or could not be judged. Fewer requests than the plan's minimum is
+//! inconclusive, never a pass or a fail. No I/O, no clock.
+//!
+//! A VirtualService target's versions are its old/new route's subsets, read under the route's
+//! Service by the `version` label their DestinationRule subsets select. An HTTPRoute target's are
+//! its old/new rule's two backend Services (`review-v1`, `review-v2`), read as the graph reads an
+//! HTTPRoute's observed split (`graph::http_route_splits`, `docs/gateway-api.md`, "In the graph"):
+//! by backend Service when the metrics name it as the destination service, else by the `version`
+//! of the backend's selector under the Service the route attaches to.
 
+use switchyard_protocol::backends::old_new;
 use switchyard_protocol::plans::{
     Evaluation, Gates, PlanTarget, TargetEvaluation, Verdict, VersionValues,
 };
-use switchyard_protocol::Subsets;
+use switchyard_protocol::RouteKind;
 
+use crate::cluster::OldNewNames;
+use crate::gateway::http_route::backend_service;
 use crate::graph::Topology;
 use crate::istio::host;
-use crate::metrics::{histogram_quantile, Counters};
+use crate::metrics::{histogram_quantile, Counters, VersionCount};
 
-/// A subset and the version label it selects, when a DestinationRule says.
+/// One version of a target: a VirtualService's subset, or an HTTPRoute's backend Service.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VersionOf {
+    /// The subset (VirtualService), or the backend Service as the rule names it (HTTPRoute:
+    /// `review-v2`, `other-ns/review-v2`).
     pub subset: String,
+    /// The version label: the DestinationRule subset's `version`, or the backend Service
+    /// selector's, when known.
     pub version: Option<String>,
+    /// HTTPRoute: the backend Service, (namespace, name).
+    pub backend: Option<(String, String)>,
 }
 
 /// What a plan target's metrics are read from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TargetVersions {
     pub target: PlanTarget,
-    /// The Kubernetes Service its old/new route sends to: (namespace, name).
+    /// The Kubernetes Service whose versions these are, (namespace, name): the one a
+    /// VirtualService's old/new route sends to, the one an HTTPRoute attaches to (its first
+    /// Service parentRef).
     pub service: Option<(String, String)>,
     pub old: VersionOf,
     pub new: VersionOf,
@@ -35,40 +52,94 @@ pub struct TargetVersions {
 pub fn versions(
     topology: &Topology,
     targets: &[PlanTarget],
-    subsets: &Subsets,
+    names: OldNewNames<'_>,
 ) -> Vec<TargetVersions> {
     targets
         .iter()
-        .map(|target| {
-            let vs = topology
-                .virtual_services
-                .iter()
-                .find(|vs| vs.namespace == target.namespace && vs.name == target.name);
-            let route = vs.and_then(|vs| subsets.shift_route(vs));
-            let fqdn = route
-                .and_then(|r| r.destinations.first())
-                .map(|d| host::resolve(&d.host, &target.namespace));
-            let service = fqdn
-                .as_deref()
-                .and_then(host::kubernetes_service)
-                .map(|(name, namespace)| (namespace, name));
-            let rule = fqdn
-                .as_ref()
-                .and_then(|f| topology.destination_rules.iter().find(|dr| &dr.host == f));
-            let of = |subset: &str| VersionOf {
-                subset: subset.to_owned(),
-                version: rule
-                    .and_then(|r| r.subsets.get(subset))
-                    .and_then(|labels| labels.get("version").cloned()),
-            };
-            TargetVersions {
-                target: target.clone(),
-                service,
-                old: of(subsets.old_name()),
-                new: of(subsets.new_name()),
-            }
+        .map(|target| match target.kind {
+            RouteKind::VirtualService => virtual_service_versions(topology, target, names),
+            RouteKind::HTTPRoute => http_route_versions(topology, target, names),
         })
         .collect()
+}
+
+fn virtual_service_versions(
+    topology: &Topology,
+    target: &PlanTarget,
+    names: OldNewNames<'_>,
+) -> TargetVersions {
+    let subsets = names.subsets;
+    let vs = topology
+        .virtual_services
+        .iter()
+        .find(|vs| vs.namespace == target.namespace && vs.name == target.name);
+    let route = vs.and_then(|vs| subsets.shift_route(vs));
+    let fqdn = route
+        .and_then(|r| r.destinations.first())
+        .map(|d| host::resolve(&d.host, &target.namespace));
+    let service = fqdn
+        .as_deref()
+        .and_then(host::kubernetes_service)
+        .map(|(name, namespace)| (namespace, name));
+    let rule = fqdn
+        .as_ref()
+        .and_then(|f| topology.destination_rules.iter().find(|dr| &dr.host == f));
+    let of = |subset: &str| VersionOf {
+        subset: subset.to_owned(),
+        version: rule
+            .and_then(|r| r.subsets.get(subset))
+            .and_then(|labels| labels.get("version").cloned()),
+        backend: None,
+    };
+    TargetVersions {
+        target: target.clone(),
+        service,
+        old: of(subsets.old_name()),
+        new: of(subsets.new_name()),
+    }
+}
+
+fn http_route_versions(
+    topology: &Topology,
+    target: &PlanTarget,
+    names: OldNewNames<'_>,
+) -> TargetVersions {
+    let route = topology
+        .http_routes
+        .iter()
+        .find(|r| r.namespace == target.namespace && r.name == target.name);
+    let found = route.and_then(|r| old_new(RouteKind::HTTPRoute, r, names.subsets, names.backends));
+    let service = route
+        .and_then(|r| r.hosts.first())
+        .map(|h| backend_service(h, &target.namespace));
+    let of = |key: Option<&str>, suffix: &str| match key {
+        Some(key) => {
+            let backend = backend_service(key, &target.namespace);
+            VersionOf {
+                subset: key.to_owned(),
+                version: topology.service_versions.get(&backend).cloned(),
+                backend: Some(backend),
+            }
+        }
+        // The route is gone or has no old/new rule: nothing to read (inconclusive).
+        None => VersionOf {
+            subset: format!("{}-{suffix}", target.name),
+            version: None,
+            backend: None,
+        },
+    };
+    TargetVersions {
+        target: target.clone(),
+        service,
+        old: of(
+            found.as_ref().map(|f| f.old.as_str()),
+            names.backends.old_suffix(),
+        ),
+        new: of(
+            found.as_ref().map(|f| f.new.as_str()),
+            names.backends.new_suffix(),
+        ),
+    }
 }
 
 /// Two gate-counter snapshots: the traffic between them is what an evaluation judges.
@@ -89,39 +160,98 @@ pub fn number(value: f64) -> String {
     }
 }
 
-/// `review v2` (or `review new` when the version is not known).
-fn label(target: &PlanTarget, version: &VersionOf) -> String {
-    format!(
-        "{} {}",
-        target.name,
-        version.version.as_deref().unwrap_or(&version.subset)
+/// `review v2` (or `review new` when the version is not known) for a VirtualService's version;
+/// `review-v2`, the backend, for an HTTPRoute's.
+fn label(kind: RouteKind, name: &str, subset: &str, version: Option<&str>) -> String {
+    match kind {
+        RouteKind::VirtualService => format!("{name} {}", version.unwrap_or(subset)),
+        RouteKind::HTTPRoute => subset.to_owned(),
+    }
+}
+
+/// A version's traffic over the window, under `service` by its `version` label.
+fn by_version(
+    window: &Window<'_>,
+    service: Option<&(String, String)>,
+    of: &VersionOf,
+) -> Option<VersionCount> {
+    let (namespace, name) = service?;
+    let version = of.version.as_ref()?;
+    Some(window.latest.since(
+        window.base,
+        &(namespace.clone(), name.clone(), version.clone()),
+    ))
+}
+
+/// A backend Service's traffic over the window: every request the metrics name it as the
+/// destination service of, whatever the version label (the Service is the version).
+fn by_backend(window: &Window<'_>, of: &VersionOf) -> Option<VersionCount> {
+    let (namespace, name) = of.backend.as_ref()?;
+    Some(window.latest.since_service(window.base, namespace, name))
+}
+
+/// What the old and new version of a target served over the window; `None` where it cannot be
+/// read. An HTTPRoute's backends are read by backend Service when the metrics name either as
+/// the destination service over the window, else by version under the Service it attaches to.
+fn counts(
+    t: &TargetVersions,
+    window: Option<&Window<'_>>,
+) -> (Option<VersionCount>, Option<VersionCount>, bool) {
+    let Some(w) = window else {
+        return (None, None, false);
+    };
+    if t.target.kind == RouteKind::HTTPRoute {
+        let (old, new) = (by_backend(w, &t.old), by_backend(w, &t.new));
+        let seen = |c: &Option<VersionCount>| c.as_ref().is_some_and(|c| c.requests > 0.0);
+        if seen(&old) || seen(&new) {
+            return (old, new, true);
+        }
+    }
+    (
+        by_version(w, t.service.as_ref(), &t.old),
+        by_version(w, t.service.as_ref(), &t.new),
+        false,
     )
 }
 
-fn values(
-    window: Option<&Window<'_>>,
-    service: Option<&(String, String)>,
-    of: &VersionOf,
-) -> VersionValues {
-    let count = match (window, service, &of.version) {
-        (Some(w), Some((namespace, name)), Some(version)) => Some(
-            w.latest
-                .since(w.base, &(namespace.clone(), name.clone(), version.clone())),
-        ),
-        _ => None,
-    };
-    let requests = count.as_ref().map_or(0.0, |c| c.requests);
+fn values(count: Option<&VersionCount>, of: &VersionOf) -> VersionValues {
     VersionValues {
         subset: of.subset.clone(),
         version: of.version.clone(),
-        requests,
+        requests: count.map_or(0.0, |c| c.requests),
         success_rate: count
-            .as_ref()
             .filter(|c| c.requests > 0.0)
             .map(|c| (c.requests - c.errors) * 100.0 / c.requests),
-        p99_ms: count
-            .as_ref()
-            .and_then(|c| histogram_quantile(0.99, &c.buckets)),
+        p99_ms: count.and_then(|c| histogram_quantile(0.99, &c.buckets)),
+    }
+}
+
+/// Why a target's new version cannot be read at all, when it cannot.
+fn unreadable(t: &TargetVersions, who: &str, by_backend: bool) -> Option<String> {
+    match t.target.kind {
+        RouteKind::VirtualService if t.service.is_none() => Some(format!(
+            "{}: its old/new route names no Service of this cluster, so its traffic cannot be read",
+            t.target.name
+        )),
+        RouteKind::VirtualService if t.new.version.is_none() => Some(format!(
+            "{who}: no DestinationRule gives subset {} a version label, so its traffic cannot be told apart",
+            t.new.subset
+        )),
+        RouteKind::VirtualService => None,
+        RouteKind::HTTPRoute if by_backend => None,
+        RouteKind::HTTPRoute if t.new.backend.is_none() => Some(format!(
+            "HTTPRoute {}: it has no rule split between its old and new backends, so no traffic can be read",
+            t.target.name
+        )),
+        RouteKind::HTTPRoute if t.service.is_none() => Some(format!(
+            "{who}: no request names it as the destination service, and HTTPRoute {} attaches to no Service to read its version under",
+            t.target.name
+        )),
+        RouteKind::HTTPRoute if t.new.version.is_none() => Some(format!(
+            "{who}: no request names it as the destination service, and its selector has no version label to tell its traffic apart under {}",
+            t.service.as_ref().map_or("", |(_, name)| name.as_str())
+        )),
+        RouteKind::HTTPRoute => None,
     }
 }
 
@@ -132,23 +262,22 @@ fn judge(
     gates: &Gates,
     unavailable: Option<&str>,
 ) -> TargetEvaluation {
-    let new = values(window, t.service.as_ref(), &t.new);
-    let old = values(window, t.service.as_ref(), &t.old);
-    let who = label(&t.target, &t.new);
+    let (old_count, new_count, by_backend) = counts(t, window);
+    let new = values(new_count.as_ref(), &t.new);
+    let old = values(old_count.as_ref(), &t.old);
+    let kind = t.target.kind;
+    let who = label(
+        kind,
+        &t.target.name,
+        &t.new.subset,
+        t.new.version.as_deref(),
+    );
     let mut fails = Vec::new();
     let mut unsure = Vec::new();
     if let Some(why) = unavailable {
         unsure.push(format!("{who}: {why}"));
-    } else if t.service.is_none() {
-        unsure.push(format!(
-            "{}: its old/new route names no Service of this cluster, so its traffic cannot be read",
-            t.target.name
-        ));
-    } else if t.new.version.is_none() {
-        unsure.push(format!(
-            "{who}: no DestinationRule gives subset {} a version label, so its traffic cannot be told apart",
-            t.new.subset
-        ));
+    } else if let Some(why) = unreadable(t, &who, by_backend) {
+        unsure.push(why);
     } else if new.requests < gates.min_requests as f64 {
         unsure.push(format!(
             "{who} had {} requests, fewer than the {} an evaluation needs",
@@ -177,10 +306,13 @@ fn judge(
             (gates.max_drop_vs_old, new.success_rate, old.success_rate)
         {
             if old.requests >= gates.min_requests as f64 && old_rate - new_rate > drop {
+                let old_name = match kind {
+                    RouteKind::VirtualService => t.old.version.as_deref().unwrap_or(&t.old.subset),
+                    RouteKind::HTTPRoute => &t.old.subset,
+                };
                 fails.push(format!(
-                    "{who} success rate {new_rate:.1} % is {:.1} points below {}'s {old_rate:.1} % (at most {} allowed)",
+                    "{who} success rate {new_rate:.1} % is {:.1} points below {old_name}'s {old_rate:.1} % (at most {} allowed)",
                     old_rate - new_rate,
-                    t.old.version.as_deref().unwrap_or(&t.old.subset),
                     number(drop)
                 ));
             }
@@ -196,6 +328,7 @@ fn judge(
     TargetEvaluation {
         namespace: t.target.namespace.clone(),
         name: t.target.name.clone(),
+        kind,
         verdict,
         new,
         old,
@@ -244,17 +377,7 @@ pub fn evaluate(
             .map(|r| {
                 format!(
                     "{} {} % success, p99 {}, {} requests",
-                    label(
-                        &PlanTarget {
-                            namespace: r.namespace.clone(),
-                            name: r.name.clone(),
-                            kind: Default::default()
-                        },
-                        &VersionOf {
-                            subset: r.new.subset.clone(),
-                            version: r.new.version.clone()
-                        }
-                    ),
+                    label(r.kind, &r.name, &r.new.subset, r.new.version.as_deref()),
                     r.new
                         .success_rate
                         .map_or("-".to_owned(), |v| format!("{v:.1}")),
@@ -323,7 +446,17 @@ mod tests {
     use super::*;
     use crate::istio::DestinationRule;
     use std::collections::BTreeMap;
-    use switchyard_protocol::{Destination, HttpRoute, RouteKind, VirtualServiceRoutes};
+    use switchyard_protocol::{Backends, Destination, HttpRoute, Subsets, VirtualServiceRoutes};
+
+    fn names() -> OldNewNames<'static> {
+        static SUBSETS: std::sync::LazyLock<Subsets> = std::sync::LazyLock::new(Subsets::default);
+        static BACKENDS: std::sync::LazyLock<Backends> =
+            std::sync::LazyLock::new(Backends::default);
+        OldNewNames {
+            subsets: &SUBSETS,
+            backends: &BACKENDS,
+        }
+    }
 
     fn topology() -> Topology {
         let d = |subset: &str, weight| Destination {
@@ -388,7 +521,7 @@ mod tests {
     }
 
     fn run(latest: &Counters, gates: &Gates) -> Evaluation {
-        let versions = versions(&topology(), &[target()], &Subsets::default());
+        let versions = versions(&topology(), &[target()], names());
         let base = Counters::default();
         evaluate(
             &versions,
@@ -408,7 +541,7 @@ mod tests {
 
     #[test]
     fn the_versions_come_from_the_route_and_its_destination_rule() {
-        let v = versions(&topology(), &[target()], &Subsets::default());
+        let v = versions(&topology(), &[target()], names());
         assert_eq!(v[0].service, Some(("hands-on".into(), "review".into())));
         assert_eq!(v[0].new.version.as_deref(), Some("v2"));
         assert_eq!(v[0].old.version.as_deref(), Some("v1"));
@@ -463,7 +596,7 @@ mod tests {
             "review v2 had 3 requests, fewer than the 50 an evaluation needs"
         );
         let nothing = evaluate(
-            &versions(&topology(), &[target()], &Subsets::default()),
+            &versions(&topology(), &[target()], names()),
             None,
             &Gates::default(),
             0,
@@ -483,5 +616,205 @@ mod tests {
         assert!(e.targets[0].reasons.is_empty());
         assert_eq!(number(99.0), "99");
         assert_eq!(number(99.5), "99.5");
+    }
+
+    /// The gateway demo's review: HTTPRoute `review` attached to Service `review`, its last rule
+    /// split between the backends `review-v1` and `review-v2` (selectors `version: v1`, `v2`).
+    fn gateway_topology() -> Topology {
+        let backend = |host: &str, weight| Destination {
+            host: host.into(),
+            subset: None,
+            weight,
+            requested_share: f64::from(weight),
+            observed_share: None,
+        };
+        let ns = "hands-on-gateway";
+        Topology {
+            http_routes: vec![VirtualServiceRoutes {
+                namespace: ns.into(),
+                name: "review".into(),
+                resource_version: "1".into(),
+                hosts: vec!["review".into()],
+                routes: vec![
+                    HttpRoute {
+                        index: 0,
+                        name: None,
+                        match_summary: "header x-group = test".into(),
+                        destinations: vec![backend("review-v2", 1)],
+                    },
+                    HttpRoute {
+                        index: 1,
+                        name: None,
+                        match_summary: "all requests".into(),
+                        destinations: vec![backend("review-v1", 75), backend("review-v2", 25)],
+                    },
+                ],
+                weight_managers: vec![],
+            }],
+            service_versions: BTreeMap::from([
+                ((ns.to_owned(), "review-v1".to_owned()), "v1".to_owned()),
+                ((ns.to_owned(), "review-v2".to_owned()), "v2".to_owned()),
+            ]),
+            ..Topology::default()
+        }
+    }
+
+    fn http_route_target() -> PlanTarget {
+        PlanTarget {
+            namespace: "hands-on-gateway".into(),
+            name: "review".into(),
+            kind: RouteKind::HTTPRoute,
+        }
+    }
+
+    /// Counters of the gateway namespace: `v1` and `v2` requests under `service` (the backend
+    /// Services when the metrics name them, else the parent `review` by version), `errors` of
+    /// v2's failing.
+    fn gateway_counters(by_backend: bool, v1: f64, v2: f64, errors: f64) -> Counters {
+        let mut c = Counters::default();
+        for (version, n, e) in [("v1", v1, 0.0), ("v2", v2, errors)] {
+            let service = if by_backend {
+                format!("review-{version}")
+            } else {
+                "review".to_owned()
+            };
+            let key = ("hands-on-gateway".to_owned(), service, version.to_owned());
+            c.add_requests(key.clone(), "200", n - e);
+            c.add_requests(key.clone(), "500", e);
+            c.add_bucket(key.clone(), 50.0, n);
+            c.add_bucket(key, f64::INFINITY, n);
+        }
+        c
+    }
+
+    fn run_gateway(latest: &Counters, topology: &Topology) -> Evaluation {
+        let versions = versions(topology, &[http_route_target()], names());
+        let base = Counters::default();
+        evaluate(
+            &versions,
+            Some(Window {
+                base_at: 40.0,
+                base: &base,
+                latest_at: 100.0,
+                latest,
+            }),
+            &Gates::default(),
+            1,
+            25,
+            100.0,
+            None,
+        )
+    }
+
+    #[test]
+    fn an_http_route_s_versions_are_its_two_backend_services() {
+        let v = versions(&gateway_topology(), &[http_route_target()], names());
+        assert_eq!(
+            v[0].service,
+            Some(("hands-on-gateway".into(), "review".into()))
+        );
+        assert_eq!(v[0].old.subset, "review-v1");
+        assert_eq!(
+            v[0].new,
+            VersionOf {
+                subset: "review-v2".into(),
+                version: Some("v2".into()),
+                backend: Some(("hands-on-gateway".into(), "review-v2".into())),
+            }
+        );
+    }
+
+    #[test]
+    fn an_http_route_backend_is_read_by_its_service_or_else_by_version_under_its_parent() {
+        // The metrics name the backend Services (the simulator's waypoint does): the failing
+        // backend is named in the sentence.
+        let e = run_gateway(
+            &gateway_counters(true, 1200.0, 412.0, 28.428),
+            &gateway_topology(),
+        );
+        assert_eq!(e.verdict, Verdict::Fail);
+        assert_eq!(
+            failures(&e),
+            "review-v2 success rate 93.1 % < 99 % over 412 requests"
+        );
+        assert_eq!(e.targets[0].kind, RouteKind::HTTPRoute);
+        assert_eq!(e.targets[0].new.subset, "review-v2");
+        assert_eq!(e.targets[0].old.requests, 1200.0);
+        // A proxy that reports the request's original host (review) with the workload's
+        // version: the same numbers, read under the parent by the backends' selector versions.
+        let e = run_gateway(
+            &gateway_counters(false, 1200.0, 412.0, 28.428),
+            &gateway_topology(),
+        );
+        assert_eq!(
+            failures(&e),
+            "review-v2 success rate 93.1 % < 99 % over 412 requests"
+        );
+        assert_eq!(e.targets[0].old.requests, 1200.0);
+        // Healthy: a pass whose summary names the backend.
+        let e = run_gateway(
+            &gateway_counters(true, 1000.0, 400.0, 0.0),
+            &gateway_topology(),
+        );
+        assert_eq!(e.verdict, Verdict::Pass, "{}", e.summary);
+        assert!(
+            e.summary.contains("review-v2 100.0 % success"),
+            "{}",
+            e.summary
+        );
+    }
+
+    #[test]
+    fn every_version_of_a_backend_service_counts_as_it() {
+        // Pods behind review-v2 labelled otherwise still serve review-v2's traffic; requests no
+        // workload answered (version unknown) count too, as failures when they failed.
+        let mut c = gateway_counters(true, 1000.0, 100.0, 0.0);
+        let key = |v: &str| {
+            (
+                "hands-on-gateway".to_owned(),
+                "review-v2".to_owned(),
+                v.to_owned(),
+            )
+        };
+        c.add_requests(key("v2-canary"), "200", 50.0);
+        c.add_requests(key("unknown"), "0", 10.0);
+        let e = run_gateway(&c, &gateway_topology());
+        assert_eq!(e.targets[0].new.requests, 160.0);
+        assert_eq!(
+            failures(&e),
+            "review-v2 success rate 93.8 % < 99 % over 160 requests"
+        );
+    }
+
+    #[test]
+    fn an_http_route_without_readable_traffic_is_inconclusive() {
+        // No traffic at all: too few requests.
+        let e = run_gateway(&Counters::default(), &gateway_topology());
+        assert_eq!(e.verdict, Verdict::Inconclusive);
+        assert_eq!(
+            doubts(&e),
+            "review-v2 had 0 requests, fewer than the 50 an evaluation needs"
+        );
+        // Metrics by version only, and the backend's selector has no version label.
+        let mut topology = gateway_topology();
+        topology.service_versions.clear();
+        let e = run_gateway(&gateway_counters(false, 1000.0, 400.0, 0.0), &topology);
+        assert_eq!(e.verdict, Verdict::Inconclusive);
+        assert_eq!(
+            doubts(&e),
+            "review-v2: no request names it as the destination service, and its selector has no version label to tell its traffic apart under review"
+        );
+        // The route lost its old/new rule.
+        let mut topology = gateway_topology();
+        topology.http_routes[0].routes.truncate(1);
+        let e = run_gateway(&gateway_counters(true, 1000.0, 400.0, 0.0), &topology);
+        assert_eq!(e.verdict, Verdict::Inconclusive);
+        assert!(
+            doubts(&e).starts_with(
+                "HTTPRoute review: it has no rule split between its old and new backends"
+            ),
+            "{}",
+            doubts(&e)
+        );
     }
 }

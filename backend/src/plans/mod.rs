@@ -23,12 +23,12 @@ pub mod model;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchyard_protocol::plans::{Evaluation, PlanPhase};
-use switchyard_protocol::{Plan, ServerEvent, Subsets};
+use switchyard_protocol::{Backends, Plan, ServerEvent, Subsets};
 use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
 
 use crate::cluster::plan_object::PlanObject;
-use crate::cluster::{Change, Cluster};
+use crate::cluster::{Change, Cluster, OldNewNames};
 use crate::live::Live;
 
 /// How plans are driven.
@@ -45,8 +45,11 @@ pub struct PlansConfig {
     pub retry: Duration,
     /// How often the driver looks at its plans.
     pub tick: Duration,
-    /// The old and new subset names every plan moves between.
+    /// The old and new subset names every plan moves between (VirtualService targets).
     pub subsets: Subsets,
+    /// The suffixes of an HTTPRoute target's old and new backend Services (`{service}-v1`,
+    /// `{service}-v2`), as bulk shift and rollback use them.
+    pub backends: Backends,
 }
 
 /// The Lease's name (one per console installation).
@@ -55,8 +58,9 @@ pub const LEASE_NAME: &str = "switchyard-plan-driver";
 impl PlansConfig {
     /// The defaults: a 10 s lease renewed every 2 s (a dead driver is replaced within 12 s), a
     /// driver tick of 1 s, the Lease in `lease_namespace`, this replica named after its host and
-    /// a random suffix.
-    pub fn new(lease_namespace: &str, subsets: Subsets) -> Self {
+    /// a random suffix; old and new are `subsets` in VirtualServices and `backends` in
+    /// HTTPRoutes (the console's `--old-subset`… and `--old-backend-suffix`…).
+    pub fn new(lease_namespace: &str, subsets: Subsets, backends: Backends) -> Self {
         let host = std::env::var("HOSTNAME")
             .ok()
             .filter(|h| !h.is_empty())
@@ -69,6 +73,7 @@ impl PlansConfig {
             retry: Duration::from_secs(2),
             tick: Duration::from_secs(1),
             subsets,
+            backends,
         }
     }
 }
@@ -122,6 +127,15 @@ impl Plans {
         &self.config.subsets
     }
 
+    /// The names old and new go by in both kinds of target: the subsets of VirtualServices and
+    /// the backend suffixes of HTTPRoutes.
+    pub fn names(&self) -> OldNewNames<'_> {
+        OldNewNames {
+            subsets: &self.config.subsets,
+            backends: &self.config.backends,
+        }
+    }
+
     /// Stops this replica's election and driver at once, as a crash would: the Lease is not
     /// given up, so another replica takes over only when it runs out. (Tests of the takeover.)
     pub fn kill(&self) {
@@ -165,11 +179,7 @@ impl Plans {
         weight: u32,
         now: f64,
     ) -> Evaluation {
-        let targets = gates::versions(
-            &self.cluster.topology(),
-            &plan.spec.targets,
-            &self.config.subsets,
-        );
+        let targets = gates::versions(&self.cluster.topology(), &plan.spec.targets, self.names());
         let counters = self.live.gate_counters();
         let window = counters.window(since);
         let stale_after = 3.0 * self.live.interval().as_secs_f64().max(1.0);

@@ -3,21 +3,27 @@
 //! console stores for a valid request. No I/O, no clock: who and when are arguments.
 
 use std::collections::BTreeSet;
+use switchyard_protocol::backends::old_new;
 use switchyard_protocol::plans::{PlanRequest, MAX_STEPS, MAX_TARGETS};
-use switchyard_protocol::{RouteKind, Subsets, VirtualServiceRoutes};
+use switchyard_protocol::{RouteKind, VirtualServiceRoutes};
 
 use crate::cluster::plan_object::Spec;
+use crate::cluster::OldNewNames;
 
 /// The longest hold a plan may ask for: a day.
 pub const MAX_HOLD_SECONDS: u32 = 86_400;
 
-/// Checks `request` against the console's rules and the VirtualServices in scope (`routes`, the
-/// cache), and returns the namespace the plan lives in (its first target's) with the spec to
-/// store; else the sentence saying what is wrong.
+/// Checks `request` against the console's rules and the route objects in scope (`routes`, the
+/// cache: VirtualServices and HTTPRoutes as their views, each with its kind), and returns the
+/// namespace the plan lives in (its first target's) with the spec to store; else the sentence
+/// saying what is wrong. A target must have an old/new route as bulk shift finds it
+/// (`switchyard_protocol::backends::old_new`): a VirtualService's route split between exactly the
+/// old and new subsets, an HTTPRoute's rule split between its old and new backends. VirtualServices
+/// and HTTPRoutes may be mixed in one plan.
 pub fn validate(
     request: &PlanRequest,
-    routes: &[VirtualServiceRoutes],
-    subsets: &Subsets,
+    routes: &[(RouteKind, VirtualServiceRoutes)],
+    names: OldNewNames<'_>,
     created_by: &str,
     created_at: &str,
 ) -> Result<(String, Spec), String> {
@@ -32,35 +38,41 @@ pub fn validate(
     }
     let mut seen = BTreeSet::new();
     for target in &request.targets {
-        if target.kind == RouteKind::HTTPRoute {
-            return Err(format!(
-                "{}/{} is an HTTPRoute: HTTPRoute plan targets need Gateway API support, which this console does not have yet",
-                target.namespace, target.name
-            ));
-        }
         if !seen.insert((&target.namespace, &target.name, target.kind)) {
             return Err(format!(
-                "{}/{} is named twice in targets",
-                target.namespace, target.name
+                "{} {}/{} is named twice in targets",
+                target.kind, target.namespace, target.name
             ));
         }
-        let Some(vs) = routes
-            .iter()
-            .find(|vs| vs.namespace == target.namespace && vs.name == target.name)
-        else {
+        let Some((_, routes)) = routes.iter().find(|(kind, r)| {
+            *kind == target.kind && r.namespace == target.namespace && r.name == target.name
+        }) else {
             return Err(format!(
-                "no VirtualService {}/{} in the namespaces this console watches",
-                target.namespace, target.name
+                "no {} {}/{} in the namespaces this console watches",
+                target.kind, target.namespace, target.name
             ));
         };
-        if subsets.shift_route(vs).is_none() {
-            return Err(format!(
-                "{}/{} has no route that splits between exactly {} and {}, so a plan cannot move it",
-                target.namespace,
-                target.name,
-                subsets.old_name(),
-                subsets.new_name()
-            ));
+        if old_new(target.kind, routes, names.subsets, names.backends).is_none() {
+            return Err(match target.kind {
+                RouteKind::VirtualService => format!(
+                    "{}/{} has no route that splits between exactly {} and {}, so a plan cannot move it",
+                    target.namespace,
+                    target.name,
+                    names.subsets.old_name(),
+                    names.subsets.new_name()
+                ),
+                RouteKind::HTTPRoute => format!(
+                    "HTTPRoute {}/{} has no rule that splits between exactly two backends {{service}}-{} and {{service}}-{} (e.g. {}-{} and {}-{}), so a plan cannot move it",
+                    target.namespace,
+                    target.name,
+                    names.backends.old_suffix(),
+                    names.backends.new_suffix(),
+                    target.name,
+                    names.backends.old_suffix(),
+                    target.name,
+                    names.backends.new_suffix()
+                ),
+            });
         }
     }
     let steps = &request.steps;
@@ -166,18 +178,21 @@ pub fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_protocol::{Destination, HttpRoute};
+    use switchyard_protocol::{Backends, Destination, HttpRoute, Subsets};
 
-    fn vs(name: &str) -> VirtualServiceRoutes {
-        let d = |subset: &str, weight| Destination {
-            host: name.into(),
-            subset: Some(subset.into()),
+    fn destination(host: &str, subset: Option<&str>, weight: u32) -> Destination {
+        Destination {
+            host: host.into(),
+            subset: subset.map(Into::into),
             weight,
             requested_share: f64::from(weight),
             observed_share: None,
-        };
+        }
+    }
+
+    fn routes(namespace: &str, name: &str, destinations: Vec<Destination>) -> VirtualServiceRoutes {
         VirtualServiceRoutes {
-            namespace: "hands-on".into(),
+            namespace: namespace.into(),
             name: name.into(),
             resource_version: "1".into(),
             hosts: vec![name.into()],
@@ -185,24 +200,58 @@ mod tests {
                 index: 0,
                 name: None,
                 match_summary: "all requests".into(),
-                destinations: vec![d("old", 100), d("new", 0)],
+                destinations,
             }],
             weight_managers: vec![],
         }
+    }
+
+    fn vs(name: &str) -> (RouteKind, VirtualServiceRoutes) {
+        let d = |subset| destination(name, Some(subset), if subset == "old" { 100 } else { 0 });
+        (
+            RouteKind::VirtualService,
+            routes("hands-on", name, vec![d("old"), d("new")]),
+        )
+    }
+
+    /// The gateway demo's HTTPRoute `name`: backends `{name}-v1` and `{name}-v2` with relative
+    /// weights 1 and 3.
+    fn http_route(name: &str) -> (RouteKind, VirtualServiceRoutes) {
+        (
+            RouteKind::HTTPRoute,
+            routes(
+                "hands-on-gateway",
+                name,
+                vec![
+                    destination(&format!("{name}-v1"), None, 1),
+                    destination(&format!("{name}-v2"), None, 3),
+                ],
+            ),
+        )
     }
 
     fn request(body: &str) -> PlanRequest {
         serde_json::from_str(body).unwrap()
     }
 
-    fn check(body: &str) -> Result<(String, Spec), String> {
+    fn check_with(
+        body: &str,
+        routes: &[(RouteKind, VirtualServiceRoutes)],
+    ) -> Result<(String, Spec), String> {
         validate(
             &request(body),
-            &[vs("review"), vs("product")],
-            &Subsets::default(),
+            routes,
+            OldNewNames {
+                subsets: &Subsets::default(),
+                backends: &Backends::default(),
+            },
             "jane",
             "2026-11-27T10:00:00Z",
         )
+    }
+
+    fn check(body: &str) -> Result<(String, Spec), String> {
+        check_with(body, &[vs("review"), vs("product"), http_route("review")])
     }
 
     #[test]
@@ -216,6 +265,26 @@ mod tests {
         assert_eq!(spec.approval_before, vec![2, 3]);
         assert_eq!(spec.created_by, "jane");
         assert!(spec.commands.is_empty());
+    }
+
+    #[test]
+    fn http_route_targets_and_mixed_plans_are_accepted() {
+        let (namespace, spec) = check(
+            r#"{"targets":[{"namespace":"hands-on-gateway","name":"review","kind":"HTTPRoute"},
+                {"namespace":"hands-on","name":"review"}],"steps":[5,100],"hold_seconds":60}"#,
+        )
+        .unwrap();
+        assert_eq!(namespace, "hands-on-gateway");
+        assert_eq!(
+            spec.targets
+                .iter()
+                .map(|t| (t.kind, t.namespace.as_str(), t.name.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (RouteKind::HTTPRoute, "hands-on-gateway", "review"),
+                (RouteKind::VirtualService, "hands-on", "review")
+            ]
+        );
     }
 
     #[test]
@@ -233,9 +302,11 @@ mod tests {
             (format!(r#"{{{t},"steps":[100],"hold_seconds":1,"gates":{{"min_requests":0}}}}"#), "never promotes or aborts on no data"),
             (format!(r#"{{{t},"steps":[100],"hold_seconds":1,"gates":{{"failures_to_abort":0}}}}"#), "failures_to_abort"),
             (format!(r#"{{{t},"steps":[50,100],"hold_seconds":1,"approval_before":[2]}}"#), "indices 0 to 1"),
-            (r#"{"targets":[{"namespace":"hands-on","name":"review"},{"namespace":"hands-on","name":"review"}],"steps":[100],"hold_seconds":1}"#.to_owned(), "named twice"),
+            (r#"{"targets":[{"namespace":"hands-on","name":"review"},{"namespace":"hands-on","name":"review"}],"steps":[100],"hold_seconds":1}"#.to_owned(), "VirtualService hands-on/review is named twice"),
             (r#"{"targets":[{"namespace":"hands-on","name":"rating"}],"steps":[100],"hold_seconds":1}"#.to_owned(), "no VirtualService hands-on/rating"),
-            (r#"{"targets":[{"namespace":"hands-on","name":"review","kind":"HTTPRoute"}],"steps":[100],"hold_seconds":1}"#.to_owned(), "HTTPRoute plan targets need Gateway API support"),
+            // The kind is part of a target: the VirtualService review is no HTTPRoute.
+            (r#"{"targets":[{"namespace":"hands-on","name":"review","kind":"HTTPRoute"}],"steps":[100],"hold_seconds":1}"#.to_owned(), "no HTTPRoute hands-on/review in the namespaces this console watches"),
+            (r#"{"targets":[{"namespace":"hands-on-gateway","name":"review","kind":"HTTPRoute"},{"namespace":"hands-on-gateway","name":"review","kind":"HTTPRoute"}],"steps":[100],"hold_seconds":1}"#.to_owned(), "HTTPRoute hands-on-gateway/review is named twice"),
         ] {
             let err = check(&body).unwrap_err();
             assert!(err.contains(says), "{body}: {err}");
@@ -244,19 +315,28 @@ mod tests {
 
     #[test]
     fn a_target_without_an_old_new_route_is_refused() {
-        let mut single = vs("review");
+        let (kind, mut single) = vs("review");
         single.routes[0].destinations.truncate(1);
-        let err = validate(
-            &request(r#"{"targets":[{"namespace":"hands-on","name":"review"}],"steps":[100],"hold_seconds":1}"#),
-            &[single],
-            &Subsets::default(),
-            "jane",
-            "t",
+        let err = check_with(
+            r#"{"targets":[{"namespace":"hands-on","name":"review"}],"steps":[100],"hold_seconds":1}"#,
+            &[(kind, single)],
         )
         .unwrap_err();
         assert!(
             err.contains("no route that splits between exactly old and new"),
             "{err}"
+        );
+        // An HTTPRoute whose backends are not a {service}-v1/{service}-v2 pair.
+        let (kind, mut other) = http_route("review");
+        other.routes[0].destinations[1].host = "rating-v2".into();
+        let err = check_with(
+            r#"{"targets":[{"namespace":"hands-on-gateway","name":"review","kind":"HTTPRoute"}],"steps":[100],"hold_seconds":1}"#,
+            &[(kind, other)],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "HTTPRoute hands-on-gateway/review has no rule that splits between exactly two backends {service}-v1 and {service}-v2 (e.g. review-v1 and review-v2), so a plan cannot move it"
         );
     }
 }

@@ -463,7 +463,10 @@ fn list_plans() {}
 /// Creates a release plan and starts it: its targets move together through its steps, each held
 /// `hold_seconds` and judged by its gates (defaults: 99 % success, 500 ms p99). The plan is a
 /// ReleasePlan object created with the caller's credentials; the caller must be allowed to patch
-/// every target.
+/// every target. A target is a VirtualService (`kind` absent or `VirtualService`: its route split
+/// between the old and new subsets) or an HTTPRoute (`"kind": "HTTPRoute"`: its rule split
+/// between the `{service}-{old suffix}` and `{service}-{new suffix}` backends); one plan may mix
+/// both.
 #[utoipa::path(post, path = "/api/v1/plans", tag = "plans",
     request_body(content = p::PlanRequest, example = json!({
         "targets": [{"namespace": "hands-on", "name": "review"}],
@@ -477,7 +480,7 @@ fn list_plans() {}
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
         (status = 403, description = "The caller may not patch a target, or the cluster refuses to create the plan for them.", body = p::ApiError),
         (status = 404, description = "This console does not run release plans.", body = p::ApiError),
-        (status = 422, description = "The plan breaks a rule (steps, hold, gates, targets, HTTPRoute targets).", body = p::ApiError),
+        (status = 422, description = "The plan breaks a rule (steps, hold, gates, targets: each must be a route object in scope with an old/new route).", body = p::ApiError),
         (status = 503, description = "The Kubernetes API server could not be reached.", body = p::ApiError),
     ))]
 #[allow(dead_code)]

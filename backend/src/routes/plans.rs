@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use switchyard_protocol::plans::PlanAction;
-use switchyard_protocol::{Plan, PlanRequest, PlansResponse};
+use switchyard_protocol::{Plan, PlanRequest, PlansResponse, RouteKind};
 
 use super::{bytes_rejection, json_rejection, no_parameters, path_rejection, writable};
 use crate::auth::Caller;
@@ -76,27 +76,34 @@ async fn create(
     let Json(request) = body.map_err(json_rejection)?;
     let plans = plans_of(&state)?;
     writable(&caller)?;
-    let routes: Vec<_> = state
-        .cluster
-        .virtual_services()
+    // Both kinds of route object the caller may see, for the plan's targets.
+    let routes: Vec<_> = RouteKind::ALL
         .into_iter()
-        .filter(|vs| caller.sees(&vs.namespace))
+        .flat_map(|kind| {
+            state
+                .cluster
+                .routes_of(kind)
+                .into_iter()
+                .map(move |r| (kind, r))
+        })
+        .filter(|(_, r)| caller.sees(&r.namespace))
         .collect();
-    let (namespace, spec) =
-        model::validate(&request, &routes, plans.subsets(), &caller.user, &now())
-            .map_err(Error::Invalid)?;
-    // A plan never moves a route its creator could not move: the cluster says, for each target.
+    let (namespace, spec) = model::validate(&request, &routes, plans.names(), &caller.user, &now())
+        .map_err(Error::Invalid)?;
+    // A plan never moves a route its creator could not move: the cluster says, for each target
+    // (`patch virtualservices` or `patch httproutes`).
     for target in &spec.targets {
         match state
             .auth
-            .may_patch(&caller, &target.namespace, &target.name)
+            .may_patch_route(&caller, target.kind, &target.namespace, &target.name)
             .await
         {
             Ok((true, _)) => {}
             Ok((false, reason)) => {
                 return Err(Error::Forbidden(format!(
-                    "{} may not patch virtualservice {}/{}, so a plan of theirs may not move it{}",
+                    "{} may not patch {} {}/{}, so a plan of theirs may not move it{}",
                     caller.user,
+                    target.kind.as_str().to_lowercase(),
                     target.namespace,
                     target.name,
                     reason.map(|r| format!(": {r}")).unwrap_or_default()

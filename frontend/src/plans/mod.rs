@@ -12,7 +12,8 @@ pub mod plans_panel;
 pub mod store;
 pub mod test_ids;
 
-use switchyard_protocol::plans::{Evaluation, Gates, Plan, PlanPhase, Verdict};
+use switchyard_protocol::plans::{Evaluation, Gates, Plan, PlanPhase, TargetEvaluation, Verdict};
+use switchyard_protocol::RouteKind;
 
 /// Steps as typed ("5, 25, 50, 100"), or the sentence saying what is wrong; the server checks
 /// the rules again.
@@ -83,15 +84,24 @@ pub struct GateRow {
     pub ok: Option<bool>,
 }
 
+/// Whose gates a row shows, as the server's sentences name it: `review v2` for a
+/// VirtualService's new version, `review-v2` (the backend Service) for an HTTPRoute's.
+pub fn version_label(t: &TargetEvaluation) -> String {
+    match t.kind {
+        RouteKind::VirtualService => format!(
+            "{} {}",
+            t.name,
+            t.new.version.as_deref().unwrap_or(&t.new.subset)
+        ),
+        RouteKind::HTTPRoute => t.new.subset.clone(),
+    }
+}
+
 /// The gate table of an evaluation (the accruing one while a step holds).
 pub fn gate_rows(evaluation: &Evaluation, gates: &Gates) -> Vec<GateRow> {
     let mut rows = Vec::new();
     for t in &evaluation.targets {
-        let who = format!(
-            "{} {}",
-            t.name,
-            t.new.version.as_deref().unwrap_or(&t.new.subset)
-        );
+        let who = version_label(t);
         let enough = t.new.requests >= gates.min_requests as f64;
         rows.push(GateRow {
             target: who.clone(),
@@ -172,6 +182,7 @@ mod tests {
             targets: vec![TargetEvaluation {
                 namespace: "hands-on".into(),
                 name: "review".into(),
+                kind: Default::default(),
                 verdict: Verdict::Fail,
                 new: VersionValues {
                     subset: "new".into(),
@@ -203,5 +214,10 @@ mod tests {
         );
         assert_eq!(rows[2].ok, Some(true));
         assert_eq!(rows[0].target, "review v2");
+        // An HTTPRoute target's new version is its backend Service.
+        let mut e = e;
+        e.targets[0].kind = RouteKind::HTTPRoute;
+        e.targets[0].new.subset = "review-v2".into();
+        assert_eq!(gate_rows(&e, &Gates::default())[0].target, "review-v2");
     }
 }

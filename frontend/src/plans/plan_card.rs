@@ -1,6 +1,7 @@
 //! One release plan, live: its phase and current step, the time left in the hold, each gate's
 //! value against its threshold as it accrues (or as last evaluated), the new version's requested
-//! against observed share per target, the control buttons, and the timeline of its evidence.
+//! against observed share per target (a VirtualService's new subset, an HTTPRoute's new backend,
+//! each target with its kind), the control buttons, and the timeline of its evidence.
 
 use super::{
     gate_rows, hold_text, phase_text, plan_controls::PlanControls, step_text, store::PlansStore,
@@ -8,10 +9,13 @@ use super::{
 };
 use crate::state::{
     access::use_access,
+    graph::GraphStore,
     routes::{use_routes, VsKey},
     settings::use_settings,
 };
 use leptos::prelude::*;
+use switchyard_protocol::backends::old_new;
+use switchyard_protocol::RouteKind;
 
 fn now() -> f64 {
     js_sys::Date::now() / 1000.0
@@ -60,33 +64,61 @@ pub fn PlanCard(store: PlansStore, id: String) -> impl IntoView {
             })
         })
     };
-    // Requested (the plan's weight) against observed (the graph's share of the new subset).
+    // Requested (the plan's weight) against observed: the graph's share of the new subset or
+    // backend (over the window in view), the server's figure until a graph is in.
+    let graph = use_context::<GraphStore>();
     let targets = move || {
         let Some(plan) = plan.get() else {
             return Vec::new();
         };
-        let subsets = settings.subsets();
+        let names = settings.old_new();
         plan.targets
             .iter()
             .map(|t| {
-                let observed = subsets.as_ref().and_then(|subsets| {
+                let observed = names.as_ref().and_then(|(subsets, backends)| {
                     routes
                         .entries()
                         .into_iter()
-                        .find(|e| e.key.namespace == t.namespace && e.key.name == t.name)
+                        .find(|e| {
+                            e.key.kind == t.kind
+                                && e.key.namespace == t.namespace
+                                && e.key.name == t.name
+                        })
                         .and_then(|e| {
                             e.routes.with(|vs| {
-                                subsets.shift_route(vs).and_then(|r| {
-                                    r.destinations
+                                let found = old_new(t.kind, vs, subsets, backends)?;
+                                let from_graph = graph.and_then(|g| {
+                                    g.graph.with(|g| {
+                                        g.as_ref().map(|g| {
+                                            g.observed_share_of(
+                                                t.kind,
+                                                &t.namespace,
+                                                &t.name,
+                                                found.route.index,
+                                                &found.new,
+                                            )
+                                        })
+                                    })
+                                });
+                                from_graph.unwrap_or_else(|| {
+                                    found
+                                        .route
+                                        .destinations
                                         .iter()
-                                        .find(|d| d.key() == subsets.new_name())
+                                        .find(|d| d.key() == found.new)
                                         .and_then(|d| d.observed_share)
                                 })
                             })
                         })
                 });
+                let kind = match t.kind {
+                    RouteKind::VirtualService => String::new(),
+                    RouteKind::HTTPRoute => "HTTPRoute".to_owned(),
+                };
                 (
+                    test_ids::plan_target_row(&plan.id, t.kind, &t.name),
                     t.name.clone(),
+                    kind,
                     plan.weight.map_or("–".to_owned(), |w| format!("{w} %")),
                     observed.map_or("no traffic yet".to_owned(), |o| format!("{o:.1} %")),
                 )
@@ -132,8 +164,11 @@ pub fn PlanCard(store: PlansStore, id: String) -> impl IntoView {
                 <caption>"New version: requested against observed"</caption>
                 <thead><tr><th scope="col">"route"</th><th scope="col">"requested"</th><th scope="col">"observed"</th></tr></thead>
                 <tbody>
-                    {move || targets().into_iter().map(|(name, requested, observed)| view! {
-                        <tr><td>{name}</td><td>{requested}</td><td>{observed}</td></tr>
+                    {move || targets().into_iter().map(|(row, name, kind, requested, observed)| view! {
+                        <tr data-testid=row>
+                            <td>{name}{(!kind.is_empty()).then(|| view! { " " <span class="plan-target-kind">{kind}</span> })}</td>
+                            <td>{requested}</td><td>{observed}</td>
+                        </tr>
                     }).collect::<Vec<_>>()}
                 </tbody>
             </table>

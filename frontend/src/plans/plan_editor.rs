@@ -1,24 +1,24 @@
-//! The plan editor: which old/new routes move together, the steps of the new version's weight,
-//! the hold, the gates (their defaults shown: Flagger's 99 % and 500 ms, 50 requests), what an
-//! abort does and where a person must approve. Start sends it (`POST /api/v1/plans`); a refusal
-//! is shown in the server's words.
+//! The plan editor: which old/new routes move together (VirtualServices and HTTPRoutes, each
+//! listed with its kind), the steps of the new version's weight, the hold, the gates (their
+//! defaults shown: Flagger's 99 % and 500 ms, 50 requests), what an abort does and where a person
+//! must approve. Start sends it (`POST /api/v1/plans`); a refusal is shown in the server's words.
 
 use super::{parse_indices, parse_steps, store::PlansStore, test_ids};
 use crate::{
     api,
     state::{
         access::{use_access, Permission},
-        routes::use_routes,
+        routes::{use_routes, VsKey},
         settings::use_settings,
     },
 };
 use leptos::prelude::*;
 use std::collections::BTreeSet;
+use switchyard_protocol::backends::old_new;
 use switchyard_protocol::plans::{
     Gates, OnAbort, PlanRequest, PlanTarget, DEFAULT_MAX_P99_MS, DEFAULT_MIN_REQUESTS,
     DEFAULT_MIN_SUCCESS_RATE,
 };
-use switchyard_protocol::RouteKind;
 
 fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
     text.trim()
@@ -31,7 +31,7 @@ pub fn PlanEditor(store: PlansStore) -> impl IntoView {
     let routes = use_routes();
     let settings = use_settings();
     let access = use_access();
-    let chosen = RwSignal::new(BTreeSet::<(String, String)>::new());
+    let chosen = RwSignal::new(BTreeSet::<VsKey>::new());
     let steps = RwSignal::new("5, 25, 50, 100".to_owned());
     let hold = RwSignal::new("60".to_owned());
     let min_success = RwSignal::new(DEFAULT_MIN_SUCCESS_RATE.to_string());
@@ -42,20 +42,25 @@ pub fn PlanEditor(store: PlansStore) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
-    // The routes a plan can move: those split between exactly the old and new subsets.
+    // The routes a plan can move, as bulk shift finds them (`old_new`): VirtualServices with a
+    // route split between exactly the old and new subsets, HTTPRoutes with a rule split between
+    // their old and new backends.
     let candidates = Memo::new(move |_| {
-        let Some(subsets) = settings.subsets() else {
+        let Some((subsets, backends)) = settings.old_new() else {
             return Vec::new();
         };
         routes
             .entries()
             .into_iter()
-            .filter(|e| e.routes.with(|vs| subsets.shift_route(vs).is_some()))
+            .filter(|e| {
+                e.routes
+                    .with(|vs| old_new(e.key.kind, vs, &subsets, &backends).is_some())
+            })
             .map(|e| {
                 let permission = access
                     .map(|a| a.permission(&e.key))
                     .unwrap_or(Permission::Editable);
-                (e.key.namespace, e.key.name, permission)
+                (e.key, permission)
             })
             .collect::<Vec<_>>()
     });
@@ -64,10 +69,10 @@ pub fn PlanEditor(store: PlansStore) -> impl IntoView {
         let targets: Vec<PlanTarget> = chosen
             .get_untracked()
             .into_iter()
-            .map(|(namespace, name)| PlanTarget {
-                namespace,
-                name,
-                kind: RouteKind::VirtualService,
+            .map(|key| PlanTarget {
+                namespace: key.namespace,
+                name: key.name,
+                kind: key.kind,
             })
             .collect();
         if targets.is_empty() {
@@ -128,16 +133,18 @@ pub fn PlanEditor(store: PlansStore) -> impl IntoView {
             <h3>"New release plan"</h3>
             <fieldset class="plan-targets">
                 <legend>"Routes that move together"</legend>
-                <For each=move || candidates.get() key=|c| (c.0.clone(), c.1.clone(), c.2.is_editable()) let:c>
+                <For each=move || candidates.get() key=|c| (c.0.clone(), c.1.is_editable()) let:c>
                     {
-                        let key = (c.0.clone(), c.1.clone());
+                        let key = c.0.clone();
                         let toggle_key = key.clone();
-                        let reason = c.2.reason().map(str::to_owned);
-                        let title = reason.clone().unwrap_or_default();
+                        let reason = c.1.reason().map(str::to_owned);
+                        let title = reason
+                            .clone()
+                            .unwrap_or_else(|| key.label());
                         view! {
                             <label class="plan-target" title=title>
-                                <input type="checkbox" data-testid=test_ids::plan_target(&c.1)
-                                    disabled=!c.2.is_editable()
+                                <input type="checkbox" data-testid=test_ids::plan_target_of(key.kind, &key.name)
+                                    disabled=!c.1.is_editable()
                                     prop:checked=move || chosen.with(|s| s.contains(&key))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
@@ -145,7 +152,10 @@ pub fn PlanEditor(store: PlansStore) -> impl IntoView {
                                             if on { s.insert(toggle_key.clone()); } else { s.remove(&toggle_key); }
                                         });
                                     } />
-                                {c.1.clone()}
+                                {c.0.name.clone()}
+                                <span class="plan-target-kind" data-testid=test_ids::plan_target_kind(c.0.kind, &c.0.name)>
+                                    {format!("{} · {}", c.0.kind, c.0.namespace)}
+                                </span>
                                 {reason.map(|r| view! { <span class="plan-target-reason">{r}</span> })}
                             </label>
                         }

@@ -3,10 +3,21 @@
 
 /// The panel.
 pub const PLANS: &str = "plans";
-/// The editor: a target's checkbox (`plan-target-{name}`), the steps, hold and gate fields, what
-/// an abort does, the approvals, the start button and why a start was refused.
+/// The editor: a target's checkbox (`plan-target-{name}` for a VirtualService,
+/// `plan-target-httproute-{name}` for an HTTPRoute, as the weight cards name them), the words
+/// saying its kind and namespace (`plan-target-kind-{name}`), the steps, hold and gate fields,
+/// what an abort does, the approvals, the start button and why a start was refused.
 pub fn plan_target(name: &str) -> String {
     format!("plan-target-{name}")
+}
+pub fn plan_target_of(kind: switchyard_protocol::RouteKind, name: &str) -> String {
+    plan_target(&crate::weight_controls::test_ids::name_for(kind, name))
+}
+pub fn plan_target_kind(kind: switchyard_protocol::RouteKind, name: &str) -> String {
+    format!(
+        "plan-target-kind-{}",
+        crate::weight_controls::test_ids::name_for(kind, name)
+    )
 }
 pub const PLAN_STEPS: &str = "plan-steps";
 pub const PLAN_HOLD: &str = "plan-hold";
@@ -18,8 +29,9 @@ pub const PLAN_APPROVALS: &str = "plan-approvals";
 pub const PLAN_START: &str = "plan-start";
 pub const PLAN_START_ERROR: &str = "plan-start-error";
 
-/// One plan's card: `plan-{id}`; in it its phase, step, hold, reason, gate table, targets,
-/// control buttons (`plan-{action}-{id}`), an action's refusal and the timeline.
+/// One plan's card: `plan-{id}`; in it its phase, step, hold, reason, gate table, targets (each
+/// row `plan-target-row-{id}-{name}`, `{name}` as for [`plan_target_of`]), control buttons
+/// (`plan-{action}-{id}`), an action's refusal and the timeline.
 pub fn plan(id: &str) -> String {
     format!("plan-{id}")
 }
@@ -40,6 +52,12 @@ pub fn plan_gates(id: &str) -> String {
 }
 pub fn plan_targets(id: &str) -> String {
     format!("plan-targets-{id}")
+}
+pub fn plan_target_row(id: &str, kind: switchyard_protocol::RouteKind, name: &str) -> String {
+    format!(
+        "plan-target-row-{id}-{}",
+        crate::weight_controls::test_ids::name_for(kind, name)
+    )
 }
 pub fn plan_action(action: &str, id: &str) -> String {
     format!("plan-{action}-{id}")

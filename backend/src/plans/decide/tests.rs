@@ -56,6 +56,7 @@ fn evaluation(verdict: Verdict, step: usize, weight: u32) -> Evaluation {
         targets: vec![TargetEvaluation {
             namespace: "hands-on".into(),
             name: "review".into(),
+            kind: Default::default(),
             verdict,
             new: values("new"),
             old: values("old"),
