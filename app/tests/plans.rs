@@ -43,20 +43,35 @@ fn options(source: &Source) -> support::Options {
     }
 }
 
-/// `review-v2`'s share of failed requests, as the simulated data plane reads its annotation.
-async fn set_error_rate(kube: &TestCluster, deployment: &str, rate: &str) {
+/// Sets one of the simulated data plane's annotations on `deployment` (`error-rate`, `latency`).
+async fn simulate(kube: &TestCluster, deployment: &str, what: &str, value: &str) {
     kube.kubectl(
         User::Admin,
         &[
             "annotate",
             "deployment",
             deployment,
-            &format!("sim.switchyard.dev/error-rate={rate}"),
+            &format!("sim.switchyard.dev/{what}={value}"),
             "--overwrite",
         ],
     )
     .await
     .expect("kubectl annotate");
+}
+
+/// `deployment`'s share of failed requests.
+async fn set_error_rate(kube: &TestCluster, deployment: &str, rate: &str) {
+    simulate(kube, deployment, "error-rate", rate).await;
+}
+
+/// A healthy review-v2: no errors, and a latency whose p99 stays far below the 500 ms gate. The
+/// demo's p50 28 ms / p95 120 ms puts about one request in 1,800 over 500 ms, and in a first
+/// step's sample of under 100 requests one such request reads as a p99 over 500 ms
+/// (`histogram_quantile` interpolates into the 500–1000 ms bucket): a healthy plan would abort
+/// now and then for a reason the test is not about.
+async fn make_review_v2_healthy(kube: &TestCluster) {
+    set_error_rate(kube, "review-v2", "0%").await;
+    simulate(kube, "review-v2", "latency", "p50=20ms,p95=50ms").await;
 }
 
 fn plan_body(kube: &TestCluster, targets: &[&str], steps: &[u32], extra: Value) -> Value {
@@ -145,7 +160,7 @@ async fn a_healthy_plan_completes_with_every_step_and_evaluation_in_the_history(
 
 async fn healthy(kind: Kind) {
     let (kube, source, _traffic) = cluster_with_traffic(kind, RPS).await;
-    set_error_rate(&kube, "review-v2", "0%").await;
+    make_review_v2_healthy(&kube).await;
     let c = support::attach(kube.clone(), options(&source)).await;
     let plan = create(
         &c,
@@ -586,7 +601,7 @@ async fn when_the_driver_dies_the_other_replica_takes_over_with_no_step_twice_an
 
 async fn takeover(kind: Kind) {
     let (kube, source, _traffic) = cluster_with_traffic(kind, RPS).await;
-    set_error_rate(&kube, "review-v2", "0%").await;
+    make_review_v2_healthy(&kube).await;
     let replica = || support::Options {
         lease_duration: Duration::from_secs(4),
         lease_retry: Duration::from_millis(500),
