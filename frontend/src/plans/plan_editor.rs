@@ -156,7 +156,7 @@ pub fn PlanEditor(store: PlansStore) -> impl IntoView {
                                 <span class="plan-target-kind" data-testid=test_ids::plan_target_kind(c.0.kind, &c.0.name)>
                                     {format!("{} · {}", c.0.kind, c.0.namespace)}
                                 </span>
-                                {reason.map(|r| view! { <span class="plan-target-reason">{r}</span> })}
+                                {reason.map(|r| view! { <span class="plan-target-reason">{format!("read-only: {r}")}</span> })}
                             </label>
                         }
                     }
