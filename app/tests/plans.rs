@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchyard_console::metrics::Source;
 use switchyard_protocol::plans::{PlanPhase, Verdict};
-use switchyard_protocol::{HistoryResponse, Plan};
+use switchyard_protocol::{AccessResponse, HistoryResponse, Plan};
 use switchyard_testkit::on_every_cluster;
 
 mod support;
@@ -478,6 +478,43 @@ async fn approval(kind: Kind) {
                 .unwrap()
         }
     };
+    // What the page shows before anyone clicks: the cluster's answer for the plan itself.
+    let may_steer = |token: String| {
+        let c = &c;
+        let (namespace, id) = (plan.namespace.clone(), plan.id.clone());
+        async move {
+            let access: AccessResponse = c
+                .http
+                .get(format!("{}/api/v1/access", c.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            access
+                .plans
+                .into_iter()
+                .find(|a| a.namespace == namespace && a.name == id)
+                .map(|a| (a.can_patch, a.reason))
+        }
+    };
+    let (allowed, reason) = may_steer(viewer.clone())
+        .await
+        .expect("the viewer's access lists the plan");
+    assert!(!allowed, "on {kind}: the viewer may not steer the plan");
+    assert!(
+        reason
+            .as_deref()
+            .is_some_and(|r| r.contains("releaseplans") || r.contains("RBAC")),
+        "on {kind}: {reason:?}"
+    );
+    assert_eq!(
+        may_steer(operator.clone()).await,
+        Some((true, None)),
+        "on {kind}: the operator may"
+    );
     let refused = promote(viewer.clone()).await;
     assert_eq!(refused.status(), 403, "on {kind}");
     let error: Value = refused.json().await.unwrap();

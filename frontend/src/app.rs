@@ -55,7 +55,9 @@ pub fn App() -> impl IntoView {
     preload::start(if kiosk { 1 } else { 3 }, window);
     let connection = events::provide_connection();
     events::provide_freshness();
-    session::start(access, store, move || events::start(store, connection));
+    session::start(access, store, plans, move || {
+        events::start(store, connection)
+    });
     view! {
         <header class="app-header">
             <div class="app-header-text">

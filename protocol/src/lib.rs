@@ -619,14 +619,18 @@ pub struct WindowQuery {
     pub window: Option<u32>,
 }
 
-/// `GET /api/v1/access`: whether the caller may patch each VirtualService and HTTPRoute, as the
-/// cluster says.
+/// `GET /api/v1/access`: whether the caller may patch each VirtualService, HTTPRoute and release
+/// plan, as the cluster says.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessResponse {
     pub virtual_services: Vec<Access>,
     #[serde(default)]
     pub http_routes: Vec<Access>,
+    /// Release plans by namespace and `id` (the ReleasePlan's name): `can_patch` is whether the
+    /// caller may pause, resume, promote and abort it (each a patch on the plan).
+    #[serde(default)]
+    pub plans: Vec<Access>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -4,12 +4,14 @@
 //! preview and apply failing alone with 409, and in token mode a viewer seeing read-only
 //! controls (a direct write with the viewer's token is refused with 403) while an operator
 //! shifts and is named in the history, and the page returns to the sign-in form when the
-//! session is signed out elsewhere. Rollback also works with Prometheus unreachable. The
+//! session is signed out elsewhere. A release plan the operator started is shown to the viewer
+//! with its controls disabled and the cluster's reason; the operator aborts it from the page. Rollback also works with Prometheus unreachable. The
 //! bulk shift and rollback also run on a demo whose subsets are called `blue`/`green`
 //! (`--manifest`, `--old-subset`, `--new-subset`), where every label and request uses those names.
 
 use fantoccini::Locator;
 use switchyard_e2e::{conclude, fail, kinds, poll, Browser, Demo, Kind, Result, User, WAIT};
+use switchyard_frontend::plans::test_ids as plan_ids;
 use switchyard_frontend::rollout::test_ids as ids;
 use switchyard_frontend::weight_controls::test_ids as card;
 
@@ -490,6 +492,21 @@ async fn conflict_after_preview(browser: &Browser, demo: &Demo) -> Result<()> {
     Ok(())
 }
 
+/// The id of the one release plan on the page (its card's test id without the prefix).
+async fn plan_on_page(browser: &Browser) -> Result<String> {
+    let card = browser
+        .wait_for_css(&format!(
+            "[data-testid^=\"{}\"]",
+            plan_ids::PLAN_CARD_PREFIX
+        ))
+        .await?;
+    let test_id = card.attr("data-testid").await?.unwrap_or_default();
+    match test_id.strip_prefix(plan_ids::PLAN_CARD_PREFIX) {
+        Some(id) if !id.is_empty() => Ok(id.to_owned()),
+        _ => fail(format!("a plan card with test id {test_id:?}")),
+    }
+}
+
 async fn sign_in(browser: &Browser, token: &str, user: &str) -> Result<()> {
     let field = browser.wait_for(ids::SIGN_IN_TOKEN).await?;
     if field.attr("type").await?.as_deref() != Some("password") {
@@ -519,11 +536,64 @@ async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
     let viewer = demo.context_token(demo.context(User::Viewer)).await?;
     let operator = demo.context_token(demo.context(User::Operator)).await?;
 
+    // A plan the operator started through the API, waiting for a person's approval before its
+    // first step, so it moves nothing.
+    let plan = format!(
+        r#"{{"targets":[{{"namespace":"{}","name":"recommendation"}}],"steps":[5,100],"hold_seconds":60,"approval_before":[0]}}"#,
+        demo.namespace
+    );
+    let created = demo
+        .http_status(
+            "POST",
+            "/api/v1/plans",
+            &[
+                "x-requested-by: switchyard".into(),
+                format!("authorization: Bearer {operator}"),
+            ],
+            Some(&plan),
+        )
+        .await?;
+    if created != 201 {
+        return fail(format!(
+            "the operator's plan was answered {created}, not 201"
+        ));
+    }
+
     browser.client.goto(&demo.url).await?;
     sign_in(browser, &viewer, "viewer").await?;
     browser
         .wait_for(&card::virtual_service(&demo.namespace, "review"))
         .await?;
+    // The viewer sees the plan, and may not steer it: a patch on the plan, which the cluster
+    // refuses them.
+    let plan_id = plan_on_page(browser).await?;
+    for action in ["promote", "pause", "abort"] {
+        let id = plan_ids::plan_action(action, &plan_id);
+        let title = poll(&format!("{id} disabled with a reason"), WAIT, || async {
+            let title = browser.attr_of(&id, "title").await?.unwrap_or_default();
+            let disabled = !browser.is_enabled(&id).await?;
+            Ok((disabled && title.starts_with("read-only: ")).then_some(title))
+        })
+        .await?;
+        if !title.contains("releaseplans") && !title.contains("RBAC") {
+            return fail(format!(
+                "{id} says {title:?}, not why the plan is read-only"
+            ));
+        }
+    }
+    browser
+        .wait_for_text(
+            &plan_ids::plan_readonly_reason(&plan_id),
+            "the plan's read-only reason",
+            |t| t.starts_with("read-only: ") && t.contains("releaseplans"),
+        )
+        .await?;
+    look(
+        browser,
+        "rollout-token-viewer-plan",
+        &plan_ids::plan_card(&plan_id),
+    )
+    .await?;
     browser
         .wait_for_text(&ids::readonly_reason("review"), "a reason", |t| {
             t.starts_with("read-only: ") && t.len() > "read-only: ".len()
@@ -613,6 +683,18 @@ async fn viewer_then_operator(browser: &Browser, demo: &Demo) -> Result<()> {
         Ok(enabled.then_some(()))
     })
     .await?;
+    // The operator may steer the plan: they abort it from the page.
+    let abort = plan_ids::plan_action("abort", &plan_id);
+    poll("the operator's abort to be enabled", WAIT, || async {
+        Ok(browser.is_enabled(&abort).await?.then_some(()))
+    })
+    .await?;
+    browser.click(&abort).await?;
+    browser
+        .wait_for_text(&plan_ids::plan_phase(&plan_id), "aborted", |t| {
+            t == "aborted"
+        })
+        .await?;
     wait_ticked(browser, &SERVICES, true).await?;
     bulk_shift_to_0_100(browser, OLD_NEW).await?;
     for service in SERVICES {

@@ -173,8 +173,33 @@ impl<V: Clone> Expiring<V> {
 /// A SelfSubjectAccessReview's answer: allowed, and the authorizer's reason when it gave one.
 pub type Decision = (bool, Option<String>);
 
-/// One caller's answers, per route object (kind, namespace, name).
-type Answers = HashMap<(RouteKind, String, String), Decision>;
+/// What an access review asks about: a route object of either kind, or a release plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Route(RouteKind),
+    /// `releaseplans` in `switchyard.dev`: pausing, resuming, promoting or aborting a plan is a
+    /// patch on it.
+    ReleasePlan,
+}
+
+impl Resource {
+    /// The API group and the resource (plural) the cluster's RBAC names.
+    pub fn group_resource(self) -> (&'static str, &'static str) {
+        match self {
+            Resource::Route(RouteKind::VirtualService) => {
+                ("networking.istio.io", "virtualservices")
+            }
+            Resource::Route(RouteKind::HTTPRoute) => ("gateway.networking.k8s.io", "httproutes"),
+            Resource::ReleasePlan => (
+                crate::cluster::plan_object::GROUP,
+                crate::cluster::plan_object::PLURAL,
+            ),
+        }
+    }
+}
+
+/// One caller's answers, per object (resource, namespace, name).
+type Answers = HashMap<(Resource, String, String), Decision>;
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -186,7 +211,7 @@ pub struct Auth {
     base: Option<kube::Config>,
     console: Client,
     callers: Arc<Mutex<Expiring<Caller>>>,
-    /// Per caller: whether they may patch each VirtualService (namespace, name).
+    /// Per caller: whether they may patch each route object and release plan.
     access: Arc<Mutex<Expiring<Answers>>>,
     /// Namespaces in scope, checked for read access per user.
     namespaces: Arc<Vec<String>>,
@@ -247,7 +272,7 @@ impl Auth {
             let mut allowed = false;
             for kind in RouteKind::ALL {
                 let (yes, _) = self
-                    .review(client, kind, "list", namespace, None)
+                    .review(client, Resource::Route(kind), "list", namespace, None)
                     .await
                     .map_err(AuthError::from_call)?;
                 if yes {
@@ -289,7 +314,30 @@ impl Auth {
         namespace: &str,
         name: &str,
     ) -> Result<Decision, kube::Error> {
-        let target = (kind, namespace.to_owned(), name.to_owned());
+        self.may_patch_object(caller, Resource::Route(kind), namespace, name)
+            .await
+    }
+
+    /// Whether `caller` may steer release plan `namespace/name` (pause, resume, promote, abort:
+    /// each a patch on the plan), kept like the routes' answers.
+    pub async fn may_patch_plan(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Decision, kube::Error> {
+        self.may_patch_object(caller, Resource::ReleasePlan, namespace, name)
+            .await
+    }
+
+    async fn may_patch_object(
+        &self,
+        caller: &Caller,
+        resource: Resource,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Decision, kube::Error> {
+        let target = (resource, namespace.to_owned(), name.to_owned());
         if let Some(decision) = self
             .access
             .lock()
@@ -300,7 +348,7 @@ impl Auth {
             return Ok(decision.clone());
         }
         let decision = self
-            .review(&caller.client, kind, "patch", namespace, Some(name))
+            .review(&caller.client, resource, "patch", namespace, Some(name))
             .await?;
         self.access
             .lock()
@@ -475,32 +523,29 @@ impl Auth {
 }
 
 impl Auth {
-    /// Asks the cluster whether the client's user may `verb` VirtualServices (named, or all) in a
+    /// Asks the cluster whether the client's user may `verb` a resource (one object, or all) in a
     /// namespace. Uncached: callers go through `readable` or `may_patch`, which keep the answers.
     async fn review(
         &self,
         client: &Client,
-        kind: RouteKind,
+        resource: Resource,
         verb: &str,
         namespace: &str,
         name: Option<&str>,
     ) -> Result<Decision, kube::Error> {
         self.reviews.fetch_add(1, Ordering::Relaxed);
-        access_review(client, kind, verb, namespace, name).await
+        access_review(client, resource, verb, namespace, name).await
     }
 }
 
 async fn access_review(
     client: &Client,
-    kind: RouteKind,
+    resource: Resource,
     verb: &str,
     namespace: &str,
     name: Option<&str>,
 ) -> Result<Decision, kube::Error> {
-    let (group, resource) = match kind {
-        RouteKind::VirtualService => ("networking.istio.io", "virtualservices"),
-        RouteKind::HTTPRoute => ("gateway.networking.k8s.io", "httproutes"),
-    };
+    let (group, resource) = resource.group_resource();
     let review = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {

@@ -391,7 +391,7 @@ fn history() {}
 /// Whether the caller may patch each VirtualService and HTTPRoute in scope, as the cluster says.
 #[utoipa::path(get, path = "/api/v1/access", tag = "rollout",
     responses(
-        (status = 200, description = "One answer per VirtualService and per HTTPRoute the caller may see.", body = p::AccessResponse),
+        (status = 200, description = "One answer per VirtualService, per HTTPRoute and per release plan the caller may see.", body = p::AccessResponse),
         (status = 401, description = "Token mode: no session.", body = p::ApiError),
         (status = 503, description = "The cluster could not say who the caller is.", body = p::ApiError),
     ))]

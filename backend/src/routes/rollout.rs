@@ -169,7 +169,66 @@ async fn access(State(state): State<AppState>, caller: Caller) -> Json<AccessRes
     Json(AccessResponse {
         virtual_services: all.remove(&RouteKind::VirtualService).unwrap_or_default(),
         http_routes,
+        plans: plan_access(&state, &caller).await,
     })
+}
+
+/// May `caller` steer each release plan they see (a patch on the ReleasePlan), as the cluster
+/// says: a person allowed to patch the routes may still be refused the plans, and the reverse.
+async fn plan_access(state: &AppState, caller: &Caller) -> Vec<Access> {
+    let mut out = Vec::new();
+    for plan in state
+        .cluster
+        .plans()
+        .into_iter()
+        .filter(|p| caller.sees(&p.namespace))
+    {
+        let answer = if caller.may_write {
+            state
+                .auth
+                .may_patch_plan(caller, &plan.namespace, &plan.name)
+                .await
+        } else {
+            Ok((false, None))
+        };
+        let (can_patch, reason) = decided(caller, answer, || {
+            format!(
+                "{} may not patch releaseplans in {}",
+                caller.user, plan.namespace
+            )
+        });
+        out.push(Access {
+            namespace: plan.namespace,
+            name: plan.name,
+            can_patch,
+            reason,
+        });
+    }
+    out
+}
+
+/// The caller's permission from the console's own rule (no writes from this caller) and the
+/// cluster's answer; `refused` words a refusal the cluster gave no reason for. An access review
+/// that failed shows the controls and lets the write decide.
+fn decided(
+    caller: &Caller,
+    answer: Result<crate::auth::Decision, kube::Error>,
+    refused: impl FnOnce() -> String,
+) -> (bool, Option<String>) {
+    if !caller.may_write {
+        return (false, caller.reason.clone());
+    }
+    match answer {
+        Ok((true, _)) => (true, None),
+        Ok((false, reason)) => (false, Some(reason.unwrap_or_else(refused))),
+        Err(e) => {
+            tracing::warn!(error = %e, "access review failed");
+            (
+                true,
+                Some("the cluster could not check access; writes may be refused".into()),
+            )
+        }
+    }
 }
 
 /// May `caller` patch each VirtualService and HTTPRoute they see, as the cluster says (answers
@@ -198,34 +257,21 @@ async fn access_of_kind(state: &AppState, caller: &Caller, kind: RouteKind) -> V
         .into_iter()
         .filter(|vs| caller.sees(&vs.namespace))
     {
-        let (can_patch, reason) = if !caller.may_write {
-            (false, caller.reason.clone())
-        } else {
-            match state
+        // No review is sent for a caller the console refuses anyway.
+        let answer = if caller.may_write {
+            state
                 .auth
                 .may_patch_route(caller, kind, &vs.namespace, &vs.name)
                 .await
-            {
-                Ok((true, _)) => (true, None),
-                Ok((false, reason)) => (
-                    false,
-                    Some(reason.unwrap_or_else(|| {
-                        format!(
-                            "{} may not patch {resource} in {}",
-                            caller.user, vs.namespace
-                        )
-                    })),
-                ),
-                // The cluster could not say; the page shows controls and lets the write decide.
-                Err(e) => {
-                    tracing::warn!(error = %e, "access review failed");
-                    (
-                        true,
-                        Some("the cluster could not check access; writes may be refused".into()),
-                    )
-                }
-            }
+        } else {
+            Ok((false, None))
         };
+        let (can_patch, reason) = decided(caller, answer, || {
+            format!(
+                "{} may not patch {resource} in {}",
+                caller.user, vs.namespace
+            )
+        });
         out.push(Access {
             namespace: vs.namespace,
             name: vs.name,

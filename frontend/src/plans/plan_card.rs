@@ -8,10 +8,7 @@ use super::{
     test_ids, verdict_text,
 };
 use crate::state::{
-    access::use_access,
-    graph::GraphStore,
-    routes::{use_routes, VsKey},
-    settings::use_settings,
+    access::use_access, graph::GraphStore, routes::use_routes, settings::use_settings,
 };
 use leptos::prelude::*;
 use switchyard_protocol::backends::old_new;
@@ -38,19 +35,15 @@ pub fn PlanCard(store: PlansStore, id: String) -> impl IntoView {
     let _ = set_interval_with_handle(move || clock.set(now()), std::time::Duration::from_secs(1));
     let phase = Signal::derive(move || plan.with(|p| p.as_ref().map(|p| p.phase)));
     let access = use_access();
+    // Steering a plan is a patch on the plan: the cluster's answer for the plan decides.
     let read_only = Signal::derive(move || {
         let access = access?;
         plan.with(|p| {
-            p.as_ref()?.targets.iter().find_map(|t| {
-                access
-                    .permission(&VsKey {
-                        namespace: t.namespace.clone(),
-                        name: t.name.clone(),
-                        kind: t.kind,
-                    })
-                    .reason()
-                    .map(str::to_owned)
-            })
+            let p = p.as_ref()?;
+            access
+                .plan_permission(&p.namespace, &p.id)
+                .reason()
+                .map(str::to_owned)
         })
     });
     let records = {

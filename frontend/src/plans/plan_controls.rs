@@ -1,8 +1,9 @@
 //! A plan's control buttons: pause, resume, promote (the next step now; the approval of a step
 //! that waits for one), abort. Each is offered only where the plan's phase allows it
 //! (`PlanAction::allowed_in`, the rule the server applies too) and the person's rights allow
-//! (read-only routes, as the cluster answered the access review), with the reason when not; the
-//! cluster still decides each action (a refusal is shown in its words).
+//! (a patch on the plan, as the cluster answered the access review), with the reason when not,
+//! shown beside the buttons for a read-only plan; the cluster still decides each action (a
+//! refusal is shown in its words).
 
 use super::{store::PlansStore, test_ids};
 use crate::api;
@@ -14,12 +15,13 @@ pub fn PlanControls(
     store: PlansStore,
     id: String,
     phase: Signal<Option<PlanPhase>>,
-    /// Why this person may not steer the plan (a target is read-only for them), when so.
+    /// Why this person may not steer the plan (the cluster refuses them a patch on it), when so.
     read_only: Signal<Option<String>>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let error_id = test_ids::plan_action_error(&id);
+    let readonly_id = test_ids::plan_readonly_reason(&id);
     let buttons = [
         (PlanAction::Pause, "Pause"),
         (PlanAction::Resume, "Resume"),
@@ -64,6 +66,9 @@ pub fn PlanControls(
     view! {
         <div class="plan-controls" role="group" aria-label="Plan controls">
             {buttons}
+            {move || read_only.get().map(|reason| view! {
+                <p class="readonly-reason" data-testid=readonly_id.clone()>{format!("read-only: {reason}")}</p>
+            })}
             <p class="plan-error" role="alert" data-testid=error_id>{move || error.get().unwrap_or_default()}</p>
         </div>
     }

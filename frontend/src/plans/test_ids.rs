@@ -62,6 +62,10 @@ pub fn plan_target_row(id: &str, kind: switchyard_protocol::RouteKind, name: &st
 pub fn plan_action(action: &str, id: &str) -> String {
     format!("plan-{action}-{id}")
 }
+/// "read-only: {the cluster's reason}" beside a plan's buttons when the caller may not steer it.
+pub fn plan_readonly_reason(id: &str) -> String {
+    format!("plan-readonly-reason-{id}")
+}
 pub fn plan_action_error(id: &str) -> String {
     format!("plan-action-error-{id}")
 }

@@ -1,6 +1,7 @@
 //! Who the caller is (`/api/v1/whoami`) and whether they may patch each VirtualService and
-//! HTTPRoute (`/api/v1/access`, the cluster's SelfSubjectAccessReview with their credentials). The controls
-//! read [`Permission`] from here: read-only with the reason when the cluster says no.
+//! HTTPRoute, and steer each release plan (`/api/v1/access`, the cluster's
+//! SelfSubjectAccessReview with their credentials). The controls read [`Permission`] from here:
+//! read-only with the reason when the cluster says no.
 //!
 //! The rules are pure functions over the wire types, unit-tested natively; the store only holds
 //! the answers in signals.
@@ -83,6 +84,40 @@ pub fn permission(
     access: &BTreeMap<VsKey, (bool, Option<String>)>,
     key: &VsKey,
 ) -> Permission {
+    decide(who, access.get(key), || {
+        let resource = match key.kind {
+            RouteKind::VirtualService => "virtualservices",
+            RouteKind::HTTPRoute => "httproutes",
+        };
+        format!("you may not patch {resource} in {}", key.namespace.as_str())
+    })
+}
+
+/// The permission to steer one release plan (namespace, id): pause, resume, promote and abort
+/// are patches on the plan, so the server's answer for the plan decides (it holds the console's
+/// own refusal too), not the one for its targets, nor whoami's "may write", which is about
+/// routes. A plan not asked about yet falls back to whoami.
+pub fn plan_permission(
+    who: Option<&WhoAmI>,
+    plans: &PlanAnswers,
+    namespace: &str,
+    id: &str,
+) -> Permission {
+    let refused = || format!("you may not patch releaseplans in {namespace}");
+    match plans.get(&(namespace.to_owned(), id.to_owned())) {
+        Some((true, _)) => Permission::Editable,
+        Some((false, reason)) => Permission::ReadOnly(reason.clone().unwrap_or_else(refused)),
+        None => decide(who, None, refused),
+    }
+}
+
+/// The console's "no writes from you" first, then the cluster's answer when there is one;
+/// `refused` words a refusal the cluster gave no reason for.
+fn decide(
+    who: Option<&WhoAmI>,
+    answer: Option<&(bool, Option<String>)>,
+    refused: impl FnOnce() -> String,
+) -> Permission {
     if let Some(who) = who {
         if !who.may_write {
             return Permission::ReadOnly(
@@ -92,16 +127,27 @@ pub fn permission(
             );
         }
     }
-    match access.get(key) {
-        Some((false, reason)) => Permission::ReadOnly(reason.clone().unwrap_or_else(|| {
-            let resource = match key.kind {
-                RouteKind::VirtualService => "virtualservices",
-                RouteKind::HTTPRoute => "httproutes",
-            };
-            format!("you may not patch {resource} in {}", key.namespace.as_str())
-        })),
+    match answer {
+        Some((false, reason)) => Permission::ReadOnly(reason.clone().unwrap_or_else(refused)),
         _ => Permission::Editable,
     }
+}
+
+/// The cluster's answers for release plans: (namespace, id) → (may patch, reason).
+pub type PlanAnswers = BTreeMap<(String, String), (bool, Option<String>)>;
+
+/// The access answer for release plans, keyed by (namespace, id).
+pub fn index_plan_access(response: &AccessResponse) -> PlanAnswers {
+    response
+        .plans
+        .iter()
+        .map(|a| {
+            (
+                (a.namespace.clone(), a.name.clone()),
+                (a.can_patch, a.reason.clone()),
+            )
+        })
+        .collect()
 }
 
 /// The access answer keyed by route object (VirtualServices and HTTPRoutes).
@@ -136,6 +182,7 @@ pub fn index_access(response: AccessResponse) -> BTreeMap<VsKey, (bool, Option<S
 pub struct AccessStore {
     pub session: RwSignal<Session>,
     access: RwSignal<BTreeMap<VsKey, (bool, Option<String>)>>,
+    plans: RwSignal<PlanAnswers>,
     /// Why the access question could not be answered, when it could not (shown, not hidden).
     pub problem: RwSignal<Option<String>>,
 }
@@ -144,6 +191,7 @@ pub fn provide_access() -> AccessStore {
     let store = AccessStore {
         session: RwSignal::new(Session::Unknown),
         access: RwSignal::new(BTreeMap::new()),
+        plans: RwSignal::new(BTreeMap::new()),
         problem: RwSignal::new(None),
     };
     provide_context(store);
@@ -164,7 +212,15 @@ impl AccessStore {
         permission(session.who(), &access, key)
     }
 
+    /// Tracked, like [`AccessStore::permission`]: whether this person may steer plan `id`.
+    pub fn plan_permission(&self, namespace: &str, id: &str) -> Permission {
+        let session = self.session.read();
+        let plans = self.plans.read();
+        plan_permission(session.who(), &plans, namespace, id)
+    }
+
     pub fn set_access(&self, response: AccessResponse) {
+        self.plans.set(index_plan_access(&response));
         self.access.set(index_access(response));
         self.problem.set(None);
     }
@@ -246,6 +302,7 @@ mod tests {
                 can_patch: true,
                 reason: None,
             }],
+            plans: vec![],
         });
         let operator = who("token", Some("operator"), true);
         assert_eq!(
@@ -269,6 +326,57 @@ mod tests {
         // Not asked about yet: the write decides.
         assert!(permission(Some(&operator), &access, &key("new-one")).is_editable());
         assert!(permission(None, &BTreeMap::new(), &key("review")).is_editable());
+    }
+
+    #[test]
+    fn a_plan_is_steered_by_the_answer_for_the_plan_not_for_its_routes() {
+        let response = AccessResponse {
+            // May patch the route review, but not the plan over it.
+            virtual_services: vec![Access {
+                namespace: "hands-on".into(),
+                name: "review".into(),
+                can_patch: true,
+                reason: None,
+            }],
+            http_routes: vec![],
+            plans: vec![
+                Access {
+                    namespace: "hands-on".into(),
+                    name: "plan-a".into(),
+                    can_patch: false,
+                    reason: None,
+                },
+                Access {
+                    namespace: "hands-on".into(),
+                    name: "plan-b".into(),
+                    can_patch: true,
+                    reason: None,
+                },
+            ],
+        };
+        let plans = index_plan_access(&response);
+        let operator = who("token", Some("operator"), true);
+        assert_eq!(
+            plan_permission(Some(&operator), &plans, "hands-on", "plan-a").reason(),
+            Some("you may not patch releaseplans in hands-on")
+        );
+        assert!(plan_permission(Some(&operator), &plans, "hands-on", "plan-b").is_editable());
+        // The same id in another namespace is another plan, not asked about yet.
+        assert!(plan_permission(Some(&operator), &plans, "other", "plan-a").is_editable());
+        // whoami's "may write" is about routes: someone who may patch none of them may still
+        // steer a plan the cluster lets them patch.
+        let no_routes = WhoAmI {
+            reason: Some("viewer may patch none of the VirtualServices".into()),
+            ..who("token", Some("viewer"), false)
+        };
+        assert!(plan_permission(Some(&no_routes), &plans, "hands-on", "plan-b").is_editable());
+        // Not asked about yet: whoami's answer stands.
+        let remote = who("anonymous", Some("anonymous"), false);
+        assert_eq!(
+            plan_permission(Some(&remote), &plans, "hands-on", "plan-c").reason(),
+            Some("anonymous mode writes only on loopback")
+        );
+        assert!(index_access(response).contains_key(&key("review")));
     }
 
     #[test]
