@@ -82,19 +82,55 @@ fn abandoned(lease: &LeaseState, observed: &mut Observed, now: Instant) -> bool 
     now.duration_since(seen_at) >= duration
 }
 
+/// What is worth a log line about the lease's reads and writes.
+#[derive(Debug, PartialEq)]
+enum Report {
+    /// A failure, the first or one worded differently from the last (a namespace without the
+    /// RBAC for Leases fails the same way every retry: once is enough).
+    Failing(String),
+    /// The first success after failures.
+    Recovered,
+}
+
+/// Remembers the last failure in `failing`; says what to log for this attempt's `error`.
+fn report(failing: &mut Option<String>, error: Option<String>) -> Option<Report> {
+    match error {
+        Some(e) if failing.as_deref() == Some(e.as_str()) => None,
+        Some(e) => {
+            *failing = Some(e.clone());
+            Some(Report::Failing(e))
+        }
+        None => failing.take().map(|_| Report::Recovered),
+    }
+}
+
 /// Runs the election for as long as the process lives, publishing on `leading` whether this
 /// replica drives the plans.
 pub(super) async fn run(cluster: Cluster, config: Arc<PlansConfig>, leading: watch::Sender<bool>) {
     let mut observed: Observed = None;
     let mut renewed: Option<Instant> = None;
     let deadline = config.lease_duration * 2 / 3;
+    let mut failing: Option<String> = None;
     loop {
-        match attempt(&cluster, &config, &mut observed).await {
+        let outcome = attempt(&cluster, &config, &mut observed).await;
+        match report(
+            &mut failing,
+            outcome.as_ref().err().map(ToString::to_string),
+        ) {
+            Some(Report::Failing(e)) => tracing::warn!(
+                error = %e,
+                "the plan driver's lease could not be read or written (tried again every {:?}, logged again when the error changes)",
+                config.retry
+            ),
+            Some(Report::Recovered) => {
+                tracing::info!("the plan driver's lease can be read and written again")
+            }
+            None => {}
+        }
+        match outcome {
             Ok(true) => renewed = Some(Instant::now()),
             Ok(false) => renewed = None,
-            Err(e) => {
-                tracing::warn!(error = %e, "the plan driver's lease could not be read or written")
-            }
+            Err(_) => {}
         }
         let lead = renewed.is_some_and(|at| at.elapsed() < deadline);
         leading.send_if_modified(|was| {
@@ -106,5 +142,29 @@ pub(super) async fn run(cluster: Cluster, config: Arc<PlansConfig>, leading: wat
             changed
         });
         tokio::time::sleep(config.retry).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_repeating_every_retry_is_reported_once_then_its_recovery() {
+        let mut failing = None;
+        let forbidden = || Some("leases is forbidden".to_owned());
+        assert_eq!(report(&mut failing, None), None);
+        assert_eq!(
+            report(&mut failing, forbidden()),
+            Some(Report::Failing("leases is forbidden".into()))
+        );
+        assert_eq!(report(&mut failing, forbidden()), None);
+        assert_eq!(report(&mut failing, forbidden()), None);
+        assert_eq!(
+            report(&mut failing, Some("connection refused".into())),
+            Some(Report::Failing("connection refused".into()))
+        );
+        assert_eq!(report(&mut failing, None), Some(Report::Recovered));
+        assert_eq!(report(&mut failing, None), None);
     }
 }
