@@ -348,6 +348,12 @@ fn main() {
     }
     let (min, median) = time(20, || layout::layout(&placed, &refreshed));
     println!("re-layout after a refresh (native):        min {min:.2} ms, median {median:.2} ms");
+    // What the page does instead when the refresh brought the same nodes.
+    let (min, median) = time(20, || placed.hold_for(&refreshed));
+    println!(
+        "the page's check that the places hold (native, {}): min {min:.2} ms, median {median:.2} ms",
+        if placed.hold_for(&refreshed) { "they do" } else { "they DO NOT" }
+    );
     let mut grown = built.clone();
     grown.nodes.retain(|n| !n.id.ends_with("svc0100-v2"));
     let partial = layout::layout(&empty, &grown);

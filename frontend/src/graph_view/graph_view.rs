@@ -64,9 +64,11 @@ pub fn GraphView() -> impl IntoView {
     let namespace = Memo::new(move |_| view.0.with(|v| v.namespace.clone()));
     let graph = Memo::new(move |_| {
         store.graph.with(|g| match g {
-            Some(g) => {
-                namespace.with(|ns| vitals::with_route_edges(&in_namespace(g, ns.as_deref())))
-            }
+            // One copy of the snapshot, not two, when every namespace is shown.
+            Some(g) => namespace.with(|ns| match ns.as_deref() {
+                None => vitals::with_route_edges(g),
+                Some(ns) => vitals::with_route_edges(&in_namespace(g, Some(ns))),
+            }),
             None => Graph::default(),
         })
     });
@@ -89,8 +91,12 @@ pub fn GraphView() -> impl IntoView {
     // Every slot ever given, so a node a filter or a collapse took away comes back to its place,
     // and a collapsed group starts where its first member was.
     let memory = StoredValue::new(layout::Positions::default());
-    let positions = Memo::new(move |_| {
+    let positions = Memo::new(move |previous: Option<&Arc<layout::Positions>>| {
         drawn.with(|d| {
+            // A refresh of the same nodes: the same places, without laying out again.
+            if let Some(previous) = previous.filter(|p| p.hold_for(&d.graph)) {
+                return previous.clone();
+            }
             memory.update_value(|m| {
                 for (id, info) in &d.groups {
                     if m.get(id).is_none() {
@@ -107,7 +113,7 @@ pub fn GraphView() -> impl IntoView {
             });
             let placed = memory.with_value(|m| layout::layout(m, &d.graph));
             memory.update_value(|m| m.remember(&placed));
-            placed
+            Arc::new(placed)
         })
     });
     let filters = Memo::new(move |_| {
@@ -136,7 +142,7 @@ pub fn GraphView() -> impl IntoView {
                             new_subset.with(|new_subset| {
                                 Arc::new(Scene::build(&SceneInput {
                                     graph: &d.graph,
-                                    positions,
+                                    positions: positions.as_ref(),
                                     mode: mode.get(),
                                     selected: selected.as_deref(),
                                     new_subset: new_subset.as_deref(),

@@ -102,6 +102,24 @@ impl Positions {
         self.guessed.contains(id)
     }
 
+    /// Whether laying out `graph` again would give exactly these positions, with no work: the
+    /// graph has exactly the nodes placed here, and none of their places is a guess (a guess is
+    /// reconsidered when edges show). A metrics refresh of a stable mesh is this case; it saves
+    /// the re-layout (the node set, the graph's structure and a copy of every slot) per refresh.
+    pub fn hold_for(&self, graph: &Graph) -> bool {
+        if !self.guessed.is_empty() || graph.nodes.len() < self.slots.len() {
+            return false;
+        }
+        let mut ids = std::collections::HashSet::with_capacity(graph.nodes.len());
+        for n in &graph.nodes {
+            if !self.slots.contains_key(&n.id) {
+                return false;
+            }
+            ids.insert(n.id.as_str());
+        }
+        ids.len() == self.slots.len()
+    }
+
     /// Width and height the SVG needs, in pixels.
     pub fn size(&self) -> (i64, i64) {
         let (mut right, mut bottom) = (0, 0);
@@ -554,6 +572,47 @@ mod tests {
             layout(&after, &v2_flows).get("wl:h:review-v2"),
             after.get("wl:h:review-v2")
         );
+    }
+
+    #[test]
+    fn positions_hold_for_a_graph_of_the_same_nodes_exactly_when_a_layout_would_keep_them() {
+        // Every node with an edge (the demo's v2s have none: their places are guesses).
+        let mut graph = demo();
+        for service in ["product", "recommendation", "review"] {
+            let v2 = format!("wl:h:{service}-v2");
+            graph
+                .edges
+                .push(edge(&format!("svc:h:{service}"), &v2, 1.0));
+        }
+        let placed = fresh(&graph);
+        let mut memory = Positions::default();
+        memory.remember(&placed);
+        // A refresh: other rates, the same nodes (in another order), one edge fewer.
+        let mut refreshed = graph.clone();
+        refreshed.nodes.reverse();
+        refreshed.edges.pop();
+        for e in &mut refreshed.edges {
+            e.rate *= 3.0;
+        }
+        assert!(placed.hold_for(&refreshed));
+        assert_eq!(layout(&memory, &refreshed), placed);
+        // A node more, a node fewer, or a node twice with one missing: lay out again.
+        let mut grown = graph.clone();
+        grown.nodes.push(node("wl:h:review-v3"));
+        assert!(!placed.hold_for(&grown));
+        let mut shrunk = graph.clone();
+        shrunk.nodes.pop();
+        assert!(!placed.hold_for(&shrunk));
+        let mut twice = graph.clone();
+        let first = twice.nodes[0].clone();
+        *twice.nodes.last_mut().unwrap() = first;
+        assert!(!placed.hold_for(&twice));
+        // A place that was a guess is reconsidered when edges show: no shortcut then.
+        let mut quiet = graph.clone();
+        quiet.edges.clear();
+        let guessed = fresh(&quiet);
+        assert!(guessed.iter().any(|(id, _)| guessed.is_guessed(id)));
+        assert!(!guessed.hold_for(&graph));
     }
 
     #[test]
