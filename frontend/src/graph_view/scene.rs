@@ -63,16 +63,35 @@ pub struct NodeItem {
     pub caption: String,
 }
 
+/// An edge as numbers and fixed words: its path, class, marker and width are written out only
+/// for the markup or for a patch that changes them, not for every edge on every refresh.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EdgeItem {
     pub source: String,
     pub target: String,
-    pub d: String,
-    pub label_at: (i64, i64),
-    pub class: String,
-    pub width: String,
-    pub marker: String,
+    /// The centres of its two nodes (the path runs between their sides).
+    pub from: (i64, i64),
+    pub to: (i64, i64),
+    /// Its health class (`is-healthy`, …), which also picks its arrowhead.
+    pub health: &'static str,
+    /// Its width in half pixels: a refresh whose rates moved a little changes no line's width in
+    /// the DOM (a tenth of a pixel is not visible; 3,000 restyled lines are).
+    pub half_px: i64,
     pub label: String,
+}
+
+impl EdgeItem {
+    pub fn class(&self) -> String {
+        format!("graph-edge-line {}", self.health)
+    }
+
+    pub fn marker(&self) -> String {
+        format!("url(#arrow-{})", self.health)
+    }
+
+    pub fn width(&self) -> String {
+        fixed(self.half_px as f64 / 2.0, 1)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -216,21 +235,13 @@ impl Scene {
             .iter()
             .filter(|e| shown.contains(e.source.as_str()) && shown.contains(e.target.as_str()))
             .filter_map(|e| {
-                let (d, label_at) = geometry(
-                    input.positions.point(&e.source)?,
-                    input.positions.point(&e.target)?,
-                );
-                let health = Health::of(e).class();
                 Some(EdgeItem {
                     source: e.source.clone(),
                     target: e.target.clone(),
-                    d,
-                    label_at,
-                    class: format!("graph-edge-line {health}"),
-                    // In half pixels: a refresh whose rates moved a little changes no line's
-                    // width in the DOM (a tenth of a pixel is not visible; 3,000 restyled lines are).
-                    width: fixed((edge_width(e.rate, max_rate) * 2.0).round() / 2.0, 1),
-                    marker: format!("url(#arrow-{health})"),
+                    from: input.positions.point(&e.source)?,
+                    to: input.positions.point(&e.target)?,
+                    health: Health::of(e).class(),
+                    half_px: (edge_width(e.rate, max_rate) * 2.0).round() as i64,
                     label: edge_label(input.mode, e),
                 })
             })
@@ -296,24 +307,25 @@ impl Scene {
         // (`graph_canvas.rs`), not formatted and parsed 3,000 times per snapshot.
         out.push_str(r#"<g class="graph-edges">"#);
         for e in &self.edges {
+            let (d, _) = geometry(e.from, e.to);
             let _ = write!(
                 out,
-                r#"<path class="{}" data-testid="{}" d="{}" stroke-width="{}" marker-end="{}"/>"#,
-                e.class,
+                r#"<path class="{}" data-testid="{}" d="{d}" stroke-width="{}" marker-end="{}"/>"#,
+                e.class(),
                 Escaped(&test_ids::edge(&e.source, &e.target)),
-                e.d,
-                e.width,
-                e.marker,
+                e.width(),
+                e.marker(),
             );
         }
         out.push_str(r#"</g><g class="graph-edge-labels">"#);
         for e in self.edges.iter().filter(|_| texts) {
+            let (_, label_at) = geometry(e.from, e.to);
             let _ = write!(
                 out,
                 r#"<text class="graph-edge-label" data-testid="{}" x="{}" y="{}" text-anchor="middle">{}</text>"#,
                 Escaped(&test_ids::edge_label(&e.source, &e.target)),
-                e.label_at.0,
-                e.label_at.1 - 5,
+                label_at.0,
+                label_at.1 - 5,
                 Escaped(&e.label),
             );
         }
@@ -423,11 +435,9 @@ pub fn patches(old: &Scene, new: &Scene) -> Option<Vec<Patch>> {
             .zip(&new.nodes)
             .all(|(a, b)| a.id == b.id && a.point == b.point && a.shape == b.shape);
     let same_edges = old.edges.len() == new.edges.len()
-        && old
-            .edges
-            .iter()
-            .zip(&new.edges)
-            .all(|(a, b)| a.source == b.source && a.target == b.target && a.d == b.d);
+        && old.edges.iter().zip(&new.edges).all(|(a, b)| {
+            a.source == b.source && a.target == b.target && a.from == b.from && a.to == b.to
+        });
     let same_badges = old.badges.len() == new.badges.len()
         && old
             .badges
@@ -455,15 +465,18 @@ pub fn patches(old: &Scene, new: &Scene) -> Option<Vec<Patch>> {
         }
     }
     for (i, (a, b)) in old.edges.iter().zip(&new.edges).enumerate() {
-        let mut put = |part, x: &String, y: &String| {
-            if x != y {
-                out.push(Patch::Edge(i, part, y.clone()));
-            }
-        };
-        put(EdgePart::Class, &a.class, &b.class);
-        put(EdgePart::Width, &a.width, &b.width);
-        put(EdgePart::Marker, &a.marker, &b.marker);
-        put(EdgePart::Label, &a.label, &b.label);
+        if a.health != b.health {
+            out.push(Patch::Edge(i, EdgePart::Class, b.class()));
+        }
+        if a.half_px != b.half_px {
+            out.push(Patch::Edge(i, EdgePart::Width, b.width()));
+        }
+        if a.health != b.health {
+            out.push(Patch::Edge(i, EdgePart::Marker, b.marker()));
+        }
+        if a.label != b.label {
+            out.push(Patch::Edge(i, EdgePart::Label, b.label.clone()));
+        }
     }
     for (i, (a, b)) in old.badges.iter().zip(&new.badges).enumerate() {
         let mut put = |part, x: &String, y: &String| {
