@@ -4,7 +4,7 @@
 
 use super::label::{fixed, rollout_version};
 use std::collections::HashMap;
-use switchyard_protocol::{Graph, ServiceSplit};
+use switchyard_protocol::{Edge, Graph, ServiceSplit};
 
 /// At or above this share of errors the new version can raise an alarm (the colours turn amber
 /// earlier, above 0.1%: `vitals.rs`).
@@ -44,16 +44,18 @@ impl Alarm {
 }
 
 /// Requests per second and error percent of `version` of the split's service, over the window.
-/// `versions` maps node ids to their version.
+/// `versions` maps node ids to their version, `outgoing` node ids to the edges leaving them (one
+/// pass over the edges for the whole graph, not one per split: every refresh asks for every
+/// split of a mesh of thousands of edges).
 fn version_health(
-    graph: &Graph,
+    outgoing: &HashMap<&str, Vec<&Edge>>,
     versions: &HashMap<&str, &str>,
     split: &ServiceSplit,
     version: &str,
 ) -> Option<(f64, f64)> {
-    let service_id = format!("svc:{}:{}", split.namespace, split.service);
+    let service_id = super::service_node_id(&split.namespace, &split.service);
     let (mut rate, mut errors) = (0.0, 0.0);
-    for edge in graph.edges.iter().filter(|e| e.source == service_id) {
+    for edge in outgoing.get(service_id.as_str()).into_iter().flatten() {
         if versions.get(edge.target.as_str()) == Some(&version) {
             rate += edge.rate;
             errors += edge.rate * edge.error_share / 100.0;
@@ -71,6 +73,10 @@ pub fn alarms(graph: &Graph, new_subset: Option<&str>) -> Vec<Alarm> {
         .iter()
         .filter_map(|n| Some((n.id.as_str(), n.version.as_deref()?)))
         .collect();
+    let mut outgoing: HashMap<&str, Vec<&Edge>> = HashMap::new();
+    for edge in &graph.edges {
+        outgoing.entry(edge.source.as_str()).or_default().push(edge);
+    }
     let mut out = Vec::new();
     for split in &graph.splits {
         let Some(new) = rollout_version(split, new_subset) else {
@@ -79,7 +85,7 @@ pub fn alarms(graph: &Graph, new_subset: Option<&str>) -> Vec<Alarm> {
         let Some(version) = new.version.clone() else {
             continue;
         };
-        let Some((rate, errors)) = version_health(graph, &versions, split, &version) else {
+        let Some((rate, errors)) = version_health(&outgoing, &versions, split, &version) else {
             continue;
         };
         if rate * window < MIN_REQUESTS || errors < DEGRADED_PERCENT {
@@ -91,7 +97,7 @@ pub fn alarms(graph: &Graph, new_subset: Option<&str>) -> Vec<Alarm> {
             .filter_map(|v| v.version.as_deref())
             .filter(|v| *v != version)
             .find_map(|v| {
-                version_health(graph, &versions, split, v).map(|(_, e)| (v.to_owned(), e))
+                version_health(&outgoing, &versions, split, v).map(|(_, e)| (v.to_owned(), e))
             });
         if old
             .as_ref()
