@@ -17,6 +17,7 @@ use switchyard_testkit::on_every_cluster;
 
 mod support;
 
+use support::plans::{self, create, options};
 use support::traffic::RealTraffic;
 use support::{Kind, TestCluster, TestConsole, User};
 
@@ -35,33 +36,10 @@ async fn cluster_with_traffic(
     support::traffic::cluster_with_traffic(kind, rps, false).await
 }
 
-fn options(source: &Source) -> support::Options {
-    support::Options {
-        source: Some(source.clone()),
-        refresh: Duration::from_secs(1),
-        ..support::Options::default()
-    }
-}
-
-/// Sets one of the simulated data plane's annotations on `deployment` (`error-rate`, `latency`).
-async fn simulate(kube: &TestCluster, deployment: &str, what: &str, value: &str) {
-    kube.kubectl(
-        User::Admin,
-        &[
-            "annotate",
-            "deployment",
-            deployment,
-            &format!("sim.switchyard.dev/{what}={value}"),
-            "--overwrite",
-        ],
-    )
-    .await
-    .expect("kubectl annotate");
-}
-
 /// `deployment`'s share of failed requests.
 async fn set_error_rate(kube: &TestCluster, deployment: &str, rate: &str) {
-    simulate(kube, deployment, "error-rate", rate).await;
+    let what = format!("error-rate={rate}");
+    plans::simulate(kube, &kube.namespace, deployment, &what).await;
 }
 
 /// A healthy review-v2: no errors, and a latency whose p99 stays far below the 500 ms gate. The
@@ -71,7 +49,13 @@ async fn set_error_rate(kube: &TestCluster, deployment: &str, rate: &str) {
 /// now and then for a reason the test is not about.
 async fn make_review_v2_healthy(kube: &TestCluster) {
     set_error_rate(kube, "review-v2", "0%").await;
-    simulate(kube, "review-v2", "latency", "p50=20ms,p95=50ms").await;
+    plans::simulate(
+        kube,
+        &kube.namespace,
+        "review-v2",
+        "latency=p50=20ms,p95=50ms",
+    )
+    .await;
 }
 
 fn plan_body(kube: &TestCluster, targets: &[&str], steps: &[u32], extra: Value) -> Value {
@@ -88,55 +72,6 @@ fn plan_body(kube: &TestCluster, targets: &[&str], steps: &[u32], extra: Value) 
         }
     }
     body
-}
-
-async fn create(c: &TestConsole, body: &Value, auth: Option<&str>) -> Plan {
-    let mut request = c
-        .http
-        .post(format!("{}/api/v1/plans", c.base))
-        .header("x-requested-by", "test")
-        .json(body);
-    if let Some(token) = auth {
-        request = request.bearer_auth(token);
-    }
-    let res = request.send().await.unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert_eq!(status, 201, "{text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-async fn get_plan(c: &TestConsole, id: &str) -> Result<Plan, String> {
-    let res = c
-        .http
-        .get(format!("{}/api/v1/plans/{id}", c.base))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let text = res.text().await.map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))
-}
-
-/// Waits (polling, bounded) until the plan satisfies `done`.
-async fn wait_plan(
-    c: &TestConsole,
-    id: &str,
-    what: &str,
-    limit: Duration,
-    done: impl Fn(&Plan) -> bool,
-) -> Plan {
-    support::poll_until(what, limit, || async {
-        let plan = get_plan(c, id).await?;
-        if done(&plan) {
-            Ok(plan)
-        } else {
-            Err(format!(
-                "{:?} step {} weight {:?}: {:?}",
-                plan.phase, plan.step, plan.weight, plan.reason
-            ))
-        }
-    })
-    .await
 }
 
 /// The new version's weight on each target's old/new route (route 1 of the demo), as the
@@ -169,7 +104,7 @@ async fn healthy(kind: Kind) {
     )
     .await;
     assert_eq!(plan.targets.len(), 3);
-    let done = wait_plan(
+    let done = plans::wait(
         &c,
         &plan.id,
         "the plan completes",
@@ -276,7 +211,7 @@ async fn failing(kind: Kind) {
         json!({"hold_seconds": 6, "gates": {"min_requests": 50, "max_inconclusive": 5}}),
     );
     let plan = create(&c, &body, None).await;
-    let went_out = wait_plan(
+    let went_out = plans::wait(
         &c,
         &plan.id,
         "the first step goes out",
@@ -284,7 +219,7 @@ async fn failing(kind: Kind) {
         |p| p.weight == Some(5),
     )
     .await;
-    let aborted = wait_plan(
+    let aborted = plans::wait(
         &c,
         &plan.id,
         "the plan aborts",
@@ -375,7 +310,7 @@ async fn no_traffic(kind: Kind) {
         None,
     )
     .await;
-    let waiting = wait_plan(
+    let waiting = plans::wait(
         &c,
         &plan.id,
         "the plan waits for traffic",
@@ -392,7 +327,7 @@ async fn no_traffic(kind: Kind) {
         "on {kind}: {:?}",
         waiting.reason
     );
-    let paused = wait_plan(
+    let paused = plans::wait(
         &c,
         &plan.id,
         "the plan pauses",
@@ -483,16 +418,7 @@ async fn approval(kind: Kind) {
         let c = &c;
         let (namespace, id) = (plan.namespace.clone(), plan.id.clone());
         async move {
-            let access: AccessResponse = c
-                .http
-                .get(format!("{}/api/v1/access", c.base))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let access: AccessResponse = c.get_as("/api/v1/access", &token).await;
             access
                 .plans
                 .into_iter()
@@ -587,7 +513,7 @@ async fn kubectl_change(kind: Kind) {
         json!({"hold_seconds": 3600}),
     );
     let plan = create(&c, &body, None).await;
-    wait_plan(
+    plans::wait(
         &c,
         &plan.id,
         "the first step goes out",
@@ -608,7 +534,7 @@ async fn kubectl_change(kind: Kind) {
     )
     .await
     .expect("kubectl patch");
-    let paused = wait_plan(
+    let paused = plans::wait(
         &c,
         &plan.id,
         "the plan pauses",
@@ -663,7 +589,7 @@ async fn takeover(kind: Kind) {
     )
     .await;
     // Killed mid-plan: right after its second step went out.
-    wait_plan(
+    plans::wait(
         other,
         &plan.id,
         "the second step goes out",
@@ -689,7 +615,7 @@ async fn takeover(kind: Kind) {
         "-- on {kind}: the other replica took over {:.1} s after the driver died (lease 4 s, renewed every 0.5 s)",
         killed.elapsed().as_secs_f64()
     );
-    let done = wait_plan(
+    let done = plans::wait(
         other,
         &plan.id,
         "the plan completes",
@@ -822,7 +748,7 @@ async fn half_written(kind: Kind) {
 
     // Another replica takes over and finishes the write.
     let b = support::attach(kube.clone(), replica()).await;
-    let done = wait_plan(
+    let done = plans::wait(
         &b,
         &plan.id,
         "the write is finished",

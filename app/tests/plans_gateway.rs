@@ -8,29 +8,21 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use switchyard_console::metrics::Source;
 use switchyard_protocol::plans::{PlanPhase, Verdict};
-use switchyard_protocol::{HistoryResponse, Plan, RouteKind};
+use switchyard_protocol::{HistoryResponse, RouteKind};
 use switchyard_testkit::on_every_cluster;
 
 mod support;
 
+use support::plans::{self, create, options};
 use support::traffic::cluster_with_traffic;
-use support::{Kind, TestCluster, TestConsole, User};
+use support::{Kind, TestCluster, User};
 
 /// Requests per second into each namespace's product-composite (each reaches product,
 /// recommendation and review once).
 const RPS: f64 = 100.0;
 const HOLD: u64 = 5;
 const MIN_REQUESTS: u64 = 10;
-
-fn options(source: &Source) -> support::Options {
-    support::Options {
-        source: Some(source.clone()),
-        refresh: Duration::from_secs(1),
-        ..support::Options::default()
-    }
-}
 
 fn gateway_ns(kube: &TestCluster) -> String {
     kube.gateway_namespace.clone().expect("a gateway namespace")
@@ -43,22 +35,6 @@ async fn kubectl(kube: &TestCluster, namespace: &str, args: &[&str]) -> String {
     kube.kubectl(User::Admin, &all)
         .await
         .unwrap_or_else(|e| panic!("kubectl {all:?}: {e}"))
-}
-
-/// Sets one of the simulated data plane's annotations on a Deployment (`error-rate=10%`, …).
-async fn simulate(kube: &TestCluster, namespace: &str, deployment: &str, what: &str) {
-    kubectl(
-        kube,
-        namespace,
-        &[
-            "annotate",
-            "deployment",
-            deployment,
-            &format!("sim.switchyard.dev/{what}"),
-            "--overwrite",
-        ],
-    )
-    .await;
 }
 
 /// The weights of the old/new rule (rule 1) of the gateway demo's HTTPRoute `name`, as the
@@ -100,50 +76,6 @@ fn review_http_route(kube: &TestCluster) -> Value {
     json!({"namespace": gateway_ns(kube), "name": "review", "kind": "HTTPRoute"})
 }
 
-async fn create(c: &TestConsole, body: &Value) -> Plan {
-    let res = c
-        .http
-        .post(format!("{}/api/v1/plans", c.base))
-        .header("x-requested-by", "test")
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert_eq!(status, 201, "{text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-/// Waits (polling, bounded) until the plan satisfies `done`.
-async fn wait_plan(
-    c: &TestConsole,
-    id: &str,
-    what: &str,
-    limit: Duration,
-    done: impl Fn(&Plan) -> bool,
-) -> Plan {
-    support::poll_until(what, limit, || async {
-        let res = c
-            .http
-            .get(format!("{}/api/v1/plans/{id}", c.base))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let text = res.text().await.map_err(|e| e.to_string())?;
-        let plan: Plan = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
-        if done(&plan) {
-            Ok(plan)
-        } else {
-            Err(format!(
-                "{:?} step {} weight {:?}: {:?}",
-                plan.phase, plan.step, plan.weight, plan.reason
-            ))
-        }
-    })
-    .await
-}
-
 /// The plan's weight changes of one route object of `kind` in the history: the weight of `key`
 /// (the new subset, or the new backend) after each.
 fn plan_changes(h: &HistoryResponse, kind: RouteKind, name: &str, key: &str) -> Vec<u32> {
@@ -165,12 +97,13 @@ async fn http_route_plan(kind: Kind) {
     // A healthy review-v2: no errors, and a latency whose p99 stays far below 500 ms (the demo's
     // p95 of 120 ms puts one request in 1,800 over 500 ms, and in a first step's sample of
     // under 100 requests one such request is a p99 over 500).
-    simulate(&kube, &gw, "review-v2", "error-rate=0%").await;
-    simulate(&kube, &gw, "review-v2", "latency=p50=20ms,p95=50ms").await;
+    plans::simulate(&kube, &gw, "review-v2", "error-rate=0%").await;
+    plans::simulate(&kube, &gw, "review-v2", "latency=p50=20ms,p95=50ms").await;
     let c = support::attach(kube.clone(), options(&source)).await;
     let plan = create(
         &c,
         &plan_body(json!([review_http_route(&kube)]), &[10, 50, 100], json!({})),
+        None,
     )
     .await;
     assert_eq!(
@@ -178,7 +111,7 @@ async fn http_route_plan(kind: Kind) {
         "a plan lives in its first target's namespace"
     );
     assert_eq!(plan.targets[0].kind, RouteKind::HTTPRoute);
-    let done = wait_plan(
+    let done = plans::wait(
         &c,
         &plan.id,
         "the plan completes",
@@ -286,7 +219,7 @@ async fn mixed_abort(kind: Kind) {
     let gw = gateway_ns(&kube);
     // review-v2 behind the HTTPRoute fails 30 % of its requests: a sample of 20 or more passes
     // 99 % only with no failure at all (0.7^20, under 0.1 %).
-    simulate(&kube, &gw, "review-v2", "error-rate=30%").await;
+    plans::simulate(&kube, &gw, "review-v2", "error-rate=30%").await;
     let c = support::attach(kube.clone(), options(&source)).await;
     let targets = json!([
         {"namespace": kube.namespace, "name": "product"},
@@ -299,13 +232,14 @@ async fn mixed_abort(kind: Kind) {
             &[10, 50, 100],
             json!({"gates": {"min_requests": 20, "max_inconclusive": 5}}),
         ),
+        None,
     )
     .await;
     assert_eq!(
         plan.targets.iter().map(|t| t.kind).collect::<Vec<_>>(),
         [RouteKind::VirtualService, RouteKind::HTTPRoute]
     );
-    let went_out = wait_plan(
+    let went_out = plans::wait(
         &c,
         &plan.id,
         "the first step goes out",
@@ -313,7 +247,7 @@ async fn mixed_abort(kind: Kind) {
         |p| p.weight == Some(10),
     )
     .await;
-    let aborted = wait_plan(
+    let aborted = plans::wait(
         &c,
         &plan.id,
         "the plan aborts",
@@ -436,9 +370,10 @@ async fn kubectl_change(kind: Kind) {
             &[10, 100],
             json!({"hold_seconds": 3600}),
         ),
+        None,
     )
     .await;
-    wait_plan(
+    plans::wait(
         &c,
         &plan.id,
         "the first step goes out",
@@ -461,7 +396,7 @@ async fn kubectl_change(kind: Kind) {
         ],
     )
     .await;
-    let paused = wait_plan(
+    let paused = plans::wait(
         &c,
         &plan.id,
         "the plan pauses",

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod plans;
 pub mod traffic;
 
 use std::path::PathBuf;
@@ -165,6 +166,19 @@ impl TestConsole {
             .iter()
             .map(|d| d["weight"].as_u64().unwrap_or(0))
             .collect()
+    }
+
+    /// `GET {path}` of the console with a bearer `token`, read as JSON.
+    pub async fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// `GET {path}` of the console, read as JSON (anonymous, no cookies).
