@@ -345,8 +345,10 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
         },
     )
     .await;
+    // The step's Event and its weight change reach the history by different paths (the plan's
+    // evidence outbox, the VirtualService watch): wait for both.
     let history = support::poll_until(
-        "the step is in the history",
+        "the step and its weight change are in the history",
         std::time::Duration::from_secs(30),
         || async {
             let res = as_operator
@@ -356,10 +358,14 @@ async fn the_console_needs_no_more_than_the_deploy_rbac() {
                 .map_err(|e| e.to_string())?;
             let h: switchyard_protocol::HistoryResponse =
                 res.json().await.map_err(|e| e.to_string())?;
-            if h.plan_events.iter().any(|e| e.kind == "step") {
+            let changed = h.changes.iter().any(|c| c.source == "plan");
+            if h.plan_events.iter().any(|e| e.kind == "step") && changed {
                 Ok(h)
             } else {
-                Err(format!("{} plan events", h.plan_events.len()))
+                Err(format!(
+                    "{} plan events, a plan change: {changed}",
+                    h.plan_events.len()
+                ))
             }
         },
     )
